@@ -1,0 +1,2 @@
+import { x } from "@podid/core";
+export const y = x + 1;
