@@ -1,3 +1,5 @@
+import type { CancellationSignal } from "./cancellation.js";
+
 /** A handle returned by {@link ClockPort.setTimer}. */
 export interface TimerHandle {
   cancel(): void;
@@ -10,5 +12,5 @@ export interface ClockPort {
   /** Calls `callback` once after `delayMs`. */
   setTimer(delayMs: number, callback: () => void): TimerHandle;
   /** Resolves after `delayMs`, or rejects with the signal's reason when aborted first. */
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
+  sleep(delayMs: number, signal?: CancellationSignal): Promise<void>;
 }

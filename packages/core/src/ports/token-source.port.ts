@@ -1,4 +1,5 @@
 import type { Result } from "../result.js";
+import type { CancellationSignal } from "./cancellation.js";
 
 /**
  * A token response in IMDS's wire shape: every field a string. Sources pass through any extra
@@ -60,5 +61,5 @@ export type TokenSourceError =
 
 /** Obtains tokens from IMDS or AAD (adapter-azure; fakes in testkit). */
 export interface TokenSourcePort {
-  acquire(request: TokenSourceRequest, signal?: AbortSignal): Promise<Result<ImdsTokenBody, TokenSourceError>>;
+  acquire(request: TokenSourceRequest, signal?: CancellationSignal): Promise<Result<ImdsTokenBody, TokenSourceError>>;
 }
