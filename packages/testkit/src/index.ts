@@ -1,2 +1,1 @@
-import { x } from "@podid/core";
-export const y = x + 1;
+export {};

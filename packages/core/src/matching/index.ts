@@ -1,0 +1,3 @@
+export * from "./types.js";
+export * from "./exceptions.js";
+export * from "./namespaced.js";

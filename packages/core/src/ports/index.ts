@@ -1,0 +1,13 @@
+export type * from "./cancellation.js";
+export type * from "./clock.port.js";
+export type * from "./compute.port.js";
+export type * from "./event-recorder.port.js";
+export type * from "./identity-catalog.port.js";
+export type * from "./kube-errors.js";
+export type * from "./kube-reader.port.js";
+export type * from "./kube-writer.port.js";
+export type * from "./lease-store.port.js";
+export type * from "./logger.port.js";
+export type * from "./metrics.port.js";
+export type * from "./netfilter.port.js";
+export type * from "./token-source.port.js";
