@@ -1,1 +1,2 @@
-export {};
+export * from "./arbitraries/index.js";
+export * from "./clock/index.js";

@@ -1,1 +1,1 @@
-export {};
+export * from "./assigned-identity-lifecycle.js";

@@ -10,8 +10,11 @@ export function isPodExcepted(pod: PodView, exceptions: readonly AzurePodIdentit
     (exception) =>
       exception.metadata.namespace === pod.metadata.namespace &&
       Object.entries(exception.spec.podLabels).some(([key, value]) => {
+        // Own properties only: label keys such as `constructor` or `toString` are valid Kubernetes label
+        // keys, and on a plain-object label map they would otherwise resolve to Object.prototype members.
+        if (!Object.hasOwn(pod.metadata.labels, key)) return false;
         const podValue = pod.metadata.labels[key];
-        return podValue !== undefined && podValue.toLowerCase() === value.toLowerCase();
+        return typeof podValue === "string" && podValue.toLowerCase() === value.toLowerCase();
       }),
   );
 }

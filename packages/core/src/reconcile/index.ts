@@ -1,1 +1,9 @@
-export {};
+export * from "./identity-delta.js";
+export * from "./arm-errors.js";
+export * from "./quarantine.js";
+export * from "./assigned-identity-builder.js";
+export * from "./assignment-comparison.js";
+export * from "./immutable-identities.js";
+export * from "./plan.js";
+export * from "./binding-events.js";
+export * from "./execute-plan.js";

@@ -1,0 +1,274 @@
+import type { ComputeIdentityState } from "../azure-ids/types.js";
+import { lifecycleStateOf, transition, type LifecycleEvent, type IllegalTransition } from "../lifecycle/assigned-identity-lifecycle.js";
+import type { AzureAssignedIdentity } from "../model/types.js";
+import type { ComputeError, ComputePort } from "../ports/compute.port.js";
+import type { EventRecorderPort } from "../ports/event-recorder.port.js";
+import type { KubeError } from "../ports/kube-errors.js";
+import type { AssignedIdentityWriterPort } from "../ports/kube-writer.port.js";
+import type { LoggerPort } from "../ports/logger.port.js";
+import { managedIdentityKey } from "./assignment-comparison.js";
+import { BINDING_EVENT, bindingOf, identityLabel } from "./binding-events.js";
+import { forEachBounded } from "./bounded-all.js";
+import { planIdentityPatches } from "./identity-delta.js";
+import type { ReconcilePlan, TargetPlan } from "./plan.js";
+import { DEFAULT_QUARANTINE_POLICY, quarantineIdentities, releaseIdentities, type QuarantinePolicy, type QuarantineState } from "./quarantine.js";
+
+/** The ports an executor drives. */
+export interface ExecutorPorts {
+  readonly writer: AssignedIdentityWriterPort;
+  readonly compute: ComputePort;
+  readonly events?: EventRecorderPort;
+  readonly logger?: LoggerPort;
+}
+
+/** Tuning of an execution (defaults mirror the original's flags). */
+export interface ExecutorOptions {
+  /** Current time in ms (quarantine bookkeeping). */
+  readonly now: () => number;
+  /** `--createDeleteBatch`: concurrent object writes (default 20). */
+  readonly writeConcurrency?: number;
+  /** VMs/VMSS worked on at once (default 16). */
+  readonly targetConcurrency?: number;
+  /** `--update-user-msi-max-retry`: PATCH retries after leaving refused identities out (default 2). */
+  readonly maxRefusedIdentityRetries?: number;
+  readonly quarantinePolicy?: QuarantinePolicy;
+}
+
+/** What happened on one VM/VMSS. */
+export interface TargetOutcome {
+  readonly key: string;
+  readonly gets: number;
+  readonly patches: number;
+  /** The error that stopped the work, if any (throttling carries how long to wait). */
+  readonly error?: ComputeError;
+  /** Identity keys quarantined while working on this target. */
+  readonly quarantined: readonly string[];
+  /** The identity block read or returned last (undefined when no read succeeded). */
+  readonly finalState?: ComputeIdentityState;
+}
+
+/** A failed object write (left for the next pass to retry). */
+export interface WriteFailure {
+  readonly object: string;
+  readonly operation: "create" | "update" | "setStatus" | "delete";
+  readonly error: KubeError;
+}
+
+/** The outcome of executing a plan. */
+export interface ExecutionReport {
+  readonly quarantine: QuarantineState;
+  readonly targets: readonly TargetOutcome[];
+  readonly writeFailures: readonly WriteFailure[];
+  /** Lifecycle violations (bugs) found while executing; always empty in a correct controller. */
+  readonly lifecycleErrors: readonly IllegalTransition[];
+}
+
+const nameOf = (aai: AzureAssignedIdentity): string => `${aai.metadata.namespace}/${aai.metadata.name}`;
+
+/**
+ * Carries out a {@link ReconcilePlan} through the ports in the crash-safe order: objects are created
+ * `Created` before any PATCH that attaches their identity, marked `Assigned` only after ARM confirmed it,
+ * and deleted only after ARM confirmed the detach. A PATCH refused for particular identities
+ * (LinkedAuthorizationFailed, FailedIdentityOperation) is retried without them and they are quarantined,
+ * so the rest of the batch lands. After any failed PATCH the VM/VMSS is read back and each object's fate
+ * follows the real state (the original's §4.3.9d). Nothing here throws; failures are reported.
+ */
+export async function executeReconcilePlan(
+  plan: ReconcilePlan,
+  quarantine: QuarantineState,
+  ports: ExecutorPorts,
+  options: ExecutorOptions,
+): Promise<ExecutionReport> {
+  const run = new Execution(ports, options, quarantine);
+  await run.objectWrites(plan);
+  const outcomes: TargetOutcome[] = [];
+  await forEachBounded(plan.targets, options.targetConcurrency ?? 16, async (target) => {
+    outcomes.push(await run.target(target));
+  });
+  outcomes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { quarantine: run.quarantine, targets: outcomes, writeFailures: run.writeFailures, lifecycleErrors: run.lifecycleErrors };
+}
+
+class Execution {
+  readonly writeFailures: WriteFailure[] = [];
+  readonly lifecycleErrors: IllegalTransition[] = [];
+  /** Latest stored version of every object written in this run (resourceVersions move on each write). */
+  readonly #stored = new Map<string, AzureAssignedIdentity>();
+  /** Objects whose create failed: their identities must not be attached (nothing would record them). */
+  readonly #notCreated = new Set<string>();
+  readonly #ports: ExecutorPorts;
+  readonly #options: ExecutorOptions;
+  quarantine: QuarantineState;
+
+  constructor(ports: ExecutorPorts, options: ExecutorOptions, quarantine: QuarantineState) {
+    this.#ports = ports;
+    this.#options = options;
+    this.quarantine = quarantine;
+  }
+
+  get #writeLimit(): number {
+    return this.#options.writeConcurrency ?? 20;
+  }
+
+  async objectWrites(plan: ReconcilePlan): Promise<void> {
+    await forEachBounded(plan.orphans, this.#writeLimit, (aai) => this.#apply(aai, { type: "nodeGone" }));
+    await forEachBounded(plan.releases, this.#writeLimit, (aai) =>
+      this.#apply(aai, lifecycleStateOf(aai.status) === "Assigned" ? { type: "detachConfirmed" } : { type: "released" }),
+    );
+    await forEachBounded(plan.creates, this.#writeLimit, async (aai) => {
+      const created = await this.#ports.writer.create(aai);
+      if (created.ok) this.#stored.set(nameOf(aai), created.value);
+      else {
+        this.#notCreated.add(nameOf(aai));
+        this.writeFailures.push({ object: nameOf(aai), operation: "create", error: created.error });
+      }
+    });
+    await forEachBounded(plan.updates, this.#writeLimit, async (aai) => {
+      const updated = await this.#ports.writer.update(aai);
+      if (updated.ok) this.#stored.set(nameOf(aai), updated.value);
+      else this.writeFailures.push({ object: nameOf(aai), operation: "update", error: updated.error });
+    });
+    await forEachBounded(plan.confirms, this.#writeLimit, (aai) => this.#apply(aai, { type: "attachConfirmed" }));
+  }
+
+  async target(plan: TargetPlan): Promise<TargetOutcome> {
+    const compute = this.#ports.compute;
+    const attach = plan.attach.filter((aai) => !this.#notCreated.has(nameOf(aai)));
+    const add = new Set([...attach, ...plan.repair].map((aai) => managedIdentityKey(aai.spec.azureIdentityRef)).filter((k) => k !== undefined));
+    const remove = new Set(plan.intent.remove);
+    const quarantined: string[] = [];
+    let gets = 0;
+    let patches = 0;
+    let failure: ComputeError | undefined;
+
+    gets++;
+    const read = await compute.getIdentities(plan.target);
+    let state: ComputeIdentityState | undefined = read.ok ? read.value : undefined;
+    if (!read.ok) failure = read.error;
+
+    const maxRetries = this.#options.maxRefusedIdentityRetries ?? 2;
+    for (let attempt = 0; state !== undefined && failure === undefined && attempt <= maxRetries; attempt++) {
+      const patchPlan = planIdentityPatches(state, { add: [...add], remove: [...remove] });
+      if (patchPlan.blockedBy !== undefined) {
+        failure = { kind: "conflict", message: `${plan.key} is being deleted; no identity change is sent` };
+        break;
+      }
+      let refused: readonly string[] = [];
+      for (const patch of patchPlan.patches) {
+        patches++;
+        const result = await compute.patchIdentities(plan.target, patch);
+        if (result.ok) {
+          state = result.value;
+          continue;
+        }
+        if (result.error.kind === "forbiddenIdentities" || result.error.kind === "invalidIdentities") {
+          refused = result.error.identityKeys.filter((key) => add.has(key));
+          const reason = result.error.kind === "forbiddenIdentities" ? "forbidden" : "invalid";
+          this.quarantine = quarantineIdentities(this.quarantine, refused, reason, result.error.message, this.#options.now(), this.#options.quarantinePolicy ?? DEFAULT_QUARANTINE_POLICY);
+          quarantined.push(...refused);
+          for (const key of refused) add.delete(key);
+        }
+        if (refused.length === 0) failure = result.error;
+        break;
+      }
+      if (refused.length === 0) break;
+      if (attempt === maxRetries) failure = { kind: "transient", message: `identities still refused after ${maxRetries} retries` };
+    }
+
+    if (failure !== undefined && state !== undefined) {
+      // A failed PATCH may have half-landed (an LRO that failed late): read the truth back.
+      gets++;
+      const reread = await compute.getIdentities(plan.target);
+      state = reread.ok ? reread.value : undefined;
+    }
+
+    const attachedNow = new Set(state?.userAssignedIdentityIds.map((id) => id.toLowerCase()) ?? []);
+    const accepted = attach
+      .map((aai) => managedIdentityKey(aai.spec.azureIdentityRef))
+      .filter((key): key is string => key !== undefined && attachedNow.has(key));
+    this.quarantine = releaseIdentities(this.quarantine, accepted);
+
+    await forEachBounded(attach, this.#writeLimit, (aai) => {
+      const key = managedIdentityKey(aai.spec.azureIdentityRef);
+      const event: LifecycleEvent =
+        state !== undefined && key !== undefined && attachedNow.has(key)
+          ? { type: "attachConfirmed" }
+          : { type: "attachFailed", quarantined: key !== undefined && quarantined.includes(key) };
+      return this.#apply(aai, event, failure?.message ?? (quarantined.length > 0 ? "identity refused by ARM and quarantined" : undefined));
+    });
+    await forEachBounded(plan.detach, this.#writeLimit, (aai) => {
+      const key = managedIdentityKey(aai.spec.azureIdentityRef);
+      const gone = state !== undefined && key !== undefined && !attachedNow.has(key);
+      return this.#apply(aai, gone ? { type: "detachConfirmed" } : { type: "detachFailed" }, failure?.message);
+    });
+
+    if (failure !== undefined) {
+      this.#ports.logger?.warn({ target: plan.key, error: failure.kind, message: failure.message }, "identity update failed");
+    }
+    return {
+      key: plan.key,
+      gets,
+      patches,
+      ...(failure === undefined ? {} : { error: failure }),
+      quarantined,
+      ...(state === undefined ? {} : { finalState: state }),
+    };
+  }
+
+  /** Runs one lifecycle transition for `aai` and performs the writes and Events it asks for. */
+  async #apply(aai: AzureAssignedIdentity, event: LifecycleEvent, detail?: string): Promise<void> {
+    const name = nameOf(aai);
+    const latest = this.#stored.get(name) ?? aai;
+    const result = transition(lifecycleStateOf(latest.status), event);
+    if (!result.ok) {
+      this.lifecycleErrors.push(result.error);
+      return;
+    }
+    let current = latest;
+    for (const action of result.value.actions) {
+      switch (action) {
+        case "markAssigned":
+        case "markUnassigned": {
+          const status = action === "markAssigned" ? "Assigned" : "Unassigned";
+          const written = await this.#ports.writer.setStatus(current, status);
+          if (!written.ok) {
+            this.writeFailures.push({ object: name, operation: "setStatus", error: written.error });
+            return;
+          }
+          current = written.value;
+          this.#stored.set(name, current);
+          break;
+        }
+        case "deleteObject": {
+          const deleted = await this.#ports.writer.delete(current);
+          if (!deleted.ok) {
+            this.writeFailures.push({ object: name, operation: "delete", error: deleted.error });
+            return;
+          }
+          break;
+        }
+        case "eventApplied":
+          this.#event(current, "Normal", BINDING_EVENT.applied, `identity ${identityLabel(current)} assigned to node ${current.spec.nodeName} for pod ${current.spec.podNamespace}/${current.spec.pod}`);
+          break;
+        case "eventApplyError":
+          this.#event(current, "Warning", BINDING_EVENT.applyError, `identity ${identityLabel(current)} not assigned to node ${current.spec.nodeName}: ${detail ?? "unknown error"}`);
+          break;
+        case "eventRemoved":
+          this.#event(current, "Normal", BINDING_EVENT.removed, `identity ${identityLabel(current)} removed from pod ${current.spec.podNamespace}/${current.spec.pod}`);
+          break;
+        case "eventRemoveError":
+          this.#event(current, "Warning", BINDING_EVENT.removeError, `identity ${identityLabel(current)} not removed from node ${current.spec.nodeName}: ${detail ?? "unknown error"}`);
+          break;
+        case "createAsCreated":
+        case "requestAttach":
+        case "requestDetach":
+          // Planned by `planReconcile`, not by the executor.
+          break;
+      }
+    }
+  }
+
+  #event(aai: AzureAssignedIdentity, type: "Normal" | "Warning", reason: string, message: string): void {
+    this.#ports.events?.record(bindingOf(aai), type, reason, message);
+  }
+}

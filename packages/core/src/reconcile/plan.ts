@@ -1,0 +1,326 @@
+import { computeTargetKey } from "../azure-ids/compute-target.js";
+import { parseProviderId } from "../azure-ids/provider-id.js";
+import type { ComputeIdentityState, ComputeTarget } from "../azure-ids/types.js";
+import type { DesiredAssignment } from "../matching/types.js";
+import type { AzureAssignedIdentity, NodeView } from "../model/types.js";
+import { lifecycleStateOf } from "../lifecycle/assigned-identity-lifecycle.js";
+import { buildAssignedIdentity } from "./assigned-identity-builder.js";
+import { compareAssignment, managedIdentityKey } from "./assignment-comparison.js";
+import { immutableIdentitySet, isImmutableIdentity } from "./immutable-identities.js";
+import type { IdentityIntent } from "./identity-delta.js";
+import { isQuarantined, type QuarantineState } from "./quarantine.js";
+
+/** Configuration and remembered state the planner needs besides cluster objects. */
+export interface ReconcilePolicy {
+  /** `--immutable-user-msis`: client ids or resource ids never detached. */
+  readonly immutableIdentities: readonly string[];
+  /** The cluster identity (azure.json `userAssignedIdentityID`), implicitly immutable. */
+  readonly clusterIdentity?: string;
+  /** Identities ARM refused; left out of PATCHes until their quarantine ends. */
+  readonly quarantine: QuarantineState;
+}
+
+/** Everything one planning pass looks at. */
+export interface ReconcileInput {
+  /** What matching wants (see `matchAssignments`). */
+  readonly desired: readonly DesiredAssignment[];
+  /** The AzureAssignedIdentities stored in the cluster. */
+  readonly current: readonly AzureAssignedIdentity[];
+  readonly nodes: readonly NodeView[];
+  /**
+   * Identity blocks read from ARM, by compute target key. Optional: with them the plan also confirms
+   * `Created` objects whose identity is already attached (crash recovery) and re-attaches identities removed
+   * out of band (drift repair); without them it plans from the objects alone.
+   */
+  readonly observed?: ReadonlyMap<string, ComputeIdentityState>;
+  readonly policy: ReconcilePolicy;
+  readonly nowMs: number;
+}
+
+/** The work on one VM or scale set. */
+export interface TargetPlan {
+  readonly target: ComputeTarget;
+  /** Canonical key of the target (see `computeTargetKey`). */
+  readonly key: string;
+  /** Identity keys to attach and detach. */
+  readonly intent: IdentityIntent;
+  /** Objects (as stored after this plan's writes, status `Created`) to mark `Assigned` once their identity is attached. */
+  readonly attach: readonly AzureAssignedIdentity[];
+  /** `Assigned` objects whose identity is being detached; deleted once it is gone. */
+  readonly detach: readonly AzureAssignedIdentity[];
+  /** `Assigned` objects whose identity was removed out of band and is re-attached (no status change). */
+  readonly repair: readonly AzureAssignedIdentity[];
+}
+
+/** A desired assignment whose identity is quarantined: its object exists but no PATCH carries it. */
+export interface HeldAssignment {
+  readonly assignment: AzureAssignedIdentity;
+  readonly identityKey: string;
+  readonly untilMs: number;
+}
+
+/** Why a node could not be turned into a compute target. */
+export interface UnresolvedNode {
+  readonly nodeName: string;
+  readonly reason: "nodeNotFound" | "invalidProviderId";
+  readonly message: string;
+}
+
+/** What to do to converge: object writes, per-target ARM work, and what was held back. */
+export interface ReconcilePlan {
+  /** New objects to create with status `Created` (before any PATCH that attaches their identity). */
+  readonly creates: readonly AzureAssignedIdentity[];
+  /** Objects rewritten in place (descriptive fields changed; status kept). */
+  readonly updates: readonly AzureAssignedIdentity[];
+  /** `Created` objects to mark `Assigned` without a PATCH (already attached, or service principals). */
+  readonly confirms: readonly AzureAssignedIdentity[];
+  /** Objects to delete without a detach: never attached, in use elsewhere, immutable, not type 0. */
+  readonly releases: readonly AzureAssignedIdentity[];
+  /** Objects on nodes that no longer exist: deleted without any ARM call. */
+  readonly orphans: readonly AzureAssignedIdentity[];
+  /** Per VM/VMSS work, sorted by key; only targets with something to do. */
+  readonly targets: readonly TargetPlan[];
+  readonly held: readonly HeldAssignment[];
+  /** Desired assignments whose object must first finish going (replacement); created by a later pass. */
+  readonly deferred: readonly DesiredAssignment[];
+  readonly unresolvedNodes: readonly UnresolvedNode[];
+}
+
+/** True when a plan has nothing left to do (held assignments wait for their quarantine and do not count). */
+export function isEmptyPlan(plan: ReconcilePlan): boolean {
+  return (
+    plan.creates.length === 0 &&
+    plan.updates.length === 0 &&
+    plan.confirms.length === 0 &&
+    plan.releases.length === 0 &&
+    plan.orphans.length === 0 &&
+    plan.targets.length === 0 &&
+    plan.deferred.length === 0
+  );
+}
+
+interface TargetWork {
+  readonly target: ComputeTarget;
+  readonly key: string;
+  readonly add: Set<string>;
+  readonly remove: Set<string>;
+  readonly attach: AzureAssignedIdentity[];
+  readonly detach: AzureAssignedIdentity[];
+  readonly repair: AzureAssignedIdentity[];
+}
+
+const objectKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+const byObjectKey = (a: { metadata: { namespace: string; name: string } }, b: { metadata: { namespace: string; name: string } }) =>
+  compareStrings(objectKey(a.metadata.namespace, a.metadata.name), objectKey(b.metadata.namespace, b.metadata.name));
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Diffs desired assignments against stored AzureAssignedIdentities and turns the difference into
+ * object writes and per-VM/VMSS identity intents (mirrors the original's `Sync` steps 4–8, §4.3).
+ *
+ * Guarantees (property-tested): an identity is only ever detached from a target when an `Assigned` object
+ * of ours put it there, no other desired assignment on the same VM — or any instance of the same scale
+ * set — uses it, and it is neither immutable nor the cluster identity; identities nobody's object names are
+ * never touched; `Created` objects are retried; quarantined identities are held back without blocking
+ * others; the output is deterministic.
+ */
+export function planReconcile(input: ReconcileInput): ReconcilePlan {
+  const { policy, nowMs, observed } = input;
+  const immutable = immutableIdentitySet(policy.immutableIdentities, policy.clusterIdentity);
+  const resolver = nodeResolver(input.nodes);
+  const unresolved = new Map<string, UnresolvedNode>();
+  const targets = new Map<string, TargetWork>();
+
+  const resolve = (nodeName: string): { target: ComputeTarget; key: string } | undefined => {
+    const result = resolver(nodeName);
+    if ("reason" in result) {
+      unresolved.set(nodeName, result);
+      return undefined;
+    }
+    return result;
+  };
+  const work = (placement: { target: ComputeTarget; key: string }): TargetWork => {
+    let entry = targets.get(placement.key);
+    if (entry === undefined) {
+      entry = { ...placement, add: new Set(), remove: new Set(), attach: [], detach: [], repair: [] };
+      targets.set(placement.key, entry);
+    }
+    return entry;
+  };
+  const isAttached = (targetKey: string, identity: string): boolean | undefined => {
+    const state = observed?.get(targetKey);
+    return state?.userAssignedIdentityIds.some((id) => id.toLowerCase() === identity);
+  };
+
+  // Which identity keys desired assignments need on each target: the "in use" index.
+  const inUse = new Map<string, Set<string>>();
+  for (const assignment of input.desired) {
+    const key = managedIdentityKey(assignment.identity);
+    const placement = resolver(assignment.nodeName);
+    if (key === undefined || "reason" in placement) continue;
+    let keys = inUse.get(placement.key);
+    if (keys === undefined) inUse.set(placement.key, (keys = new Set()));
+    keys.add(key);
+  }
+
+  const currentByName = new Map(input.current.map((aai) => [objectKey(aai.metadata.namespace, aai.metadata.name), aai]));
+  const desiredNames = new Set<string>();
+  const creates: AzureAssignedIdentity[] = [];
+  const updates: AzureAssignedIdentity[] = [];
+  const confirms: AzureAssignedIdentity[] = [];
+  const releases: AzureAssignedIdentity[] = [];
+  const orphans: AzureAssignedIdentity[] = [];
+  const held: HeldAssignment[] = [];
+  const deferred: DesiredAssignment[] = [];
+  const leaving: AzureAssignedIdentity[] = [];
+
+  // A stored object that should exist and may still need its identity attached.
+  const ensureAttached = (stored: AzureAssignedIdentity, placement: { target: ComputeTarget; key: string }): void => {
+    const identity = stored.spec.azureIdentityRef;
+    const key = managedIdentityKey(identity);
+    const state = lifecycleStateOf(stored.status);
+    if (key === undefined) {
+      // Service principals live in AAD, not on VMs: nothing to attach.
+      if (state === "Created") confirms.push(stored);
+      return;
+    }
+    if (state === "Assigned") {
+      if (isAttached(placement.key, key) === false) {
+        const entry = work(placement);
+        entry.add.add(key);
+        entry.repair.push(stored);
+      }
+      return;
+    }
+    if (isAttached(placement.key, key) === true) {
+      confirms.push(stored);
+      return;
+    }
+    if (isQuarantined(policy.quarantine, key, nowMs)) {
+      held.push({ assignment: stored, identityKey: key, untilMs: policy.quarantine.get(key)?.untilMs ?? nowMs });
+      return;
+    }
+    const entry = work(placement);
+    entry.add.add(key);
+    entry.attach.push(stored);
+  };
+
+  for (const assignment of input.desired) {
+    const name = objectKey(assignment.namespace, assignment.name);
+    desiredNames.add(name);
+    const placement = resolve(assignment.nodeName);
+    const current = currentByName.get(name);
+    if (current === undefined) {
+      if (placement === undefined) continue;
+      const created = buildAssignedIdentity(assignment, "Created");
+      creates.push(created);
+      ensureAttached(created, placement);
+      continue;
+    }
+    const state = lifecycleStateOf(current.status);
+    const comparison = compareAssignment(current, assignment);
+    if (current.metadata.deletionTimestamp !== undefined || state === "Unassigned" || comparison === "replace") {
+      leaving.push(current);
+      deferred.push(assignment);
+      continue;
+    }
+    if (placement === undefined) continue;
+    let stored = current;
+    if (comparison === "refresh") {
+      const rebuilt = buildAssignedIdentity(assignment, current.status);
+      stored = {
+        ...rebuilt,
+        metadata: {
+          ...current.metadata,
+          labels: { ...current.metadata.labels, ...rebuilt.metadata.labels },
+          finalizers: current.metadata.finalizers,
+        },
+      };
+      updates.push(stored);
+    }
+    ensureAttached(stored, placement);
+  }
+
+  for (const current of input.current) {
+    if (!desiredNames.has(objectKey(current.metadata.namespace, current.metadata.name))) leaving.push(current);
+  }
+
+  const nodeNames = new Set(input.nodes.map((node) => node.metadata.name));
+  for (const current of leaving) {
+    const state = lifecycleStateOf(current.status);
+    const key = managedIdentityKey(current.spec.azureIdentityRef);
+    if (!nodeNames.has(current.spec.nodeName)) {
+      orphans.push(current);
+      continue;
+    }
+    const placement = resolve(current.spec.nodeName);
+    if (
+      state !== "Assigned" ||
+      key === undefined ||
+      placement === undefined ||
+      isImmutableIdentity(current.spec.azureIdentityRef, immutable) ||
+      inUse.get(placement.key)?.has(key) === true
+    ) {
+      releases.push(current);
+      continue;
+    }
+    const entry = work(placement);
+    entry.remove.add(key);
+    entry.detach.push(current);
+  }
+
+  const targetPlans: TargetPlan[] = [...targets.values()]
+    .map((entry) => {
+      // An identity both added and removed stays (the original applies removals, then additions).
+      const remove = [...entry.remove].filter((key) => !entry.add.has(key)).sort();
+      return {
+        target: entry.target,
+        key: entry.key,
+        intent: { add: [...entry.add].sort(), remove },
+        attach: entry.attach.sort(byObjectKey),
+        detach: entry.detach.sort(byObjectKey),
+        repair: entry.repair.sort(byObjectKey),
+      };
+    })
+    .filter((plan) => plan.intent.add.length + plan.intent.remove.length + plan.detach.length > 0)
+    .sort((a, b) => compareStrings(a.key, b.key));
+
+  return {
+    creates: creates.sort(byObjectKey),
+    updates: updates.sort(byObjectKey),
+    confirms: confirms.sort(byObjectKey),
+    releases: releases.sort(byObjectKey),
+    orphans: orphans.sort(byObjectKey),
+    targets: targetPlans,
+    held: held.sort((a, b) => byObjectKey(a.assignment, b.assignment)),
+    deferred: deferred.sort((a, b) => compareStrings(objectKey(a.namespace, a.name), objectKey(b.namespace, b.name))),
+    unresolvedNodes: [...unresolved.values()].sort((a, b) => compareStrings(a.nodeName, b.nodeName)),
+  };
+}
+
+/** Memoised node name → compute target resolution for one pass. */
+function nodeResolver(
+  nodes: readonly NodeView[],
+): (nodeName: string) => { target: ComputeTarget; key: string } | UnresolvedNode {
+  const byName = new Map(nodes.map((node) => [node.metadata.name, node]));
+  const cache = new Map<string, { target: ComputeTarget; key: string } | UnresolvedNode>();
+  return (nodeName) => {
+    const cached = cache.get(nodeName);
+    if (cached !== undefined) return cached;
+    const node = byName.get(nodeName);
+    let result: { target: ComputeTarget; key: string } | UnresolvedNode;
+    if (node === undefined) {
+      result = { nodeName, reason: "nodeNotFound", message: `node ${nodeName} is not in the cache` };
+    } else {
+      const parsed = parseProviderId(node.providerID);
+      result = parsed.ok
+        ? { target: parsed.value.target, key: computeTargetKey(parsed.value.target) }
+        : { nodeName, reason: "invalidProviderId", message: parsed.error.message };
+    }
+    cache.set(nodeName, result);
+    return result;
+  };
+}
