@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { clusterArb } from "@podid/testkit";
 import { describe, expect, it } from "vitest";
 import { BEHAVIOR_ANNOTATION, BINDING_LABEL } from "../model/constants.js";
 import type { AzureIdentity, AzureIdentityBinding, ObjectMeta, PodPhase, PodView } from "../model/types.js";
@@ -126,7 +127,9 @@ function bindingArb(identities: readonly AzureIdentity[]): fc.Arbitrary<AzureIde
       : fc.oneof(
           { arbitrary: anyTarget, weight: 1 },
           {
-            arbitrary: fc.constantFrom(...identities).map((i) => ({ namespace: i.metadata.namespace, azureIdentity: i.metadata.name })),
+            arbitrary: fc
+              .constantFrom(...identities)
+              .map((i) => ({ namespace: i.metadata.namespace, azureIdentity: i.metadata.name })),
             weight: 4,
           },
         );
@@ -159,15 +162,33 @@ function shuffledArb(input: MatchInput): fc.Arbitrary<MatchInput> {
   });
 }
 
-const RUNS = { numRuns: 300 } as const;
+/**
+ * Where the properties draw cluster snapshots from: the local edge-case pools above (collisions, typos,
+ * hyphen-ambiguous names) and the shared realistic `clusterArb` of @podid/testkit (uuids, timestamps,
+ * unrelated labels, node pools, dangling bindings).
+ */
+const INPUT_SOURCES: readonly (readonly [string, fc.Arbitrary<MatchInput>, number])[] = [
+  ["edge-case pools", matchInputArb, 300],
+  [
+    "@podid/testkit clusterArb",
+    clusterArb({ maxPods: 12, maxBindings: 8, maxIdentities: 6 }).map(({ pods, bindings, identities }) => ({
+      pods,
+      bindings,
+      identities,
+    })),
+    100,
+  ],
+];
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers for the properties: a naive O(pods × bindings × identities) reading of the rules.
 // ---------------------------------------------------------------------------------------------------
 
 /** Every (pod, binding, identity) the rules allow before collision handling, found by brute force. */
-function naiveCandidates(input: MatchInput, options: MatchingOptions): [PodView, AzureIdentityBinding, AzureIdentity][] {
-  const out: [PodView, AzureIdentityBinding, AzureIdentity][] = [];
+type Candidate = [PodView, AzureIdentityBinding, AzureIdentity];
+
+function naiveCandidates(input: MatchInput, options: MatchingOptions): Candidate[] {
+  const out: Candidate[] = [];
   for (const p of input.pods) {
     if (p.nodeName === "" || p.phase === "Succeeded" || p.phase === "Failed") continue;
     for (const b of input.bindings) {
@@ -195,17 +216,22 @@ function coveredPairs(result: MatchResult): DesiredAssignment[] {
 
 function summarize(result: MatchResult): unknown {
   return {
-    assignments: result.assignments.map((a) => [a.namespace, a.name, keyOf(a.pod), keyOf(a.binding), keyOf(a.identity)]),
+    assignments: result.assignments.map((a) => [
+      [a.namespace, a.name],
+      [keyOf(a.pod), keyOf(a.binding), keyOf(a.identity)],
+    ]),
     skipped: result.skipped.map((s) => [s.reason, keyOf(s.pod), "binding" in s ? keyOf(s.binding) : "-"]),
   };
 }
 
 // ---------------------------------------------------------------------------------------------------
 
-describe("matchAssignments (properties)", () => {
+describe.each(INPUT_SOURCES)("matchAssignments properties over %s", (_source, inputArb, numRuns) => {
+  const runs = { numRuns };
+
   it("is sound: every assignment satisfies every matching rule", () => {
     fc.assert(
-      fc.property(matchInputArb, optionsArb, (input, options) => {
+      fc.property(inputArb, optionsArb, (input, options) => {
         for (const a of matchAssignments(input, options).assignments) {
           expect(input.pods).toContain(a.pod);
           expect(input.bindings).toContain(a.binding);
@@ -221,17 +247,18 @@ describe("matchAssignments (properties)", () => {
             expect(a.binding.metadata.namespace).toBe(a.pod.metadata.namespace);
             expect(a.identity.metadata.namespace).toBe(a.pod.metadata.namespace);
           }
-          expect(a.name).toBe(assignedIdentityName(a.pod.metadata.name, a.pod.metadata.namespace, a.identity.metadata.name));
+          const { name: podName, namespace: podNamespace } = a.pod.metadata;
+          expect(a.name).toBe(assignedIdentityName(podName, podNamespace, a.identity.metadata.name));
           expect(a.namespace).toBe(assignedIdentityNamespace(a.identity, options));
         }
       }),
-      RUNS,
+      runs,
     );
   });
 
   it("is complete: every allowed candidate is an assignment or a reported name collision, exactly once", () => {
     fc.assert(
-      fc.property(matchInputArb, optionsArb, (input, options) => {
+      fc.property(inputArb, optionsArb, (input, options) => {
         const result = matchAssignments(input, options);
         const covered = coveredPairs(result);
         const candidates = naiveCandidates(input, options);
@@ -242,13 +269,13 @@ describe("matchAssignments (properties)", () => {
           expect(hits[0]?.identity).toBe(id);
         }
       }),
-      RUNS,
+      runs,
     );
   });
 
   it("reports a collision only against a kept assignment with the same AAI namespace and name", () => {
     fc.assert(
-      fc.property(matchInputArb, optionsArb, (input, options) => {
+      fc.property(inputArb, optionsArb, (input, options) => {
         const result = matchAssignments(input, options);
         for (const s of result.skipped) {
           if (s.reason !== "nameCollision") continue;
@@ -258,13 +285,13 @@ describe("matchAssignments (properties)", () => {
           expect(s.pod).toBe(s.dropped.pod);
         }
       }),
-      RUNS,
+      runs,
     );
   });
 
   it("justifies every other skip, reports each pod-level skip once, and only for pods a binding selects", () => {
     fc.assert(
-      fc.property(matchInputArb, optionsArb, (input, options) => {
+      fc.property(inputArb, optionsArb, (input, options) => {
         const result = matchAssignments(input, options);
         const podLevel = new Set<PodView>();
         for (const s of result.skipped) {
@@ -282,7 +309,9 @@ describe("matchAssignments (properties)", () => {
               expect(bindingMatchesPod(s.binding, s.pod)).toBe(true);
               expect(
                 input.identities.some(
-                  (i) => i.metadata.namespace === s.binding.metadata.namespace && i.metadata.name === s.binding.spec.azureIdentity,
+                  (i) =>
+                    i.metadata.namespace === s.binding.metadata.namespace &&
+                    i.metadata.name === s.binding.spec.azureIdentity,
                 ),
               ).toBe(false);
               break;
@@ -306,14 +335,14 @@ describe("matchAssignments (properties)", () => {
           expect(podLevel.has(p)).toBe(selected && (isPodTerminated(p) || !isPodScheduled(p)));
         }
       }),
-      RUNS,
+      runs,
     );
   });
 
   it("is deterministic: shuffling every input list gives the identical result", () => {
     fc.assert(
       fc.property(
-        matchInputArb.chain((input) => fc.tuple(fc.constant(input), shuffledArb(input))),
+        inputArb.chain((input) => fc.tuple(fc.constant(input), shuffledArb(input))),
         optionsArb,
         ([input, shuffled], options) => {
           const expected = matchAssignments(input, options);
@@ -323,13 +352,13 @@ describe("matchAssignments (properties)", () => {
           expect(actual.skipped).toEqual(expected.skipped);
         },
       ),
-      RUNS,
+      runs,
     );
   });
 
   it("produces AAI names unique per namespace, sorted by (namespace, name)", () => {
     fc.assert(
-      fc.property(matchInputArb, optionsArb, (input, options) => {
+      fc.property(inputArb, optionsArb, (input, options) => {
         const keys = matchAssignments(input, options).assignments.map((a) => [a.namespace, a.name] as const);
         for (let i = 1; i < keys.length; i++) {
           const [prevNs, prevName] = keys[i - 1] ?? ["", ""];
@@ -337,7 +366,7 @@ describe("matchAssignments (properties)", () => {
           expect(prevNs < ns || (prevNs === ns && prevName < name)).toBe(true);
         }
       }),
-      RUNS,
+      runs,
     );
   });
 
@@ -345,24 +374,26 @@ describe("matchAssignments (properties)", () => {
     // Without forceNamespaced a pair can lose a name collision to a cross-namespace binding that
     // forceNamespaced rejects (#1065), so the comparison includes dropped collisions on the right.
     fc.assert(
-      fc.property(matchInputArb, (input) => {
+      fc.property(inputArb, (input) => {
         const forced = coveredPairs(matchAssignments(input, { forceNamespaced: true }));
         const relaxed = coveredPairs(matchAssignments(input, { forceNamespaced: false }));
         for (const a of forced) {
-          expect(relaxed.some((r) => r.pod === a.pod && r.binding === a.binding && r.identity === a.identity)).toBe(true);
+          const same = (r: DesiredAssignment): boolean =>
+            r.pod === a.pod && r.binding === a.binding && r.identity === a.identity;
+          expect(relaxed.some(same)).toBe(true);
         }
         // And its assignments are all namespaced: they live in the identity's namespace.
         for (const a of matchAssignments(input, { forceNamespaced: true }).assignments) {
           expect(a.namespace).toBe(a.identity.metadata.namespace);
         }
       }),
-      RUNS,
+      runs,
     );
   });
 
   it("lists skips in processing order: pods by (namespace, name), then bindings by (namespace, name)", () => {
     fc.assert(
-      fc.property(matchInputArb, optionsArb, (input, options) => {
+      fc.property(inputArb, optionsArb, (input, options) => {
         const order = (s: MatchSkip): [string, string, string, string] => {
           const b = s.reason === "nameCollision" ? s.dropped.binding : "binding" in s ? s.binding : undefined;
           return [s.pod.metadata.namespace, s.pod.metadata.name, b?.metadata.namespace ?? "", b?.metadata.name ?? ""];
@@ -371,7 +402,7 @@ describe("matchAssignments (properties)", () => {
         const sorted = [...keys].sort((x, y) => (x.join("\u0000") < y.join("\u0000") ? -1 : 1));
         expect(keys.map((k) => k.join("\u0000"))).toEqual(sorted.map((k) => k.join("\u0000")));
       }),
-      RUNS,
+      runs,
     );
   });
 });
@@ -403,7 +434,11 @@ describe("matchAssignments (documented cases)", () => {
   it("never matches an empty or missing label, even against an empty selector", () => {
     const b = binding("app", "bind", "id", "");
     const id = identity("app", "id");
-    const pods = [pod("app", "empty", { label: "" }), pod("app", "missing"), pod("app", "unscheduled", { label: "", nodeName: "" })];
+    const pods = [
+      pod("app", "empty", { label: "" }),
+      pod("app", "missing"),
+      pod("app", "unscheduled", { label: "", nodeName: "" }),
+    ];
     expect(matchAssignments({ pods, bindings: [b], identities: [id] }, off)).toEqual({ assignments: [], skipped: [] });
   });
 
@@ -492,7 +527,12 @@ describe("matchAssignments (documented cases)", () => {
     const result = matchAssignments({ pods: [second, first], bindings: [b], identities: [id] }, off);
     expect(result.assignments.map((a) => [a.name, a.pod])).toEqual([["a-b-c-d", first]]);
     expect(result.skipped).toEqual([
-      { reason: "nameCollision", pod: second, kept: result.assignments[0], dropped: expect.objectContaining({ pod: second }) },
+      {
+        reason: "nameCollision",
+        pod: second,
+        kept: result.assignments[0],
+        dropped: expect.objectContaining({ pod: second, name: "a-b-c-d", namespace: "default" }),
+      },
     ]);
   });
 
@@ -535,7 +575,8 @@ describe("matchAssignments (documented cases)", () => {
   });
 
   it("returns nothing when there are no bindings", () => {
-    const result = matchAssignments({ pods: [pod("a", "p", { label: "s" })], bindings: [], identities: [identity("a", "id")] }, off);
+    const input = { pods: [pod("a", "p", { label: "s" })], bindings: [], identities: [identity("a", "id")] };
+    const result = matchAssignments(input, off);
     expect(result).toEqual({ assignments: [], skipped: [] });
   });
 
@@ -545,7 +586,9 @@ describe("matchAssignments (documented cases)", () => {
       identity(namespaces[i % 20] ?? "", `id-${i}`, i % 3 === 0 ? "namespaced" : undefined),
     );
     // 200 bindings over 100 selectors: every selected pod gets two identities.
-    const bindings = identities.map((id, i) => binding(id.metadata.namespace, `bind-${i}`, id.metadata.name, `sel-${i % 100}`));
+    const bindings = identities.map((id, i) =>
+      binding(id.metadata.namespace, `bind-${i}`, id.metadata.name, `sel-${i % 100}`),
+    );
     const pods = Array.from({ length: 10_000 }, (_, i) =>
       pod(namespaces[(i * 7) % 20] ?? "", `pod-${i}`, {
         ...(i % 10 === 9 ? {} : { label: `sel-${i % 100}` }),

@@ -26,7 +26,11 @@ function pod(namespace: string, labels: Readonly<Record<string, string>>): PodVi
   };
 }
 
-function exception(namespace: string, podLabels: Readonly<Record<string, string>>, name = "e"): AzurePodIdentityException {
+function exception(
+  namespace: string,
+  podLabels: Readonly<Record<string, string>>,
+  name = "e",
+): AzurePodIdentityException {
   return { kind: "AzurePodIdentityException", metadata: meta(namespace, name), spec: { podLabels } };
 }
 
@@ -102,7 +106,9 @@ describe("isPodExcepted (properties)", () => {
       .chain((p) =>
         fc.tuple(
           fc.constant(p),
-          fc.constantFrom(...Object.entries(p.metadata.labels)).chain(([k, v]) => fc.tuple(fc.constant(k), randomCaseArb(v))),
+          fc
+            .constantFrom(...Object.entries(p.metadata.labels))
+            .chain(([k, v]) => fc.tuple(fc.constant(k), randomCaseArb(v))),
           labelsArb,
           exceptionsArb,
         ),

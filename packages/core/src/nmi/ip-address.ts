@@ -81,7 +81,7 @@ export function normalizeIpAddress(address: string): string | undefined {
   let text = address;
   if (text.startsWith("[") && text.endsWith("]")) text = text.slice(1, -1);
   const zone = text.indexOf("%");
-  if (zone >= 0) text = text.slice(0, zone);
+  if (zone >= 0 && text.includes(":")) text = text.slice(0, zone);
   if (text === "") return undefined;
   if (!text.includes(":")) {
     const v4 = parseIpv4(text);

@@ -28,13 +28,19 @@ export type PathRejection =
   | "invalidCharacter"
   /** A `%` without two hex digits, or escapes that are not UTF-8. */
   | "invalidPercentEncoding"
-  /** An escaped `/`, `\`, `.`, `%`, `?`, `#` or control character in the path. */
+  /** An escaped `/`, `\`, `.`, `%`, `?`, `#`, space or control character in the path. */
   | "encodedDelimiter"
+  /**
+   * An escaped non-ASCII byte in the path. Every IMDS path is ASCII; refusing these removes the whole class
+   * of Unicode look-alikes (combining marks, full-width letters, compatibility forms) instead of trying to
+   * guess how some server might fold them.
+   */
+  | "encodedNonAscii"
   /** A raw backslash in the path (the CVE-2022-23551 trick). */
   | "backslash"
   /** `//` somewhere in the path. */
   | "emptySegment"
-  /** A `.` or `..` segment. */
+  /** A `.` or `..` segment (also `..;x`). */
   | "dotSegment"
   /** Looks like the token path but is not exactly `/metadata/identity/oauth2/token[/]`. */
   | "nonCanonicalTokenPath"
@@ -68,9 +74,9 @@ function hasInvalidCharacter(target: string): boolean {
   return false;
 }
 
-/** Bytes that must not appear percent-encoded in a path: `/ \ . % ? #` and controls. */
+/** Bytes that must not appear percent-encoded in a path: `/ \ . % ? #`, space and controls. */
 function isSuspiciousEscapedByte(byte: number): boolean {
-  return byte < 0x20 || byte === 0x7f || byte === 0x2f || byte === 0x5c || byte === 0x2e || byte === 0x25 || byte === 0x3f || byte === 0x23;
+  return byte <= 0x20 || byte === 0x7f || byte === 0x2f || byte === 0x5c || byte === 0x2e || byte === 0x25 || byte === 0x3f || byte === 0x23;
 }
 
 /** The strict checks every path must pass, whatever its route; `undefined` when the path is clean. */
@@ -80,13 +86,16 @@ function strictPathProblem(path: string): PathRejection | undefined {
     const byte = percentEscapeAt(path, i);
     if (byte < 0) return "invalidPercentEncoding";
     if (isSuspiciousEscapedByte(byte)) return "encodedDelimiter";
+    if (byte >= 0x80) return "encodedNonAscii";
   }
   if (!percentDecode(path).ok) return "invalidPercentEncoding";
   const segments = path.slice(1).split("/");
   for (let i = 0; i < segments.length; i += 1) {
     const segment = segments[i];
     if (segment === "" && i < segments.length - 1) return "emptySegment";
-    if (segment === "." || segment === "..") return "dotSegment";
+    // `..;x` is `..` to servers that strip matrix parameters (Tomcat-style `/..;/` traversal).
+    const bare = segment?.split(";")[0];
+    if (bare === "." || bare === "..") return "dotSegment";
   }
   return undefined;
 }

@@ -33,29 +33,50 @@ export function isCanonicalHostTokenPath(path: string): boolean {
 /** Rounds of percent-decoding applied by {@link lenientNormalizePath} (catches `%252e`-style double encoding). */
 const MAX_DECODE_ROUNDS = 4;
 
+/** Choices a lenient server may make differently; {@link looksLikeTokenPath} tries every combination. */
+export interface LenientReading {
+  /** Unicode compatibility form: NFKC composes, NFKD splits base letters from combining marks (default NFKC). */
+  readonly form?: "NFKC" | "NFKD";
+  /** Whether `;parameters` are cut from segments (default true). */
+  readonly stripParameters?: boolean;
+}
+
 /**
  * A deliberately over-eager normalisation of a request path, used only to recognise token-path look-alikes:
- * lower-case, percent-decode repeatedly (invalid escapes kept), Unicode NFKC (full-width letters fold to
- * ASCII), `\` → `/`, collapse runs of `/`, resolve `.` and `..` segments, drop a trailing `/`. What a lenient
- * server (or IMDS, or anything between) might make of the path — so that whatever any of them could read
- * as the token path is caught before forwarding.
+ * lower-case, percent-decode repeatedly (invalid escapes kept), Unicode compatibility normalisation (both
+ * forms fold full-width letters to ASCII), `\` → `/`, optionally cut `;parameters` from each segment
+ * (servlet-style matrix parameters), trim whitespace around segments, collapse runs of `/`, resolve `.` and
+ * `..` segments, drop a trailing `/`. That is what a lenient server (or IMDS, or anything between) might make
+ * of the path — so that whatever any of them could read as the token path is caught before forwarding.
  */
-export function lenientNormalizePath(path: string): string {
+export function lenientNormalizePath(path: string, reading: LenientReading = {}): string {
+  const form = reading.form ?? "NFKC";
+  const stripParameters = reading.stripParameters ?? true;
   let text = path;
   for (let round = 0; round < MAX_DECODE_ROUNDS; round += 1) {
     const decoded = lenientPercentDecode(text);
     if (decoded === text) break;
     text = decoded;
   }
-  text = text.normalize("NFKC").toLowerCase().replaceAll("\\", "/");
+  text = text.normalize(form).toLowerCase().replaceAll("\\", "/");
   const out: string[] = [];
-  for (const segment of text.split("/")) {
+  for (const raw of text.split("/")) {
+    const semicolon = stripParameters ? raw.indexOf(";") : -1;
+    const segment = (semicolon < 0 ? raw : raw.slice(0, semicolon)).trim();
     if (segment === "" || segment === ".") continue;
     if (segment === "..") out.pop();
     else out.push(segment);
   }
   return `/${out.join("/")}`;
 }
+
+/** Every reading: a look-alike counts if any lenient server's reading of it matches. */
+const READINGS: readonly LenientReading[] = [
+  { form: "NFKC", stripParameters: true },
+  { form: "NFKD", stripParameters: true },
+  { form: "NFKC", stripParameters: false },
+  { form: "NFKD", stripParameters: false },
+];
 
 /**
  * Only the ASCII letters and digits of a normalised path: separators, punctuation, control characters,
@@ -77,11 +98,13 @@ const TOKEN_LIKE = /metadataidentity.*?oauth2.*?token/;
  * would not serve anyway, a false negative would forward a token request to IMDS unchecked.
  */
 export function looksLikeTokenPath(path: string): boolean {
-  return TOKEN_LIKE.test(skeleton(lenientNormalizePath(path)));
+  return READINGS.some((reading) => TOKEN_LIKE.test(skeleton(lenientNormalizePath(path, reading))));
 }
 
 /** True when `path` (no query) could be read as `/host/token` by some lenient interpretation. */
 export function looksLikeHostTokenPath(path: string): boolean {
-  const normalized = lenientNormalizePath(path);
-  return normalized.startsWith(HOST_TOKEN_PATH) || skeleton(normalized).startsWith("hosttoken");
+  return READINGS.some((reading) => {
+    const normalized = lenientNormalizePath(path, reading);
+    return normalized.startsWith(HOST_TOKEN_PATH) || skeleton(normalized).startsWith("hosttoken");
+  });
 }

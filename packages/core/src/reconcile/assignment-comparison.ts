@@ -3,9 +3,17 @@ import { NODENAME_LABEL } from "../model/constants.js";
 import type { AzureAssignedIdentity, AzureIdentity } from "../model/types.js";
 import type { DesiredAssignment } from "../matching/types.js";
 
-/** The canonical key of a type-0 identity's resource id; `undefined` for service principals or bad ids. */
+const keyCache = new WeakMap<AzureIdentity, string | undefined>();
+
+/**
+ * The canonical key of a type-0 identity's resource id; `undefined` for service principals or bad ids.
+ * Memoised per object (model objects are immutable), since planning asks for it several times per pair.
+ */
 export function managedIdentityKey(identity: AzureIdentity): string | undefined {
-  return identity.spec.type === 0 ? identityKey(identity.spec.resourceID) : undefined;
+  if (keyCache.has(identity)) return keyCache.get(identity);
+  const key = identity.spec.type === 0 ? identityKey(identity.spec.resourceID) : undefined;
+  keyCache.set(identity, key);
+  return key;
 }
 
 /**
@@ -24,6 +32,9 @@ export function compareAssignment(current: AzureAssignedIdentity, desired: Desir
   const was = current.spec;
   const wasIdentity = was.azureIdentityRef;
   const nowIdentity = desired.identity;
+  if (was.azureIdentityRef === desired.identity && was.azureBindingRef === desired.binding && was.nodeName === desired.nodeName && current.metadata.labels[NODENAME_LABEL] === desired.nodeName && was.pod === desired.pod.metadata.name && was.podNamespace === desired.pod.metadata.namespace) {
+    return "same";
+  }
   const placementChanged =
     was.nodeName !== desired.nodeName ||
     was.pod !== desired.pod.metadata.name ||
@@ -44,7 +55,7 @@ export function compareAssignment(current: AzureAssignedIdentity, desired: Desir
     wasIdentity.spec.clientPassword?.name !== nowIdentity.spec.clientPassword?.name ||
     wasIdentity.spec.clientPassword?.namespace !== nowIdentity.spec.clientPassword?.namespace ||
     wasIdentity.spec.auxiliaryTenantIDs.join(",") !== nowIdentity.spec.auxiliaryTenantIDs.join(",") ||
-    sortedEntries(wasIdentity.metadata.annotations) !== sortedEntries(nowIdentity.metadata.annotations) ||
+    !sameRecord(wasIdentity.metadata.annotations, nowIdentity.metadata.annotations) ||
     wasBinding.metadata.namespace !== nowBinding.metadata.namespace ||
     wasBinding.metadata.name !== nowBinding.metadata.name ||
     wasBinding.spec.selector !== nowBinding.spec.selector ||
@@ -52,6 +63,8 @@ export function compareAssignment(current: AzureAssignedIdentity, desired: Desir
   return descriptiveChanged ? "refresh" : "same";
 }
 
-function sortedEntries(record: Readonly<Record<string, string>>): string {
-  return JSON.stringify(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }

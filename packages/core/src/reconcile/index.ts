@@ -7,3 +7,4 @@ export * from "./immutable-identities.js";
 export * from "./plan.js";
 export * from "./binding-events.js";
 export * from "./execute-plan.js";
+export * from "./reconcile-index.js";

@@ -84,9 +84,12 @@ export interface TokenRequestStep {
 export type FetchOutcome =
   /** The token, now cached. */
   | { readonly kind: "stored"; readonly token: ImdsTokenBody; readonly expiresAtMs: number }
-  /** The token, handed on but not cached (unreadable expiry, or already inside the skew). */
+  /** The token, handed on but not cached because its `expires_on` cannot be read. */
   | { readonly kind: "passThrough"; readonly token: ImdsTokenBody }
-  /** The upstream error. */
+  /**
+   * The upstream error, or an `unavailable` error when the token arrived already inside the expiry
+   * skew (it would die in transit; the caller should retry).
+   */
   | { readonly kind: "failed"; readonly error: TokenSourceError }
   /**
    * The fetch was abandoned (identity invalidated) or is unknown: nothing was cached, and waiters
@@ -166,18 +169,22 @@ export function requestToken(state: TokenCacheState, key: TokenCacheKey, identit
 /**
  * Records that fetch `fetchId` for `key` returned `token`. A completion that is not the key's live
  * fetch (abandoned by an invalidation, or a duplicate) is `stale` and changes nothing, so a token of
- * a superseded identity version can never enter the cache.
+ * a superseded identity version can never enter the cache. A token that cannot be cached is handed
+ * on when its expiry is unreadable and refused when it is already within the skew; either way a
+ * still-valid older token stays, and its next refresh waits `refreshRetryMs`.
  */
 export function fetchSucceeded(state: TokenCacheState, key: TokenCacheKey, fetchId: number, token: ImdsTokenBody, nowMs: number): FetchStep {
   const k = encodeTokenCacheKey(key);
   const running = state.inFlight.get(k);
   if (running === undefined || running.fetchId !== fetchId) return { state, outcome: { kind: "stale" } };
   const base: TokenCacheState = { ...state, inFlight: without(state.inFlight, k), negative: without(state.negative, k) };
-  const times = tokenTimes(token, running.startedAtMs, nowMs, state.config);
-  if (times === undefined) {
-    // Keep a still-valid older token, but do not retry the refresh on every hit.
-    return { state: blockRefresh(base, k, nowMs), outcome: { kind: "passThrough", token } };
+  const usable = tokenTimes(token, running.startedAtMs, nowMs, state.config);
+  if (usable.kind === "unreadable") return { state: blockRefresh(base, k, nowMs), outcome: { kind: "passThrough", token } };
+  if (usable.kind === "expiring") {
+    const message = `upstream returned a token expiring at ${usable.expiresAtMs}, within ${state.config.expirySkewMs} ms of now`;
+    return { state: blockRefresh(base, k, nowMs), outcome: { kind: "failed", error: { kind: "unavailable", message } } };
   }
+  const times = usable.times;
   const entry: TokenCacheEntry = {
     key: running.key,
     token,

@@ -14,6 +14,17 @@ export interface TokenTimes {
   readonly refreshAtMs: number;
 }
 
+/** How a fetched token can be used: cached, handed on uncached, or not at all. */
+export type TokenTimesResult =
+  | { readonly kind: "cacheable"; readonly times: TokenTimes }
+  /** `expires_on` is missing or not plain seconds: hand the token on (as the original NMI did) but never cache it. */
+  | { readonly kind: "unreadable" }
+  /**
+   * Already inside the skew when it arrived (a very slow upstream, or clock trouble): serving it would
+   * hand the caller a token that dies in transit, so the fetch counts as a retryable failure.
+   */
+  | { readonly kind: "expiring"; readonly expiresAtMs: number };
+
 /** Largest number of decimal digits accepted for a Unix-seconds field (year 5138 fits in 11). */
 const MAX_SECONDS_DIGITS = 12;
 
@@ -32,14 +43,14 @@ export function parseWholeSeconds(value: string | undefined): number | undefined
 }
 
 /**
- * Works out a token's cache timings, or `undefined` when it must not be cached.
+ * Works out a token's cache timings (see {@link TokenTimesResult} for the cases that are not cached).
  *
  * - The expiry is `expires_on` (mandatory: MSAL derives the lifetime from it, ecosystem §1.2), lowered
  *   to `requestedAtMs + expires_in` when that is earlier (a relative lifetime is immune to the node's
  *   clock differing from AAD's) and to `requestedAtMs + maxLifetimeMs`. Lowering is always safe: it
  *   only makes the cache refresh sooner. `requestedAtMs` is when the fetch started, the earliest the
  *   token can have been issued.
- * - A token that is already inside the skew at `nowMs` is not cacheable.
+ * - A token already inside the skew at `nowMs` is `expiring`.
  * - Refresh-ahead starts when less than `max(minRefreshAheadMs, refreshAheadFraction × lifetime)` remains,
  *   lifetime measured from `nowMs`, but never sooner than `minRefreshIntervalMs` after `nowMs`.
  */
@@ -48,16 +59,16 @@ export function tokenTimes(
   requestedAtMs: number,
   nowMs: number,
   config: TokenCacheConfig,
-): TokenTimes | undefined {
+): TokenTimesResult {
   const expiresOn = parseWholeSeconds(token.expires_on);
-  if (expiresOn === undefined) return undefined;
+  if (expiresOn === undefined) return { kind: "unreadable" };
   let expiresAtMs = Math.min(expiresOn * 1000, requestedAtMs + config.maxLifetimeMs);
   const expiresIn = parseWholeSeconds(token.expires_in);
   if (expiresIn !== undefined) expiresAtMs = Math.min(expiresAtMs, requestedAtMs + expiresIn * 1000);
   const serveUntilMs = expiresAtMs - config.expirySkewMs;
-  if (serveUntilMs <= nowMs) return undefined;
+  if (serveUntilMs <= nowMs) return { kind: "expiring", expiresAtMs };
   const lifetimeMs = expiresAtMs - nowMs;
   const aheadMs = Math.max(config.minRefreshAheadMs, lifetimeMs * config.refreshAheadFraction);
   const refreshAtMs = Math.min(serveUntilMs, Math.max(nowMs + config.minRefreshIntervalMs, Math.ceil(expiresAtMs - aheadMs)));
-  return { expiresAtMs, serveUntilMs, refreshAtMs };
+  return { kind: "cacheable", times: { expiresAtMs, serveUntilMs, refreshAtMs } };
 }

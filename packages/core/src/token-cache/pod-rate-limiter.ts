@@ -52,7 +52,7 @@ export function allowPodRequest(
     return { state: { ...state, buckets }, decision: { kind: "allow" } };
   }
   buckets.set(podKey, { tokens, updatedAtMs: atMs });
-  const retryAfterMs = Math.max(1, Math.ceil(((1 - tokens) * 1000) / state.config.ratePerSecond));
+  const retryAfterMs = atMs - nowMs + Math.max(1, Math.ceil(((1 - tokens) * 1000) / state.config.ratePerSecond));
   return { state: { ...state, buckets }, decision: { kind: "deny", retryAfterMs } };
 }
 

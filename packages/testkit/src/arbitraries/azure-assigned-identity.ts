@@ -8,7 +8,7 @@ import {
 } from "@podid/core";
 import { azureIdentityArb, type AzureIdentityArbOptions } from "./azure-identity.js";
 import { azureIdentityBindingArb } from "./azure-identity-binding.js";
-import { k8sNameArb, objectMetaArb } from "./object-meta.js";
+import { k8sNameArb, objectMetaArb, plainRecord } from "./object-meta.js";
 import { NAMESPACE_POOL } from "./pools.js";
 
 /** Every wire value of `status.status`, including the pre-1.5 empty string. */
@@ -34,8 +34,7 @@ export interface AzureAssignedIdentityArbOptions {
 export function azureAssignedIdentityArb(
   options: AzureAssignedIdentityArbOptions = {},
 ): fc.Arbitrary<AzureAssignedIdentity> {
-  return fc
-    .record({
+  return plainRecord({
       identity: azureIdentityArb(options.identity ?? {}),
       pod: k8sNameArb,
       podNamespace: fc.constantFrom(...(options.podNamespaces ?? NAMESPACE_POOL)),

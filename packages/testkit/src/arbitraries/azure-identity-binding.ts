@@ -30,7 +30,7 @@ export function azureIdentityBindingArb(options: AzureIdentityBindingArbOptions 
         selector: fc.constantFrom(...(options.selectors ?? SELECTOR_POOL)),
         weight: fc.integer({ min: 0, max: 100 }),
       },
-      { requiredKeys: ["metadata", "azureIdentity", "selector"] },
+      { requiredKeys: ["metadata", "azureIdentity", "selector"], noNullPrototype: true },
     )
     .map(
       (b): AzureIdentityBinding => ({

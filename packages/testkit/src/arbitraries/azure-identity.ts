@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { BEHAVIOR_ANNOTATION, BEHAVIOR_NAMESPACED, type AzureIdentity, type IdentityType, type ObjectMeta } from "@podid/core";
-import { annotationsArb, objectMetaArb } from "./object-meta.js";
+import { annotationsArb, objectMetaArb, plainRecord } from "./object-meta.js";
 import { userAssignedIdentityFixtureArb, userAssignedIdentityIdStringArb } from "./azure-ids.js";
 import {
   AD_ENDPOINT_POOL,
@@ -33,7 +33,7 @@ function identityAnnotationsArb(weight: number): fc.Arbitrary<Record<string, str
 
 /** A valid user-assigned (type 0) spec: resourceID from the shared pool, in a random case variant. */
 const msiSpecArb = userAssignedIdentityFixtureArb.chain((fixture) =>
-  fc.record({
+  plainRecord({
     resourceID: userAssignedIdentityIdStringArb(fixture),
     clientID: fc.constant(fixture.clientID),
     adResourceID: fc.constantFrom("", "https://management.azure.com/"),
@@ -42,10 +42,10 @@ const msiSpecArb = userAssignedIdentityFixtureArb.chain((fixture) =>
 
 /** A valid service-principal spec (type 1 or 2) for an identity in `namespace`. */
 function servicePrincipalSpecArb(type: 1 | 2, namespace: string) {
-  return fc.record({
+  return plainRecord({
     clientID: fc.constantFrom(...SERVICE_PRINCIPAL_CLIENT_ID_POOL),
     tenantID: fc.constantFrom(...TENANT_POOL),
-    clientPassword: fc.record({
+    clientPassword: plainRecord({
       name: fc.constantFrom(...SECRET_NAME_POOL),
       namespace: fc.oneof({ arbitrary: fc.constant(namespace), weight: 4 }, { arbitrary: fc.constant("kube-system"), weight: 1 }),
     }),

@@ -8,6 +8,7 @@ import {
   USER_ASSIGNED_IDENTITY_POOL,
   type UserAssignedIdentityFixture,
 } from "./pools.js";
+import { plainRecord } from "./object-meta.js";
 
 /**
  * `text` in its written casing most of the time, otherwise all lower, all upper or randomly mixed.
@@ -52,14 +53,13 @@ export const anyUserAssignedIdentityIdArb: fc.Arbitrary<{
   readonly subscriptionId: string;
   readonly resourceGroup: string;
   readonly name: string;
-}> = fc
-  .record({ subscriptionId: fc.oneof(fc.uuid(), armNameArb), resourceGroup: armNameArb, name: armNameArb })
+}> = plainRecord({ subscriptionId: fc.oneof(fc.uuid(), armNameArb), resourceGroup: armNameArb, name: armNameArb })
   .chain((parts) =>
     userAssignedIdentityIdStringArb({ ...parts, clientID: "" }).map((id) => ({ ...parts, id })),
   );
 
 /** A compute target from the node pools: a standalone VM or a scale set. */
-export const computeTargetArb: fc.Arbitrary<ComputeTarget> = fc.record({
+export const computeTargetArb: fc.Arbitrary<ComputeTarget> = plainRecord({
   kind: fc.constantFrom("vm" as const, "vmss" as const),
   subscriptionId: fc.constantFrom(...SUBSCRIPTION_POOL),
   resourceGroup: fc.constantFrom(...NODE_RESOURCE_GROUP_POOL),

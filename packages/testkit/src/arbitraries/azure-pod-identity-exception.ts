@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import type { AzurePodIdentityException } from "@podid/core";
-import { objectMetaArb } from "./object-meta.js";
+import { objectMetaArb, plainRecord } from "./object-meta.js";
 import { NAMESPACE_POOL, POD_LABEL_POOL } from "./pools.js";
 
 /** Options of {@link azurePodIdentityExceptionArb}. */
@@ -16,8 +16,7 @@ export interface AzurePodIdentityExceptionArbOptions {
 export function azurePodIdentityExceptionArb(
   options: AzurePodIdentityExceptionArbOptions = {},
 ): fc.Arbitrary<AzurePodIdentityException> {
-  return fc
-    .record({
+  return plainRecord({
       metadata: objectMetaArb({ namespaces: options.namespaces ?? NAMESPACE_POOL }),
       labels: fc.subarray([...POD_LABEL_POOL], { minLength: 1, maxLength: 2 }),
       upper: fc.boolean(),

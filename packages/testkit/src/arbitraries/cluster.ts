@@ -12,6 +12,7 @@ import { azureIdentityBindingArb } from "./azure-identity-binding.js";
 import { azurePodIdentityExceptionArb } from "./azure-pod-identity-exception.js";
 import { vmNodeArb, vmssNodeArb } from "./node.js";
 import { podArb } from "./pod.js";
+import { plainRecord } from "./object-meta.js";
 import {
   IDENTITY_NAME_POOL,
   NAMESPACE_POOL,
@@ -58,15 +59,14 @@ function nsName(o: { readonly metadata: { readonly namespace: string; readonly n
   return `${o.metadata.namespace}/${o.metadata.name}`;
 }
 
-/** One node pool: a scale set with 1–4 instances or 1–3 standalone VMs, at a distinct placement. */
-const nodePoolArb = fc
-  .record({
+/** One node pool: a scale set with 2–4 instances or 1–4 standalone VMs, at a distinct placement. */
+const nodePoolArb = plainRecord({
     subscriptionId: fc.constantFrom(...SUBSCRIPTION_POOL),
     resourceGroup: fc.constantFrom(...NODE_RESOURCE_GROUP_POOL),
     pool: fc.constantFrom(...NODE_POOL_NAME_POOL),
     hash: fc.constantFrom(...NODE_POOL_HASH_POOL),
     vmss: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
-    ids: fc.uniqueArray(fc.nat(40), { minLength: 1, maxLength: 4 }),
+    ids: fc.uniqueArray(fc.nat(40), { minLength: 2, maxLength: 4 }),
   });
 
 /** Nodes of up to three pools (distinct pool name + hash, so names never clash), capped at `max`. */
@@ -102,8 +102,7 @@ export function clusterArb(options: ClusterArbOptions = {}): fc.Arbitrary<Cluste
     }),
     { maxLength: options.maxIdentities ?? 5, selector: nsName },
   );
-  return fc
-    .record({
+  return plainRecord({
       nodes: nodesArb(options.maxNodes ?? 6),
       identities,
       exceptions: fc.array(azurePodIdentityExceptionArb({ namespaces }), { maxLength: options.maxExceptions ?? 2 }),
@@ -124,8 +123,8 @@ export function clusterArb(options: ClusterArbOptions = {}): fc.Arbitrary<Cluste
           (b, i): AzureIdentityBinding => ({ ...b, metadata: { ...b.metadata, name: `${b.spec.azureIdentity}-binding-${i}` } }),
         );
         const bound = [...new Set(bindings.map((b) => b.spec.selector))];
-        // Bound selectors twice as likely as the rest of the pool, plus one that no binding uses.
-        const selectors = [...bound, ...bound, ...SELECTOR_POOL, "unbound"];
+        // Bound selectors weighted up against the rest of the pool, plus one that no binding uses.
+        const selectors = [...bound, ...bound, ...bound, ...SELECTOR_POOL, "unbound"];
         const pods = fc
           .array(podArb({ namespaces, selectors, nodeNames: nodes.map((n) => n.metadata.name) }), {
             maxLength: options.maxPods ?? 10,

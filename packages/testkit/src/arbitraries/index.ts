@@ -8,3 +8,4 @@ export * from "./pod.js";
 export * from "./node.js";
 export * from "./azure-assigned-identity.js";
 export * from "./cluster.js";
+export * from "./raw-wire.js";

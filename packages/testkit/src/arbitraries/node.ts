@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import type { NodeView, ObjectMeta } from "@podid/core";
 import { aksVmssNodeName, caseVariantArb, vmProviderId, vmssProviderId } from "./azure-ids.js";
-import { timestampArb } from "./object-meta.js";
+import { plainRecord, timestampArb } from "./object-meta.js";
 import { NODE_POOL_HASH_POOL, NODE_POOL_NAME_POOL, NODE_RESOURCE_GROUP_POOL, SUBSCRIPTION_POOL } from "./pools.js";
 
 /** Options of {@link nodeArb}. */
@@ -20,7 +20,7 @@ interface PoolPlacement {
   readonly hash: string;
 }
 
-const placementArb: fc.Arbitrary<PoolPlacement> = fc.record({
+const placementArb: fc.Arbitrary<PoolPlacement> = plainRecord({
   subscriptionId: fc.constantFrom(...SUBSCRIPTION_POOL),
   resourceGroup: fc.constantFrom(...NODE_RESOURCE_GROUP_POOL),
   pool: fc.constantFrom(...NODE_POOL_NAME_POOL),
@@ -41,7 +41,7 @@ function nodeMeta(name: string, pool: string, uid: string, resourceVersion: stri
   };
 }
 
-const metaBitsArb = fc.record({ uid: fc.uuid(), resourceVersion: fc.nat(9_999_999).map(String), created: timestampArb });
+const metaBitsArb = plainRecord({ uid: fc.uuid(), resourceVersion: fc.nat(9_999_999).map(String), created: timestampArb });
 
 /** A standalone-VM node of `placement` number `index` (`aks-<pool>-<hash>-<index>`); the VM is named like the node. */
 export function vmNodeArb(placement: PoolPlacement, index: number): fc.Arbitrary<NodeView> {

@@ -19,7 +19,7 @@ export const labelsArb: fc.Arbitrary<Record<string, string>> = fc
 export const annotationsArb: fc.Arbitrary<Record<string, string>> = fc.dictionary(
   fc.constantFrom("example.com/owner", "kubectl.kubernetes.io/last-applied-configuration", "note"),
   fc.string({ maxLength: 12 }),
-  { maxKeys: 2 },
+  { maxKeys: 2, noNullPrototype: true },
 );
 
 /** Options of {@link objectMetaArb}. */
@@ -62,11 +62,19 @@ export function objectMetaArb(options: ObjectMetaArbOptions = {}): fc.Arbitrary<
         annotations: options.annotations ?? annotationsArb,
         finalizers: options.finalizers ?? fc.subarray(["example.com/protect"]),
       },
-      { requiredKeys: ["name", "namespace", "labels", "annotations", "finalizers"] },
+      { requiredKeys: ["name", "namespace", "labels", "annotations", "finalizers"], noNullPrototype: true },
     )
     .map((m): ObjectMeta => {
       // fc.record drops optional keys; the mapped object must not carry `undefined` values either.
       const { deletionTimestamp, ...rest } = m;
       return deletionTimestamp === undefined ? rest : { ...rest, deletionTimestamp };
     });
+}
+
+/**
+ * `fc.record` producing ordinary objects (fast-check may otherwise create null-prototype records, which
+ * are not deep-equal to what a parser builds and print oddly).
+ */
+export function plainRecord<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
+  return fc.record(model, { noNullPrototype: true });
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { BINDING_LABEL, type PodPhase, type PodView } from "@podid/core";
-import { k8sNameArb, labelsArb, objectMetaArb } from "./object-meta.js";
+import { k8sNameArb, labelsArb, objectMetaArb, plainRecord } from "./object-meta.js";
 import { NAMESPACE_POOL, SELECTOR_POOL, SERVICE_ACCOUNT_POOL } from "./pools.js";
 
 /** Every pod phase. */
@@ -53,8 +53,7 @@ export function podArb(options: PodArbOptions = {}): fc.Arbitrary<PodView> {
     selectors.length > 0
       ? fc.option(fc.constantFrom(...selectors), { freq: 5, nil: undefined })
       : fc.constant(undefined);
-  return fc
-    .record({
+  return plainRecord({
       metadata: objectMetaArb({
         namespaces: options.namespaces ?? NAMESPACE_POOL,
         names: options.names ?? [],

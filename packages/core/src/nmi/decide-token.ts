@@ -1,0 +1,149 @@
+import type { Result } from "../result.js";
+import type { AzurePodIdentityException, PodView } from "../model/types.js";
+import { isPodExcepted } from "../matching/exceptions.js";
+import {
+  findPodOnNode,
+  podRef,
+  type AttributionError,
+  type AttributionOptions,
+} from "./caller-attribution.js";
+import type { NmiDecision, NotFoundReason, TokenResponseShape } from "./decision.js";
+import { planTokenFetch } from "./fetch-plan.js";
+import type { HostTokenRequest, HostTokenRequestError } from "./host-token-request.js";
+import { chooseIdentity, type IdentityChoice, type IdentitySource } from "./identity-source.js";
+import type { NmiDecisionOptions } from "./nmi-options.js";
+import type { TokenRequest, TokenRequestError } from "./token-request.js";
+
+/**
+ * The token decision for the IMDS path and for `/host/token`.
+ * @packageDocumentation
+ */
+
+/** Everything the token decision needs, already read from caches (no I/O happens here). */
+export interface TokenDecisionInput {
+  /** `parseTokenRequest`'s result. */
+  readonly request: Result<TokenRequest, TokenRequestError>;
+  /** `attributeCaller`'s result for the connection's source address. */
+  readonly caller: Result<PodView, AttributionError>;
+  /** AzurePodIdentityExceptions (any namespace; only the caller's namespace counts, see `isPodExcepted`). */
+  readonly exceptions: readonly AzurePodIdentityException[];
+  /** The mode and the objects identities are chosen from. */
+  readonly identities: IdentitySource;
+  /** Milliseconds since the request arrived (bounds waiting for assignment). */
+  readonly elapsedMs: number;
+  readonly options: NmiDecisionOptions;
+}
+
+/** `notFound` for `pod`, with `Retry-After` when configured. */
+function notFound(pod: PodView, reason: NotFoundReason, options: NmiDecisionOptions): NmiDecision {
+  return options.setRetryAfterHeader
+    ? { kind: "notFound", caller: podRef(pod), reason, retryAfterSeconds: options.retryAfterSeconds }
+    : { kind: "notFound", caller: podRef(pod), reason };
+}
+
+/** Wait while `elapsedMs < budgetMs`, then give up with `reason`. */
+function waitOrGiveUp(
+  pod: PodView,
+  waitReason: "notYetAssigned" | "noneAssigned",
+  budgetMs: number,
+  giveUp: NotFoundReason,
+  elapsedMs: number,
+  options: NmiDecisionOptions,
+): NmiDecision {
+  if (elapsedMs < budgetMs) {
+    return {
+      kind: "wait",
+      caller: podRef(pod),
+      reason: waitReason,
+      remainingMs: budgetMs - elapsedMs,
+      maxTotalWaitMs: options.waitForAssignedMs,
+    };
+  }
+  return notFound(pod, giveUp, options);
+}
+
+/** Turns an identity choice for an attributed pod into a decision. */
+export function decideForChoice(
+  pod: PodView,
+  resource: string,
+  choice: IdentityChoice,
+  elapsedMs: number,
+  options: NmiDecisionOptions,
+  shape: TokenResponseShape,
+): NmiDecision {
+  switch (choice.kind) {
+    case "chosen": {
+      const plan = planTokenFetch(choice.identity, resource);
+      return plan.ok
+        ? { kind: "fetch", caller: podRef(pod), identity: choice.identity, plan: plan.value, shape }
+        : { kind: "invalidIdentity", caller: podRef(pod), identity: choice.identity, reason: plan.error.reason };
+    }
+    case "notYetAssigned":
+      return waitOrGiveUp(pod, "notYetAssigned", options.waitForAssignedMs, { kind: "notAssignedInTime" }, elapsedMs, options);
+    case "noneAssigned":
+      return waitOrGiveUp(pod, "noneAssigned", options.waitForCreatedMs, { kind: "noAssignedIdentity" }, elapsedMs, options);
+    case "notFound":
+      if (choice.mode === "standard") return notFound(pod, { kind: "requestedIdentityNotFound", selector: choice.selector }, options);
+      return choice.selector === undefined
+        ? notFound(pod, { kind: "noBoundIdentity" }, options)
+        : notFound(pod, { kind: "requestedIdentityNotFound", selector: choice.selector }, options);
+  }
+}
+
+/**
+ * Decides a request to the token path, in this order: request errors (400; the `Metadata` header before
+ * anything else), caller attribution (500), exception (node identity straight from IMDS), then the
+ * identity of the pod in the configured mode — fetch, wait for assignment, or not found.
+ *
+ * Deviation: the original also bypassed every check for pods in the MIC namespace whose ReplicaSet name
+ * starts with "mic" (so "microservice-…" qualified); podid has no such rule — MIC gets its node identity
+ * through an AzurePodIdentityException like any other component.
+ */
+export function decideTokenRequest(input: TokenDecisionInput): NmiDecision {
+  const { request, caller, options } = input;
+  if (!request.ok) return { kind: "badRequest", reason: request.error };
+  if (!caller.ok) return { kind: "callerUnknown", error: caller.error };
+  const pod = caller.value;
+  if (isPodExcepted(pod, input.exceptions)) {
+    const { resource, selector } = request.value;
+    return {
+      kind: "excepted",
+      caller: podRef(pod),
+      request: selector === undefined ? { kind: "managedIdentity", resource } : { kind: "managedIdentity", resource, selector },
+    };
+  }
+  const choice = chooseIdentity(pod, request.value, input.identities);
+  return decideForChoice(pod, request.value.resource, choice, input.elapsedMs, options, "imds");
+}
+
+/** Everything the `/host/token` decision needs. */
+export interface HostTokenDecisionInput {
+  /** `parseHostTokenRequest`'s result. */
+  readonly request: Result<HostTokenRequest, HostTokenRequestError>;
+  /** The pods of this node (the named pod must be one of them). */
+  readonly podsOnNode: readonly PodView[];
+  readonly attribution: AttributionOptions;
+  readonly identities: IdentitySource;
+  readonly elapsedMs: number;
+  readonly options: NmiDecisionOptions;
+}
+
+/**
+ * Decides a `/host/token` request: refused outright unless `hostTokenEnabled`; then the original's
+ * checks (pod headers → 400, source not 127.0.0.1 → 500, `resource` → 400); then the named pod must be a
+ * live pod of this node; then the same identity decision as the token path for that pod (no exception
+ * check, as in the original), rendered in the host shape.
+ */
+export function decideHostTokenRequest(input: HostTokenDecisionInput): NmiDecision {
+  const { request, options } = input;
+  if (!options.hostTokenEnabled) return { kind: "hostTokenDenied", reason: "disabled" };
+  if (!request.ok) {
+    return request.error.kind === "notFromHost"
+      ? { kind: "hostTokenDenied", reason: "notFromHost" }
+      : { kind: "badRequest", reason: request.error };
+  }
+  const pod = findPodOnNode(request.value.podNamespace, request.value.podName, input.podsOnNode, input.attribution);
+  if (!pod.ok) return { kind: "callerUnknown", error: pod.error };
+  const choice = chooseIdentity(pod.value, request.value, input.identities);
+  return decideForChoice(pod.value, request.value.resource, choice, input.elapsedMs, options, "host");
+}

@@ -1,0 +1,39 @@
+import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding, PodView } from "../model/types.js";
+import type { SelectionOptions } from "./identity-selection.js";
+import { chooseManagedIdentity, type ManagedIdentityChoice } from "./managed-identity.js";
+import {
+  chooseStandardIdentity,
+  type IdentityRequest,
+  type StandardChoiceOptions,
+  type StandardIdentityChoice,
+} from "./standard-identity.js";
+
+/**
+ * The operation mode together with the cache snapshot it chooses identities from.
+ * @packageDocumentation
+ */
+
+/** Where identities come from: MIC's AAIs (standard) or bindings + identities directly (managed). */
+export type IdentitySource =
+  | {
+      readonly mode: "standard";
+      /** AAIs of this node (the NMI informer is filtered by the `nodename` label). */
+      readonly assignedIdentities: readonly AzureAssignedIdentity[];
+      readonly options: StandardChoiceOptions;
+    }
+  | {
+      readonly mode: "managed";
+      readonly bindings: readonly AzureIdentityBinding[];
+      readonly identities: readonly AzureIdentity[];
+      readonly options?: SelectionOptions;
+    };
+
+/** The outcome of identity choice in either mode. */
+export type IdentityChoice = StandardIdentityChoice | ManagedIdentityChoice;
+
+/** Chooses the identity for `pod` and `request` with the rules of the source's mode. */
+export function chooseIdentity(pod: PodView, request: IdentityRequest, source: IdentitySource): IdentityChoice {
+  return source.mode === "standard"
+    ? chooseStandardIdentity(pod, source.assignedIdentities, request, source.options)
+    : chooseManagedIdentity(pod, source.bindings, source.identities, request, source.options ?? {});
+}

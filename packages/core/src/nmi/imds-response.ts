@@ -1,0 +1,206 @@
+import type { KubeError } from "../ports/kube-errors.js";
+import type { ImdsTokenBody, TokenSourceError } from "../ports/token-source.port.js";
+import type { AttributionError } from "./caller-attribution.js";
+import type { BadRequestReason, FinalNmiDecision, NotFoundReason } from "./decision.js";
+import type { SecretContentError } from "./fetch-plan.js";
+import type { SecretRef } from "../model/types.js";
+
+/**
+ * Rendering of every final NMI outcome as an HTTP response in IMDS's style. Unlike the original (plain-text
+ * Go errors except for the Metadata-header 400), every error is JSON `{error, error_description}`, so SDK
+ * error messages carry the description; status codes are the original's.
+ * @packageDocumentation
+ */
+
+/** Error codes, all from the IMDS swagger's `IdentityErrorResponse.error` enum. */
+export type ImdsErrorCode =
+  | "invalid_request"
+  | "bad_request"
+  | "forbidden"
+  | "not_found"
+  | "server_error"
+  | "service_unavailable"
+  | "too_many_requests";
+
+/** An IMDS error body. Descriptions are for humans; clients must not parse them (IMDS docs). */
+export interface ImdsErrorBody {
+  readonly error: ImdsErrorCode;
+  readonly error_description: string;
+}
+
+/** The original's `/host/token` success body. */
+export interface HostTokenBody {
+  readonly token: ImdsTokenBody;
+  readonly clientid: string;
+}
+
+/** A response ready to send. */
+export interface ImdsResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: ImdsErrorBody | ImdsTokenBody | HostTokenBody;
+}
+
+/** How reading an identity's Secret failed. */
+export type SecretFailure = SecretContentError | { readonly kind: "secretReadFailed"; readonly secretRef: SecretRef; readonly error: KubeError };
+
+/** Every final outcome of a request NMI answers itself. */
+export type NmiOutcome =
+  | FinalNmiDecision
+  /** A token was obtained (`fetch` or `excepted` succeeded). */
+  | { readonly kind: "issued"; readonly shape: "imds"; readonly token: ImdsTokenBody }
+  | { readonly kind: "issued"; readonly shape: "host"; readonly token: ImdsTokenBody; readonly clientId: string }
+  /** The token source refused or failed. */
+  | { readonly kind: "tokenFailed"; readonly error: TokenSourceError }
+  /** The Secret of a type 1/2 identity could not be used. */
+  | { readonly kind: "secretFailed"; readonly failure: SecretFailure };
+
+/** The content type of every response, as the original set for its JSON answers. */
+export const IMDS_CONTENT_TYPE = "application/json; charset=utf-8";
+
+/** The text of the original's Metadata-header answer, which SDKs and e2e tests look for verbatim. */
+export const METADATA_HEADER_REQUIRED_DESCRIPTION = "Required metadata header not specified";
+
+/** An error response. */
+function failure(status: number, error: ImdsErrorCode, description: string, extraHeaders: Record<string, string> = {}): ImdsResponse {
+  return {
+    status,
+    headers: { "content-type": IMDS_CONTENT_TYPE, ...extraHeaders },
+    body: { error, error_description: description },
+  };
+}
+
+/** Description of a 400. */
+function badRequestDescription(reason: BadRequestReason): string {
+  switch (reason.kind) {
+    case "metadataHeaderMissing":
+      return METADATA_HEADER_REQUIRED_DESCRIPTION;
+    case "forwardedHeader":
+      return `requests with a ${reason.header} header are not accepted`;
+    case "missingResource":
+      return "parameter resource cannot be empty";
+    case "repeatedParameter":
+      return `parameter ${reason.name} must be given at most once`;
+    case "nonCanonicalParameter":
+      return `parameter ${reason.name} is not recognised; use ${reason.expected}`;
+    case "multipleSelectors":
+      return `only one of client_id, object_id and msi_res_id may be given (got ${reason.names.join(", ")})`;
+    case "rejectedPath":
+      return "Invalid request";
+    case "missingPodHeaders":
+      return "missing 'podname' and 'podns' from request header";
+  }
+}
+
+/** Description of a 500 for an unattributable caller (no other pods' names: the caller reads this). */
+function callerDescription(error: AttributionError): string {
+  switch (error.kind) {
+    case "invalidSourceAddress":
+      return error.sourceIp === "" ? "request remote address is empty" : "request remote address is not an IP address";
+    case "unknownCaller":
+      return `failed to match pod IP ${error.sourceIp} with a pod on this node`;
+    case "ambiguousCaller":
+      return `more than one pod on this node has IP ${error.sourceIp}; refusing to guess`;
+    case "callerTerminating":
+      return `the pod with IP ${error.sourceIp} is terminating`;
+    case "callerChanged":
+      return "the pod at the request's address changed while the request was processed";
+    case "namedPodNotFound":
+      return `pod ${error.namespace}/${error.name} is not a running pod of this node`;
+  }
+}
+
+/** Description of a 404/503 "no identity". */
+function notFoundDescription(reason: NotFoundReason, pod: string): string {
+  switch (reason.kind) {
+    case "noAssignedIdentity":
+      return `no AzureAssignedIdentity found for pod ${pod}; check MIC logs for assignment errors`;
+    case "notAssignedInTime":
+      return `the identity of pod ${pod} was not assigned in time; check MIC logs for assignment errors`;
+    case "requestedIdentityNotFound":
+      return `no azure identity found for pod ${pod} matching the requested ${reason.selector.by}`;
+    case "noBoundIdentity":
+      return `no AzureIdentityBinding/AzureIdentity found for pod ${pod}`;
+  }
+}
+
+/** `Retry-After` seconds for a delay in ms (at least 1). */
+function retryAfter(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
+/** 403 for refusals, 503 for an unreachable source, 429 + `Retry-After` when throttled. */
+function tokenFailureResponse(error: TokenSourceError): ImdsResponse {
+  switch (error.kind) {
+    case "rejected":
+      return failure(403, "forbidden", `${error.error}: ${error.description}`);
+    case "unavailable":
+      return failure(503, "service_unavailable", error.message);
+    case "throttled":
+      return failure(429, "too_many_requests", error.message, { "retry-after": retryAfter(error.retryAfterMs) });
+  }
+}
+
+/** Secret problems a retry cannot fix are 403 (configuration); API trouble is 503 (retry). */
+function secretResponse(failureInfo: SecretFailure): ImdsResponse {
+  const ref = `${failureInfo.secretRef.namespace}/${failureInfo.secretRef.name}`;
+  if (failureInfo.kind === "secretInvalid") return failure(403, "forbidden", `secret ${ref}: ${failureInfo.reason}`);
+  const { error } = failureInfo;
+  switch (error.kind) {
+    case "notFound":
+    case "forbidden":
+    case "invalid":
+      return failure(403, "forbidden", `secret ${ref} cannot be read: ${error.kind}`);
+    case "throttled":
+      return failure(503, "service_unavailable", `secret ${ref} cannot be read now`, { "retry-after": retryAfter(error.retryAfterMs) });
+    case "conflict":
+    case "expired":
+    case "transient":
+      return failure(503, "service_unavailable", `secret ${ref} cannot be read now`);
+  }
+}
+
+/**
+ * The HTTP response for a final outcome. Status codes: 400 bad requests (`Metadata` header with the exact
+ * text "Required metadata header not specified"); 500 unattributable callers and `/host/token` from a
+ * non-host address (as the original); 403 blocked instance metadata, disabled `/host/token`, unusable
+ * identity or Secret, and token-source refusals; 404 no identity, or 503 + `Retry-After` with
+ * `--set-retry-after-header`; 503 token source unavailable (PR #1206) or Secret read failing transiently;
+ * 429 + `Retry-After` when throttled; 200 with the token (or the host shape). Header names are lower case.
+ */
+export function toImdsResponse(outcome: NmiOutcome): ImdsResponse {
+  switch (outcome.kind) {
+    case "badRequest":
+      return failure(400, outcome.reason.kind === "forwardedHeader" ? "bad_request" : "invalid_request", badRequestDescription(outcome.reason));
+    case "callerUnknown":
+      return failure(500, "server_error", callerDescription(outcome.error));
+    case "hostTokenDenied":
+      return outcome.reason === "notFromHost"
+        ? failure(500, "server_error", "request remote address is not from a host")
+        : failure(403, "forbidden", "the /host/token endpoint is disabled");
+    case "instanceBlocked":
+      return failure(403, "forbidden", "Request blocked by AAD Pod Identity NMI");
+    case "notFound": {
+      const description = notFoundDescription(outcome.reason, `${outcome.caller.namespace}/${outcome.caller.name}`);
+      return outcome.retryAfterSeconds === undefined
+        ? failure(404, "not_found", description)
+        : failure(503, "service_unavailable", description, { "retry-after": String(outcome.retryAfterSeconds) });
+    }
+    case "invalidIdentity":
+      return failure(
+        403,
+        "forbidden",
+        `identity ${outcome.identity.metadata.namespace}/${outcome.identity.metadata.name} cannot be used: ${outcome.reason}`,
+      );
+    case "issued":
+      return {
+        status: 200,
+        headers: { "content-type": IMDS_CONTENT_TYPE },
+        body: outcome.shape === "imds" ? outcome.token : { token: outcome.token, clientid: outcome.clientId },
+      };
+    case "tokenFailed":
+      return tokenFailureResponse(outcome.error);
+    case "secretFailed":
+      return secretResponse(outcome.failure);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Options and defaults of NMI's request decisions (the flags of `cmd/nmi` that change answers).
+ * @packageDocumentation
+ */
+
+/** Options of the NMI decision functions. */
+export interface NmiDecisionOptions {
+  /** `--metadata-header-required`: token and proxied requests need `Metadata: true` (400 otherwise). */
+  readonly metadataHeaderRequired: boolean;
+  /** `--set-retry-after-header`: answer "no identity" with 503 + `Retry-After` instead of 404. */
+  readonly setRetryAfterHeader: boolean;
+  /** Seconds sent in `Retry-After` with {@link setRetryAfterHeader} (the original: 20). */
+  readonly retryAfterSeconds: number;
+  /**
+   * Standard mode: how long a request may wait for the pod's first AAI to appear at all (the original:
+   * 16 attempts × 5 s = 80 s).
+   */
+  readonly waitForCreatedMs: number;
+  /** Standard mode: the longest total wait for a `Created` AAI to become `Assigned` (original: 20 × 5 s = 100 s). */
+  readonly waitForAssignedMs: number;
+  /**
+   * Serve `/host/token`. The original always did, letting any host-network process mint tokens for any pod
+   * by naming it (it only checked for a 127.0.0.1 source); podid makes it opt-in.
+   */
+  readonly hostTokenEnabled: boolean;
+  /** `--block-instance-metadata`: answer `/metadata/instance…` with 403 instead of proxying. */
+  readonly blockInstanceMetadata: boolean;
+}
+
+/** The `Retry-After` value of the original's `--set-retry-after-header` mode. */
+export const NMI_RETRY_AFTER_SECONDS = 20;
+
+/** Defaults: the original's flag defaults, except `/host/token`, which is off unless asked for. */
+export const NMI_DECISION_DEFAULTS: NmiDecisionOptions = {
+  metadataHeaderRequired: true,
+  setRetryAfterHeader: false,
+  retryAfterSeconds: NMI_RETRY_AFTER_SECONDS,
+  waitForCreatedMs: 80_000,
+  waitForAssignedMs: 100_000,
+  hostTokenEnabled: false,
+  blockInstanceMetadata: false,
+};

@@ -1,0 +1,247 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { ImdsTokenBody, TokenSourceError } from "../ports/token-source.port.js";
+import type { TokenCacheState } from "./cache.js";
+import { createTokenCache, fetchFailed, fetchSucceeded, forgetIdentity, invalidateIdentity, requestToken, sweepTokenCache } from "./cache.js";
+import type { TokenCacheConfig } from "./config.js";
+import type { TokenCacheKey } from "./key.js";
+
+const T0 = 1_700_000_000_000;
+const HOUR = 3_600_000;
+const key: TokenCacheKey = { identityKey: "client:aaa", resource: "https://management.azure.com/" };
+
+/** A token expiring `lifetimeMs` after `issuedAtMs` (rounded down to IMDS's whole seconds). */
+function token(issuedAtMs: number, lifetimeMs: number, tag = "t"): ImdsTokenBody {
+  return {
+    access_token: tag,
+    refresh_token: "",
+    expires_in: String(Math.floor(lifetimeMs / 1000)),
+    expires_on: String(Math.floor((issuedAtMs + lifetimeMs) / 1000)),
+    not_before: String(Math.floor(issuedAtMs / 1000)),
+    resource: key.resource,
+    token_type: "Bearer",
+    client_id: "aaa",
+  };
+}
+
+const rejected: TokenSourceError = { kind: "rejected", status: 400, error: "invalid_request", description: "Identity not found" };
+const unavailable: TokenSourceError = { kind: "unavailable", message: "IMDS timed out" };
+
+describe("token cache: documented cases", () => {
+  it("fetches once, then hits, refreshes at 80 % of the life, and stops serving 60 s before expiry", () => {
+    let s = createTokenCache();
+    const first = requestToken(s, key, "v1", T0);
+    expect(first.decision.kind).toBe("fetch");
+    if (first.decision.kind !== "fetch") return;
+    s = fetchSucceeded(first.state, key, first.decision.fetchId, token(T0, HOUR), T0 + 100).state;
+
+    const hit = requestToken(s, key, "v1", T0 + 10 * 60_000);
+    expect(hit.decision.kind).toBe("hit");
+    s = hit.state;
+
+    const refresh = requestToken(s, key, "v1", T0 + 49 * 60_000);
+    expect(refresh.decision.kind).toBe("hitAndRefresh");
+    s = refresh.state;
+    // While the refresh runs, callers keep getting the cached token.
+    expect(requestToken(s, key, "v1", T0 + 50 * 60_000).decision.kind).toBe("hit");
+    // Past expiry minus skew the old token is never served: callers join the running refresh.
+    expect(requestToken(s, key, "v1", T0 + HOUR - 60_000).decision.kind).toBe("join");
+  });
+
+  it("does not cache a token whose expires_on cannot be read, but hands it on", () => {
+    const s = createTokenCache();
+    const first = requestToken(s, key, "v1", T0);
+    if (first.decision.kind !== "fetch") throw new Error("expected fetch");
+    const bad = { ...token(T0, HOUR), expires_on: "2023-11-14T22:13:20Z" };
+    const done = fetchSucceeded(first.state, key, first.decision.fetchId, bad, T0);
+    expect(done.outcome).toEqual({ kind: "passThrough", token: bad });
+    expect(requestToken(done.state, key, "v1", T0 + 1).decision.kind).toBe("fetch");
+  });
+
+  it("replays a refusal for rejectedTtlMs and drops the cached token; does not cache unavailable", () => {
+    let s = createTokenCache({ rejectedTtlMs: 5_000 });
+    const a = requestToken(s, key, "v1", T0);
+    if (a.decision.kind !== "fetch") throw new Error("expected fetch");
+    s = fetchSucceeded(a.state, key, a.decision.fetchId, token(T0, HOUR), T0).state;
+    const r = requestToken(s, key, "v1", T0 + 50 * 60_000);
+    if (r.decision.kind !== "hitAndRefresh") throw new Error("expected refresh");
+    const failed = fetchFailed(r.state, key, r.decision.fetchId, rejected, T0 + 50 * 60_000);
+    expect(failed.outcome).toEqual({ kind: "failed", error: rejected });
+    s = failed.state;
+    expect(requestToken(s, key, "v1", T0 + 50 * 60_000 + 4_999).decision).toEqual({ kind: "cachedRejection", error: rejected, retryAfterMs: 1 });
+    const again = requestToken(s, key, "v1", T0 + 50 * 60_000 + 5_000);
+    expect(again.decision.kind).toBe("fetch");
+    if (again.decision.kind !== "fetch") return;
+    s = fetchFailed(again.state, key, again.decision.fetchId, unavailable, T0 + 50 * 60_000 + 5_000).state;
+    expect(requestToken(s, key, "v1", T0 + 50 * 60_000 + 5_001).decision.kind).toBe("fetch");
+  });
+
+  it("keeps a valid token through an IMDS outage and waits refreshRetryMs before refreshing again", () => {
+    let s = createTokenCache({ refreshRetryMs: 30_000 });
+    const a = requestToken(s, key, "v1", T0);
+    if (a.decision.kind !== "fetch") throw new Error("expected fetch");
+    s = fetchSucceeded(a.state, key, a.decision.fetchId, token(T0, HOUR), T0).state;
+    const t = T0 + 50 * 60_000;
+    const r = requestToken(s, key, "v1", t);
+    if (r.decision.kind !== "hitAndRefresh") throw new Error("expected refresh");
+    s = fetchFailed(r.state, key, r.decision.fetchId, unavailable, t).state;
+    expect(requestToken(s, key, "v1", t + 29_999).decision.kind).toBe("hit");
+    expect(requestToken(s, key, "v1", t + 30_000).decision.kind).toBe("hitAndRefresh");
+  });
+
+  it("ignores a completion for an invalidated identity and tells its waiters to retry", () => {
+    let s = createTokenCache();
+    const a = requestToken(s, key, "v1", T0);
+    if (a.decision.kind !== "fetch") throw new Error("expected fetch");
+    const inv = invalidateIdentity(a.state, key.identityKey, "v2");
+    expect(inv.abandoned).toEqual([a.decision.fetchId]);
+    s = inv.state;
+    const late = fetchSucceeded(s, key, a.decision.fetchId, token(T0, HOUR, "old"), T0 + 10);
+    expect(late.outcome).toEqual({ kind: "stale" });
+    expect(late.state).toBe(s);
+    expect(requestToken(s, key, "v2", T0 + 20).decision.kind).toBe("fetch");
+  });
+
+  it("treats a request carrying a new identity version as an invalidation", () => {
+    let s = createTokenCache();
+    const a = requestToken(s, key, "v1", T0);
+    if (a.decision.kind !== "fetch") throw new Error("expected fetch");
+    s = fetchSucceeded(a.state, key, a.decision.fetchId, token(T0, HOUR, "old"), T0).state;
+    const b = requestToken(s, key, "v2", T0 + 1);
+    expect(b.decision.kind).toBe("fetch");
+    expect(b.abandoned).toEqual([]);
+  });
+
+  it("does not flush on an unchanged version (informer resync) and forgets deleted identities", () => {
+    let s = createTokenCache();
+    const a = requestToken(s, key, "v1", T0);
+    if (a.decision.kind !== "fetch") throw new Error("expected fetch");
+    s = fetchSucceeded(a.state, key, a.decision.fetchId, token(T0, HOUR), T0).state;
+    expect(invalidateIdentity(s, key.identityKey, "v1").state).toBe(s);
+    const gone = forgetIdentity(s, key.identityKey).state;
+    expect(gone.entries.size).toBe(0);
+    expect(gone.identityVersions.has(key.identityKey)).toBe(false);
+  });
+
+  it("sweeps expired entries", () => {
+    let s = createTokenCache();
+    const a = requestToken(s, key, "v1", T0);
+    if (a.decision.kind !== "fetch") throw new Error("expected fetch");
+    s = fetchSucceeded(a.state, key, a.decision.fetchId, token(T0, HOUR), T0).state;
+    expect(sweepTokenCache(s, T0 + HOUR - 60_001).entries.size).toBe(1);
+    expect(sweepTokenCache(s, T0 + HOUR - 60_000).entries.size).toBe(0);
+  });
+});
+
+/** Drives the cache with requests that complete after a fixed latency, counting upstream fetches. */
+function simulate(
+  config: Partial<TokenCacheConfig>,
+  requestTimes: readonly number[],
+  lifetimeMs: number,
+  latencyMs: number,
+): { fetchStarts: number[]; served: { at: number; token: ImdsTokenBody }[] } {
+  let s = createTokenCache(config);
+  const pending: { fetchId: number; doneAt: number }[] = [];
+  const fetchStarts: number[] = [];
+  const served: { at: number; token: ImdsTokenBody }[] = [];
+  const complete = (upTo: number): void => {
+    pending.sort((a, b) => a.doneAt - b.doneAt);
+    while (pending.length > 0 && (pending[0]?.doneAt ?? Infinity) <= upTo) {
+      const p = pending.shift();
+      if (p === undefined) break;
+      s = fetchSucceeded(s, key, p.fetchId, token(p.doneAt, lifetimeMs, `f${p.fetchId}`), p.doneAt).state;
+    }
+  };
+  for (const at of requestTimes) {
+    complete(at);
+    const step = requestToken(s, key, "v1", at);
+    s = step.state;
+    const d = step.decision;
+    if (d.kind === "fetch" || d.kind === "hitAndRefresh") {
+      fetchStarts.push(at);
+      pending.push({ fetchId: d.fetchId, doneAt: at + latencyMs });
+    }
+    if (d.kind === "hit" || d.kind === "hitAndRefresh") served.push({ at, token: d.token });
+  }
+  return { fetchStarts, served };
+}
+
+describe("token cache: properties", () => {
+  it("K callers × M requests per lifetime cause at most one fetch plus one refresh per lifetime, and no expired token is served", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 10, max: 24 * 60 }).map((minutes) => minutes * 60_000),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        fc.infiniteStream(fc.integer({ min: 0, max: 1_000_000 })),
+        (callers, perLifetime, lifetimeMs, lifetimes, latencyMs, jitter) => {
+          const times: number[] = [];
+          const spacing = Math.floor(lifetimeMs / perLifetime);
+          const it = jitter[Symbol.iterator]();
+          for (let i = 0; i < perLifetime * lifetimes; i++) {
+            for (let c = 0; c < callers; c++) times.push(T0 + i * spacing + ((it.next().value as number) % Math.max(1, spacing)));
+          }
+          times.sort((a, b) => a - b);
+          const run = simulate({}, times, lifetimeMs, latencyMs);
+          for (let w = 0; w < lifetimes + 1; w++) {
+            const inWindow = run.fetchStarts.filter((t) => t >= T0 + w * lifetimeMs && t < T0 + (w + 1) * lifetimeMs).length;
+            expect(inWindow).toBeLessThanOrEqual(2);
+          }
+          for (const { at, token: served } of run.served) expect(Number(served.expires_on) * 1000 - 60_000).toBeGreaterThan(at);
+          // The count does not depend on how many callers ask at once: single flight joins them.
+          const alone = simulate({}, [...new Set(times)], lifetimeMs, latencyMs);
+          expect(run.fetchStarts.length).toBe(alone.fetchStarts.length);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("never holds more than maxEntries tokens and evicts expired ones before live ones", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.record({ id: fc.integer({ min: 0, max: 12 }), dt: fc.integer({ min: 0, max: 20 * 60_000 }) }), { maxLength: 60 }),
+        (maxEntries, ops) => {
+          let s: TokenCacheState = createTokenCache({ maxEntries });
+          let now = T0;
+          for (const op of ops) {
+            now += op.dt;
+            const k: TokenCacheKey = { identityKey: `client:${op.id}`, resource: "https://vault.azure.net" };
+            const step = requestToken(s, k, "v", now);
+            s = step.state;
+            if (step.decision.kind === "fetch" || step.decision.kind === "hitAndRefresh") {
+              const live = [...s.entries.values()].filter((e) => now < e.serveUntilMs).length;
+              const hadExpired = [...s.entries.values()].some((e) => now >= e.serveUntilMs);
+              const before = s.entries;
+              s = fetchSucceeded(s, k, step.decision.fetchId, token(now, HOUR), now).state;
+              expect(s.entries.size).toBeLessThanOrEqual(maxEntries);
+              // Evicting a live token while an expired one stays would be wrong.
+              const evictedLive = [...before.entries()].some(([kk, e]) => !s.entries.has(kk) && now < e.serveUntilMs);
+              if (evictedLive) expect([...s.entries.values()].some((e) => now >= e.serveUntilMs)).toBe(false);
+              if (hadExpired && live < maxEntries) expect(evictedLive).toBe(false);
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("evicts the least recently used live token first", () => {
+    let s = createTokenCache({ maxEntries: 2 });
+    const k = (n: number): TokenCacheKey => ({ identityKey: `client:${n}`, resource: "r" });
+    for (const n of [1, 2]) {
+      const step = requestToken(s, k(n), "v", T0);
+      if (step.decision.kind !== "fetch") throw new Error("expected fetch");
+      s = fetchSucceeded(step.state, k(n), step.decision.fetchId, token(T0, HOUR), T0).state;
+    }
+    s = requestToken(s, k(1), "v", T0 + 1).state; // 1 is now more recent than 2
+    const step = requestToken(s, k(3), "v", T0 + 2);
+    if (step.decision.kind !== "fetch") throw new Error("expected fetch");
+    s = fetchSucceeded(step.state, k(3), step.decision.fetchId, token(T0, HOUR), T0 + 2).state;
+    expect([...s.entries.values()].map((e) => e.key.identityKey)).toEqual(["client:1", "client:3"]);
+  });
+});
