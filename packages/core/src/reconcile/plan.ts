@@ -35,6 +35,11 @@ export interface ReconcileInput {
   readonly observed?: ReadonlyMap<string, ComputeIdentityState>;
   readonly policy: ReconcilePolicy;
   readonly nowMs: number;
+  /**
+   * For incremental planning over a subset of pods: whether pods outside `desired` use an identity on a
+   * target (see `ReconcileIndex`). Full plans leave it out; `desired` alone then decides what is in use.
+   */
+  readonly usedElsewhere?: (targetKey: string, identityKey: string) => boolean;
 }
 
 /** The work on one VM or scale set. */
@@ -110,8 +115,9 @@ interface TargetWork {
 }
 
 const objectKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+/** Orders objects by (namespace, name) without building key strings per comparison. */
 const byObjectKey = (a: { metadata: { namespace: string; name: string } }, b: { metadata: { namespace: string; name: string } }) =>
-  compareStrings(objectKey(a.metadata.namespace, a.metadata.name), objectKey(b.metadata.namespace, b.metadata.name));
+  compareStrings(a.metadata.namespace, b.metadata.namespace) || compareStrings(a.metadata.name, b.metadata.name);
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -262,7 +268,8 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
       key === undefined ||
       placement === undefined ||
       isImmutableIdentity(current.spec.azureIdentityRef, immutable) ||
-      inUse.get(placement.key)?.has(key) === true
+      inUse.get(placement.key)?.has(key) === true ||
+      input.usedElsewhere?.(placement.key, key) === true
     ) {
       releases.push(current);
       continue;
@@ -296,7 +303,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
     orphans: orphans.sort(byObjectKey),
     targets: targetPlans,
     held: held.sort((a, b) => byObjectKey(a.assignment, b.assignment)),
-    deferred: deferred.sort((a, b) => compareStrings(objectKey(a.namespace, a.name), objectKey(b.namespace, b.name))),
+    deferred: deferred.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)),
     unresolvedNodes: [...unresolved.values()].sort((a, b) => compareStrings(a.nodeName, b.nodeName)),
   };
 }

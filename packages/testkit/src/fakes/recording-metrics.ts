@@ -36,8 +36,8 @@ class Family<V> {
 /**
  * A {@link MetricsPort} that keeps every observation readable by name and labels. Exact lookups
  * ({@link counter}, {@link histogram}, {@link gauge}) ignore label order; {@link counterSum} adds up every
- * series matching a partial label set. Label values are also checked against a cardinality budget:
- * {@link seriesCount} lets tests prove a metric stays bounded (no ids or paths as labels).
+ * series matching a partial label set; {@link seriesCount} lets tests prove a metric's cardinality stays
+ * bounded (no ids or paths as label values).
  */
 export class RecordingMetrics implements MetricsPort {
   readonly #counters = new Map<string, Family<number>>();
