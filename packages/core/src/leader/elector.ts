@@ -91,7 +91,8 @@ export function effectiveLeaseDurationMs(record: LeaseRecord, config: LeaderElec
  * the record's `renewTime`, which assumes node clocks agree to well within
  * `leaseDuration − renewDeadline` (7.5 s by default). A leader whose deadline has passed is
  * reported `lost` first; one that finds someone else holding the Lease is `lost` at once.
- * Any write still pending is forgotten: its result will be ignored.
+ * Any write still pending is forgotten: its result will be ignored. As with client-go, deleting the
+ * Lease by hand lets a follower create it while the leader still leads (up to renewDeadline).
  */
 export function observeLease(state: ElectorState, observation: LeaseObservation, nowMs: number): ElectionStep {
   const { state: base, lost } = expireLeadership(withoutPending(state), nowMs);
@@ -102,7 +103,13 @@ export function observeLease(state: ElectorState, observation: LeaseObservation,
   }
   const advertisedSeconds = Math.ceil(config.leaseDurationMs / 1000);
   if (observation.kind === "absent") {
-    const record = { holderIdentity: config.identity, leaseDurationSeconds: advertisedSeconds, acquireTime: nowMs, renewTime: nowMs, leaseTransitions: 0 };
+    const record = {
+      holderIdentity: config.identity,
+      leaseDurationSeconds: advertisedSeconds,
+      acquireTime: nowMs,
+      renewTime: nowMs,
+      leaseTransitions: 0,
+    };
     return write(base, "create", nowMs, (writeId) => ({ kind: "create", writeId, record }), lost);
   }
   const current = observation.record;

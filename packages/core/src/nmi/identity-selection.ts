@@ -43,9 +43,20 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Orders by namespace, then name. */
+/**
+ * Orders by namespace, then name, then UID (two live objects never share namespace and name, but a cache
+ * in the middle of a delete-and-recreate can briefly hold both; the UID keeps even that order stable),
+ * then resourceVersion and, for copies that still tie, their content — a total order, so the input order
+ * of a cache can never decide which identity a pod gets.
+ */
 export function compareMeta(a: ObjectMeta, b: ObjectMeta): number {
-  return compareText(a.namespace, b.namespace) || compareText(a.name, b.name);
+  return (
+    compareText(a.namespace, b.namespace) ||
+    compareText(a.name, b.name) ||
+    compareText(a.uid ?? "", b.uid ?? "") ||
+    compareText(a.resourceVersion ?? "", b.resourceVersion ?? "") ||
+    (a === b ? 0 : compareText(JSON.stringify(a), JSON.stringify(b)))
+  );
 }
 
 /**

@@ -26,7 +26,7 @@ export type PathRejection =
   | "notOriginForm"
   /** Control characters, spaces, `#` or raw non-ASCII in the target. */
   | "invalidCharacter"
-  /** A `%` without two hex digits, or escapes that are not UTF-8. */
+  /** A `%` not followed by two hex digits. */
   | "invalidPercentEncoding"
   /** An escaped `/`, `\`, `.`, `%`, `?`, `#`, space or control character in the path. */
   | "encodedDelimiter"
@@ -88,7 +88,6 @@ function strictPathProblem(path: string): PathRejection | undefined {
     if (isSuspiciousEscapedByte(byte)) return "encodedDelimiter";
     if (byte >= 0x80) return "encodedNonAscii";
   }
-  if (!percentDecode(path).ok) return "invalidPercentEncoding";
   const segments = path.slice(1).split("/");
   for (let i = 0; i < segments.length; i += 1) {
     const segment = segments[i];
@@ -109,7 +108,8 @@ function withQuery(route: "token" | "hostToken", rawQuery: string): RequestRoute
 /**
  * Classifies a raw HTTP request target (`req.url`: path plus optional `?query`, never normalised by the
  * server first). Order: origin-form and character checks on the whole target; strict path checks
- * (backslash, escapes, `//`, dot segments); the exact token and host-token paths; look-alikes of either
+ * (backslash, bad or suspicious escapes, `//`, dot segments) that reject a path whatever route it would
+ * take, since no IMDS client needs any of them; the exact token and host-token paths; look-alikes of either
  * → rejected; `/metadata/instance…` (case-insensitive after decoding, so `--block-instance-metadata`
  * cannot be dodged with `%69nstance`); everything else → proxy.
  *
@@ -131,6 +131,7 @@ export function classifyRequestPath(rawPathWithQuery: string): RequestRoute {
   if (isCanonicalHostTokenPath(path)) return withQuery("hostToken", rawQuery);
   if (looksLikeTokenPath(path)) return { route: "rejected", reason: "nonCanonicalTokenPath" };
   if (looksLikeHostTokenPath(path)) return { route: "rejected", reason: "nonCanonicalHostTokenPath" };
+  // Escapes left in a clean path are ASCII and not delimiters, so decoding cannot fail here.
   const decoded = percentDecode(path);
   const lower = (decoded.ok ? decoded.value : path).toLowerCase();
   if (lower.startsWith(INSTANCE_PATH_PREFIX)) return { route: "instance", path, target };

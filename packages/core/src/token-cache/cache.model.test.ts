@@ -132,7 +132,7 @@ class CompleteCommand implements fc.Command<Model, Real> {
     const isLive = m.live.get(k) === fetch.fetchId;
     const step =
       this.completion.kind === "token"
-        ? fetchSucceeded(r.state, fetch.key, fetch.fetchId, makeToken(fetch.key, fetch.version, fetch.startedAt, this.completion.lifetimeMs, this.completion.readable), m.now)
+        ? fetchSucceeded(r.state, fetch.key, fetch.fetchId, this.token(fetch), m.now)
         : fetchFailed(r.state, fetch.key, fetch.fetchId, this.completion.error, m.now);
     r.state = step.state;
     if (!isLive) {
@@ -146,7 +146,7 @@ class CompleteCommand implements fc.Command<Model, Real> {
     const cached = m.cached.get(k);
     if (this.completion.kind === "token") {
       m.negative.delete(k);
-      const tok = makeToken(fetch.key, fetch.version, fetch.startedAt, this.completion.lifetimeMs, this.completion.readable);
+      const tok = this.token(fetch);
       const usable = tokenTimes(tok, fetch.startedAt, m.now, config);
       expect(step.outcome.kind).toBe({ cacheable: "stored", unreadable: "passThrough", expiring: "failed" }[usable.kind]);
       if (usable.kind === "cacheable") {
@@ -165,6 +165,10 @@ class CompleteCommand implements fc.Command<Model, Real> {
     } else if (cached !== undefined) {
       cached.blockedUntil = m.now + config.refreshRetryMs;
     }
+  }
+  private token(fetch: Model["outstanding"][number]): ImdsTokenBody {
+    if (this.completion.kind !== "token") throw new Error("not a token completion");
+    return makeToken(fetch.key, fetch.version, fetch.startedAt, this.completion.lifetimeMs, this.completion.readable);
   }
   toString(): string {
     return `complete(${this.pick},${JSON.stringify(this.completion)})`;
@@ -227,8 +231,17 @@ class AdvanceCommand implements fc.Command<Model, Real> {
 }
 
 const completion: fc.Arbitrary<Completion> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("token" as const), lifetimeMs: fc.integer({ min: 0, max: 60_000 }), readable: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.constant({ kind: "error" as const, error: { kind: "rejected" as const, status: 400, error: "invalid_request", description: "Identity not found" } }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant("token" as const), lifetimeMs: fc.integer({ min: 0, max: 60_000 }), readable: fc.boolean() }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constant({
+      kind: "error" as const,
+      error: { kind: "rejected" as const, status: 400, error: "invalid_request", description: "Identity not found" },
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "error" as const, error: { kind: "unavailable" as const, message: "timeout" } }) },
   { weight: 1, arbitrary: fc.constant({ kind: "error" as const, error: { kind: "throttled" as const, retryAfterMs: 1000, message: "429" } }) },
 );
@@ -252,7 +265,7 @@ const commands = [
 describe("token cache against a reference model", () => {
   it("agrees with the model on every decision; single flight, no stale or expired token, stale completions ignored", () => {
     fc.assert(
-      fc.property(fc.commands(commands, { size: "large", maxCommands: 120 }), (cmds) => {
+      fc.property(fc.commands(commands, { size: "xlarge", maxCommands: 120 }), (cmds) => {
         const setup = (): { model: Model; real: Real } => ({
           model: { now: 1_700_000_000_000, versions: new Map(), live: new Map(), cached: new Map(), negative: new Map(), outstanding: [] },
           real: { state: createTokenCache(config), abandoned: new Set() },

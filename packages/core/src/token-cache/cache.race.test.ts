@@ -155,7 +155,7 @@ describe("token cache single flight under concurrency", () => {
     );
   });
 
-  it("with invalidations, failures and time passing mid-flight: one live call per key, no stale or expired token, every caller answered", async () => {
+  it("with invalidations, failures and time passing mid-flight: one live call per key, no stale token, all answered", async () => {
     const action = fc.oneof(
       { weight: 6, arbitrary: fc.record({ kind: fc.constant("request" as const), key: fc.integer({ min: 0, max: KEYS.length - 1 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("invalidate" as const), identity: fc.constantFrom("client:a", "client:b") }) },

@@ -214,7 +214,12 @@ export function fetchFailed(state: TokenCacheState, key: TokenCacheKey, fetchId:
   const entries = without(base.entries, k);
   const negative =
     state.config.rejectedTtlMs > 0
-      ? withEntry(base.negative, k, { key: running.key, error, identityVersion: running.identityVersion, untilMs: nowMs + state.config.rejectedTtlMs })
+      ? withEntry(base.negative, k, {
+          key: running.key,
+          error,
+          identityVersion: running.identityVersion,
+          untilMs: nowMs + state.config.rejectedTtlMs,
+        })
       : base.negative;
   return { state: { ...base, entries, negative }, outcome: { kind: "failed", error } };
 }
@@ -228,7 +233,8 @@ export function invalidateIdentity(state: TokenCacheState, identityKey: string, 
   const current = state.identityVersions.get(identityKey);
   if (current === newVersion) return { state, abandoned: [] };
   const dropped = dropIdentity(state, identityKey);
-  return { state: { ...dropped.state, identityVersions: withEntry(state.identityVersions, identityKey, newVersion) }, abandoned: dropped.abandoned };
+  const identityVersions = withEntry(state.identityVersions, identityKey, newVersion);
+  return { state: { ...dropped.state, identityVersions }, abandoned: dropped.abandoned };
 }
 
 /** Forgets an identity entirely (its AzureIdentity was deleted): tokens, refusals, fetches and version. */

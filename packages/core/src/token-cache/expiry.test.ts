@@ -40,7 +40,10 @@ describe("tokenTimes", () => {
   it("refreshes a one-hour token at 80 % of its life and stops serving it 60 s before expiry", () => {
     const now = 1_700_000_000_000;
     const times = tokenTimes(token(String(now / 1000 + 3600), "3600"), now, now, config);
-    expect(times).toEqual({ kind: "cacheable", times: { expiresAtMs: now + 3_600_000, serveUntilMs: now + 3_540_000, refreshAtMs: now + 2_880_000 } });
+    expect(times).toEqual({
+      kind: "cacheable",
+      times: { expiresAtMs: now + 3_600_000, serveUntilMs: now + 3_540_000, refreshAtMs: now + 2_880_000 },
+    });
   });
 
   it("refreshes a ten-minute token 5 min before expiry (the floor beats 20 %)", () => {

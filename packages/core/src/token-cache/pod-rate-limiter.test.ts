@@ -45,11 +45,16 @@ describe("per-pod rate limiter: properties", () => {
         let s: PodRateLimiterState = createPodRateLimiter({ ratePerSecond, burst });
         let now = T0;
         const allowed = new Map<string, number[]>();
+        // The clock steps backwards too; a hiccup must not mint tokens, so a pod's requests are
+        // measured on its own latest-seen time (what its bucket uses).
+        const latest = new Map<string, number>();
         for (const r of requests) {
-          now = Math.max(T0, now + r.dt); // steps backwards too: a clock hiccup must not mint tokens
+          now = Math.max(T0, now + r.dt);
+          const at = Math.max(now, latest.get(r.pod) ?? now);
+          latest.set(r.pod, at);
           const step = allowPodRequest(s, r.pod, now);
           s = step.state;
-          if (step.decision.kind === "allow") allowed.set(r.pod, [...(allowed.get(r.pod) ?? []), now]);
+          if (step.decision.kind === "allow") allowed.set(r.pod, [...(allowed.get(r.pod) ?? []), at]);
           else expect(allowPodRequest(s, r.pod, now + step.decision.retryAfterMs).decision).toEqual({ kind: "allow" });
         }
         for (const times of allowed.values()) {

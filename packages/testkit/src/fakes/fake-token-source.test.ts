@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import fc from "fast-check";
 import type { ImdsTokenBody, Result, TokenSourceError, TokenSourceRequest } from "@podid/core";
 import { VirtualClock } from "../clock/virtual-clock.js";
 import { FakeCompute } from "./fake-compute.js";
 import { FakeIdentityCatalog } from "./fake-identity-catalog.js";
-import { decodeFakeJwt, base64UrlDecode, base64UrlEncode } from "./fake-jwt.js";
+import { decodeFakeJwt } from "./fake-jwt.js";
 import { FakeTokenSource } from "./fake-token-source.js";
 
 const RESOURCE = "https://management.azure.com/";
@@ -188,19 +187,5 @@ describe("FakeTokenSource faults and latency", () => {
     const a = await source.acquire(mi());
     const b = await source.acquire(mi());
     expect(a.ok && b.ok && a.value.access_token !== b.value.access_token).toBe(true);
-  });
-});
-
-describe("fake JWT encoding", () => {
-  it("property: base64url round-trips any bytes and uses only the URL-safe alphabet", () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-        const text = base64UrlEncode(bytes);
-        expect(text).toMatch(/^[A-Za-z0-9_-]*$/);
-        expect([...base64UrlDecode(text)]).toEqual([...bytes]);
-        expect(text).toBe(Buffer.from(bytes).toString("base64url"));
-      }),
-      { numRuns: 200 },
-    );
   });
 });

@@ -22,13 +22,21 @@ interface Sink {
   readonly clock: Pick<ClockPort, "now"> | undefined;
 }
 
-/** Renders a value for text search without ever throwing (cycles, BigInt, functions). */
-function searchable(value: unknown): string {
-  try {
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? [...v] : v)) ?? String(value);
-  } catch {
-    return String(value);
-  }
+/**
+ * True when `text` occurs in any string reachable from `value` (object values, array items, Map/Set
+ * entries, Error messages, numbers and bigints as decimal text). Walks cycles safely.
+ */
+function contains(value: unknown, text: string, seen = new Set<object>()): boolean {
+  if (typeof value === "string") return value.includes(text);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value).includes(text);
+  if (typeof value !== "object" || value === null) return false;
+  if (seen.has(value)) return false;
+  seen.add(value);
+  if (value instanceof Error && (contains(value.message, text, seen) || contains(value.stack, text, seen))) return true;
+  if (value instanceof Map) return [...value].some(([k, v]) => contains(k, text, seen) || contains(v, text, seen));
+  if (value instanceof Set) return [...value].some((v) => contains(v, text, seen));
+  if (ArrayBuffer.isView(value)) return false;
+  return Object.entries(value).some(([k, v]) => k.includes(text) || contains(v, text, seen));
 }
 
 /**
@@ -97,9 +105,9 @@ export class RecordingLogger implements LoggerPort {
     return this.#sink.lines.filter((l) => l.level === level);
   }
 
-  /** True when `text` appears in any message or any field value (serialised), e.g. a leaked token. */
+  /** True when `text` appears in any message, field name or (nested) field value, e.g. a leaked token. */
   mentions(text: string): boolean {
-    return this.#sink.lines.some((l) => l.message.includes(text) || searchable(l.fields).includes(text));
+    return this.#sink.lines.some((l) => l.message.includes(text) || contains(l.fields, text));
   }
 
   /** Forgets all lines (for every logger sharing the sink). */

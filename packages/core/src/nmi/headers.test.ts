@@ -1,0 +1,23 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { hasHeader, headerValues, singleHeader } from "./headers.js";
+
+describe("header access", () => {
+  it("finds values under any case of the name, single or repeated", () => {
+    fc.assert(
+      fc.property(fc.mixedCase(fc.constant("metadata")), fc.array(fc.string({ maxLength: 5 }), { minLength: 1, maxLength: 3 }), (name, values) => {
+        const headers = { [name]: values.length === 1 ? values[0] : values, other: "x" };
+        expect(headerValues(headers, "Metadata")).toEqual(values);
+        expect(hasHeader(headers, "METADATA")).toBe(true);
+        expect(singleHeader(headers, "metadata")).toBe(values.length === 1 ? values[0] : undefined);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("treats undefined values as absent and collects repeated spellings", () => {
+    expect(hasHeader({ metadata: undefined }, "metadata")).toBe(false);
+    expect(headerValues({ Metadata: "true", metadata: ["a", "b"] }, "metadata")).toEqual(["true", "a", "b"]);
+    expect(singleHeader({}, "podns")).toBeUndefined();
+  });
+});
