@@ -180,20 +180,28 @@ export class VirtualClock implements ClockPort {
    * `maxTimeMs`, time is left at the bound.
    */
   runUntilIdle(options: RunUntilIdleOptions = {}): RunUntilIdleResult {
-    const maxSteps = options.maxSteps ?? 100_000;
-    const limitMs = this.#nowMs + (options.maxTimeMs ?? Number.POSITIVE_INFINITY);
-    let fired = 0;
-    for (;;) {
-      const next = this.#peekLive();
-      if (next === undefined) return { fired, idle: true, nowMs: this.#nowMs };
-      if (fired >= maxSteps) return { fired, idle: false, nowMs: this.#nowMs };
-      if (next.dueMs > limitMs) {
-        this.#nowMs = Math.max(this.#nowMs, limitMs);
-        return { fired, idle: false, nowMs: this.#nowMs };
-      }
-      this.#fire(next);
-      fired++;
+    const bounds = this.#idleBounds(options);
+    for (let fired = 0; ; fired++) {
+      const step = this.#idleStep(fired, bounds);
+      if ("done" in step) return step.done;
+      this.#fire(step.next);
     }
+  }
+
+  #idleBounds(options: RunUntilIdleOptions): { maxSteps: number; limitMs: number } {
+    return { maxSteps: options.maxSteps ?? 100_000, limitMs: this.#nowMs + (options.maxTimeMs ?? Number.POSITIVE_INFINITY) };
+  }
+
+  /** The next timer a run-until-idle loop fires, or why it stops (shared by the sync and async loops). */
+  #idleStep(fired: number, bounds: { maxSteps: number; limitMs: number }): { next: TimerEntry } | { done: RunUntilIdleResult } {
+    const next = this.#peekLive();
+    if (next === undefined) return { done: { fired, idle: true, nowMs: this.#nowMs } };
+    if (fired >= bounds.maxSteps) return { done: { fired, idle: false, nowMs: this.#nowMs } };
+    if (next.dueMs > bounds.limitMs) {
+      this.#nowMs = Math.max(this.#nowMs, bounds.limitMs);
+      return { done: { fired, idle: false, nowMs: this.#nowMs } };
+    }
+    return { next };
   }
 
   /** Lets every pending microtask (and promise chain) run without moving time. */
@@ -225,20 +233,12 @@ export class VirtualClock implements ClockPort {
 
   /** The async counterpart of {@link runUntilIdle}, yielding to the event loop around every timer. */
   async runUntilIdleAsync(options: RunUntilIdleOptions = {}): Promise<RunUntilIdleResult> {
-    const maxSteps = options.maxSteps ?? 100_000;
-    const limitMs = this.#nowMs + (options.maxTimeMs ?? Number.POSITIVE_INFINITY);
-    let fired = 0;
+    const bounds = this.#idleBounds(options);
     await yieldToEventLoop();
-    for (;;) {
-      const next = this.#peekLive();
-      if (next === undefined) return { fired, idle: true, nowMs: this.#nowMs };
-      if (fired >= maxSteps) return { fired, idle: false, nowMs: this.#nowMs };
-      if (next.dueMs > limitMs) {
-        this.#nowMs = Math.max(this.#nowMs, limitMs);
-        return { fired, idle: false, nowMs: this.#nowMs };
-      }
-      this.#fire(next);
-      fired++;
+    for (let fired = 0; ; fired++) {
+      const step = this.#idleStep(fired, bounds);
+      if ("done" in step) return step.done;
+      this.#fire(step.next);
       await yieldToEventLoop();
     }
   }
