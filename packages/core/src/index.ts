@@ -13,4 +13,5 @@ export * from "./lifecycle/index.js";
 export * from "./nmi/index.js";
 export * from "./token-cache/index.js";
 export * from "./leader/index.js";
+export * from "./metrics/index.js";
 export * from "./ports/index.js";

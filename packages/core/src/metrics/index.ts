@@ -1,0 +1,1 @@
+export * from "./metric-names.js";
