@@ -7,3 +7,4 @@ export * from "./binding-matches-pod.js";
 export * from "./pod-state.js";
 export * from "./indexes.js";
 export * from "./desired-assignments.js";
+export * from "./relevant-change.js";

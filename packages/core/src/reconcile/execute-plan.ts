@@ -79,17 +79,23 @@ export async function executeReconcilePlan(
   ports: ExecutorPorts,
   options: ExecutorOptions,
 ): Promise<ExecutionReport> {
-  const run = new Execution(ports, options, quarantine);
+  const run = new PlanExecution(ports, options, quarantine);
   await run.objectWrites(plan);
   const outcomes: TargetOutcome[] = [];
   await forEachBounded(plan.targets, options.targetConcurrency ?? 16, async (target) => {
     outcomes.push(await run.target(target));
   });
   outcomes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { quarantine: run.quarantine, targets: outcomes, writeFailures: run.writeFailures, lifecycleErrors: run.lifecycleErrors };
+  return run.report(outcomes);
 }
 
-class Execution {
+/**
+ * The steps of {@link executeReconcilePlan} for controllers that schedule them themselves: first
+ * {@link PlanExecution.objectWrites} for the whole plan, then {@link PlanExecution.target} for each
+ * VM/VMSS whenever that target is free — so a slow or throttled scale set never delays the others.
+ * `quarantine` accumulates across the targets run through one instance.
+ */
+export class PlanExecution {
   readonly writeFailures: WriteFailure[] = [];
   readonly lifecycleErrors: IllegalTransition[] = [];
   /** Latest stored version of every object written in this run (resourceVersions move on each write). */
@@ -110,6 +116,12 @@ class Execution {
     return this.#options.writeConcurrency ?? 20;
   }
 
+  /** Everything collected so far, with `targets` as given. */
+  report(targets: readonly TargetOutcome[]): ExecutionReport {
+    return { quarantine: this.quarantine, targets, writeFailures: this.writeFailures, lifecycleErrors: this.lifecycleErrors };
+  }
+
+  /** Orphan and release deletions, creates (as `Created`), in-place updates and confirmations. */
   async objectWrites(plan: ReconcilePlan): Promise<void> {
     await forEachBounded(plan.orphans, this.#writeLimit, (aai) => this.#apply(aai, { type: "nodeGone" }));
     await forEachBounded(plan.releases, this.#writeLimit, (aai) =>
@@ -131,6 +143,7 @@ class Execution {
     await forEachBounded(plan.confirms, this.#writeLimit, (aai) => this.#apply(aai, { type: "attachConfirmed" }));
   }
 
+  /** One VM/VMSS: read, PATCH in ≤150-entry chunks leaving refused identities out, then the lifecycle writes. */
   async target(plan: TargetPlan): Promise<TargetOutcome> {
     const compute = this.#ports.compute;
     const attach = plan.attach.filter((aai) => !this.#notCreated.has(nameOf(aai)));

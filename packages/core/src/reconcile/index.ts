@@ -8,3 +8,4 @@ export * from "./plan.js";
 export * from "./binding-events.js";
 export * from "./execute-plan.js";
 export * from "./reconcile-index.js";
+export * from "./throttle-gates.js";

@@ -1,0 +1,3 @@
+export * from "./mic-options.js";
+export * from "./leader-fencing.js";
+export * from "./mic-controller.js";

@@ -1,0 +1,157 @@
+import { describe, expect, it } from "vitest";
+import { computeTargetKey, identityKey, parseProviderId, type ComputeTarget } from "@podid/core";
+import { buildScaleCluster, FakeCluster, FakeCompute, RecordingEventRecorder, RecordingLogger, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
+import { MicController } from "./mic-controller.js";
+
+const VMSS_PATCH_MS = 40_000;
+
+/** A cluster on fakes driven by a MicController on a virtual clock. */
+function world(shape: Omit<ScaleClusterOptions, "namespaces"> & { namespaces?: number }, patchLatency: (t: ComputeTarget) => number = (t) => (t.kind === "vmss" ? VMSS_PATCH_MS : 10_000)) {
+  const clock = new VirtualClock({ startMs: 1_700_000_000_000 });
+  const base = buildScaleCluster({ namespaces: 1, ...shape });
+  const cluster = new FakeCluster({ clock });
+  const compute = new FakeCompute({ clock, patchLatencyMs: patchLatency, getLatencyMs: 200, oneOperationAtATimePerTarget: true });
+  const targets = new Map<string, ComputeTarget>();
+  for (const node of base.nodes) {
+    cluster.apply("nodes", node);
+    const parsed = parseProviderId(node.providerID);
+    if (parsed.ok && !targets.has(computeTargetKey(parsed.value.target))) {
+      targets.set(computeTargetKey(parsed.value.target), parsed.value.target);
+      compute.add(parsed.value.target, { systemAssigned: true });
+    }
+  }
+  for (const identity of base.identities) cluster.apply("azureidentities", identity);
+  for (const binding of base.bindings) cluster.apply("azureidentitybindings", binding);
+  let leader = true;
+  const events = new RecordingEventRecorder();
+  const controller = new MicController(
+    { reader: cluster, writer: cluster, compute, clock, logger: new RecordingLogger({ clock }), events, isLeader: () => leader },
+    { batchWindowMs: 1_000 },
+  );
+  const assigned = () => cluster.list("azureassignedidentities").filter((a) => a.status === "Assigned").length;
+  /** Advances virtual time in steps until `done` or `maxMs` passed; returns the virtual ms it took. */
+  const runUntil = async (done: () => boolean, maxMs: number, stepMs = 500): Promise<number> => {
+    const start = clock.now();
+    while (!done() && clock.now() - start < maxMs) await clock.advanceAsync(stepMs);
+    return clock.now() - start;
+  };
+  return { clock, base, cluster, compute, controller, events, targets: [...targets.values()], assigned, runUntil, setLeader: (v: boolean) => (leader = v) };
+}
+
+describe("MicController", () => {
+  it("assigns 40 pods on a scale set and two VMs within one PATCH latency, one PATCH per VM/VMSS", async () => {
+    const w = world({ pods: 40, nodes: 5, nodesPerScaleSet: 3, identities: 5 });
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    const took = await w.runUntil(() => w.assigned() === 40, 600_000);
+    expect(w.assigned()).toBe(40);
+    expect(took).toBeLessThanOrEqual(VMSS_PATCH_MS + 5_000);
+    // 5 nodes: one scale set of 3 and one of 2 (scale sets of 3) — one PATCH each.
+    expect(w.compute.counts().patches).toBe(w.targets.length);
+    w.controller.stop();
+  });
+
+  it("does not let a slow scale set delay a fast VM", async () => {
+    const w = world({ pods: 4, nodes: 2, nodesPerScaleSet: 0, identities: 2 }, (t) => (t.name.endsWith("-0") ? 120_000 : 2_000));
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    const fast = await w.runUntil(() => w.assigned() >= 2, 60_000);
+    expect(fast).toBeLessThan(10_000);
+    expect(w.assigned()).toBe(2);
+    await w.runUntil(() => w.assigned() === 4, 300_000);
+    expect(w.assigned()).toBe(4);
+    w.controller.stop();
+  });
+
+  it("coalesces a burst of changes to the same scale set while its PATCH runs into one more PATCH", async () => {
+    const w = world({ pods: 30, nodes: 3, nodesPerScaleSet: 3, identities: 30 });
+    w.controller.start();
+    for (const pod of w.base.pods.slice(0, 10)) w.cluster.apply("pods", pod);
+    await w.clock.advanceAsync(5_000); // first PATCH (10 identities) now in flight
+    for (const pod of w.base.pods.slice(10)) {
+      w.cluster.apply("pods", pod);
+      await w.clock.advanceAsync(100);
+    }
+    await w.runUntil(() => w.assigned() === 30, 600_000);
+    expect(w.assigned()).toBe(30);
+    expect(w.compute.counts().patches).toBe(2);
+    w.controller.stop();
+  });
+
+  it("honours Retry-After per scale set instead of hammering ARM", async () => {
+    const w = world({ pods: 6, nodes: 3, nodesPerScaleSet: 3, identities: 3 });
+    const [vmss] = w.targets as [ComputeTarget];
+    w.compute.throttleUntil(vmss, w.clock.now() + 60_000, ["patch"]);
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    const took = await w.runUntil(() => w.assigned() === 6, 600_000);
+    expect(w.assigned()).toBe(6);
+    expect(took).toBeGreaterThanOrEqual(60_000);
+    expect(w.compute.counts().errors.throttled ?? 0).toBeLessThanOrEqual(2);
+    w.controller.stop();
+  });
+
+  it("quarantines a refused identity, lands the rest, and records a Warning on its binding", async () => {
+    const w = world({ pods: 3, nodes: 3, nodesPerScaleSet: 3, identities: 3 });
+    w.compute.forbidIdentities([w.base.identities[1]?.spec.resourceID ?? ""]);
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    await w.runUntil(() => w.assigned() === 2, 300_000);
+    await w.clock.advanceAsync(10_000);
+    expect(w.assigned()).toBe(2);
+    expect(w.cluster.get("azureassignedidentities", "default", "pod-1-ns-0-identity-1")?.status).toBe("Created");
+    expect(w.events.find({ reason: "binding apply error" })).toBeDefined();
+    expect([...w.controller.quarantine.keys()]).toEqual([identityKey(w.base.identities[1]?.spec.resourceID ?? "")]);
+    // Permission granted: the identity lands once its quarantine ends.
+    w.compute.allowIdentities([w.base.identities[1]?.spec.resourceID ?? ""]);
+    await w.runUntil(() => w.assigned() === 3, 3_600_000, 5_000);
+    expect(w.assigned()).toBe(3);
+    w.controller.stop();
+  });
+
+  it("re-attaches an identity removed out of band at the next drift pass, reading each target once per interval", async () => {
+    const w = world({ pods: 2, nodes: 2, nodesPerScaleSet: 2, identities: 1 });
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    await w.runUntil(() => w.assigned() === 2, 300_000);
+    const [vmss] = w.targets as [ComputeTarget];
+    const id = identityKey(w.base.identities[0]?.spec.resourceID ?? "") ?? "";
+    w.compute.detachOutOfBand(vmss, id);
+    const readsBefore = w.controller.stats.driftReads;
+    await w.runUntil(() => w.compute.identitiesOf(vmss)?.userAssignedKeys.includes(id) === true, 10 * 60_000, 5_000);
+    expect(w.compute.identitiesOf(vmss)?.userAssignedKeys).toContain(id);
+    expect(w.controller.stats.driftReads - readsBefore).toBeLessThanOrEqual(2);
+    w.controller.stop();
+  });
+
+  it("stops writing at once when leadership is lost mid-flight", async () => {
+    const w = world({ pods: 6, nodes: 3, nodesPerScaleSet: 3, identities: 3 });
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    await w.clock.advanceAsync(5_000); // AAIs created, PATCH in flight
+    const writesBefore = w.cluster.writeCounts();
+    w.setLeader(false);
+    await w.clock.advanceAsync(120_000);
+    const after = w.cluster.writeCounts();
+    expect(after.statusUpdates).toBe(writesBefore.statusUpdates);
+    expect(after.creates).toBe(writesBefore.creates);
+    expect(w.assigned()).toBe(0);
+    w.controller.stop();
+  });
+
+  it("detaches identities when pods go, keeping ones still used on the scale set", async () => {
+    const w = world({ pods: 4, nodes: 2, nodesPerScaleSet: 2, identities: 2 });
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    await w.runUntil(() => w.assigned() === 4, 300_000);
+    const [vmss] = w.targets as [ComputeTarget];
+    w.cluster.remove("pods", "ns-0", "pod-0"); // identity-0 still used by pod-2
+    await w.clock.advanceAsync(60_000);
+    expect(w.compute.identitiesOf(vmss)?.userAssignedKeys.length).toBe(2);
+    w.cluster.remove("pods", "ns-0", "pod-2");
+    await w.runUntil(() => w.compute.identitiesOf(vmss)?.userAssignedKeys.length === 1, 300_000);
+    expect(w.compute.identitiesOf(vmss)?.userAssignedKeys).toEqual([identityKey(w.base.identities[1]?.spec.resourceID ?? "")]);
+    expect(w.cluster.list("azureassignedidentities").length).toBe(2);
+    w.controller.stop();
+  });
+});
