@@ -154,4 +154,17 @@ describe("MicController", () => {
     expect(w.cluster.list("azureassignedidentities").length).toBe(2);
     w.controller.stop();
   });
+
+  it("reads each VM/VMSS in use exactly once per drift interval in steady state, and patches nothing", async () => {
+    const w = world({ pods: 6, nodes: 4, nodesPerScaleSet: 2, identities: 2 });
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    await w.runUntil(() => w.assigned() === 6, 300_000);
+    await w.clock.advanceAsync(5 * 60_000);
+    const before = { reads: w.controller.stats.driftReads, patches: w.compute.counts().patches };
+    await w.runUntil(() => false, 3_600_000, 10_000);
+    expect(w.controller.stats.driftReads - before.reads).toBe(w.targets.length * 20);
+    expect(w.compute.counts().patches).toBe(before.patches);
+    w.controller.stop();
+  });
 });

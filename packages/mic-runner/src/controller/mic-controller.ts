@@ -360,7 +360,8 @@ export class MicController {
         continue;
       }
       if (known === undefined || !sameIdentityBlock(known.state, read.value)) changed = true;
-      this.#known.set(key, { state: read.value, atMs: clock.now() });
+      // Stamped with the pass's start, so the next pass (one interval later) reads it again.
+      this.#known.set(key, { state: read.value, atMs: now });
     }
     if (changed) this.#markDirty();
   }

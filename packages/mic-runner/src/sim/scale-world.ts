@@ -1,0 +1,59 @@
+import { computeTargetKey, parseProviderId, type ComputeTarget, type EventRecorderPort } from "@podid/core";
+import { buildScaleCluster, FakeCluster, FakeCompute, RecordingLogger, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
+import { MicController } from "../controller/mic-controller.js";
+import type { MicControllerOptions } from "../controller/mic-options.js";
+
+/** ARM as the scale simulation models it: 40 s per VMSS operation, one operation at a time per VMSS. */
+export const SIM_VMSS_PATCH_MS = 40_000;
+/** VM PATCHes are faster (the original's docs: 10–20 s on a VM, 40–60 s on a VMSS). */
+export const SIM_VM_PATCH_MS = 15_000;
+/** ARM GET latency. */
+export const SIM_GET_MS = 300;
+
+/** A simulated cluster: fake API server, fake ARM and the real MIC controller on one virtual clock. */
+export interface ScaleWorld {
+  readonly clock: VirtualClock;
+  readonly cluster: FakeCluster;
+  readonly compute: FakeCompute;
+  readonly controller: MicController;
+  readonly cluster0: ReturnType<typeof buildScaleCluster>;
+  readonly targets: readonly ComputeTarget[];
+  /** Virtual time at which each AAI (namespace/name) first became Assigned. */
+  readonly assignedAt: Map<string, number>;
+}
+
+const countingEvents: EventRecorderPort = { record: () => undefined };
+
+/** Builds the world; pods are not applied yet (the caller decides when the burst starts). */
+export function buildScaleWorld(shape: ScaleClusterOptions, options: Partial<MicControllerOptions> = {}): ScaleWorld {
+  const clock = new VirtualClock({ startMs: Date.UTC(2026, 0, 1) });
+  const cluster0 = buildScaleCluster(shape);
+  const cluster = new FakeCluster({ clock });
+  const compute = new FakeCompute({
+    clock,
+    getLatencyMs: SIM_GET_MS,
+    patchLatencyMs: (target) => (target.kind === "vmss" ? SIM_VMSS_PATCH_MS : SIM_VM_PATCH_MS),
+    oneOperationAtATimePerTarget: true,
+  });
+  const targets = new Map<string, ComputeTarget>();
+  for (const node of cluster0.nodes) {
+    cluster.apply("nodes", node);
+    const parsed = parseProviderId(node.providerID);
+    if (parsed.ok && !targets.has(computeTargetKey(parsed.value.target))) {
+      targets.set(computeTargetKey(parsed.value.target), parsed.value.target);
+      compute.add(parsed.value.target, { systemAssigned: true });
+    }
+  }
+  for (const identity of cluster0.identities) cluster.apply("azureidentities", identity);
+  for (const binding of cluster0.bindings) cluster.apply("azureidentitybindings", binding);
+  const assignedAt = new Map<string, number>();
+  cluster.subscribe("azureassignedidentities", (event) => {
+    const key = `${event.object.metadata.namespace}/${event.object.metadata.name}`;
+    if (event.type !== "deleted" && event.object.status === "Assigned" && !assignedAt.has(key)) assignedAt.set(key, clock.now());
+  });
+  const controller = new MicController(
+    { reader: cluster, writer: cluster, compute, clock, logger: new RecordingLogger({ clock }).child({}), events: countingEvents, isLeader: () => true },
+    options,
+  );
+  return { clock, cluster, compute, controller, cluster0, targets: [...targets.values()], assignedAt };
+}
