@@ -1,0 +1,162 @@
+import { ComputeManagementClient, type VirtualMachine, type VirtualMachineScaleSet } from "@azure/arm-compute";
+import type { TokenCredential } from "@azure/core-auth";
+import {
+  classifyArmError,
+  CLOUD_OPERATION,
+  err,
+  METRIC,
+  METRIC_LABEL,
+  ok,
+  type ComputeError,
+  type ComputeIdentityState,
+  type ComputePort,
+  type ComputeTarget,
+  type IdentityPatch,
+  type MetricsPort,
+  type Result,
+} from "@podid/core";
+import { armFailureOf } from "./arm-failure.js";
+import { armPipelineOptions, type ArmClientSettings } from "./arm-client-settings.js";
+import { toComputeIdentityState, toSdkIdentity } from "./identity-mapping.js";
+import { ArmThrottleGate, type ArmOperationClass } from "./throttle-gate.js";
+
+/** Options of {@link ArmComputeAdapter}. */
+export interface ArmComputeAdapterOptions extends ArmClientSettings {
+  /** Credential for ARM (see `createArmCredential`). */
+  readonly credential: TokenCredential;
+  /**
+   * Polling interval of the long-running PATCH operation when ARM sends no `Retry-After` on it (the
+   * original polled every 5 s; default 5 000 ms).
+   */
+  readonly pollIntervalMs?: number;
+  /**
+   * Upper bound of one PATCH including the wait for its operation (default 10 min). The original waited
+   * up to autorest's 15 minutes, blocking that node's goroutine; podid reports `transient` instead.
+   */
+  readonly operationTimeoutMs?: number;
+  /** Clock for Retry-After dates and gates (default `Date.now`). */
+  readonly now?: () => number;
+  /** The original's cloud-provider metrics (durations of successes, counts of errors) when given. */
+  readonly metrics?: MetricsPort;
+}
+
+type Operation = (typeof CLOUD_OPERATION)[keyof typeof CLOUD_OPERATION];
+
+/**
+ * {@link ComputePort} on `@azure/arm-compute`: reads and patches the identity block of VMs (by name) and
+ * uniform scale sets.
+ *
+ * - A PATCH sends exactly the body core built (`{ identity }` with its `{}`/`null` delta) and waits for the
+ *   long-running operation; the identity block the operation leaves is returned.
+ * - Every failure goes through core's `classifyArmError` (network errors and failed waits → `transient`,
+ *   per-identity 403/400 → the identities' keys, 429 → `throttled`).
+ * - Throttling is the adapter's, not the SDK's: 429 is never retried inside the SDK (see
+ *   `retryAfterCapturePolicy`); instead a 429 closes a gate for that VM/VMSS (or the whole subscription
+ *   when ARM says the subscription is throttled), separately for reads and writes, until its Retry-After
+ *   passes. Calls behind a closed gate fail at once with `throttled` and the remaining time, without
+ *   reaching ARM. The SDK still retries 5xx, 408 and network errors a bounded number of times.
+ */
+export class ArmComputeAdapter implements ComputePort {
+  readonly #options: ArmComputeAdapterOptions;
+  readonly #clients = new Map<string, ComputeManagementClient>();
+  readonly #gate: ArmThrottleGate;
+  readonly #now: () => number;
+
+  /** Creates the adapter; SDK clients are created per subscription on first use. */
+  constructor(options: ArmComputeAdapterOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#gate = new ArmThrottleGate(this.#now);
+  }
+
+  /** The throttle gates (exposed so callers can inspect or reset them, e.g. after a credential change). */
+  get throttleGate(): ArmThrottleGate {
+    return this.#gate;
+  }
+
+  /** Reads the identity block of a VM or scale set. */
+  async getIdentities(target: ComputeTarget): Promise<Result<ComputeIdentityState, ComputeError>> {
+    const operation = target.kind === "vm" ? CLOUD_OPERATION.vmGet : CLOUD_OPERATION.vmssGet;
+    return this.#call(target, "read", operation, async (client) => {
+      const resource: VirtualMachine | VirtualMachineScaleSet =
+        target.kind === "vm"
+          ? await client.virtualMachines.get(target.resourceGroup, target.name)
+          : await client.virtualMachineScaleSets.get(target.resourceGroup, target.name);
+      return toComputeIdentityState(resource);
+    });
+  }
+
+  /** Applies one identity PATCH and waits for its long-running operation. */
+  async patchIdentities(
+    target: ComputeTarget,
+    patch: IdentityPatch,
+    ifMatch?: string,
+  ): Promise<Result<ComputeIdentityState, ComputeError>> {
+    const operation = target.kind === "vm" ? CLOUD_OPERATION.vmUpdate : CLOUD_OPERATION.vmssUpdate;
+    return this.#call(target, "write", operation, async (client) => {
+      const options = {
+        updateIntervalInMs: this.#options.pollIntervalMs ?? 5_000,
+        abortSignal: AbortSignal.timeout(this.#options.operationTimeoutMs ?? 600_000),
+        ...(ifMatch !== undefined ? { ifMatch } : {}),
+      };
+      const body = { identity: toSdkIdentity(patch) };
+      const resource: VirtualMachine | VirtualMachineScaleSet =
+        target.kind === "vm"
+          ? await client.virtualMachines.update(target.resourceGroup, target.name, body, options)
+          : await client.virtualMachineScaleSets.update(target.resourceGroup, target.name, body, options);
+      return toComputeIdentityState(resource);
+    });
+  }
+
+  async #call(
+    target: ComputeTarget,
+    operationClass: ArmOperationClass,
+    operation: Operation,
+    run: (client: ComputeManagementClient) => Promise<ComputeIdentityState>,
+  ): Promise<Result<ComputeIdentityState, ComputeError>> {
+    const closed = this.#gate.closedFor(target, operationClass);
+    if (closed !== undefined) {
+      const error: ComputeError = {
+        kind: "throttled",
+        retryAfterMs: closed.retryAfterMs,
+        scope: closed.scope,
+        message: `${operation} client throttled, retry after ${new Date(closed.opensAtMs).toISOString()}`,
+      };
+      this.#countError(operation);
+      return err(error);
+    }
+    const started = this.#now();
+    try {
+      const state = await run(this.#client(target.subscriptionId));
+      this.#options.metrics?.observe(
+        METRIC.cloudProviderOperationsDuration,
+        { [METRIC_LABEL.operationType]: operation },
+        (this.#now() - started) / 1000,
+      );
+      return ok(state);
+    } catch (e) {
+      const error = classifyArmError(armFailureOf(e), this.#now());
+      this.#gate.record(target, operationClass, error);
+      this.#countError(operation);
+      return err(error);
+    }
+  }
+
+  #countError(operation: Operation): void {
+    this.#options.metrics?.increment(METRIC.cloudProviderOperationsErrorsCount, { [METRIC_LABEL.operationType]: operation });
+  }
+
+  #client(subscriptionId: string): ComputeManagementClient {
+    const key = subscriptionId.toLowerCase();
+    let client = this.#clients.get(key);
+    if (client === undefined) {
+      client = new ComputeManagementClient(this.#options.credential, subscriptionId, {
+        endpoint: this.#options.endpoint,
+        credentials: { scopes: [this.#options.scope] },
+        ...armPipelineOptions(this.#options),
+      });
+      this.#clients.set(key, client);
+    }
+    return client;
+  }
+}

@@ -1,0 +1,195 @@
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { ClientCertificateCredential, ClientSecretCredential } from "@azure/identity";
+import {
+  err,
+  ok,
+  type CancellationSignal,
+  type ImdsTokenBody,
+  type Result,
+  type TokenSourceError,
+  type TokenSourcePort,
+  type TokenSourceRequest,
+} from "@podid/core";
+import { isKnownAuthorityHost, KNOWN_CLOUDS } from "../config/cloud-environment.js";
+import { ImdsClient, type ImdsClientOptions } from "../imds/imds-client.js";
+import { accessTokenBody, resourceToScope } from "./access-token-body.js";
+import { clientCertificatePem, describeClientCertificateError } from "./certificate/client-certificate.js";
+import { CredentialCache, credentialKey } from "./credential-cache.js";
+import { identityErrorToTokenSourceError } from "./identity-errors.js";
+
+type SecretRequest = Extract<TokenSourceRequest, { readonly kind: "servicePrincipalSecret" }>;
+type CertificateRequest = Extract<TokenSourceRequest, { readonly kind: "servicePrincipalCertificate" }>;
+
+/** Retries of `@azure/identity`'s own pipeline towards AAD. */
+export interface AadRetryOptions {
+  readonly maxRetries?: number;
+  readonly retryDelayInMs?: number;
+  readonly maxRetryDelayInMs?: number;
+}
+
+/** Options of {@link AzureTokenSource}. */
+export interface AzureTokenSourceOptions {
+  /** The IMDS client for type 0 and node identities, or options to create one (endpoint, timeout). */
+  readonly imds?: ImdsClient | ImdsClientOptions;
+  /**
+   * Authority host used when a request's `authorityHost` is `""` (the AzureIdentity has no `adEndpoint`):
+   * the cloud's, from the cloud configuration. Default: the public cloud's.
+   */
+  readonly defaultAuthorityHost?: string;
+  /**
+   * AAD retries inside `@azure/identity` (default 2 retries, 0.5–4 s): NMI answers a waiting pod, so a
+   * long in-call backoff helps nobody; the pod's SDK retries NMI's 503.
+   */
+  readonly aadRetry?: AadRetryOptions;
+  /** Send the certificate chain (`x5c`) in client assertions, for subject-name/issuer authentication (default false, as the original). */
+  readonly sendCertificateChain?: boolean;
+  /** Credential objects kept for reuse (default 256). */
+  readonly maxCachedCredentials?: number;
+  /** Clock (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+/** One token per tenant of a multi-tenant service principal. */
+export interface MultiTenantTokens {
+  /** The token of the identity's own tenant (what {@link AzureTokenSource.acquire} returns). */
+  readonly primary: ImdsTokenBody;
+  /** Tokens of the auxiliary tenants, in the order of `auxiliaryTenantIds`. */
+  readonly auxiliary: readonly { readonly tenantId: string; readonly body: ImdsTokenBody }[];
+}
+
+/** A web `AbortSignal` for a core cancellation signal (the SDK wants a real one). */
+function toAbortSignal(signal: CancellationSignal | undefined): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (signal instanceof AbortSignal) return signal;
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+  return controller.signal;
+}
+
+/**
+ * {@link TokenSourcePort} for NMI, per AzureIdentity type (the original's `pkg/auth`):
+ *
+ * - **type 0 and node identities** — IMDS via {@link ImdsClient} (raw IMDS JSON passed through);
+ * - **type 1** — `ClientSecretCredential`. Auxiliary tenants: one token per tenant (the original's
+ *   multi-tenant flow); `acquire` fails if any fails, like the original, and returns the primary token —
+ *   NMI answers with a single IMDS-shaped object. Callers that need the auxiliary tokens (e.g. to send
+ *   them as `x-ms-authorization-auxiliary`) use {@link AzureTokenSource.acquireMultiTenant};
+ * - **type 2** — `ClientCertificateCredential` with the certificate converted from the Secret's PKCS#12
+ *   (or PEM) bytes by `clientCertificatePem`.
+ *
+ * The authority is the identity's `adEndpoint`, or the cloud's when empty. Instance discovery (a call to
+ * login.microsoftonline.com to validate the authority) is disabled only for authorities that are not a
+ * built-in cloud's (sovereign/Azure Stack clouds, fakes), where it would fail. Credential objects are
+ * reused per (tenant, client, authority, secret/certificate digest) so MSAL's in-memory cache serves
+ * repeated requests without calling AAD.
+ */
+export class AzureTokenSource implements TokenSourcePort {
+  readonly #imds: ImdsClient;
+  readonly #options: AzureTokenSourceOptions;
+  readonly #credentials: CredentialCache<Result<TokenCredential, TokenSourceError>>;
+  readonly #now: () => number;
+
+  /** Creates a token source. */
+  constructor(options: AzureTokenSourceOptions = {}) {
+    this.#options = options;
+    this.#imds = options.imds instanceof ImdsClient ? options.imds : new ImdsClient(options.imds ?? {});
+    this.#credentials = new CredentialCache(options.maxCachedCredentials);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Obtains a token in IMDS's shape for the request's identity. */
+  async acquire(request: TokenSourceRequest, signal?: CancellationSignal): Promise<Result<ImdsTokenBody, TokenSourceError>> {
+    switch (request.kind) {
+      case "managedIdentity":
+        return this.#imds.token(request, signal);
+      case "servicePrincipalSecret": {
+        const tokens = await this.acquireMultiTenant(request, signal);
+        return tokens.ok ? ok(tokens.value.primary) : tokens;
+      }
+      case "servicePrincipalCertificate":
+        return this.#viaCredential(this.#certificateCredential(request), request.tenantId, request, signal);
+    }
+  }
+
+  /** Type 1 with its auxiliary tenants: the primary token and one per auxiliary tenant. */
+  async acquireMultiTenant(request: SecretRequest, signal?: CancellationSignal): Promise<Result<MultiTenantTokens, TokenSourceError>> {
+    const credential = this.#secretCredential(request);
+    const tenants = [request.tenantId, ...request.auxiliaryTenantIds.filter((t) => t !== request.tenantId)];
+    const results = await Promise.all(tenants.map((tenantId) => this.#viaCredential(credential, tenantId, request, signal)));
+    const failure = results.find((r) => !r.ok);
+    if (failure !== undefined && !failure.ok) return failure;
+    const bodies = results.flatMap((r) => (r.ok ? [r.value] : []));
+    const [primary, ...auxiliary] = bodies;
+    if (primary === undefined) return err({ kind: "unavailable", message: "no token" });
+    return ok({ primary, auxiliary: auxiliary.map((body, i) => ({ tenantId: tenants[i + 1] ?? "", body })) });
+  }
+
+  async #viaCredential(
+    credential: Result<TokenCredential, TokenSourceError>,
+    tenantId: string,
+    request: SecretRequest | CertificateRequest,
+    signal: CancellationSignal | undefined,
+  ): Promise<Result<ImdsTokenBody, TokenSourceError>> {
+    if (!credential.ok) return credential;
+    const abortSignal = toAbortSignal(signal);
+    let token: AccessToken | null;
+    try {
+      token = await credential.value.getToken(resourceToScope(request.resource), {
+        ...(tenantId !== request.tenantId ? { tenantId } : {}),
+        ...(abortSignal !== undefined ? { abortSignal } : {}),
+      });
+    } catch (e) {
+      return err(identityErrorToTokenSourceError(e));
+    }
+    if (token === null) return err({ kind: "unavailable", message: "the credential returned no token" });
+    const body = accessTokenBody(token, { resource: request.resource, clientId: request.clientId, nowMs: this.#now() });
+    return body.ok ? body : err({ kind: "unavailable", message: `unusable token: ${body.error.reason}` });
+  }
+
+  #authority(requested: string): { authorityHost: string; disableInstanceDiscovery: boolean } {
+    const host = (requested.trim() === "" ? (this.#options.defaultAuthorityHost ?? KNOWN_CLOUDS["AzurePublicCloud"]?.activeDirectoryAuthorityHost ?? "") : requested.trim()).replace(/\/+$/, "");
+    return { authorityHost: host, disableInstanceDiscovery: !isKnownAuthorityHost(host) };
+  }
+
+  #commonOptions(authorityHost: string) {
+    const { authorityHost: host, disableInstanceDiscovery } = this.#authority(authorityHost);
+    return {
+      authorityHost: host,
+      disableInstanceDiscovery,
+      retryOptions: { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 4_000, ...this.#options.aadRetry },
+    };
+  }
+
+  #secretCredential(request: SecretRequest): Result<TokenCredential, TokenSourceError> {
+    const options = this.#commonOptions(request.authorityHost);
+    const aux = [...new Set(request.auxiliaryTenantIds)].sort();
+    const key = credentialKey(["secret", request.tenantId, request.clientId, options.authorityHost, ...aux], [request.secret]);
+    return this.#credentials.getOrCreate(key, () =>
+      ok(
+        new ClientSecretCredential(request.tenantId, request.clientId, request.secret, {
+          ...options,
+          ...(aux.length > 0 ? { additionallyAllowedTenants: aux } : {}),
+        }),
+      ),
+    );
+  }
+
+  #certificateCredential(request: CertificateRequest): Result<TokenCredential, TokenSourceError> {
+    const options = this.#commonOptions(request.authorityHost);
+    const key = credentialKey(["certificate", request.tenantId, request.clientId, options.authorityHost], [request.certificate, request.password]);
+    return this.#credentials.getOrCreate(key, () => {
+      const pem = clientCertificatePem(request.certificate, request.password);
+      if (!pem.ok) {
+        // No HTTP exchange happened (status 0): the Secret itself is unusable, so retrying will not help.
+        return err({ kind: "rejected", status: 0, error: "invalid_client_certificate", description: describeClientCertificateError(pem.error) });
+      }
+      return ok(
+        new ClientCertificateCredential(request.tenantId, request.clientId, { certificate: pem.value.pem }, {
+          ...options,
+          sendCertificateChain: this.#options.sendCertificateChain ?? false,
+        }),
+      );
+    });
+  }
+}
