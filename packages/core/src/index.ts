@@ -15,3 +15,4 @@ export * from "./token-cache/index.js";
 export * from "./leader/index.js";
 export * from "./metrics/index.js";
 export * from "./ports/index.js";
+export * from "./interception/index.js";
