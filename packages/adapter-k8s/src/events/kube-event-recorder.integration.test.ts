@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FakeKubeApiServer, RecordingLogger } from "@podid/testkit";
+import { KubeClient } from "../client/kube-client.js";
+import { loadKubeConfig } from "../client/kube-config.js";
+import { EVENT_SOURCE_COMPONENT, KubeEventRecorder } from "./kube-event-recorder.js";
+
+const binding = { kind: "AzureIdentityBinding", apiVersion: "aadpodidentity.k8s.io/v1", namespace: "team-a", name: "reader-binding", uid: "b-uid" };
+
+describe("KubeEventRecorder against the fake kube-apiserver", () => {
+  let server: FakeKubeApiServer;
+  let client: KubeClient;
+  beforeAll(async () => {
+    server = await FakeKubeApiServer.start();
+    client = new KubeClient({ kubeConfig: loadKubeConfig({ kind: "yaml", yaml: server.kubeconfig() }), qps: Number.POSITIVE_INFINITY });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it("creates core/v1 Events like the original's and aggregates repeats into count", async () => {
+    const recorder = new KubeEventRecorder({ client, host: "mic-0" });
+    recorder.record(binding, "Warning", "binding apply error", "failed to apply binding team-a/reader-binding node aks-0: throttled");
+    recorder.record(binding, "Warning", "binding apply error", "failed to apply binding team-a/reader-binding node aks-0: throttled");
+    recorder.record(binding, "Normal", "binding applied", "Binding reader-binding applied on node aks-0 for pod web-0-team-a-reader");
+    await recorder.flush();
+    recorder.record(binding, "Warning", "binding apply error", "failed to apply binding team-a/reader-binding node aks-0: throttled");
+    await recorder.flush();
+    recorder.record({ kind: "Node", apiVersion: "v1", namespace: "", name: "aks-0" }, "Warning", "InvalidObject", "Node aks-0 is invalid");
+    await recorder.flush();
+
+    const events = (await client.core.listNamespacedEvent({ namespace: "team-a" })).items;
+    expect(events).toHaveLength(2);
+    const applyError = events.find((e) => e.reason === "binding apply error");
+    expect(applyError).toMatchObject({
+      type: "Warning",
+      count: 3,
+      involvedObject: { kind: "AzureIdentityBinding", apiVersion: "aadpodidentity.k8s.io/v1", namespace: "team-a", name: "reader-binding", uid: "b-uid" },
+      source: { component: EVENT_SOURCE_COMPONENT, host: "mic-0" },
+      reportingComponent: EVENT_SOURCE_COMPONENT,
+    });
+    expect(applyError?.metadata?.name).toMatch(/^reader-binding\.[0-9a-f]+$/);
+    expect(applyError?.lastTimestamp?.getTime()).toBeGreaterThanOrEqual(applyError?.firstTimestamp?.getTime() ?? Infinity);
+    expect(events.find((e) => e.reason === "binding applied")).toMatchObject({ type: "Normal", count: 1 });
+    // Cluster-scoped objects get their Events in `default`.
+    const nodeEvents = (await client.core.listNamespacedEvent({ namespace: "default" })).items;
+    expect(nodeEvents.map((e) => e.involvedObject.name)).toEqual(["aks-0"]);
+  });
+
+  it("never throws and logs when the API refuses, then recovers; re-creates an Event that vanished", async () => {
+    const logger = new RecordingLogger();
+    const recorder = new KubeEventRecorder({ client, logger });
+    server.failNextWrites(1, 500);
+    expect(() => recorder.record(binding, "Normal", "binding removed", "gone")).not.toThrow();
+    await recorder.flush();
+    expect(logger.findAll(/creating an event failed/)).toHaveLength(1);
+    recorder.record(binding, "Normal", "binding removed", "again");
+    await recorder.flush();
+    const listed = (await client.core.listNamespacedEvent({ namespace: "team-a" })).items.filter((e) => e.reason === "binding removed");
+    expect(listed.map((e) => e.message)).toEqual(["again"]);
+    // The API server garbage-collects Events after an hour; a repeat then creates a fresh one.
+    server.store.remove("events", listed[0]!.metadata!.name!, "team-a");
+    recorder.record(binding, "Normal", "binding removed", "again");
+    await recorder.flush();
+    const recreated = (await client.core.listNamespacedEvent({ namespace: "team-a" })).items.filter((e) => e.reason === "binding removed");
+    expect(recreated).toHaveLength(1);
+    expect(recreated[0]).toMatchObject({ message: "again", count: 2 });
+  });
+});

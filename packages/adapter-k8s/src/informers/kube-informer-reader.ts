@@ -1,0 +1,236 @@
+import {
+  NODENAME_LABEL,
+  err,
+  normalizeIpAddress,
+  ok,
+  type AzureAssignedIdentity,
+  type EventRecorderPort,
+  type KubeError,
+  type KubeReaderPort,
+  type LoggerPort,
+  type PodView,
+  type ResourceEvent,
+  type Result,
+  type SecretData,
+  type Unsubscribe,
+  type WatchedResource,
+  type WatchedResources,
+} from "@podid/core";
+import type { KubeClient } from "../client/kube-client.js";
+import { toKubeError } from "../client/kube-api-error.js";
+import { silentLogger } from "../support/silent-logger.js";
+import type { BackoffOptions } from "./backoff.js";
+import { InvalidObjectReporter } from "./invalid-object-reporter.js";
+import { ObjectIndex } from "./object-index.js";
+import { RESOURCE_DESCRIPTORS, WATCHED_RESOURCES } from "./resource-descriptors.js";
+import { ResourceInformer, type InformerStats } from "./resource-informer.js";
+import { decodeSecretData } from "./secret-data.js";
+
+/** Settings of a {@link KubeInformerReader}. */
+export interface KubeInformerReaderOptions {
+  readonly client: KubeClient;
+  /** Resources to watch (default: all six). MIC needs all; NMI needs pods, AAIs and, in managed mode, identities/bindings/exceptions. */
+  readonly resources?: readonly WatchedResource[];
+  /** Watch only the pods on this node (`fieldSelector=spec.nodeName=<node>`), as the original NMI did. */
+  readonly podNodeName?: string;
+  /** Watch only AzureAssignedIdentities labelled `nodename=<node>`, as the original NMI did. */
+  readonly assignedIdentityNodeName?: string;
+  /** Where Warning Events about invalid objects go (reason `InvalidObject`). */
+  readonly events?: EventRecorderPort;
+  readonly logger?: LoggerPort;
+  /** Relist when no event, bookmark or list was seen for this long (default 5 min). */
+  readonly watchdogMs?: number;
+  readonly backoff?: BackoffOptions;
+  /** Cap on client-node's reconnect delay after a watch closes cleanly (default: the library's 30 s). */
+  readonly maxReconnectDelayMs?: number;
+  readonly pageSize?: number;
+  readonly random?: () => number;
+}
+
+type Informers = { [R in WatchedResource]?: ResourceInformer<WatchedResources[R]> };
+
+const objectKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+/** The canonical addresses of a pod (`podIP` and `podIPs`, IPv4-mapped IPv6 folded), for the IP index. */
+function podAddresses(pod: PodView): readonly string[] {
+  const out: string[] = [];
+  for (const ip of [pod.podIP, ...pod.podIPs]) {
+    const normalized = ip === "" ? undefined : normalizeIpAddress(ip);
+    if (normalized !== undefined) out.push(normalized);
+  }
+  return out;
+}
+
+/**
+ * core's {@link KubeReaderPort} over client-node informers ({@link ResourceInformer}): cached reads of
+ * pods, nodes and the four custom resources, change subscriptions with `previous` on `modified`,
+ * invalid objects skipped and reported once per version as a log line plus a Warning Event, and the
+ * lookups NMI and MIC need on hot paths kept as indexes (pods by IP, AAIs by pod and by `nodename`).
+ *
+ * Secrets are **not** watched: {@link readSecret} GETs the one Secret a type 1/2 identity names, when
+ * a token is requested. Reasons: the original's RBAC grants only `get` on secrets (a watch needs
+ * cluster-wide `list`/`watch`, which would put every Secret of the cluster into the memory of the NMI on
+ * every node); core's token cache makes these reads rare; and a read always sees a rotated secret.
+ */
+export class KubeInformerReader implements KubeReaderPort {
+  readonly #client: KubeClient;
+  readonly #logger: LoggerPort;
+  readonly #informers: Informers = {};
+  readonly #podsByIp = new ObjectIndex<PodView>(podAddresses);
+  readonly #assignedByPod = new ObjectIndex<AzureAssignedIdentity>((a) => [objectKey(a.spec.podNamespace, a.spec.pod)]);
+  readonly #assignedByNode = new ObjectIndex<AzureAssignedIdentity>((a) => {
+    const node = a.metadata.labels[NODENAME_LABEL];
+    return node === undefined ? [] : [node];
+  });
+
+  /** Creates (but does not start) one informer per resource in `options.resources`. */
+  constructor(options: KubeInformerReaderOptions) {
+    this.#client = options.client;
+    this.#logger = options.logger ?? silentLogger;
+    const reporter = new InvalidObjectReporter({ logger: this.#logger, ...(options.events !== undefined ? { events: options.events } : {}) });
+    const resources = options.resources ?? WATCHED_RESOURCES;
+    for (const resource of new Set(resources)) {
+      this.#create(resource, options, reporter);
+    }
+    this.#informers.pods?.subscribe((event) => this.#index(this.#podsByIp, event));
+    this.#informers.azureassignedidentities?.subscribe((event) => {
+      this.#index(this.#assignedByPod, event);
+      this.#index(this.#assignedByNode, event);
+    });
+  }
+
+  /** Starts every informer. */
+  start(): void {
+    for (const informer of this.#all()) informer.start();
+  }
+
+  /** Stops every informer. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#all().map((informer) => informer.stop()));
+  }
+
+  /** True once every informer has completed its first list (readiness). */
+  hasSynced(): boolean {
+    return this.#all().every((informer) => informer.synced);
+  }
+
+  /** Resolves once {@link hasSynced} is true. */
+  whenSynced(): Promise<void> {
+    return Promise.all(this.#all().map((informer) => informer.whenSynced())).then(() => undefined);
+  }
+
+  /** The resources this reader watches. */
+  get resources(): readonly WatchedResource[] {
+    return this.#all().map((informer) => informer.resource as WatchedResource);
+  }
+
+  /** Counters of each informer. */
+  stats(): Readonly<Partial<Record<WatchedResource, InformerStats>>> {
+    return Object.fromEntries(this.#all().map((informer) => [informer.resource, informer.stats]));
+  }
+
+  /** Forces every informer to relist now (e.g. after the process was paused). */
+  relistAll(reason: string): void {
+    for (const informer of this.#all()) informer.relist(reason);
+  }
+
+  /** Cached valid objects of `resource` (none for a resource this reader does not watch). */
+  list<R extends WatchedResource>(resource: R, namespace?: string): readonly WatchedResources[R][] {
+    return this.#informer(resource)?.list(namespace) ?? [];
+  }
+
+  /** One cached valid object, if present. */
+  get<R extends WatchedResource>(resource: R, namespace: string, name: string): WatchedResources[R] | undefined {
+    return this.#informer(resource)?.get(namespace, name);
+  }
+
+  /** Later changes of `resource`; `modified` events carry `previous` from the cache. */
+  subscribe<R extends WatchedResource>(resource: R, handler: (event: ResourceEvent<WatchedResources[R]>) => void): Unsubscribe {
+    const informer = this.#informer(resource);
+    if (informer === undefined) {
+      this.#logger.warn({ resource }, "subscribe to a resource this reader does not watch; no events will arrive");
+      return () => undefined;
+    }
+    return informer.subscribe(handler);
+  }
+
+  /**
+   * Pods whose `podIP`/`podIPs` contain `ip` (any form `normalizeIpAddress` accepts), whatever their
+   * phase; core's `attributeCaller` decides which of them may be the caller.
+   */
+  podsByIP(ip: string): readonly PodView[] {
+    const normalized = normalizeIpAddress(ip);
+    return normalized === undefined ? [] : this.#podsByIp.get(normalized);
+  }
+
+  /** AzureAssignedIdentities whose `spec.podNamespace`/`spec.pod` name this pod. */
+  assignedIdentitiesForPod(podNamespace: string, podName: string): readonly AzureAssignedIdentity[] {
+    return this.#assignedByPod.get(objectKey(podNamespace, podName));
+  }
+
+  /** AzureAssignedIdentities labelled `nodename=<nodeName>`. */
+  assignedIdentitiesOnNode(nodeName: string): readonly AzureAssignedIdentity[] {
+    return this.#assignedByNode.get(nodeName);
+  }
+
+  /** GETs a Secret and decodes its data (see the class comment for why secrets are not watched). */
+  async readSecret(namespace: string, name: string): Promise<Result<SecretData, KubeError>> {
+    try {
+      const secret = await this.#client.core.readNamespacedSecret({ namespace, name });
+      return ok(decodeSecretData(secret.data));
+    } catch (error) {
+      const kubeError = toKubeError(error, this.#client.clock.now());
+      this.#logger.warn({ namespace, name, error: kubeError.kind }, "reading secret failed");
+      return err(kubeError);
+    }
+  }
+
+  #informer<R extends WatchedResource>(resource: R): ResourceInformer<WatchedResources[R]> | undefined {
+    return this.#informers[resource] as ResourceInformer<WatchedResources[R]> | undefined;
+  }
+
+  #all(): ResourceInformer<WatchedResources[WatchedResource]>[] {
+    return WATCHED_RESOURCES.flatMap((r) => {
+      const informer = this.#informers[r];
+      return informer === undefined ? [] : [informer as ResourceInformer<WatchedResources[WatchedResource]>];
+    });
+  }
+
+  #create<R extends WatchedResource>(resource: R, options: KubeInformerReaderOptions, reporter: InvalidObjectReporter): void {
+    const descriptor = RESOURCE_DESCRIPTORS[resource];
+    const fieldSelector = resource === "pods" && options.podNodeName !== undefined ? `spec.nodeName=${options.podNodeName}` : undefined;
+    const labelSelector =
+      resource === "azureassignedidentities" && options.assignedIdentityNodeName !== undefined
+        ? `${NODENAME_LABEL}=${options.assignedIdentityNodeName}`
+        : undefined;
+    const client = this.#client;
+    const informer = new ResourceInformer<WatchedResources[R]>({
+      resource,
+      kind: descriptor.kind,
+      apiVersion: descriptor.apiVersion,
+      path: descriptor.path,
+      ...(labelSelector !== undefined ? { labelSelector } : {}),
+      ...(fieldSelector !== undefined ? { fieldSelector } : {}),
+      listPage: (query) => descriptor.listPage(client, query),
+      parse: descriptor.parse,
+      kubeConfig: client.kubeConfig,
+      beforeWatch: () => client.beforeRequest(),
+      clock: client.clock,
+      logger: this.#logger.child({ informer: resource }),
+      onInvalid: (invalid) => void reporter.report(invalid),
+      onForget: (namespace, name) => reporter.forget(descriptor.kind, namespace, name),
+      ...(options.watchdogMs !== undefined ? { watchdogMs: options.watchdogMs } : {}),
+      ...(options.backoff !== undefined ? { backoff: options.backoff } : {}),
+      ...(options.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: options.maxReconnectDelayMs } : {}),
+      ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+      ...(options.random !== undefined ? { random: options.random } : {}),
+    });
+    (this.#informers as Record<WatchedResource, unknown>)[resource] = informer;
+  }
+
+  #index<T extends { readonly metadata: { readonly namespace: string; readonly name: string } }>(index: ObjectIndex<T>, event: ResourceEvent<T>): void {
+    const key = objectKey(event.object.metadata.namespace, event.object.metadata.name);
+    if (event.type === "deleted") index.delete(key);
+    else index.set(key, event.object);
+  }
+}
