@@ -1,0 +1,158 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import {
+  IMDS_CONTENT_TYPE,
+  type ClockPort,
+  type KubeReaderPort,
+  type LoggerPort,
+  type MetricsPort,
+  type TokenSourcePort,
+} from "@podid/core";
+import { silentPino } from "../observability/pino-logger.js";
+import { createHttpForwarder, type ImdsForwarder } from "../proxy/http-forwarder.js";
+import type { NmiAppConfig } from "./nmi-app-config.js";
+import { NmiService, type NmiReply } from "./nmi-service.js";
+import { CLIENT_REQUEST_ID_HEADER, requestIdFrom } from "./request-id.js";
+
+/**
+ * `buildNmiApp`: the token server as a fastify instance. Fastify only carries bytes here: ONE catch-all
+ * handler receives every request (any method, any path, even URLs the router calls malformed) and hands
+ * the raw request target to core's `classifyRequestPath` through {@link NmiService}; the router's own
+ * matching never decides what is a token request.
+ * @packageDocumentation
+ */
+
+/** The ports the token server runs on. */
+export interface NmiDependencies {
+  readonly kube: KubeReaderPort;
+  readonly tokenSource: TokenSourcePort;
+  readonly clock: ClockPort;
+  /** Audit records and operational lines. */
+  readonly logger: LoggerPort;
+  readonly metrics: MetricsPort;
+  /** Where forwarded requests go (default: HTTP to `config.metadataAddress:metadataPort`). */
+  readonly forwarder?: ImdsForwarder;
+  /** Fastify's own logger (default: silent); build it with `createNmiPino` for redaction. */
+  readonly pino?: Logger;
+}
+
+/** The fastify instance type NMI returns. */
+export type NmiApp = FastifyInstance;
+
+const services = new WeakMap<object, NmiService>();
+
+/** The engine behind an app built by {@link buildNmiApp} (for composition, tests and benchmarks). */
+export function nmiServiceOf(app: NmiApp): NmiService | undefined {
+  return services.get(app);
+}
+
+/**
+ * Serialised token bodies: a cached token is the same object on every hit, so its JSON is computed once.
+ * Weak keys: entries go with the tokens the cache drops.
+ */
+const serialised = new WeakMap<object, string>();
+
+/** JSON text of a response body (memoised per object). */
+function jsonOf(body: object): string {
+  let text = serialised.get(body);
+  if (text === undefined) {
+    text = JSON.stringify(body);
+    serialised.set(body, text);
+  }
+  return text;
+}
+
+/** Writes an engine reply. */
+function send(reply: FastifyReply, answer: NmiReply): FastifyReply {
+  if (answer.kind === "forwarded") {
+    const { status, headers, body } = answer.response;
+    return reply.code(status).headers(headers).send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  }
+  const { status, headers, body } = answer.response;
+  reply.code(status).headers(headers);
+  if (answer.closeConnection) reply.header("connection", "close");
+  return reply.send(jsonOf(body));
+}
+
+/** An IMDS-shaped answer for errors fastify raises before the handler (body too large, bad framing). */
+function frameworkErrorBody(error: FastifyError): { status: number; body: string } {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+  const code = status < 500 ? "invalid_request" : "server_error";
+  const description = status < 500 ? error.message : "internal error";
+  return { status, body: JSON.stringify({ error: code, error_description: description }) };
+}
+
+/**
+ * Builds the token server. Fastify options: `routerOptions` case-insensitive with the trailing slash
+ * ignored (IMDS semantics for the router's own matching, which only the catch-all uses), `trustProxy` off
+ * (the caller is the socket's peer, never a header), request ids from `x-ms-client-request-id`, request
+ * bodies kept raw (only ever forwarded), and shutdown 503s rendered by NMI itself in IMDS's shape. Closing
+ * the app (SIGTERM) first answers every waiting request 503, then lets in-flight requests finish.
+ */
+export function buildNmiApp(deps: NmiDependencies, config: NmiAppConfig): NmiApp {
+  const ownForwarder = deps.forwarder === undefined;
+  const forwarder =
+    deps.forwarder ?? createHttpForwarder({ address: config.metadataAddress, port: config.metadataPort, timeoutMs: config.proxyTimeoutMs });
+  const service = new NmiService({ ...deps, forwarder }, config);
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const disconnected = new AbortController();
+    const onClose = (): void => {
+      if (!reply.raw.writableEnded) disconnected.abort(new Error("client disconnected"));
+    };
+    reply.raw.once("close", onClose);
+    try {
+      const body = request.body;
+      const served = await service.serve({
+        requestId: String(request.id),
+        method: request.raw.method ?? request.method,
+        rawTarget: request.raw.url ?? "",
+        headers: request.raw.headers,
+        remoteAddress: request.socket.remoteAddress ?? "",
+        signal: disconnected.signal,
+        controller: disconnected,
+        ...(body instanceof Uint8Array ? { body } : {}),
+      });
+      return send(reply, served.reply);
+    } finally {
+      reply.raw.off("close", onClose);
+    }
+  };
+
+  const app = Fastify({
+    loggerInstance: (deps.pino ?? silentPino()) as FastifyBaseLogger,
+    // NMI writes its own audit line per request instead of fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger: NMI never logs through `request.log`, and pino would redact the
+    // bindings of every child (a third of the server's time in a cached-token benchmark).
+    childLoggerFactory: (logger) => logger,
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    trustProxy: false,
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (raw) => requestIdFrom(raw.headers[CLIENT_REQUEST_ID_HEADER]),
+    return503OnClosing: false,
+    // URLs find-my-way cannot decode still go to the one handler: core rejects them with IMDS's 400.
+    frameworkErrors: (_error, request, reply) => {
+      void handle(request, reply);
+    },
+  });
+  services.set(app, service);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+  app.route({ method: app.supportedMethods, url: "/*", handler: handle });
+  app.setNotFoundHandler(handle);
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, body } = frameworkErrorBody(error);
+    deps.logger.warn({ requestId: String(request.id), status, code: error.code ?? "" }, "request refused before NMI's handler");
+    return reply.code(status).header("content-type", IMDS_CONTENT_TYPE).send(body);
+  });
+  app.addHook("preClose", async () => {
+    service.beginShutdown();
+  });
+  app.addHook("onClose", async () => {
+    service.close();
+    if (ownForwarder) forwarder.close();
+  });
+  return app;
+}

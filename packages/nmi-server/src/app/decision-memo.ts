@@ -1,0 +1,47 @@
+/**
+ * Memoised token decisions. Core's decision for a token request is a pure function of the request target,
+ * two header facts (the Metadata check and the forwarding-header check), the source address and the
+ * informer caches — and, for waits only, of time. So a decision to fetch (or to serve an excepted pod)
+ * can be reused for an identical request as long as no watched object has changed since it was taken:
+ * every change to pods, AzureAssignedIdentities, AzureIdentities, bindings or exceptions empties the memo.
+ * The per-pod rate limit, the token cache (expiry, refresh, invalidation) and the audit record still run
+ * for every request.
+ * @packageDocumentation
+ */
+
+/** Entries kept at most; the memo is emptied when full (it refills with the hot keys at once). */
+const MAX_ENTRIES = 4096;
+
+/** Decisions by request fingerprint, valid for one generation of the caches. */
+export class DecisionMemo<V> {
+  readonly #entries = new Map<string, V>();
+  #generation = 0;
+
+  /** Increases whenever the memo is emptied; a decision taken in an older generation is never stored. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The memoised value for `key`. */
+  get(key: string): V | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** Stores `value` if the caches have not changed since `generation` (when the decision was taken). */
+  set(key: string, value: V, generation: number): void {
+    if (generation !== this.#generation) return;
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
+    this.#entries.set(key, value);
+  }
+
+  /** Empties the memo (call on every change of a watched object). */
+  invalidate(): void {
+    this.#generation += 1;
+    this.#entries.clear();
+  }
+}

@@ -1,0 +1,190 @@
+import {
+  NMI_DECISION_DEFAULTS,
+  NMI_RETRY_AFTER_SECONDS,
+  type InterceptionSpec,
+  type NmiDecisionOptions,
+} from "@podid/core";
+import type { NmiAppConfig } from "../app/nmi-app-config.js";
+import { defineNmiAppConfig } from "../app/nmi-app-config.js";
+
+/**
+ * The whole configuration of the NMI daemon, as produced by `parseNmiFlags` from the original's flags
+ * (`cmd/nmi/main.go`, reference §3.2) plus podid's additions.
+ * @packageDocumentation
+ */
+
+/** `--operation-mode`: identities from MIC's AzureAssignedIdentities, or straight from bindings. */
+export type OperationMode = "standard" | "managed";
+
+/**
+ * `--interception-release`: what happens to the iptables interception on SIGTERM. `fail-closed` (default)
+ * leaves pod traffic to the metadata address blocked; `remove` deletes the rules like the original did,
+ * letting pods reach IMDS directly until the next NMI installs them again.
+ */
+export type InterceptionRelease = "fail-closed" | "remove";
+
+/** How NMI intercepts pod traffic to the metadata address (`--interception`). */
+export type InterceptionMode = "iptables" | "none";
+
+/** Log levels accepted by `--log-level`. */
+export type NmiLogLevel = "debug" | "info" | "warn" | "error";
+
+/** Typed NMI configuration. Durations are in the unit named by the field. */
+export interface NmiConfig {
+  /** `--node` (required): this node's name; only its pods can be callers. */
+  readonly nodeName: string;
+  /** `--nmi-listen-address` (default `127.0.0.1`). */
+  readonly listenAddress: string;
+  /** `--nmi-port` (default 2579): the token server port and the DNAT target port. */
+  readonly port: number;
+  /** `--metadata-ip` (default `169.254.169.254`): the address intercepted and proxied to. */
+  readonly metadataAddress: string;
+  /** `--metadata-port` (default 80). */
+  readonly metadataPort: number;
+  /** `--ipt-update-interval-sec` (default 60): how often the interception is checked and repaired. */
+  readonly iptUpdateIntervalSec: number;
+  /** `--forceNamespaced` or env `FORCENAMESPACED=true`. */
+  readonly forceNamespaced: boolean;
+  /**
+   * `--MICNamespace` (default `default`). Accepted for compatibility; podid has no "is this MIC?" bypass
+   * (the original's ReplicaSet-name-prefix check), MIC gets its node identity through an exception.
+   */
+  readonly micNamespace: string;
+  /** `--http-probe-port` (default 8080): `/healthz`, `/readyz`, `/livez`. */
+  readonly probePort: number;
+  /** `--probe-listen-address` (podid; default `0.0.0.0`, as the original listened on every interface). */
+  readonly probeListenAddress: string;
+  /** `--prometheus-port` (default 9090): `/metrics`. */
+  readonly prometheusPort: number;
+  /** `--retry-attempts-for-created` (default 16). */
+  readonly retryAttemptsForCreated: number;
+  /** `--retry-attempts-for-assigned` (default 4). */
+  readonly retryAttemptsForAssigned: number;
+  /** `--find-identity-retry-interval` (default 5 s). With the two above it gives the total wait bound. */
+  readonly findIdentityRetryIntervalSec: number;
+  /** `--enableScaleFeatures` (default true): the AAI informer is filtered by the `nodename` label. */
+  readonly enableScaleFeatures: boolean;
+  /** `--block-instance-metadata` (default false). */
+  readonly blockInstanceMetadata: boolean;
+  /** `--metadata-header-required` (default true). */
+  readonly metadataHeaderRequired: boolean;
+  /** `--operation-mode` (default `standard`, lower-cased as the original). */
+  readonly operationMode: OperationMode;
+  /** `--allow-network-plugin-kubenet` (default false). */
+  readonly allowNetworkPluginKubenet: boolean;
+  /** `--kubelet-config` (default `/etc/default/kubelet`). */
+  readonly kubeletConfigPath: string;
+  /** `--set-retry-after-header` (default false). */
+  readonly setRetryAfterHeader: boolean;
+  /** `--enable-conntrack-deletion` (default false); carried out by the netfilter adapter. */
+  readonly enableConntrackDeletion: boolean;
+  /** `--kubeconfig` or env `KUBECONFIG`; absent = in-cluster configuration. */
+  readonly kubeconfig?: string;
+  /**
+   * `--host-token` (podid; default **false**). The original always served `/host/token`, which lets any
+   * host-network process mint tokens for any pod of the node by naming it in two headers.
+   */
+  readonly hostToken: boolean;
+  /** `--interception-release` (podid; default `fail-closed`). */
+  readonly interceptionRelease: InterceptionRelease;
+  /**
+   * `--interception`: `iptables` (default) installs the fail-closed `aad-metadata` rules; `none` installs
+   * nothing, so pods reach NMI only when they call it directly (e.g. `AZURE_POD_IDENTITY_AUTHORITY_HOST`) —
+   * for the demo and development only, never a node.
+   */
+  readonly interception: InterceptionMode;
+  /** `--pod-rate-limit` (podid; default 5 requests/s per pod; 0 disables the per-pod limit). */
+  readonly podRateLimitPerSecond: number;
+  /** `--pod-rate-burst` (podid; default 20). */
+  readonly podRateBurst: number;
+  /** `--graceful-shutdown-timeout-sec` (podid; default 25, under Kubernetes' default 30 s grace period). */
+  readonly shutdownTimeoutSec: number;
+  /** `--log-level` (podid; default `info`). */
+  readonly logLevel: NmiLogLevel;
+  /** `--enableProfile`: accepted for compatibility and ignored (there is no pprof in Node). */
+  readonly enableProfile: boolean;
+}
+
+/** The original's defaults (§3.2) and podid's for its additions; `nodeName` has no default. */
+export const NMI_CONFIG_DEFAULTS: Omit<NmiConfig, "nodeName"> = {
+  listenAddress: "127.0.0.1",
+  port: 2579,
+  metadataAddress: "169.254.169.254",
+  metadataPort: 80,
+  iptUpdateIntervalSec: 60,
+  forceNamespaced: false,
+  micNamespace: "default",
+  probePort: 8080,
+  probeListenAddress: "0.0.0.0",
+  prometheusPort: 9090,
+  retryAttemptsForCreated: 16,
+  retryAttemptsForAssigned: 4,
+  findIdentityRetryIntervalSec: 5,
+  enableScaleFeatures: true,
+  blockInstanceMetadata: false,
+  metadataHeaderRequired: true,
+  operationMode: "standard",
+  allowNetworkPluginKubenet: false,
+  kubeletConfigPath: "/etc/default/kubelet",
+  setRetryAfterHeader: false,
+  enableConntrackDeletion: false,
+  hostToken: false,
+  interceptionRelease: "fail-closed",
+  interception: "iptables",
+  podRateLimitPerSecond: 5,
+  podRateBurst: 20,
+  shutdownTimeoutSec: 25,
+  logLevel: "info",
+  enableProfile: false,
+};
+
+/**
+ * The decision options core uses, from the flags. The wait bounds keep the original's arithmetic: a pod
+ * with no AAI at all may wait `created × interval` (16 × 5 s = 80 s), one whose AAI is `Created` up to
+ * `(created + assigned) × interval` (20 × 5 s = 100 s) in total — but podid waits for the watch event
+ * instead of polling, so a request completes as soon as the identity is `Assigned`.
+ */
+export function decisionOptionsFrom(config: NmiConfig): NmiDecisionOptions {
+  const intervalMs = config.findIdentityRetryIntervalSec * 1000;
+  return {
+    ...NMI_DECISION_DEFAULTS,
+    metadataHeaderRequired: config.metadataHeaderRequired,
+    setRetryAfterHeader: config.setRetryAfterHeader,
+    retryAfterSeconds: NMI_RETRY_AFTER_SECONDS,
+    waitForCreatedMs: config.retryAttemptsForCreated * intervalMs,
+    waitForAssignedMs: (config.retryAttemptsForCreated + config.retryAttemptsForAssigned) * intervalMs,
+    hostTokenEnabled: config.hostToken,
+    blockInstanceMetadata: config.blockInstanceMetadata,
+  };
+}
+
+/** The name of the nat chain, kept from the original so existing tooling and runbooks still apply. */
+export const INTERCEPTION_CHAIN = "aad-metadata";
+
+/**
+ * The interception to install: pod TCP traffic to the metadata address goes to NMI. When NMI listens on
+ * every interface the DNAT target stays 127.0.0.1, as in the original.
+ */
+export function interceptionSpecFrom(config: NmiConfig): InterceptionSpec {
+  const wildcard = config.listenAddress === "0.0.0.0" || config.listenAddress === "::";
+  return {
+    chain: INTERCEPTION_CHAIN,
+    metadataAddress: config.metadataAddress,
+    metadataPort: config.metadataPort,
+    targetAddress: wildcard ? "127.0.0.1" : config.listenAddress,
+    targetPort: config.port,
+  };
+}
+
+/** The token server's configuration, from the daemon's. */
+export function appConfigFrom(config: NmiConfig): NmiAppConfig {
+  return defineNmiAppConfig({
+    nodeName: config.nodeName,
+    operationMode: config.operationMode,
+    forceNamespaced: config.forceNamespaced,
+    decisions: decisionOptionsFrom(config),
+    metadataAddress: config.metadataAddress,
+    metadataPort: config.metadataPort,
+    podRateLimit: config.podRateLimitPerSecond > 0 ? { ratePerSecond: config.podRateLimitPerSecond, burst: config.podRateBurst } : false,
+  });
+}

@@ -1,0 +1,175 @@
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { NMI_VERSION } from "../version.js";
+import { normaliseGoStyleArgs, parseGoBool } from "./go-style-args.js";
+import { decisionOptionsFrom, interceptionSpecFrom, NMI_CONFIG_DEFAULTS, type NmiConfig } from "./nmi-config.js";
+import { parseNmiFlags } from "./parse-nmi-flags.js";
+
+function run(argv: readonly string[], env: Record<string, string> = {}): NmiConfig {
+  const parsed = parseNmiFlags(argv, env);
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  if (parsed.value.kind !== "run") throw new Error(parsed.value.kind);
+  return parsed.value.config;
+}
+
+function failure(argv: readonly string[]): string {
+  const parsed = parseNmiFlags(argv);
+  if (parsed.ok) throw new Error("expected an error");
+  return parsed.error.message;
+}
+
+describe("parseNmiFlags", () => {
+  it("has the original's defaults (reference §3.2) and podid's for its additions", () => {
+    const config = run(["--node", "n1"]);
+    expect(config).toEqual({ nodeName: "n1", ...NMI_CONFIG_DEFAULTS });
+    expect(config).toMatchObject({
+      listenAddress: "127.0.0.1",
+      port: 2579,
+      metadataAddress: "169.254.169.254",
+      metadataPort: 80,
+      iptUpdateIntervalSec: 60,
+      forceNamespaced: false,
+      micNamespace: "default",
+      probePort: 8080,
+      prometheusPort: 9090,
+      retryAttemptsForCreated: 16,
+      retryAttemptsForAssigned: 4,
+      findIdentityRetryIntervalSec: 5,
+      enableScaleFeatures: true,
+      blockInstanceMetadata: false,
+      metadataHeaderRequired: true,
+      operationMode: "standard",
+      allowNetworkPluginKubenet: false,
+      kubeletConfigPath: "/etc/default/kubelet",
+      setRetryAfterHeader: false,
+      enableConntrackDeletion: false,
+      hostToken: false,
+      interceptionRelease: "fail-closed",
+    });
+  });
+
+  it("accepts --flag=value, --flag value and Go's -flag=value forms, and Go's boolean spellings", () => {
+    const config = run([
+      "-node=n1",
+      "--nmi-port",
+      "3000",
+      "-metadata-ip=127.0.0.1",
+      "--metadata-port=8081",
+      "-forceNamespaced",
+      "--block-instance-metadata=1",
+      "-metadata-header-required=false",
+      "--enableScaleFeatures=F",
+      "--operation-mode=MANAGED",
+      "--MICNamespace=kube-system",
+      "--set-retry-after-header",
+      "--retry-attempts-for-created=2",
+      "--retry-attempts-for-assigned=1",
+      "--find-identity-retry-interval=3",
+      "--interception-release=remove",
+      "--host-token=true",
+      "--kubeconfig=/etc/kube.conf",
+      "--prometheus-port=9999",
+      "--http-probe-port=8085",
+    ]);
+    expect(config).toMatchObject({
+      nodeName: "n1",
+      port: 3000,
+      metadataAddress: "127.0.0.1",
+      metadataPort: 8081,
+      forceNamespaced: true,
+      blockInstanceMetadata: true,
+      metadataHeaderRequired: false,
+      enableScaleFeatures: false,
+      operationMode: "managed",
+      micNamespace: "kube-system",
+      setRetryAfterHeader: true,
+      interceptionRelease: "remove",
+      hostToken: true,
+      kubeconfig: "/etc/kube.conf",
+      prometheusPort: 9999,
+      probePort: 8085,
+    });
+    expect(decisionOptionsFrom(config)).toMatchObject({ waitForCreatedMs: 6000, waitForAssignedMs: 9000, hostTokenEnabled: true, blockInstanceMetadata: true });
+  });
+
+  it("reads FORCENAMESPACED=true and KUBECONFIG from the environment (flags win for kubeconfig)", () => {
+    expect(run(["--node=n"], { FORCENAMESPACED: "true" }).forceNamespaced).toBe(true);
+    expect(run(["--node=n"], { FORCENAMESPACED: "1" }).forceNamespaced).toBe(false);
+    expect(run(["--node=n"], { KUBECONFIG: "/a" }).kubeconfig).toBe("/a");
+    expect(run(["--node=n", "--kubeconfig=/b"], { KUBECONFIG: "/a" }).kubeconfig).toBe("/b");
+  });
+
+  it("waits 80 s / 100 s with the defaults, as the original's 16 + 4 polls of 5 s", () => {
+    expect(decisionOptionsFrom(run(["--node=n"]))).toMatchObject({ waitForCreatedMs: 80_000, waitForAssignedMs: 100_000, retryAfterSeconds: 20 });
+  });
+
+  it("refuses bad values, unknown flags, positional arguments and inconsistent combinations with a clear message", () => {
+    expect(failure([])).toMatch(/--node is required/);
+    expect(failure(["--node=n", "--nmi-port=70000"])).toMatch(/nmi-port/);
+    expect(failure(["--node=n", "--metadata-ip=not-an-ip"])).toMatch(/metadata-ip/);
+    expect(failure(["--node=n", "--operation-mode=weird"])).toMatch(/operation-mode/);
+    expect(failure(["--node=n", "--block-instance-metadata=maybe"])).toMatch(/true or false/);
+    expect(failure(["--node=n", "--bogus"])).toMatch(/unknown option/);
+    expect(failure(["--node=n", "extra"])).toMatch(/too many arguments/);
+    expect(failure(["--node=n", "--operation-mode=managed"])).toMatch(/requires --forceNamespaced/);
+    expect(failure(["--node=n", "--http-probe-port=2579"])).toMatch(/must differ/);
+    expect(failure(["--node=n", "--interception-release=open"])).toMatch(/fail-closed, remove/);
+  });
+
+  it("prints the version and help without running", () => {
+    const version = parseNmiFlags(["--version"]);
+    expect(version.ok && version.value).toEqual({ kind: "version", text: `podid-nmi ${NMI_VERSION}` });
+    const help = parseNmiFlags(["--help"]);
+    expect(help.ok && help.value.kind).toBe("help");
+    expect(help.ok && help.value.kind === "help" && help.value.text).toContain("--set-retry-after-header");
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    expect(NMI_VERSION).toBe(pkg.version);
+  });
+
+  it("warns about accepted no-op flags", () => {
+    const parsed = parseNmiFlags(["--node=n", "--enableProfile", "--MICNamespace=kube-system"]);
+    expect(parsed.ok && parsed.value.kind === "run" && parsed.value.warnings).toHaveLength(2);
+  });
+
+  it("targets 127.0.0.1 with the DNAT when listening on every interface", () => {
+    expect(interceptionSpecFrom(run(["--node=n", "--nmi-listen-address=0.0.0.0"]))).toEqual({
+      chain: "aad-metadata",
+      metadataAddress: "169.254.169.254",
+      metadataPort: 80,
+      targetAddress: "127.0.0.1",
+      targetPort: 2579,
+    });
+  });
+});
+
+describe("Go-style arguments", () => {
+  it("adds the second dash to single-dash long options only", () => {
+    expect(normaliseGoStyleArgs(["-node=a", "--x", "-h", "-", "--", "-after"])).toEqual(["--node=a", "--x", "-h", "-", "--", "-after"]);
+  });
+
+  it("parseGoBool accepts exactly strconv.ParseBool's spellings", () => {
+    const accepted = ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"];
+    fc.assert(
+      fc.property(fc.string({ maxLength: 6 }), (s) => {
+        expect(parseGoBool(s) !== undefined).toBe(accepted.includes(s));
+      }),
+      { numRuns: 300 },
+    );
+    for (const s of accepted) expect(parseGoBool(s)).toBe(["1", "t", "T", "TRUE", "true", "True"].includes(s));
+  });
+
+  it("any boolean flag parses the same in every accepted form", () => {
+    const flags = ["block-instance-metadata", "set-retry-after-header", "enable-conntrack-deletion", "host-token", "forceNamespaced"] as const;
+    fc.assert(
+      fc.property(fc.constantFrom(...flags), fc.boolean(), fc.constantFrom("--", "-"), fc.constantFrom("true", "false", "1", "0", "T", "F"), (flag, _b, dash, text) => {
+        const value = parseGoBool(text);
+        const parsed = parseNmiFlags(["--node=n", `${dash}${flag}=${text}`]);
+        expect(parsed.ok).toBe(true);
+        const key = { "block-instance-metadata": "blockInstanceMetadata", "set-retry-after-header": "setRetryAfterHeader", "enable-conntrack-deletion": "enableConntrackDeletion", "host-token": "hostToken", forceNamespaced: "forceNamespaced" }[flag];
+        expect(parsed.ok && parsed.value.kind === "run" && parsed.value.config[key as keyof NmiConfig]).toBe(value);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

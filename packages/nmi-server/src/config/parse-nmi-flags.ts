@@ -1,0 +1,234 @@
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { err, normalizeIpAddress, ok, type Result } from "@podid/core";
+import { NMI_VERSION } from "../version.js";
+import { normaliseGoStyleArgs, parseGoBool } from "./go-style-args.js";
+import {
+  NMI_CONFIG_DEFAULTS,
+  type InterceptionMode,
+  type InterceptionRelease,
+  type NmiConfig,
+  type NmiLogLevel,
+  type OperationMode,
+} from "./nmi-config.js";
+
+/**
+ * `parseNmiFlags`: the original NMI's command line (names and defaults of `cmd/nmi/main.go`, reference
+ * §3.2) plus podid's additions, parsed with commander into a typed {@link NmiConfig}. Pure: the process
+ * environment is passed in, nothing is printed and nothing exits.
+ * @packageDocumentation
+ */
+
+/** What the command line asks for. */
+export type NmiCommand =
+  | { readonly kind: "run"; readonly config: NmiConfig; readonly warnings: readonly string[] }
+  | { readonly kind: "version"; readonly text: string }
+  | { readonly kind: "help"; readonly text: string };
+
+/** A command line that cannot be run, with a message for the operator. */
+export interface NmiFlagError {
+  readonly kind: "invalidFlags";
+  readonly message: string;
+}
+
+/** Environment variables NMI reads (the original: `FORCENAMESPACED`, `KUBECONFIG`). */
+export type NmiEnvironment = Readonly<Record<string, string | undefined>>;
+
+function booleanArg(text: string): boolean {
+  const value = parseGoBool(text);
+  if (value === undefined) throw new InvalidArgumentError("expected true or false");
+  return value;
+}
+
+function integerArg(min: number, max: number): (text: string) => number {
+  return (text: string) => {
+    if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    const value = Number(text);
+    if (value < min || value > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return value;
+  };
+}
+
+function numberArg(min: number): (text: string) => number {
+  return (text: string) => {
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value) || value < min) throw new InvalidArgumentError(`expected a number ≥ ${min}`);
+    return value;
+  };
+}
+
+function ipArg(text: string): string {
+  const value = normalizeIpAddress(text);
+  if (value === undefined) throw new InvalidArgumentError("expected an IP address");
+  return value;
+}
+
+function choiceArg<T extends string>(choices: readonly T[], fold: (s: string) => string = (s) => s): (text: string) => T {
+  return (text: string) => {
+    const value = fold(text);
+    const found = choices.find((c) => c === value);
+    if (found === undefined) throw new InvalidArgumentError(`expected one of ${choices.join(", ")}`);
+    return found;
+  };
+}
+
+/** Ports: 0 asks the OS for a free one (used by tests; the DNAT follows the port actually bound). */
+const port = integerArg(0, 65_535);
+const count = integerArg(0, 10_000);
+const D = NMI_CONFIG_DEFAULTS;
+
+/** The commander program; output is captured instead of printed. */
+function program(output: string[]): Command {
+  const bool = (flags: string, description: string, fallback: boolean) => [`${flags} [bool]`, description, booleanArg, fallback] as const;
+  return new Command()
+    .name("podid-nmi")
+    .description("podid node daemon (NMI): IMDS-compatible token server for pods")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => output.push(s), writeErr: (s) => output.push(s) })
+    .allowExcessArguments(false)
+    .helpOption("-h, --help", "show this help")
+    .option("--version [bool]", "print the version and exit", booleanArg, false)
+    .option("--node <name>", "node name (required): only pods of this node can be callers")
+    .option("--nmi-listen-address <ip>", "address the token server listens on", ipArg, D.listenAddress)
+    .option("--nmi-port <port>", "token server port (and DNAT target port)", port, D.port)
+    .option("--metadata-ip <ip>", "instance metadata address to intercept and proxy to", ipArg, D.metadataAddress)
+    .option("--metadata-port <port>", "instance metadata port", port, D.metadataPort)
+    .option("--ipt-update-interval-sec <seconds>", "interval of the interception check and repair", integerArg(1, 86_400), D.iptUpdateIntervalSec)
+    .option(...bool("--forceNamespaced", "pod, binding and identity must share a namespace (also env FORCENAMESPACED=true)", D.forceNamespaced))
+    .option("--MICNamespace <namespace>", "accepted for compatibility; podid has no MIC bypass (use an exception)", D.micNamespace)
+    .option("--http-probe-port <port>", "port of /healthz, /readyz and /livez", port, D.probePort)
+    .option("--probe-listen-address <ip>", "address of the probe and metrics servers", ipArg, D.probeListenAddress)
+    .option("--retry-attempts-for-created <n>", "wait bound (× interval) for a pod's first AzureAssignedIdentity", count, D.retryAttemptsForCreated)
+    .option("--retry-attempts-for-assigned <n>", "extra wait bound (× interval) for a Created identity to become Assigned", count, D.retryAttemptsForAssigned)
+    .option("--find-identity-retry-interval <seconds>", "interval the wait bounds are counted in", integerArg(0, 3_600), D.findIdentityRetryIntervalSec)
+    .option(...bool("--enableProfile", "accepted for compatibility and ignored", D.enableProfile))
+    .option(...bool("--enableScaleFeatures", "watch only this node's AzureAssignedIdentities (nodename label)", D.enableScaleFeatures))
+    .option(...bool("--block-instance-metadata", "answer /metadata/instance with 403", D.blockInstanceMetadata))
+    .option(...bool("--metadata-header-required", "require the Metadata: true header", D.metadataHeaderRequired))
+    .option("--prometheus-port <port>", "port of /metrics", port, D.prometheusPort)
+    .option("--operation-mode <mode>", "standard (AzureAssignedIdentities) or managed (bindings)", choiceArg<OperationMode>(["standard", "managed"], (s) => s.toLowerCase()), D.operationMode)
+    .option(...bool("--allow-network-plugin-kubenet", "skip the kubenet refusal (CVE-2021-1677)", D.allowNetworkPluginKubenet))
+    .option("--kubelet-config <path>", "file scanned for --network-plugin=kubenet", D.kubeletConfigPath)
+    .option(...bool("--set-retry-after-header", "answer a not-yet-assigned identity with 503 + Retry-After instead of waiting", D.setRetryAfterHeader))
+    .option(...bool("--enable-conntrack-deletion", "flush conntrack entries to the metadata address after installing the rules", D.enableConntrackDeletion))
+    .option("--kubeconfig <path>", "kubeconfig file (default: env KUBECONFIG, else in-cluster)")
+    .option(...bool("--host-token", "serve /host/token for host agents (off by default; the original always served it)", D.hostToken))
+    .option("--interception <mode>", "iptables (fail-closed rules) or none (demo/development only: nothing intercepts pod traffic)", choiceArg<InterceptionMode>(["iptables", "none"]), D.interception)
+    .option("--interception-release <mode>", "on shutdown: fail-closed (block pod traffic to the metadata address) or remove (the original's fail-open cleanup)", choiceArg<InterceptionRelease>(["fail-closed", "remove"]), D.interceptionRelease)
+    .option("--pod-rate-limit <perSecond>", "token requests per second per pod (0 disables)", numberArg(0), D.podRateLimitPerSecond)
+    .option("--pod-rate-burst <n>", "burst of token requests per pod", integerArg(1, 100_000), D.podRateBurst)
+    .option("--graceful-shutdown-timeout-sec <seconds>", "longest drain on SIGTERM", integerArg(0, 3_600), D.shutdownTimeoutSec)
+    .option("--log-level <level>", "debug, info, warn or error", choiceArg<NmiLogLevel>(["debug", "info", "warn", "error"]), D.logLevel);
+}
+
+/** Raw option values as commander returns them (names are the camel-cased flags). */
+interface RawOptions {
+  readonly version: boolean;
+  readonly node?: string;
+  readonly nmiListenAddress: string;
+  readonly nmiPort: number;
+  readonly metadataIp: string;
+  readonly metadataPort: number;
+  readonly iptUpdateIntervalSec: number;
+  readonly forceNamespaced: boolean;
+  readonly MICNamespace: string;
+  readonly httpProbePort: number;
+  readonly probeListenAddress: string;
+  readonly retryAttemptsForCreated: number;
+  readonly retryAttemptsForAssigned: number;
+  readonly findIdentityRetryInterval: number;
+  readonly enableProfile: boolean;
+  readonly enableScaleFeatures: boolean;
+  readonly blockInstanceMetadata: boolean;
+  readonly metadataHeaderRequired: boolean;
+  readonly prometheusPort: number;
+  readonly operationMode: OperationMode;
+  readonly allowNetworkPluginKubenet: boolean;
+  readonly kubeletConfig: string;
+  readonly setRetryAfterHeader: boolean;
+  readonly enableConntrackDeletion: boolean;
+  readonly kubeconfig?: string;
+  readonly hostToken: boolean;
+  readonly interceptionRelease: InterceptionRelease;
+  readonly interception: InterceptionMode;
+  readonly podRateLimit: number;
+  readonly podRateBurst: number;
+  readonly gracefulShutdownTimeoutSec: number;
+  readonly logLevel: NmiLogLevel;
+}
+
+/** Checks that need several flags together. */
+function validate(config: NmiConfig): string | undefined {
+  if (config.nodeName.trim() === "") return "--node is required (the name of the node this NMI serves)";
+  if (config.operationMode === "managed" && !config.forceNamespaced) {
+    // The original refused too ("managed mode not intialized in force namespaced mode").
+    return "--operation-mode=managed requires --forceNamespaced=true (or env FORCENAMESPACED=true)";
+  }
+  if (config.port !== 0 && (config.probePort === config.port || config.prometheusPort === config.port)) {
+    return "--nmi-port must differ from --http-probe-port and --prometheus-port (health and metrics are never served to pods)";
+  }
+  return undefined;
+}
+
+/**
+ * Parses NMI's command line. Accepts `--flag=value`, `--flag value` and Go's `-flag=value`; booleans take
+ * Go's spellings (`--flag`, `--flag=false`, `-flag=0`, …). `env` supplies `FORCENAMESPACED` (exactly
+ * `true`, as the original) and `KUBECONFIG`. Returns the run configuration with warnings for accepted
+ * no-op flags, the version or help text, or an error naming the bad flag.
+ */
+export function parseNmiFlags(argv: readonly string[], env: NmiEnvironment = {}): Result<NmiCommand, NmiFlagError> {
+  const output: string[] = [];
+  const cli = program(output);
+  try {
+    cli.parse(normaliseGoStyleArgs(argv), { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError && (error.code === "commander.helpDisplayed" || error.code === "commander.help")) {
+      return ok({ kind: "help", text: output.join("") });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return err({ kind: "invalidFlags", message: message.replace(/^error: /, "") });
+  }
+  const o = cli.opts<RawOptions>();
+  if (o.version) return ok({ kind: "version", text: `podid-nmi ${NMI_VERSION}` });
+  const kubeconfig = o.kubeconfig ?? (env["KUBECONFIG"] !== undefined && env["KUBECONFIG"] !== "" ? env["KUBECONFIG"] : undefined);
+  const config: NmiConfig = {
+    nodeName: o.node ?? "",
+    listenAddress: o.nmiListenAddress,
+    port: o.nmiPort,
+    metadataAddress: o.metadataIp,
+    metadataPort: o.metadataPort,
+    iptUpdateIntervalSec: o.iptUpdateIntervalSec,
+    forceNamespaced: o.forceNamespaced || env["FORCENAMESPACED"] === "true",
+    micNamespace: o.MICNamespace,
+    probePort: o.httpProbePort,
+    probeListenAddress: o.probeListenAddress,
+    prometheusPort: o.prometheusPort,
+    retryAttemptsForCreated: o.retryAttemptsForCreated,
+    retryAttemptsForAssigned: o.retryAttemptsForAssigned,
+    findIdentityRetryIntervalSec: o.findIdentityRetryInterval,
+    enableScaleFeatures: o.enableScaleFeatures,
+    blockInstanceMetadata: o.blockInstanceMetadata,
+    metadataHeaderRequired: o.metadataHeaderRequired,
+    operationMode: o.operationMode,
+    allowNetworkPluginKubenet: o.allowNetworkPluginKubenet,
+    kubeletConfigPath: o.kubeletConfig,
+    setRetryAfterHeader: o.setRetryAfterHeader,
+    enableConntrackDeletion: o.enableConntrackDeletion,
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    hostToken: o.hostToken,
+    interceptionRelease: o.interceptionRelease,
+    interception: o.interception,
+    podRateLimitPerSecond: o.podRateLimit,
+    podRateBurst: o.podRateBurst,
+    shutdownTimeoutSec: o.gracefulShutdownTimeoutSec,
+    logLevel: o.logLevel,
+    enableProfile: o.enableProfile,
+  };
+  const problem = validate(config);
+  if (problem !== undefined) return err({ kind: "invalidFlags", message: problem });
+  const warnings: string[] = [];
+  if (config.enableProfile) warnings.push("--enableProfile is ignored: podid-nmi has no pprof endpoint");
+  if (config.micNamespace !== D.micNamespace) {
+    warnings.push("--MICNamespace is ignored: podid has no MIC bypass; give MIC its node identity with an AzurePodIdentityException");
+  }
+  return ok({ kind: "run", config, warnings });
+}

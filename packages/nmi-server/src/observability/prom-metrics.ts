@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { MetricLabels, MetricsPort } from "@podid/core";
+import { NMI_METRIC_DEFINITIONS, type MetricDefinition } from "./nmi-metrics.js";
+
+/**
+ * {@link MetricsPort} on prom-client, with a registry per instance (never the global one, so tests that
+ * build several apps never collide with "already registered").
+ * @packageDocumentation
+ */
+
+type AnyMetric = Counter | Gauge | Histogram;
+
+/**
+ * Metrics registered from definitions up front. A name without a definition is a programming error; it is
+ * not allowed to throw inside a request, so it is recorded in {@link unknownNames} (tests assert it stays
+ * empty) and otherwise ignored.
+ */
+export class PromMetrics implements MetricsPort {
+  /** The registry to expose on `/metrics`. */
+  readonly registry: Registry;
+  readonly #metrics = new Map<string, AnyMetric>();
+  readonly #unknown = new Set<string>();
+
+  /** Registers every definition (default: all of NMI's) in `registry` (default: a new one). */
+  constructor(definitions: Readonly<Record<string, MetricDefinition>> = NMI_METRIC_DEFINITIONS, registry: Registry = new Registry()) {
+    this.registry = registry;
+    for (const [name, d] of Object.entries(definitions)) {
+      const common = { name, help: d.help, labelNames: [...d.labelNames], registers: [registry] };
+      const metric =
+        d.type === "counter"
+          ? new Counter(common)
+          : d.type === "gauge"
+            ? new Gauge(common)
+            : new Histogram({ ...common, ...(d.buckets !== undefined ? { buckets: [...d.buckets] } : {}) });
+      this.#metrics.set(name, metric);
+    }
+  }
+
+  /** Adds `value` to a counter (or a gauge). */
+  increment(name: string, labels: MetricLabels = {}, value = 1): void {
+    const metric = this.#metrics.get(name);
+    if (metric instanceof Counter || metric instanceof Gauge) metric.inc({ ...labels }, value);
+    else this.#unknown.add(name);
+  }
+
+  /** Records a histogram observation. */
+  observe(name: string, labels: MetricLabels, value: number): void {
+    const metric = this.#metrics.get(name);
+    if (metric instanceof Histogram) metric.observe({ ...labels }, value);
+    else this.#unknown.add(name);
+  }
+
+  /** Sets a gauge. */
+  setGauge(name: string, labels: MetricLabels, value: number): void {
+    const metric = this.#metrics.get(name);
+    if (metric instanceof Gauge) metric.set({ ...labels }, value);
+    else this.#unknown.add(name);
+  }
+
+  /** Names used without a (matching) definition. */
+  unknownNames(): readonly string[] {
+    return [...this.#unknown];
+  }
+}

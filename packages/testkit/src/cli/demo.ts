@@ -1,0 +1,233 @@
+/**
+ * `podid-sim demo` (`npm run demo`): the whole product on one machine. It starts the embedded cluster (fake
+ * kube-apiserver with the CRDs, fake ARM with a 3-instance scale set, fake IMDS and AAD), the real MIC and
+ * one real NMI per node as child processes, applies the example manifests as a user would, and prints a
+ * timeline: the pod scheduled, its AzureAssignedIdentity going Created → Assigned, the scale-set PATCH,
+ * the pod obtaining a token through its node's NMI with @azure/identity, then the pod deleted and the
+ * identity detached. Pods are told apart by distinct loopback source addresses (no network namespaces).
+ * @packageDocumentation
+ */
+import { Agent } from "node:http";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDefaultHttpClient, type HttpClient } from "@azure/core-rest-pipeline";
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
+import type { ComputeTarget } from "@podid/core";
+import { decodeFakeJwt } from "../fakes/fake-jwt.js";
+import { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
+import { startAzureCloud, type AzureCloud } from "./azure-cloud.js";
+import { startChildProcess, type ChildProcessComponent } from "./child-process-component.js";
+import { startEmbeddedCluster, type ClusterComponent } from "./embedded-cluster.js";
+import { freePort } from "./free-port.js";
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  /** Repository root (where `deploy/`, `examples/` and the built packages are). */
+  readonly repoRoot: string;
+  readonly kubeconfigPath: string;
+  /** Leave everything running after the timeline (until SIGINT/SIGTERM). */
+  readonly keep: boolean;
+  /** How long the scale-set PATCH takes (real ms); ARM's are ~40 s, the demo keeps it short. */
+  readonly patchLatencyMs: number;
+  readonly out: (line: string) => void;
+  /** Resolves when the user asks to stop (used with `keep`). */
+  readonly untilStopped: () => Promise<void>;
+}
+
+const SCALE_SET: ComputeTarget = { kind: "vmss", subscriptionId: "00000000-0000-4000-8000-00000000d3e0", resourceGroup: "MC_demo_podid_westeurope", name: "aks-demo-12345678-vmss" };
+const NODES = [0, 1, 2].map((i) => ({ name: `aks-demo-12345678-vmss00000${i}`, instance: i, podIp: `127.0.0.${11 + i}` }));
+const DEMO_POD_NODE = 1;
+const SERVICE_PRINCIPAL = { tenantId: "72f988bf-0000-4000-8000-00000000d3e0", clientId: "5d2c1f3e-0000-4000-8000-0000000c0de0", secret: "demo-secret-not-real" };
+const STEP_TIMEOUT_MS = 60_000;
+
+/** Runs the demo; throws with a clear message when a step does not happen in time. */
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const started = Date.now();
+  const say = (symbol: string, text: string) => options.out(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${symbol} ${text}`);
+  const components: ClusterComponent[] = [];
+  const workDir = await mkdtemp(join(tmpdir(), "podid-demo-"));
+  const stopAll = async () => {
+    for (const component of [...components].reverse()) await component.stop().catch(() => undefined);
+    await rm(workDir, { recursive: true, force: true });
+  };
+  try {
+    say("▶", "starting the embedded cluster");
+    const ca = await TestCertificateAuthority.create({ dir: await mkdtemp(join(workDir, "ca-")) });
+    const cluster = await startEmbeddedCluster({ kubeconfigPath: options.kubeconfigPath, manifests: [join(options.repoRoot, "deploy/crds.yaml")] });
+    components.push(...cluster.components);
+    say("✓", `kube-apiserver on ${cluster.kubeApiServer.url} with the podid CRDs`);
+    const identityDoc = await readYamlObjects(join(options.repoRoot, "examples/demo/identity.yaml"));
+    const identitySpec = (identityDoc[0]?.["spec"] ?? {}) as Record<string, string>;
+    const identity = { id: identitySpec["ResourceID"] ?? identitySpec["resourceID"] ?? "", clientId: identitySpec["ClientID"] ?? identitySpec["clientID"] ?? "" };
+    const azure: AzureCloud = await startAzureCloud({ ca, scaleSet: SCALE_SET, identities: [identity], servicePrincipal: SERVICE_PRINCIPAL, patchLatencyMs: options.patchLatencyMs });
+    components.push(azure);
+    const azureJson = join(workDir, "azure.json");
+    await azure.writeAzureJson(azureJson);
+    say("✓", `Azure: scale set ${SCALE_SET.name} (3 instances) behind fake ARM ${azure.arm.url}, AAD ${azure.aad.url}, IMDS ${azure.imds.url}`);
+
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(options.kubeconfigPath);
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    for (const node of NODES) {
+      await core.createNode({
+        body: {
+          metadata: { name: node.name, labels: { "kubernetes.io/os": "linux", "kubernetes.azure.com/agentpool": "demo" } },
+          spec: { providerID: `azure:///subscriptions/${SCALE_SET.subscriptionId}/resourceGroups/${SCALE_SET.resourceGroup}/providers/Microsoft.Compute/virtualMachineScaleSets/${SCALE_SET.name}/virtualMachines/${node.instance}` },
+        },
+      });
+    }
+    say("✓", `nodes ${NODES.map((n) => n.name).join(", ")}`);
+
+    const childEnv = { ...ca.childEnvironment(), KUBECONFIG: options.kubeconfigPath };
+    const micProbe = await freePort();
+    const mic = await startChildProcess({
+      name: "MIC",
+      script: join(options.repoRoot, "packages/mic-runner/dist/main.js"),
+      args: micArgs({ kubeconfig: options.kubeconfigPath, cloudconfig: azureJson, probePort: micProbe, metricsPort: await freePort() }),
+      env: childEnv,
+      healthUrl: `http://127.0.0.1:${micProbe}/healthz`,
+      startTimeoutMs: STEP_TIMEOUT_MS,
+    });
+    components.push(mic);
+    await waitFor(async () => (await (await fetch(`http://127.0.0.1:${micProbe}/healthz`)).text()).trim() === "Active", "MIC to become leader", mic);
+    say("✓", "MIC started and holds the leader Lease (/healthz: Active)");
+
+    const nmiPorts: number[] = [];
+    for (const node of NODES) {
+      const port = await freePort();
+      const probe = await freePort();
+      nmiPorts.push(port);
+      const nmi = await startChildProcess({
+        name: `NMI ${node.name}`,
+        script: join(options.repoRoot, "packages/nmi-server/dist/main.js"),
+        args: nmiArgs({ node: node.name, kubeconfig: options.kubeconfigPath, port, probePort: probe, metricsPort: await freePort(), imdsPort: new URL(azure.imds.url).port }),
+        env: childEnv,
+        healthUrl: `http://127.0.0.1:${probe}/healthz`,
+        startTimeoutMs: STEP_TIMEOUT_MS,
+      });
+      components.push(nmi);
+    }
+    say("✓", `NMI running on each node (127.0.0.1:${nmiPorts.join(", :")})`);
+
+    for (const file of ["identity.yaml", "binding.yaml"]) {
+      for (const object of await readYamlObjects(join(options.repoRoot, "examples/demo", file))) {
+        await objects.create(object as KubernetesObject);
+        say("▶", `applied examples/demo/${file}: ${String(object["kind"])} ${String((object["metadata"] as Record<string, unknown>)["name"])}${file === "identity.yaml" ? " (type 0, legacy ResourceID/ClientID fields)" : " (AzureIdentity/Selector: demo-kv-access)"}`);
+      }
+    }
+    const [podManifest] = await readYamlObjects(join(options.repoRoot, "examples/demo/pod.yaml"));
+    await objects.create(podManifest as KubernetesObject);
+    say("▶", "applied examples/demo/pod.yaml: pod default/demo-app labelled aadpodidbinding=demo-kv-access");
+
+    // The scheduler and kubelet of this cluster are the demo itself.
+    const podNode = NODES[DEMO_POD_NODE] ?? NODES[0];
+    if (podNode === undefined) throw new Error("no nodes");
+    const pod = await core.readNamespacedPod({ name: "demo-app", namespace: "default" });
+    pod.spec = { ...(pod.spec ?? { containers: [] }), nodeName: podNode.name };
+    const scheduled = await core.replaceNamespacedPod({ name: "demo-app", namespace: "default", body: pod });
+    scheduled.status = { ...(scheduled.status ?? {}), phase: "Running", podIP: podNode.podIp, podIPs: [{ ip: podNode.podIp }] };
+    await core.replaceNamespacedPodStatus({ name: "demo-app", namespace: "default", body: scheduled });
+    say("●", `pod scheduled to ${podNode.name}, running with IP ${podNode.podIp}`);
+
+    const aaiName = "demo-app-default-demo-kv-reader";
+    const aaiStatus = () => {
+      const object = cluster.kubeApiServer.store.get("azureassignedidentities", aaiName, "default");
+      return object === undefined ? undefined : String(((object["status"] as Record<string, unknown> | undefined) ?? {})["status"] ?? "");
+    };
+    await waitFor(async () => aaiStatus() !== undefined, "MIC to create the AzureAssignedIdentity", mic);
+    say("●", `AzureAssignedIdentity default/${aaiName}: ${aaiStatus() ?? "?"}`);
+    await waitFor(async () => azure.arm.requestLog.some((r) => r.method === "PATCH"), "MIC to PATCH the scale set", mic);
+    say("●", `ARM PATCH ${SCALE_SET.name}: attach demo-kv-reader (operation takes ${(options.patchLatencyMs / 1000).toFixed(1)} s)…`);
+    await waitFor(async () => aaiStatus() === "Assigned", "the AzureAssignedIdentity to become Assigned", mic);
+    const attached = azure.compute.identitiesOf(SCALE_SET)?.userAssignedKeys ?? [];
+    say("●", `AzureAssignedIdentity default/${aaiName}: Assigned — scale set now holds ${attached.length} user-assigned identit${attached.length === 1 ? "y" : "ies"}`);
+
+    const nodePort = nmiPorts[DEMO_POD_NODE] ?? 0;
+    const token = await podGetsToken(`http://127.0.0.1:${nodePort}`, podNode.podIp);
+    const claims = decodeFakeJwt(token);
+    say("●", `pod obtained a token through NMI with @azure/identity ManagedIdentityCredential:`);
+    for (const claim of ["aud", "appid", "oid", "tid", "xms_mirid"]) options.out(`            ${claim.padEnd(9)} ${String(claims[claim as keyof typeof claims] ?? "")}`);
+
+    if (options.keep) {
+      say("✓", `running; use kubectl --kubeconfig ${options.kubeconfigPath} get azureassignedidentities -A (Ctrl-C to stop)`);
+      await options.untilStopped();
+      return;
+    }
+    await core.deleteNamespacedPod({ name: "demo-app", namespace: "default" });
+    say("▶", "deleted pod default/demo-app");
+    await waitFor(async () => aaiStatus() === undefined, "the AzureAssignedIdentity to be removed", mic);
+    await waitFor(async () => (azure.compute.identitiesOf(SCALE_SET)?.userAssignedKeys.length ?? 0) === 0, "the identity to be detached", mic);
+    say("●", `AzureAssignedIdentity removed; identity detached from ${SCALE_SET.name} (its identity type is now ${azure.compute.identitiesOf(SCALE_SET)?.type ?? "?"})`);
+    say("✓", "demo finished");
+  } finally {
+    await stopAll();
+  }
+}
+
+/** MIC flags for the demo: short lease and batch window so the timeline moves quickly. */
+function micArgs(o: { kubeconfig: string; cloudconfig: string; probePort: number; metricsPort: number }): string[] {
+  return [
+    `--kubeconfig=${o.kubeconfig}`,
+    `--cloudconfig=${o.cloudconfig}`,
+    `--http-probe-port=${o.probePort}`,
+    `--prometheus-port=${o.metricsPort}`,
+    "--leader-election-namespace=default",
+    "--leader-election-duration=2s",
+    "--batch-window=200ms",
+  ];
+}
+
+/** NMI flags for the demo: no interception (pods call NMI directly), metadata = the fake IMDS. */
+function nmiArgs(o: { node: string; kubeconfig: string; port: number; probePort: number; metricsPort: number; imdsPort: string }): string[] {
+  return [
+    `--node=${o.node}`,
+    `--kubeconfig=${o.kubeconfig}`,
+    "--nmi-listen-address=127.0.0.1",
+    `--nmi-port=${o.port}`,
+    "--metadata-ip=127.0.0.1",
+    `--metadata-port=${o.imdsPort}`,
+    `--http-probe-port=${o.probePort}`,
+    `--prometheus-port=${o.metricsPort}`,
+    "--probe-listen-address=127.0.0.1",
+    "--interception=none",
+    "--allow-network-plugin-kubenet",
+  ];
+}
+
+/**
+ * What the pod does: @azure/identity's ManagedIdentityCredential pointed at its node's NMI (the
+ * `AZURE_POD_IDENTITY_AUTHORITY_HOST` pod-identity endpoint), its connections leaving from the pod's IP.
+ */
+async function podGetsToken(nmiUrl: string, podIp: string): Promise<string> {
+  process.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = nmiUrl;
+  // Imported only now: the SDK reads AZURE_POD_IDENTITY_AUTHORITY_HOST when its module loads.
+  const { ManagedIdentityCredential } = await import("@azure/identity");
+  const base = createDefaultHttpClient();
+  const agent = new Agent({ localAddress: podIp, keepAlive: false });
+  const httpClient: HttpClient = { sendRequest: (request) => base.sendRequest(Object.assign(request, { agent })) };
+  const credential = new ManagedIdentityCredential({ httpClient, retryOptions: { maxRetries: 1 } });
+  const token = await credential.getToken("https://vault.azure.net/.default");
+  return token.token;
+}
+
+async function readYamlObjects(path: string): Promise<Record<string, unknown>[]> {
+  return parseAllDocuments(await readFile(path, "utf8"))
+    .map((doc) => doc.toJSON() as unknown)
+    .filter((value): value is Record<string, unknown> => typeof value === "object" && value !== null);
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, process?: ChildProcessComponent): Promise<void> {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch {
+      // Not yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${process === undefined ? "" : `; last ${process.name} output: ${process.stderrTail().slice(-1000)}`}`);
+}
