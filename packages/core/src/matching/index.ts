@@ -8,3 +8,4 @@ export * from "./pod-state.js";
 export * from "./indexes.js";
 export * from "./desired-assignments.js";
 export * from "./relevant-change.js";
+export * from "./near-matches.js";

@@ -150,6 +150,7 @@ export class PlanExecution {
     const add = new Set([...attach, ...plan.repair].map((aai) => managedIdentityKey(aai.spec.azureIdentityRef)).filter((k) => k !== undefined));
     const remove = new Set(plan.intent.remove);
     const quarantined: string[] = [];
+    let refusal: string | undefined;
     let gets = 0;
     let patches = 0;
     let failure: ComputeError | undefined;
@@ -179,6 +180,7 @@ export class PlanExecution {
           const reason = result.error.kind === "forbiddenIdentities" ? "forbidden" : "invalid";
           this.quarantine = quarantineIdentities(this.quarantine, refused, reason, result.error.message, this.#options.now(), this.#options.quarantinePolicy ?? DEFAULT_QUARANTINE_POLICY);
           quarantined.push(...refused);
+          refusal = result.error.message;
           for (const key of refused) add.delete(key);
         }
         if (refused.length === 0) failure = result.error;
@@ -207,7 +209,9 @@ export class PlanExecution {
         state !== undefined && key !== undefined && attachedNow.has(key)
           ? { type: "attachConfirmed" }
           : { type: "attachFailed", quarantined: key !== undefined && quarantined.includes(key) };
-      return this.#apply(aai, event, failure?.message ?? (quarantined.length > 0 ? "identity refused by ARM and quarantined" : undefined));
+      // The Event carries ARM's own words, so `podid explain` can show why an identity was quarantined.
+      const detail = failure?.message ?? (event.type === "attachFailed" && event.quarantined ? `identity refused by ARM and quarantined: ${refusal ?? "no reason given"}` : undefined);
+      return this.#apply(aai, event, detail);
     });
     await forEachBounded(plan.detach, this.#writeLimit, (aai) => {
       const key = managedIdentityKey(aai.spec.azureIdentityRef);

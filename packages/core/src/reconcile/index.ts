@@ -9,3 +9,4 @@ export * from "./binding-events.js";
 export * from "./execute-plan.js";
 export * from "./reconcile-index.js";
 export * from "./throttle-gates.js";
+export * from "./leaving-recovery.js";
