@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeTargetKey, identityKey, parseProviderId, type ComputeTarget } from "@podid/core";
+import { computeTargetKey, err, identityKey, parseProviderId, type ComputePort, type ComputeTarget } from "@podid/core";
 import { buildScaleCluster, FakeCluster, FakeCompute, RecordingEventRecorder, RecordingLogger, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
 import { MicController } from "./mic-controller.js";
 
@@ -166,5 +166,82 @@ describe("MicController", () => {
     expect(w.controller.stats.driftReads - before.reads).toBe(w.targets.length * 20);
     expect(w.compute.counts().patches).toBe(before.patches);
     w.controller.stop();
+  });
+
+  it("a new leader detaches what a dead leader's PATCH attached for a pod that went meanwhile, waiting while ARM still works", async () => {
+    const w = world({ pods: 2, nodes: 2, nodesPerScaleSet: 2, identities: 1 });
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    await w.clock.advanceAsync(5_000); // AAIs Created, the 40 s PATCH is running in ARM
+    expect(w.cluster.list("azureassignedidentities").map((a) => a.status)).toEqual(["Created", "Created"]);
+    // The leader dies: its status writes are fenced, its ARM operation carries on.
+    w.setLeader(false);
+    w.controller.stop();
+    for (const pod of w.base.pods) w.cluster.remove("pods", pod.metadata.namespace, pod.metadata.name);
+    const next = new MicController(
+      { reader: w.cluster, writer: w.cluster, compute: w.compute, clock: w.clock, logger: new RecordingLogger({ clock: w.clock }), isLeader: () => true },
+      { batchWindowMs: 1_000, operationPollMs: 5_000 },
+    );
+    next.start();
+    await w.clock.advanceAsync(10_000); // the operation is still running: nothing is deleted yet
+    expect(w.cluster.list("azureassignedidentities")).toHaveLength(2);
+    const [vmss] = w.targets as [ComputeTarget];
+    await w.runUntil(() => w.cluster.list("azureassignedidentities").length === 0 && w.compute.identitiesOf(vmss)?.userAssignedKeys.length === 0, 300_000);
+    expect(w.cluster.list("azureassignedidentities")).toEqual([]);
+    expect(w.compute.identitiesOf(vmss)?.userAssignedKeys).toEqual([]);
+    next.stop();
+  });
+
+  it("whenIdle resolves once the VM/VMSS work in flight has finished", async () => {
+    const w = world({ pods: 2, nodes: 2, nodesPerScaleSet: 2, identities: 1 });
+    w.controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    await w.clock.advanceAsync(5_000);
+    w.controller.stop();
+    let idle = false;
+    void w.controller.whenIdle().then(() => (idle = true));
+    await w.clock.advanceAsync(10_000);
+    expect(idle).toBe(false);
+    await w.runUntil(() => idle, 120_000);
+    expect(idle).toBe(true);
+    // Still the leader while draining: the PATCH's status writes land.
+    expect(w.assigned()).toBe(2);
+  });
+
+  it("forgets what it knew of a VM/VMSS whose PATCH outcome is unknown, so a pod leaving meanwhile never strands its identity", async () => {
+    const w = world({ pods: 2, nodes: 1, nodesPerScaleSet: 1, identities: 2 });
+    const [first, second] = w.base.pods;
+    if (first === undefined || second === undefined) throw new Error("two pods expected");
+    let lie = false;
+    let lied = false;
+    const lost = () => Promise.resolve(err({ kind: "throttled" as const, retryAfterMs: 1_000, scope: "target" as const, message: "injected: answer lost" }));
+    // While `lie`: ARM applies a PATCH, but its answer and every read after it are lost (429s).
+    const flaky: ComputePort = {
+      getIdentities: (target) => (lie && lied ? lost() : w.compute.getIdentities(target)),
+      patchIdentities: async (target, patch, ifMatch) => {
+        const result = await w.compute.patchIdentities(target, patch, ifMatch);
+        if (!lie || !result.ok) return result;
+        lied = true;
+        return lost();
+      },
+    };
+    w.controller.stop();
+    const controller = new MicController({ reader: w.cluster, writer: w.cluster, compute: flaky, clock: w.clock, logger: new RecordingLogger({ clock: w.clock }), isLeader: () => true }, { batchWindowMs: 1_000, operationPollMs: 5_000 });
+    controller.start();
+    const [vmss] = w.targets as [ComputeTarget];
+    w.cluster.apply("pods", first);
+    await w.runUntil(() => w.assigned() === 1, 120_000); // the controller now knows the scale set's identities
+    lie = true;
+    w.cluster.apply("pods", second);
+    await w.runUntil(() => (w.compute.identitiesOf(vmss)?.userAssignedKeys.length ?? 0) === 2, 120_000);
+    expect(w.compute.identitiesOf(vmss)?.userAssignedKeys).toHaveLength(2);
+    await w.clock.advanceAsync(1_000);
+    expect(w.cluster.list("azureassignedidentities").map((a) => a.status).sort()).toEqual(["Assigned", "Created"]);
+    w.cluster.remove("pods", second.metadata.namespace, second.metadata.name);
+    await w.clock.advanceAsync(3_000);
+    lie = false;
+    await w.runUntil(() => w.cluster.list("azureassignedidentities").length === 1 && w.compute.identitiesOf(vmss)?.userAssignedKeys.length === 1, 120_000);
+    expect(w.compute.identitiesOf(vmss)?.userAssignedKeys).toHaveLength(1);
+    controller.stop();
   });
 });

@@ -12,6 +12,7 @@ import {
   PlanExecution,
   planReconcile,
   pruneGates,
+  recoverLeavingCreated,
   releaseIdentities,
   type AssignedIdentityWriterPort,
   type ClockPort,
@@ -29,6 +30,7 @@ import {
   type ThrottleGates,
   type TimerHandle,
   type Unsubscribe,
+  type WaitingLeavingObject,
 } from "@podid/core";
 import { fenceCompute, fenceWriter } from "./leader-fencing.js";
 import { DEFAULT_MIC_CONTROLLER_OPTIONS, type MicControllerOptions } from "./mic-options.js";
@@ -55,8 +57,6 @@ export interface MicControllerStats {
   throttled: number;
 }
 
-/** Backoff after a non-throttling ARM failure on a target: 5 s doubling to 5 min. */
-const FAILURE_BACKOFF_MS = { initial: 5_000, max: 300_000 };
 
 /**
  * MIC's engine. Informer events mark work; after a short batch window one planning pass (match → plan)
@@ -81,7 +81,10 @@ export class MicController {
   #quarantine: QuarantineState = EMPTY_QUARANTINE;
   #gates: ThrottleGates = OPEN_GATES;
   #wake: { timer: TimerHandle; atMs: number } | undefined;
-  #periodic: TimerHandle[] = [];
+  readonly #periodic = new Map<string, TimerHandle>();
+  /** Pending re-reads of VM/VMSS whose leaving `Created` objects wait for a settled read (see `recoverLeavingCreated`). */
+  readonly #refreshes = new Map<string, TimerHandle>();
+  readonly #idleWaiters: (() => void)[] = [];
   #cycleRunning = false;
   #rerun = false;
   #started = false;
@@ -125,15 +128,15 @@ export class MicController {
       }),
     );
     const { clock } = this.#ports;
-    const every = (intervalMs: number, run: () => void) => {
+    const every = (name: string, intervalMs: number, run: () => void) => {
       const tick = () => {
         run();
-        this.#periodic.push(clock.setTimer(intervalMs, tick));
+        if (this.#started) this.#periodic.set(name, clock.setTimer(intervalMs, tick));
       };
-      this.#periodic.push(clock.setTimer(intervalMs, tick));
+      this.#periodic.set(name, clock.setTimer(intervalMs, tick));
     };
-    every(this.#options.driftRepairIntervalMs, () => void this.#driftPass());
-    every(this.#options.fullResyncIntervalMs, () => this.#markDirty());
+    every("drift", this.#options.driftRepairIntervalMs, () => void this.#driftPass());
+    every("resync", this.#options.fullResyncIntervalMs, () => this.#markDirty());
     void this.#driftPass().then(() => this.#wakeAt(this.#ports.clock.now()));
   }
 
@@ -141,9 +144,27 @@ export class MicController {
   stop(): void {
     this.#started = false;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    for (const timer of this.#periodic.splice(0)) timer.cancel();
+    for (const timer of this.#periodic.values()) timer.cancel();
+    this.#periodic.clear();
+    for (const timer of this.#refreshes.values()) timer.cancel();
+    this.#refreshes.clear();
     this.#wake?.timer.cancel();
     this.#wake = undefined;
+  }
+
+  /**
+   * Resolves when no planning pass and no VM/VMSS work is running any more (after {@link stop}, nothing new
+   * starts). A graceful shutdown waits for this before giving up the Lease, so the PATCHes in flight get
+   * their status writes instead of leaving `Created` objects for the next leader to recover.
+   */
+  whenIdle(): Promise<void> {
+    if (!this.#cycleRunning && this.#busy.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #notifyIfIdle(): void {
+    if (this.#cycleRunning || this.#busy.size > 0) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   #markDirty(): void {
@@ -179,6 +200,7 @@ export class MicController {
         this.#rerun = false;
         this.#markDirty();
       }
+      this.#notifyIfIdle();
     }
   }
 
@@ -194,11 +216,17 @@ export class MicController {
       },
       { forceNamespaced: this.#options.forceNamespaced },
     ).assignments;
+    const nodes = reader.list("nodes");
+    const observed = new Map([...this.#known].map(([key, entry]) => [key, entry.state]));
+    // Leaving `Created` objects whose PATCH may have landed (or still runs) after a leader died: detach
+    // what is attached, and wait for a settled read where ARM is still working.
+    const recovery = recoverLeavingCreated({ desired, current: reader.list("azureassignedidentities"), nodes, observed });
+    if (recovery.waiting.length > 0) this.#scheduleRefreshes(recovery.waiting, nodes);
     const fullPlan = planReconcile({
       desired,
-      current: reader.list("azureassignedidentities"),
-      nodes: reader.list("nodes"),
-      observed: new Map([...this.#known].map(([key, entry]) => [key, entry.state])),
+      current: recovery.current,
+      nodes,
+      observed,
       policy: {
         immutableIdentities: this.#options.immutableIdentities,
         ...(this.#options.clusterIdentity === undefined ? {} : { clusterIdentity: this.#options.clusterIdentity }),
@@ -292,6 +320,7 @@ export class MicController {
     } finally {
       this.#busy.delete(target.key);
       this.#markDirty();
+      this.#notifyIfIdle();
     }
   }
 
@@ -299,6 +328,10 @@ export class MicController {
   #absorb(target: TargetPlan, outcome: TargetOutcome, executionQuarantine: QuarantineState): void {
     const now = this.#ports.clock.now();
     if (outcome.finalState !== undefined) this.#known.set(target.key, { state: outcome.finalState, atMs: now });
+    // A PATCH was sent but neither its answer nor a read-back arrived (throttled or failed after ARM
+    // accepted it): what the VM/VMSS holds now is unknown, so the old reading must not be trusted — a
+    // leaving `Created` object would otherwise be deleted while its identity may have just been attached.
+    else if (outcome.patches > 0) this.#known.delete(target.key);
     if (outcome.quarantined.length > 0) {
       const next = new Map(this.#quarantine);
       for (const key of outcome.quarantined) {
@@ -327,10 +360,47 @@ export class MicController {
   #backOff(target: ComputeTarget, key: string): void {
     const failures = (this.#failures.get(key) ?? 0) + 1;
     this.#failures.set(key, failures);
-    const delay = Math.min(FAILURE_BACKOFF_MS.max, FAILURE_BACKOFF_MS.initial * 2 ** (failures - 1));
+    const { initialMs, maxMs } = this.#options.failureBackoff;
+    const delay = Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 30));
     const until = this.#ports.clock.now() + delay;
     this.#gates = closeGate(this.#gates, target, key, "target", until);
     this.#wakeAt(until);
+  }
+
+  /**
+   * Re-reads, after `operationPollMs`, each VM/VMSS that leaving `Created` objects wait on (an operation was
+   * running on it, or it was never read), then plans again. At most one pending read per target.
+   */
+  #scheduleRefreshes(waiting: readonly WaitingLeavingObject[], nodes: readonly { readonly metadata: { readonly name: string }; readonly providerID: string }[]): void {
+    const byName = new Map(nodes.map((node) => [node.metadata.name, node]));
+    const { clock, logger } = this.#ports;
+    for (const entry of waiting) {
+      if (this.#refreshes.has(entry.targetKey) || this.#busy.has(entry.targetKey)) continue;
+      const node = byName.get(entry.object.spec.nodeName);
+      const parsed = node === undefined ? undefined : parseProviderId(node.providerID);
+      if (parsed === undefined || !parsed.ok) continue;
+      const target = parsed.value.target;
+      const now = clock.now();
+      const at = Math.max(now + this.#options.operationPollMs, gateOpensAt(this.#gates, target, entry.targetKey, now) ?? 0);
+      logger.info({ target: entry.targetKey, object: `${entry.object.metadata.namespace}/${entry.object.metadata.name}`, reason: entry.reason }, "leaving Created object waits for a settled read of its VM/VMSS");
+      this.#refreshes.set(
+        entry.targetKey,
+        clock.setTimer(at - now, () => void this.#refresh(entry.targetKey, target)),
+      );
+    }
+  }
+
+  async #refresh(key: string, target: ComputeTarget): Promise<void> {
+    if (!this.#started) return;
+    try {
+      if (this.#busy.has(key) || gateOpensAt(this.#gates, target, key, this.#ports.clock.now()) !== undefined) return;
+      const read = await this.#compute.getIdentities(target);
+      if (read.ok) this.#known.set(key, { state: read.value, atMs: this.#ports.clock.now() });
+      else if (read.error.kind === "throttled") this.#gates = closeGate(this.#gates, target, key, read.error.scope, this.#ports.clock.now() + read.error.retryAfterMs);
+    } finally {
+      this.#refreshes.delete(key);
+      this.#markDirty();
+    }
   }
 
   /**

@@ -18,6 +18,13 @@ export interface MicControllerOptions {
   readonly maxRefusedIdentityRetries: number;
   /** VMs/VMSS worked on at the same time. */
   readonly targetConcurrency: number;
+  /**
+   * How soon a VM/VMSS is read again while leaving `Created` objects wait for an operation on it to end
+   * (a dead leader's PATCH still running in ARM; see core's `recoverLeavingCreated`).
+   */
+  readonly operationPollMs: number;
+  /** Backoff of a VM/VMSS after a failure other than throttling (ARM 5xx, conflicts): doubling from `initialMs` to `maxMs`. */
+  readonly failureBackoff: { readonly initialMs: number; readonly maxMs: number };
 }
 
 /** The defaults: the original's flag defaults plus a 1 s batch window. */
@@ -30,4 +37,6 @@ export const DEFAULT_MIC_CONTROLLER_OPTIONS: MicControllerOptions = {
   writeConcurrency: 20,
   maxRefusedIdentityRetries: 2,
   targetConcurrency: 32,
+  operationPollMs: 5_000,
+  failureBackoff: { initialMs: 5_000, maxMs: 300_000 },
 };

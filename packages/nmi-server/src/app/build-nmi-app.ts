@@ -82,6 +82,26 @@ function frameworkErrorBody(error: FastifyError): { status: number; body: string
   return { status, body: JSON.stringify({ error: code, error_description: description }) };
 }
 
+/** Node's HTTP parser error codes with their own status (fastify's default `clientErrorHandler` uses them too). */
+const PARSER_ERROR_STATUS: Readonly<Record<string, { readonly status: number; readonly text: string; readonly description: string }>> = {
+  HPE_HEADER_OVERFLOW: { status: 431, text: "Request Header Fields Too Large", description: "request header fields too large" },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, text: "Request Timeout", description: "request timeout" },
+};
+
+/**
+ * The raw answer to a request Node's HTTP parser refuses before fastify sees it (a target not starting
+ * with `/`, raw tabs or bytes ≥ 0x80 in it, broken framing, …): IMDS's JSON shape like every other NMI
+ * error, instead of fastify's default `{"error":"Bad Request","message":"Client Error"}`.
+ */
+export function parserErrorResponse(code: string): { readonly status: number; readonly raw: string } {
+  const known = PARSER_ERROR_STATUS[code] ?? { status: 400, text: "Bad Request", description: "Invalid request" };
+  const body = JSON.stringify({ error: "invalid_request", error_description: known.description });
+  const raw =
+    `HTTP/1.1 ${String(known.status)} ${known.text}\r\ncontent-type: ${IMDS_CONTENT_TYPE}\r\ncontent-length: ${String(Buffer.byteLength(body))}\r\n` +
+    `connection: close\r\n\r\n${body}`;
+  return { status: known.status, raw };
+}
+
 /**
  * Builds the token server. Fastify options: `routerOptions` case-insensitive with the trailing slash
  * ignored (IMDS semantics for the router's own matching, which only the catch-all uses), `trustProxy` off
@@ -135,6 +155,16 @@ export function buildNmiApp(deps: NmiDependencies, config: NmiAppConfig): NmiApp
     // URLs find-my-way cannot decode still go to the one handler: core rejects them with IMDS's 400.
     frameworkErrors: (_error, request, reply) => {
       void handle(request, reply);
+    },
+    clientErrorHandler: (error, socket) => {
+      const code = (error as Error & { code?: string }).code ?? "";
+      if (code === "ECONNRESET" || socket.destroyed || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const answer = parserErrorResponse(code);
+      deps.logger.warn({ status: answer.status, code }, "request refused by the HTTP parser");
+      socket.end(answer.raw);
     },
   });
   services.set(app, service);

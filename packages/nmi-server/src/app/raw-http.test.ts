@@ -80,6 +80,16 @@ describe("raw request targets (CVE-2022-23551 class)", () => {
     expect(seen.length).toBe(before);
   });
 
+  it("answers requests Node's HTTP parser refuses in IMDS's JSON shape too, without forwarding them", async () => {
+    const before = seen.length;
+    for (const target of ["\\metadata/identity/oauth2/token?resource=x", "/metadata/identity/oauth2/token\t?resource=x", "/metadata/identity/oauth2/tok\u00e9n?resource=x"]) {
+      const res = await raw(target, { Metadata: "true" });
+      expect(res.status, JSON.stringify(target)).toBe(400);
+      expect(JSON.parse(res.body), JSON.stringify(target)).toEqual({ error: "invalid_request", error_description: "Invalid request" });
+    }
+    expect(seen.length).toBe(before);
+  });
+
   it("refuses absolute-form targets instead of acting as a forward proxy", async () => {
     const res = await raw("http://169.254.169.254/metadata/identity/oauth2/token?resource=x", { Metadata: "true" });
     expect(res.status).toBe(400);

@@ -1,7 +1,9 @@
 /**
  * The built-in kinds the fake serves out of the box: the ones podid's controllers and kubectl need
- * (namespaces, nodes, pods, secrets, configmaps, events, leases, customresourcedefinitions). Names, short
- * names, scopes and subresources are those of a real v1.29 kube-apiserver's discovery documents.
+ * (namespaces, nodes, pods, secrets, configmaps, events, leases, customresourcedefinitions), plus the kinds
+ * of podid's own install (`deploy/`: service accounts, RBAC, deployments, daemon sets, disruption budgets) so
+ * `kubectl apply` of the rendered manifests can be tested. Names, short names, scopes and subresources are
+ * those of a real v1.29 kube-apiserver's discovery documents.
  * @packageDocumentation
  */
 import { STANDARD_VERBS, type ResourceDefinition } from "./resource-definition.js";
@@ -43,7 +45,15 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = [
   builtin("", "v1", "nodes", "Node", { namespaced: false, shortNames: ["no"], status: true }),
   builtin("", "v1", "pods", "Pod", { namespaced: true, shortNames: ["po"], categories: ["all"], status: true }),
   builtin("", "v1", "secrets", "Secret", { namespaced: true }),
+  builtin("", "v1", "serviceaccounts", "ServiceAccount", { namespaced: true, shortNames: ["sa"] }),
   builtin("coordination.k8s.io", "v1", "leases", "Lease", { namespaced: true }),
+  builtin("apps", "v1", "deployments", "Deployment", { namespaced: true, shortNames: ["deploy"], categories: ["all"], status: true }),
+  builtin("apps", "v1", "daemonsets", "DaemonSet", { namespaced: true, shortNames: ["ds"], categories: ["all"], status: true }),
+  builtin("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", { namespaced: true, shortNames: ["pdb"], status: true }),
+  builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", { namespaced: false }),
+  builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", { namespaced: false }),
+  builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", { namespaced: true }),
+  builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", { namespaced: true }),
   builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", {
     namespaced: false,
     shortNames: ["crd", "crds"],

@@ -19,6 +19,32 @@ import { badRequest } from "./status.js";
 /** How one list field merges. */
 export type ListStrategy = { readonly mergeKey: string } | { readonly primitiveSet: true };
 
+/** Merge lists of a Pod (the Go types' `patchStrategy: merge` fields). */
+const POD_LISTS: Readonly<Record<string, ListStrategy>> = {
+  "spec.containers": { mergeKey: "name" },
+  "spec.initContainers": { mergeKey: "name" },
+  "spec.ephemeralContainers": { mergeKey: "name" },
+  "spec.containers.ports": { mergeKey: "containerPort" },
+  "spec.initContainers.ports": { mergeKey: "containerPort" },
+  "spec.containers.env": { mergeKey: "name" },
+  "spec.initContainers.env": { mergeKey: "name" },
+  "spec.containers.volumeMounts": { mergeKey: "mountPath" },
+  "spec.initContainers.volumeMounts": { mergeKey: "mountPath" },
+  "spec.containers.volumeDevices": { mergeKey: "devicePath" },
+  "spec.volumes": { mergeKey: "name" },
+  "spec.imagePullSecrets": { mergeKey: "name" },
+  "spec.hostAliases": { mergeKey: "ip" },
+  "spec.schedulingGates": { mergeKey: "name" },
+  "spec.resourceClaims": { mergeKey: "name" },
+  "status.podIPs": { mergeKey: "ip" },
+  "status.hostIPs": { mergeKey: "ip" },
+};
+
+/** The same lists inside a workload's pod template (`spec.template.spec.containers`, …). */
+function podTemplateLists(pod: Readonly<Record<string, ListStrategy>>): Readonly<Record<string, ListStrategy>> {
+  return Object.fromEntries(Object.entries(pod).filter(([path]) => path.startsWith("spec.")).map(([path, strategy]) => [`spec.template.${path}`, strategy]));
+}
+
 /**
  * List fields with `patchStrategy: merge`, by kind, keyed by dotted path with list elements elided
  * (`spec.containers.env` is the `env` list inside any container). `*` applies to every kind.
@@ -29,25 +55,10 @@ export const MERGE_LISTS: Readonly<Record<string, Readonly<Record<string, ListSt
     "metadata.ownerReferences": { mergeKey: "uid" },
     "status.conditions": { mergeKey: "type" },
   },
-  Pod: {
-    "spec.containers": { mergeKey: "name" },
-    "spec.initContainers": { mergeKey: "name" },
-    "spec.ephemeralContainers": { mergeKey: "name" },
-    "spec.containers.ports": { mergeKey: "containerPort" },
-    "spec.initContainers.ports": { mergeKey: "containerPort" },
-    "spec.containers.env": { mergeKey: "name" },
-    "spec.initContainers.env": { mergeKey: "name" },
-    "spec.containers.volumeMounts": { mergeKey: "mountPath" },
-    "spec.initContainers.volumeMounts": { mergeKey: "mountPath" },
-    "spec.containers.volumeDevices": { mergeKey: "devicePath" },
-    "spec.volumes": { mergeKey: "name" },
-    "spec.imagePullSecrets": { mergeKey: "name" },
-    "spec.hostAliases": { mergeKey: "ip" },
-    "spec.schedulingGates": { mergeKey: "name" },
-    "spec.resourceClaims": { mergeKey: "name" },
-    "status.podIPs": { mergeKey: "ip" },
-    "status.hostIPs": { mergeKey: "ip" },
-  },
+  Pod: POD_LISTS,
+  // Workloads carry a pod template whose lists merge like a pod's.
+  Deployment: podTemplateLists(POD_LISTS),
+  DaemonSet: podTemplateLists(POD_LISTS),
   Node: {
     "spec.podCIDRs": { primitiveSet: true },
     "status.addresses": { mergeKey: "type" },

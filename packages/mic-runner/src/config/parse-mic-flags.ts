@@ -1,0 +1,271 @@
+import { isIP } from "node:net";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { defaultLeaderElectionConfig, err, ok, validateLeaderElectionConfig, type LeaderElectionConfigError, type Result } from "@podid/core";
+import { MIC_VERSION } from "../version.js";
+import { formatGoDuration, parseGoDuration } from "./go-duration.js";
+import { normaliseGoStyleArgs, parseGoBool } from "./go-style-args.js";
+import { MIC_CONFIG_DEFAULTS, MIC_LOG_LEVELS, type MicConfig, type MicLogLevel } from "./mic-config.js";
+
+/**
+ * `parseMicFlags`: the original MIC's command line (`cmd/mic/main.go`, reference §3.1: same names, same
+ * defaults, Go duration syntax, Go's single- or double-dash spellings) plus the klog flags its manifests
+ * passed and podid's few additions, parsed with commander into a typed {@link MicConfig}. Pure: the
+ * environment and host name are passed in; nothing is printed and nothing exits.
+ * @packageDocumentation
+ */
+
+/** What the command line asks for. */
+export type MicCommand =
+  /** Run MIC; `notices` are lines to log at start (deprecated or compatibility-only flags). */
+  | { readonly kind: "run"; readonly config: MicConfig; readonly notices: readonly string[] }
+  | { readonly kind: "version"; readonly text: string }
+  | { readonly kind: "help"; readonly text: string };
+
+/** A command line that cannot run, with a message for the operator. */
+export interface MicFlagError {
+  readonly kind: "invalidFlags";
+  readonly message: string;
+}
+
+/** Environment variables the flags depend on: `FORCENAMESPACED` (as the original) and `HOSTNAME`. */
+export type MicEnvironment = Readonly<Record<string, string | undefined>>;
+
+/** Facts about the host the defaults depend on. */
+export interface MicHost {
+  /** The default of `--leader-election-instance` (the original used `os.Hostname()`: the pod name). */
+  readonly hostname: string;
+}
+
+function booleanArg(text: string): boolean {
+  const value = parseGoBool(text);
+  if (value === undefined) throw new InvalidArgumentError("expected true or false");
+  return value;
+}
+
+function durationArg(minMs: number): (text: string) => number {
+  return (text: string) => {
+    const ms = parseGoDuration(text.trim());
+    if (ms === undefined) throw new InvalidArgumentError("expected a Go duration such as 15s, 3m or 1h");
+    if (ms < minMs) throw new InvalidArgumentError(minMs === 0 ? "must not be negative" : `must be at least ${formatGoDuration(minMs)}`);
+    return ms;
+  };
+}
+
+function integerArg(min: number, max: number): (text: string) => number {
+  return (text: string) => {
+    if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    const value = Number(text.trim());
+    if (value < min || value > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return value;
+  };
+}
+
+function positiveNumberArg(text: string): number {
+  const value = Number(text.trim());
+  if (text.trim() === "" || !Number.isFinite(value) || value <= 0) throw new InvalidArgumentError("expected a number above 0");
+  return value;
+}
+
+function ipArg(text: string): string {
+  if (isIP(text.trim()) === 0) throw new InvalidArgumentError("expected an IP address");
+  return text.trim();
+}
+
+function logLevelArg(text: string): MicLogLevel {
+  const found = MIC_LOG_LEVELS.find((level) => level === text.trim().toLowerCase());
+  if (found === undefined) throw new InvalidArgumentError(`expected one of ${MIC_LOG_LEVELS.join(", ")}`);
+  return found;
+}
+
+function logFormatArg(text: string): "json" | "text" {
+  const value = text.trim().toLowerCase();
+  if (value !== "json" && value !== "text") throw new InvalidArgumentError("expected json or text");
+  return value;
+}
+
+function describeElectionError(error: LeaderElectionConfigError): string {
+  switch (error.kind) {
+    case "emptyIdentity":
+      return "the holder identity is empty";
+    case "nonPositiveDuration":
+      return `${error.field} must be positive`;
+    case "renewDeadlineNotBelowLeaseDuration":
+      return "the renew deadline must be below the lease duration";
+    case "retryPeriodTooLong":
+      return "the retry period is too long for the renew deadline";
+  }
+}
+
+/** Splits `--immutable-user-msis` like the original (comma-separated; blanks dropped). */
+function idListArg(text: string): string[] {
+  return text
+    .split(",")
+    .map((id) => id.trim())
+    .filter((id) => id !== "");
+}
+
+const D = MIC_CONFIG_DEFAULTS;
+const port = integerArg(0, 65_535);
+
+/** The commander program; output is captured instead of printed. */
+function program(output: string[]): Command {
+  const bool = (flags: string, description: string, fallback: boolean) => [`${flags} [bool]`, description, booleanArg, fallback] as const;
+  // Durations are shown in Go's notation in the help text, not as milliseconds.
+  const duration = (flags: string, description: string, minMs: number, fallbackMs: number) =>
+    new Option(flags, description).argParser(durationArg(minMs)).default(fallbackMs, formatGoDuration(fallbackMs));
+  return new Command()
+    .name("podid-mic")
+    .description("podid controller (MIC): assigns user-assigned identities to the VMs and scale sets of pods that use them")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => output.push(s), writeErr: (s) => output.push(s) })
+    .allowExcessArguments(false)
+    .helpOption("-h, --help", "show this help")
+    .option(...bool("--version", "print the version and exit", false))
+    .option("--kubeconfig <path>", "kubeconfig file (empty: $KUBECONFIG, else in-cluster in a pod, else ~/.kube/config)", D.kubeconfig)
+    .option("--cloudconfig <path>", "azure.json path, watched and reloaded (empty: environment variables CLOUD, TENANT_ID, CLIENT_ID, …)", D.cloudconfig)
+    .option(...bool("--forceNamespaced", "pod, binding and identity must share a namespace (also env FORCENAMESPACED=true)", D.forceNamespaced))
+    .addOption(duration("--syncRetryDuration <duration>", "interval of the unconditional full planning pass", 1, D.syncRetryIntervalMs))
+    .option("--leader-election-instance <name>", "holder identity in the leader Lease (default: host name)")
+    .option("--leader-election-namespace <namespace>", "namespace of the leader Lease", D.leaderElectionNamespace)
+    .option("--leader-election-name <name>", "name of the leader Lease", D.leaderElectionName)
+    .addOption(duration("--leader-election-duration <duration>", "lease duration (renew deadline = 1/2, retry period = 1/4)", 1_000, D.leaderElectionDurationMs))
+    .option("--http-probe-port <port>", "port of /healthz, /readyz and /livez", port, D.probePort)
+    .option("--prometheus-port <port>", "port of /metrics (the probe server serves it too when both ports are equal)", port, D.prometheusPort)
+    .option("--listen-address <ip>", "address the probe and metrics servers bind (podid)", ipArg, D.listenAddress)
+    .option(...bool("--enableProfile", "accepted for compatibility and ignored (podid serves no pprof)", false))
+    .option(...bool("--enableScaleFeatures", "deprecated, no effect on MIC", false))
+    .option("--createDeleteBatch <n>", "AzureAssignedIdentity writes running at once", integerArg(1, 10_000), D.createDeleteBatch)
+    .option("--clientQps <qps>", "Kubernetes client requests per second (and burst)", positiveNumberArg, D.clientQps)
+    .option("--immutable-user-msis <ids>", "comma-separated client (or resource) ids never detached from a VM/VMSS", idListArg, [])
+    .option("--config-map-name <name>", "accepted for compatibility (type upgrade marker; podid needs no upgrade)", D.configMapName)
+    .option("--type-upgrade-status-key <key>", "accepted for compatibility (type upgrade marker; podid needs no upgrade)", D.typeUpgradeStatusKey)
+    .option(...bool("--enable-type-upgrade", "accepted for compatibility (podid reads the pre-1.6 field names as they are)", true))
+    .option("--update-user-msi-max-retry <n>", "PATCH retries after leaving identities ARM refused out", integerArg(0, 100), D.updateUserMsiMaxRetry)
+    .addOption(duration("--update-user-msi-retry-interval <duration>", "accepted and validated (podid retries without the refused identities at once)", 0, D.updateUserMsiRetryIntervalMs))
+    .addOption(duration("--identity-assignment-reconcile-interval <duration>", "interval of the Azure drift repair (read back each VM/VMSS)", 1, D.identityAssignmentReconcileIntervalMs))
+    .addOption(duration("--batch-window <duration>", "changes within this window are planned together (podid)", 0, D.batchWindowMs))
+    .addOption(duration("--arm-poll-interval <duration>", "polling interval of a PATCH's long-running operation when ARM sends no Retry-After (podid)", 1, D.armPollIntervalMs))
+    .option("--log-level <level>", "debug, info, warn or error (podid)", logLevelArg)
+    .option("-v, --v <level>", "klog verbosity: 4 or more selects --log-level=debug", integerArg(0, 10))
+    .option("--log-format <format>", "klog: json (podid always writes JSON) or text", logFormatArg)
+    .option(...bool("--logtostderr", "klog: accepted (podid writes JSON lines to stdout)", true))
+    .option(...bool("--alsologtostderr", "klog: accepted and ignored", false))
+    .option("--log_dir <dir>", "klog: accepted and ignored")
+    .option("--custom-user-agent <text>", "appended to the user agent of Kubernetes and ARM requests", "");
+}
+
+/** Raw option values as commander returns them (camel-cased flag names). */
+interface RawOptions {
+  readonly version: boolean;
+  readonly kubeconfig: string;
+  readonly cloudconfig: string;
+  readonly forceNamespaced: boolean;
+  readonly syncRetryDuration: number;
+  readonly leaderElectionInstance?: string;
+  readonly leaderElectionNamespace: string;
+  readonly leaderElectionName: string;
+  readonly leaderElectionDuration: number;
+  readonly httpProbePort: number;
+  readonly prometheusPort: number;
+  readonly listenAddress: string;
+  readonly enableProfile: boolean;
+  readonly enableScaleFeatures: boolean;
+  readonly createDeleteBatch: number;
+  readonly clientQps: number;
+  readonly immutableUserMsis: string[];
+  readonly configMapName: string;
+  readonly typeUpgradeStatusKey: string;
+  readonly enableTypeUpgrade: boolean;
+  readonly updateUserMsiMaxRetry: number;
+  readonly updateUserMsiRetryInterval: number;
+  readonly identityAssignmentReconcileInterval: number;
+  readonly batchWindow: number;
+  readonly armPollInterval: number;
+  readonly logLevel?: MicLogLevel;
+  readonly v?: number;
+  readonly logFormat?: "json" | "text";
+  readonly logtostderr: boolean;
+  readonly alsologtostderr: boolean;
+  readonly log_dir?: string;
+  readonly customUserAgent: string;
+}
+
+/**
+ * Parses MIC's command line. Accepts `--flag=value`, `--flag value` and Go's `-flag=value` / `-flag value`;
+ * booleans take Go's spellings (`--flag`, `--flag=false`, `-flag=0`, …); durations take Go's syntax
+ * (`15s`, `3m`, `1h30m`). `env` supplies `FORCENAMESPACED` (any of Go's true spellings);
+ * `host.hostname` is the default Lease holder identity (default: `env.HOSTNAME`). Returns the run configuration with notices for deprecated or compatibility-only flags,
+ * the version or help text, or an error naming the bad flag.
+ */
+export function parseMicFlags(
+  argv: readonly string[],
+  env: MicEnvironment = {},
+  host: MicHost = { hostname: env["HOSTNAME"] ?? "" },
+): Result<MicCommand, MicFlagError> {
+  const output: string[] = [];
+  const cli = program(output);
+  try {
+    cli.parse(normaliseGoStyleArgs(argv), { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError && (error.code === "commander.helpDisplayed" || error.code === "commander.help")) {
+      return ok({ kind: "help", text: output.join("") });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return err({ kind: "invalidFlags", message: message.replace(/^error: /, "") });
+  }
+  const o = cli.opts<RawOptions>();
+  if (o.version) return ok({ kind: "version", text: `podid-mic ${MIC_VERSION} (aad-pod-identity MIC compatible)` });
+  const given = (name: string): boolean => cli.getOptionValueSource(name) === "cli";
+
+  const instance = (o.leaderElectionInstance ?? host.hostname).trim();
+  const config: MicConfig = {
+    kubeconfig: o.kubeconfig,
+    cloudconfig: o.cloudconfig,
+    forceNamespaced: o.forceNamespaced || parseGoBool(env["FORCENAMESPACED"] ?? "") === true,
+    syncRetryIntervalMs: o.syncRetryDuration,
+    leaderElection: {
+      instance,
+      namespace: o.leaderElectionNamespace.trim(),
+      name: o.leaderElectionName.trim(),
+      durationMs: o.leaderElectionDuration,
+    },
+    probePort: o.httpProbePort,
+    prometheusPort: o.prometheusPort,
+    listenAddress: o.listenAddress,
+    immutableUserMsis: o.immutableUserMsis,
+    createDeleteBatch: o.createDeleteBatch,
+    clientQps: o.clientQps,
+    updateUserMsiMaxRetry: o.updateUserMsiMaxRetry,
+    updateUserMsiRetryIntervalMs: o.updateUserMsiRetryInterval,
+    identityAssignmentReconcileIntervalMs: o.identityAssignmentReconcileInterval,
+    batchWindowMs: o.batchWindow,
+    armPollIntervalMs: o.armPollInterval,
+    logLevel: o.logLevel ?? (o.v !== undefined && o.v >= 4 ? "debug" : D.logLevel),
+    customUserAgent: o.customUserAgent.trim(),
+    typeUpgrade: { enabled: o.enableTypeUpgrade, configMapName: o.configMapName, statusKey: o.typeUpgradeStatusKey },
+  };
+
+  if (config.leaderElection.instance === "") {
+    return err({ kind: "invalidFlags", message: "--leader-election-instance is empty and the host name is unknown; set it (e.g. to the pod name)" });
+  }
+  if (config.leaderElection.namespace === "" || config.leaderElection.name === "") {
+    return err({ kind: "invalidFlags", message: "--leader-election-namespace and --leader-election-name must not be empty" });
+  }
+  const election = validateLeaderElectionConfig(defaultLeaderElectionConfig(instance, config.leaderElection.durationMs));
+  if (!election.ok) return err({ kind: "invalidFlags", message: `--leader-election-duration: ${describeElectionError(election.error)}` });
+
+  const notices: string[] = [];
+  if (given("enableScaleFeatures")) notices.push("--enableScaleFeatures is deprecated and has no effect on MIC");
+  if (given("enableProfile")) notices.push("--enableProfile is ignored: podid-mic serves no pprof endpoint");
+  if (given("enableTypeUpgrade") || given("configMapName") || given("typeUpgradeStatusKey")) {
+    notices.push(
+      "type upgrade not needed: podid reads the pre-1.6 PascalCase fields of identities and bindings as they are, so --enable-type-upgrade, --config-map-name and --type-upgrade-status-key have no effect",
+    );
+  }
+  if (given("updateUserMsiRetryInterval")) {
+    notices.push("--update-user-msi-retry-interval is accepted; podid retries a PATCH without the identities ARM refused at once and quarantines them");
+  }
+  if (o.logFormat === "text") notices.push("--log-format=text is ignored: podid-mic always writes JSON lines");
+  if (given("alsologtostderr") || o.log_dir !== undefined) notices.push("--alsologtostderr and --log_dir are ignored: podid-mic writes JSON lines to stdout");
+  return ok({ kind: "run", config, notices });
+}

@@ -1,0 +1,237 @@
+/**
+ * deploy/: the kustomize base and the managed overlay render with the real kubectl on PATH (override with
+ * PODID_KUBECTL=/path/to/kubectl; CI installs Debian's kubectl 1.20, whose built-in kustomize is v2, and
+ * newer ones render the same objects), the rendered objects apply to the fake kube-apiserver with
+ * `kubectl apply` (CRDs first) and apply again unchanged, the MIC Deployment's args parse with
+ * `parseMicFlags` and agree with its ports and probes, RBAC grants MIC exactly what podid-mic calls, and the
+ * Dockerfiles copy every workspace package their runner imports.
+ *
+ * kubectl runs asynchronously (the fake lives in this process) with this file's own `--cache-dir`.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FakeKubeApiServer } from "@podid/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { parseMicFlags } from "../config/parse-mic-flags.js";
+import { MIC_WATCHED_RESOURCES } from "../composition/compose-mic.js";
+import { buildProbeApp } from "../http/probe-app.js";
+
+const KUBECTL = process.env["PODID_KUBECTL"] ?? "kubectl";
+const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+const probe = spawnSync(KUBECTL, ["version", "--client"], { encoding: "utf8", timeout: 20_000 });
+const suite = probe.status === 0 ? describe : describe.skip;
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<string, unknown>;
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let server: FakeKubeApiServer;
+let dir = "";
+let kubeconfig = "";
+
+function kubectl(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(KUBECTL, ["--kubeconfig", kubeconfig, "--cache-dir", join(dir, "cache"), ...args], { timeout: timeoutMs, encoding: "utf8", maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr });
+    });
+  });
+}
+
+async function render(path: string): Promise<{ docs: Obj[]; text: string }> {
+  const result = await kubectl(["kustomize", join(ROOT, path)]);
+  if (result.code !== 0) throw new Error(`kubectl kustomize ${path} failed: ${result.stderr}`);
+  const docs = parseAllDocuments(result.stdout).map((d) => d.toJSON() as Obj | null);
+  // kustomize v2 turns a deleted resource into an empty document; kubectl apply would refuse it.
+  expect(docs.every((d) => d !== null && typeof d.kind === "string" && d.kind !== "")).toBe(true);
+  return { docs: docs as Obj[], text: result.stdout };
+}
+
+const find = (docs: readonly Obj[], kind: string, name: string): Obj | undefined => docs.find((d) => d.kind === kind && d.metadata.name === name);
+const kinds = (docs: readonly Obj[]) => docs.map((d) => `${d.kind}/${d.metadata.name}`).sort();
+
+/** Applies `docs` with kubectl: CRDs first (a custom resource cannot be created in the apply that registers its CRD). */
+async function apply(name: string, docs: readonly Obj[]): Promise<string> {
+  const crds = docs.filter((d) => d.kind === "CustomResourceDefinition");
+  const rest = docs.filter((d) => d.kind !== "CustomResourceDefinition");
+  let out = "";
+  for (const [suffix, part] of [["crds", crds], ["rest", rest]] as const) {
+    if (part.length === 0) continue;
+    const path = join(dir, `${name}-${suffix}.json`);
+    writeFileSync(path, JSON.stringify({ apiVersion: "v1", kind: "List", items: part }));
+    const result = await kubectl(["apply", "-f", path]);
+    if (result.code !== 0) throw new Error(`kubectl apply (${name} ${suffix}) failed: ${result.stderr}`);
+    out += result.stdout;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  server = await FakeKubeApiServer.start();
+  dir = mkdtempSync(join(tmpdir(), "podid-deploy-"));
+  kubeconfig = join(dir, "kubeconfig");
+  await server.writeKubeconfig(kubeconfig);
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (dir !== "") rmSync(dir, { recursive: true, force: true });
+});
+
+suite("deploy/ (kustomize, kubectl apply)", { timeout: 60_000 }, () => {
+  it("renders the standard install: CRDs, NMI and MIC with their RBAC, in podid-system, images pinned", async () => {
+    const { docs } = await render("deploy");
+    expect(kinds(docs)).toEqual(
+      [
+        "AzurePodIdentityException/podid-mic",
+        "ClusterRole/podid-mic",
+        "ClusterRole/podid-nmi",
+        "ClusterRole/podid-nmi-secrets",
+        "ClusterRoleBinding/podid-mic",
+        "ClusterRoleBinding/podid-nmi",
+        "ClusterRoleBinding/podid-nmi-secrets",
+        "CustomResourceDefinition/azureassignedidentities.aadpodidentity.k8s.io",
+        "CustomResourceDefinition/azureidentities.aadpodidentity.k8s.io",
+        "CustomResourceDefinition/azureidentitybindings.aadpodidentity.k8s.io",
+        "CustomResourceDefinition/azurepodidentityexceptions.aadpodidentity.k8s.io",
+        "DaemonSet/podid-nmi",
+        "Deployment/podid-mic",
+        "Namespace/podid-system",
+        "PodDisruptionBudget/podid-mic",
+        "Role/podid-mic-leader-election",
+        "RoleBinding/podid-mic-leader-election",
+        "ServiceAccount/podid-mic",
+        "ServiceAccount/podid-nmi",
+      ].sort(),
+    );
+    const clusterScoped = new Set(["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"]);
+    for (const doc of docs) {
+      if (!clusterScoped.has(doc.kind)) expect(doc.metadata.namespace, `${doc.kind}/${doc.metadata.name}`).toBe("podid-system");
+      expect(doc.metadata.labels?.["app.kubernetes.io/part-of"], `${doc.kind}/${doc.metadata.name}`).toBe("podid");
+    }
+    const images = docs.flatMap((d) => ((d["spec"] as { template?: { spec?: { containers?: { image: string }[] } } } | undefined)?.template?.spec?.containers ?? []).map((c) => c.image));
+    expect(images.sort()).toEqual(["ghcr.io/podid/mic:0.1.0", "ghcr.io/podid/nmi:0.1.0"]);
+    expect((find(docs, "Deployment", "podid-mic")?.["spec"] as { replicas: number }).replicas).toBe(2);
+  });
+
+  it("renders the managed overlay: NMI alone, in managed and namespaced mode, no MIC objects", async () => {
+    const { docs } = await render("deploy/overlays/managed");
+    expect(kinds(docs).filter((k) => /mic/i.test(k))).toEqual([]);
+    expect(kinds(docs)).toEqual(["ClusterRole/podid-nmi", "ClusterRole/podid-nmi-secrets", "ClusterRoleBinding/podid-nmi", "ClusterRoleBinding/podid-nmi-secrets", "DaemonSet/podid-nmi", "Namespace/podid-system", "ServiceAccount/podid-nmi"]);
+    const args = (find(docs, "DaemonSet", "podid-nmi")?.["spec"] as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]?.args ?? [];
+    expect(args).toEqual(expect.arrayContaining(["--operation-mode=managed", "--forceNamespaced=true"]));
+  });
+
+  it("applies to the fake kube-apiserver with kubectl (CRDs first), and again without changes", async () => {
+    const { docs } = await render("deploy");
+    const first = await apply("standard", docs);
+    expect(first).toMatch(/deployment.apps\/podid-mic created/);
+    expect(first).toMatch(/azurepodidentityexception.aadpodidentity.k8s.io\/podid-mic created/);
+    for (const doc of docs) {
+      const resource = doc.kind === "CustomResourceDefinition" ? "customresourcedefinitions" : doc.kind;
+      expect(server.store.get(resource, doc.metadata.name, doc.metadata.namespace), `${doc.kind}/${doc.metadata.name}`).toBeDefined();
+    }
+    const again = await apply("standard", docs);
+    expect(again).not.toMatch(/created/);
+    expect(again).toMatch(/deployment.apps\/podid-mic (unchanged|configured)/);
+
+    // Switching to managed mode on top: kubectl reports the NMI DaemonSet reconfigured.
+    const managed = await apply("managed", (await render("deploy/overlays/managed")).docs);
+    expect(managed).toMatch(/daemonset.apps\/podid-nmi configured/);
+    const nmi = server.store.get("daemonsets", "podid-nmi", "podid-system") as { spec: { template: { spec: { containers: { args: string[]; image: string }[] } } } } | undefined;
+    expect(nmi?.spec.template.spec.containers).toHaveLength(1);
+    expect(nmi?.spec.template.spec.containers[0]?.args).toContain("--operation-mode=managed");
+    expect(nmi?.spec.template.spec.containers[0]?.image).toBe("ghcr.io/podid/nmi:0.1.0");
+  });
+
+  it("runs MIC with args podid-mic parses, on the ports its probes and containerPorts name", async () => {
+    const { docs } = await render("deploy");
+    const deployment = find(docs, "Deployment", "podid-mic") as { spec: { template: { spec: { containers: MicContainer[]; volumes: { name: string; hostPath?: { path: string } }[] } } } } | undefined;
+    type MicContainer = {
+      args: string[];
+      env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+      ports: { name: string; containerPort: number }[];
+      livenessProbe: { httpGet: { path: string; port: string | number } };
+      readinessProbe: { httpGet: { path: string; port: string | number } };
+      volumeMounts: { name: string; mountPath: string }[];
+    };
+    const container = deployment?.spec.template.spec.containers[0];
+    if (container === undefined) throw new Error("no MIC container");
+    // The kubelet expands $(VAR) from the container's env; MIC_POD_NAMESPACE is the pod's namespace.
+    expect(container.env.find((e) => e.name === "MIC_POD_NAMESPACE")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
+    const argv = container.args.map((a) => a.replaceAll("$(MIC_POD_NAMESPACE)", "podid-system"));
+    const parsed = parseMicFlags(argv, {}, { hostname: "podid-mic-5d8c7b9f4-x2x7q" });
+    if (!parsed.ok || parsed.value.kind !== "run") throw new Error(`MIC args do not parse: ${parsed.ok ? parsed.value.kind : parsed.error.message}`);
+    const config = parsed.value.config;
+    expect(parsed.value.notices).toEqual([]);
+    expect(config.leaderElection).toMatchObject({ namespace: "podid-system", name: "aad-pod-identity-mic", instance: "podid-mic-5d8c7b9f4-x2x7q" });
+
+    const portOf = (port: string | number) => (typeof port === "number" ? port : container.ports.find((p) => p.name === port)?.containerPort);
+    expect(portOf(container.livenessProbe.httpGet.port)).toBe(config.probePort);
+    expect(portOf(container.readinessProbe.httpGet.port)).toBe(config.probePort);
+    expect(portOf("metrics")).toBe(config.prometheusPort);
+    // The probe paths exist on podid-mic's probe server (and the metrics path on the metrics server).
+    const { Registry } = await import("prom-client");
+    const app = buildProbeApp({ probes: { active: () => false, readiness: [] }, metrics: { registry: new Registry() } });
+    for (const path of [container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path, "/metrics"]) {
+      expect((await app.inject({ method: "GET", url: path })).statusCode, path).toBe(200);
+    }
+    await app.close();
+    // azure.json is mounted where --cloudconfig points.
+    const mount = container.volumeMounts.find((m) => m.mountPath === config.cloudconfig);
+    expect(deployment?.spec.template.spec.volumes.find((v) => v.name === mount?.name)?.hostPath?.path).toBe("/etc/kubernetes/azure.json");
+  });
+
+  it("grants MIC exactly what podid-mic calls, and secrets only to NMI's separate role", async () => {
+    const { docs } = await render("deploy");
+    type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+    const rules = (kind: string, name: string) => ((find(docs, kind, name) as { rules: Rule[] } | undefined)?.rules ?? []);
+    const grants = (list: readonly Rule[]) => new Set(list.flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${res}:${v}`))));
+    const mic = grants(rules("ClusterRole", "podid-mic"));
+    for (const resource of MIC_WATCHED_RESOURCES) for (const verb of ["list", "watch"]) expect(mic.has(`${resource}:${verb}`), `${resource}:${verb}`).toBe(true);
+    for (const verb of ["get", "create", "update", "patch", "delete"]) expect(mic.has(`azureassignedidentities:${verb}`)).toBe(true);
+    expect(mic.has("events:create") && mic.has("events:patch")).toBe(true);
+    expect([...mic].filter((g) => g.startsWith("secrets") || g.includes("*") || g.startsWith("customresourcedefinitions"))).toEqual([]);
+    expect(grants(rules("Role", "podid-mic-leader-election"))).toEqual(new Set(["leases:get", "leases:create", "leases:update"]));
+    expect([...grants(rules("ClusterRole", "podid-nmi"))].filter((g) => g.startsWith("secrets"))).toEqual([]);
+    expect(grants(rules("ClusterRole", "podid-nmi-secrets"))).toEqual(new Set(["secrets:get"]));
+  });
+
+  it("keeps deploy/crds.yaml the only copy of the CRDs", () => {
+    const text = readFileSync(join(ROOT, "deploy/crds.yaml"), "utf8");
+    expect(parseAllDocuments(text).filter((d) => (d.toJSON() as Obj | null)?.kind === "CustomResourceDefinition")).toHaveLength(4);
+  });
+});
+
+describe("Dockerfiles", () => {
+  /** @podid packages `pkg` depends on at run time, transitively. */
+  function workspaceClosure(pkg: string, seen = new Set<string>()): Set<string> {
+    const manifest = JSON.parse(readFileSync(join(ROOT, "packages", pkg, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    for (const dep of Object.keys(manifest.dependencies ?? {})) {
+      if (!dep.startsWith("@podid/")) continue;
+      const name = dep.slice("@podid/".length);
+      if (!seen.has(name)) {
+        seen.add(name);
+        workspaceClosure(name, seen);
+      }
+    }
+    return seen;
+  }
+
+  for (const [runner, bin] of [["mic-runner", "podid-mic"], ["nmi-server", "podid-nmi"]] as const) {
+    it(`${runner}: copies the dist of every workspace package it needs and runs its bin`, () => {
+      const dockerfile = readFileSync(join(ROOT, "packages", runner, "Dockerfile"), "utf8");
+      const copied = new Set([...dockerfile.matchAll(/COPY --from=build \/src\/packages\/([a-z0-9-]+)\/dist /g)].map((m) => m[1]));
+      for (const pkg of [...workspaceClosure(runner), runner]) expect(copied.has(pkg), `${runner} image lacks packages/${pkg}/dist`).toBe(true);
+      const manifest = JSON.parse(readFileSync(join(ROOT, "packages", runner, "package.json"), "utf8")) as { bin: Record<string, string> };
+      expect(dockerfile).toContain(`/app/packages/${runner}/${manifest.bin[bin] ?? "?"}`);
+      expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    });
+  }
+});
