@@ -33,5 +33,4 @@ export * from "./probes/build-probe-app.js";
 export * from "./probes/interception-keeper.js";
 export * from "./composition/nmi-adapters.js";
 export * from "./composition/service-ids.js";
-export * from "./composition/system-clock.js";
 export * from "./composition/compose-nmi.js";

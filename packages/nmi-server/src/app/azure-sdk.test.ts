@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeFakeJwt, FakeCluster, FakeTokenSource, RecordingLogger, RecordingMetrics } from "@podid/testkit";
-import { systemClock } from "../composition/system-clock.js";
+import { systemClock } from "@podid/adapter-k8s";
 import { bindPod, makeAssigned, makeBinding, makeIdentity, RecordingForwarder, TEST_NODE } from "../testing/fixtures.js";
 import { buildNmiApp, type NmiApp } from "./build-nmi-app.js";
 import { defineNmiAppConfig } from "./nmi-app-config.js";

@@ -14,7 +14,7 @@ import { InterceptionKeeper } from "../probes/interception-keeper.js";
 import { createHttpForwarder, type ImdsForwarder } from "../proxy/http-forwarder.js";
 import type { NmiAdapterContext, NmiAdapters, NmiKubeReader } from "./nmi-adapters.js";
 import { NMI_SERVICE } from "./service-ids.js";
-import { systemClock } from "./system-clock.js";
+import { systemClock } from "@podid/adapter-k8s";
 
 /**
  * `composeNmi`: NMI's composition root. Binds core's ports (from the adapter factories it is given) and
