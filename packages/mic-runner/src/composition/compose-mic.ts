@@ -29,6 +29,7 @@ import {
   type ComputePort,
   type EventRecorderPort,
   type LoggerPort,
+  type MetricsPort,
   type WatchedResource,
 } from "@podid/core";
 import type { FastifyInstance } from "fastify";
@@ -155,7 +156,7 @@ function separateMetrics(config: MicConfig): boolean {
  * past the renew deadline. (A fixed 5 QPS bucket is enough at 15 s, but throttles a 1 s lease's
  * 8 requests/s into losing leadership every few hundred milliseconds.)
  */
-export function micLeaderElector(config: MicConfig, client: KubeClient, clock: ClockPort, logger: LoggerPort, metrics: PromMetrics): LeaderElector {
+export function micLeaderElector(config: MicConfig, client: KubeClient, clock: ClockPort, logger: LoggerPort, metrics: MetricsPort): LeaderElector {
   const election = {
     ...defaultLeaderElectionConfig(config.leaderElection.instance, config.leaderElection.durationMs),
     lockName: config.leaderElection.name,
@@ -202,16 +203,13 @@ function bindAll(container: Container, config: MicConfig, overrides: MicOverride
   });
   container.bind(ID.Reader).toDynamicValue((ctx) => {
     if (overrides.reader !== undefined) return overrides.reader;
-    const leadership = ctx.get(ID.Leadership);
-    const events = ctx.get(ID.Events);
-    // Both replicas watch, but only the leader reports invalid objects, so a bad AzureIdentity gets one
-    // Warning Event, not one per replica.
-    const leaderOnlyEvents: EventRecorderPort = { record: (...args) => (leadership.isLeader() ? events.record(...args) : undefined) };
     const informers = overrides.informers ?? {};
+    // Every replica watches (a standby is ready to lead at once) and reports each invalid object once per
+    // version; gating this on leadership would lose the reports of objects listed before an election.
     return new KubeInformerReader({
       client: ctx.get(ID.KubeClient),
       resources: MIC_WATCHED_RESOURCES,
-      events: leaderOnlyEvents,
+      events: ctx.get(ID.Events),
       logger: ctx.get(ID.Logger).child({ part: "informers" }),
       ...(informers.backoff !== undefined ? { backoff: informers.backoff } : {}),
       ...(informers.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: informers.maxReconnectDelayMs } : {}),

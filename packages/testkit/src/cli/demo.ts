@@ -177,6 +177,8 @@ function micArgs(o: { kubeconfig: string; cloudconfig: string; probePort: number
     "--leader-election-namespace=default",
     "--leader-election-duration=2s",
     "--batch-window=200ms",
+    "--arm-poll-interval=200ms",
+    "--listen-address=127.0.0.1",
   ];
 }
 
