@@ -14,5 +14,6 @@ export * from "./nmi/index.js";
 export * from "./token-cache/index.js";
 export * from "./leader/index.js";
 export * from "./metrics/index.js";
+export * from "./compat/index.js";
 export * from "./ports/index.js";
 export * from "./interception/index.js";

@@ -5,7 +5,6 @@
  */
 export * from "./version.js";
 export * from "./config/nmi-config.js";
-export * from "./config/go-style-args.js";
 export * from "./config/parse-nmi-flags.js";
 export * from "./config/kubenet-guard.js";
 export * from "./app/nmi-app-config.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatGoDuration, parseGoDuration } from "./go-duration.js";
-import { normaliseGoStyleArgs, parseGoBool } from "./go-style-args.js";
+import { normaliseGoStyleArgs, parseGoBool } from "@podid/core";
 
 describe("parseGoDuration (Go's time.ParseDuration)", () => {
   it("adds up any sequence of <number><unit> parts", () => {

@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { defaultLeaderElectionConfig, err, ok, validateLeaderElectionConfig, type LeaderElectionConfigError, type Result } from "@podid/core";
 import { MIC_VERSION } from "../version.js";
 import { formatGoDuration, parseGoDuration } from "./go-duration.js";
-import { normaliseGoStyleArgs, parseGoBool } from "./go-style-args.js";
+import { normaliseGoStyleArgs, parseGoBool } from "@podid/core";
 import { MIC_CONFIG_DEFAULTS, MIC_LOG_LEVELS, type MicConfig, type MicLogLevel } from "./mic-config.js";
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { NMI_VERSION } from "../version.js";
-import { normaliseGoStyleArgs, parseGoBool } from "./go-style-args.js";
+import { normaliseGoStyleArgs, parseGoBool } from "@podid/core";
 import { decisionOptionsFrom, interceptionSpecFrom, NMI_CONFIG_DEFAULTS, type NmiConfig } from "./nmi-config.js";
 import { parseNmiFlags } from "./parse-nmi-flags.js";
 

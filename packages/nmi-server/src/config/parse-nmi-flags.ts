@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { err, normalizeIpAddress, ok, type Result } from "@podid/core";
 import { NMI_VERSION } from "../version.js";
-import { normaliseGoStyleArgs, parseGoBool } from "./go-style-args.js";
+import { normaliseGoStyleArgs, parseGoBool } from "@podid/core";
 import {
   NMI_CONFIG_DEFAULTS,
   type InterceptionMode,

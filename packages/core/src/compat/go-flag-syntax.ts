@@ -1,12 +1,15 @@
 /**
- * The argument spellings of manifests written for the original MIC, which parsed its command line with
- * Go's `flag` package: `-flag=value`, `--flag=value`, `-flag value` and boolean `-flag`. podid defines no
- * one-letter option except klog's `-v`, so any single-dash argument longer than one letter is a long option
- * and gets its second dash back.
+ * The command-line spellings of manifests written for aad-pod-identity, whose MIC and NMI parsed flags with
+ * Go's `flag`/`pflag` packages: `-flag=value`, `--flag=value`, `-flag value` and boolean `-flag`. One rule for
+ * both podid deployables, so an existing Deployment's or DaemonSet's args keep working unchanged.
  * @packageDocumentation
  */
 
-/** Rewrites `-flag[=value]` to `--flag[=value]` (and klog's `-v=N` to `--v=N`); anything after `--` is kept. */
+/**
+ * Rewrites Go's single-dash long options (`-flag[=value]`, and klog's `-v=N`) to `--flag[=value]`; podid
+ * defines no one-letter option other than klog's `-v`, so any single-dash argument longer than one letter is a
+ * long option. Short options (`-v`), double-dash options, values and everything after `--` are kept as is.
+ */
 export function normaliseGoStyleArgs(argv: readonly string[]): string[] {
   const out: string[] = [];
   let optionsEnded = false;
