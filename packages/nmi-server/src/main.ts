@@ -6,7 +6,7 @@ import { productionAdapters } from "./composition/production-adapters.js";
 import type { NmiAdapters } from "./composition/nmi-adapters.js";
 import { guardKubenet } from "./config/kubenet-guard.js";
 import { parseNmiFlags, type NmiEnvironment } from "./config/parse-nmi-flags.js";
-import { createNmiPino } from "./observability/pino-logger.js";
+import { createNmiLogging } from "./observability/pino-logger.js";
 
 /**
  * `podid-nmi`: the process entry point. Parses the original NMI's flags, applies the kubenet guard,
@@ -70,9 +70,10 @@ export async function runNmi(
     );
     return { kind: "exited", code: 3 };
   }
-  const pino = options.pino ?? createNmiPino({ level: config.logLevel, base: { node: config.nodeName } });
+  const { pino, audit } =
+    options.pino !== undefined ? { pino: options.pino, audit: options.audit } : createNmiLogging({ level: config.logLevel, base: { node: config.nodeName } });
   for (const warning of command.warnings) pino.warn({}, warning);
-  const runtime = composeNmi(config, adapters, { ...options, pino });
+  const runtime = composeNmi(config, adapters, { ...options, pino, ...(audit !== undefined ? { audit } : {}) });
   try {
     await runtime.start();
   } catch (error) {

@@ -20,4 +20,20 @@ describe("header access", () => {
     expect(headerValues({ Metadata: "true", metadata: ["a", "b"] }, "metadata")).toEqual(["true", "a", "b"]);
     expect(singleHeader({}, "podns")).toBeUndefined();
   });
+
+  it("agrees with the plain definitions on any header object (several spellings, arrays, undefined)", () => {
+    const name = fc.oneof(fc.mixedCase(fc.constantFrom("metadata", "forwarded", "x-forwarded-for")), fc.string({ maxLength: 8 }));
+    const value = fc.oneof(fc.string({ maxLength: 4 }), fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }), fc.constant(undefined));
+    fc.assert(
+      fc.property(fc.dictionary(name, value, { maxKeys: 6 }), fc.constantFrom("Metadata", "Forwarded", "X-Forwarded-For"), (headers, wanted) => {
+        const all = Object.entries(headers)
+          .filter(([k, v]) => k.toLowerCase() === wanted.toLowerCase() && v !== undefined)
+          .flatMap(([, v]) => (typeof v === "string" ? [v] : (v ?? [])));
+        expect(headerValues(headers, wanted)).toEqual(all);
+        expect(hasHeader(headers, wanted)).toBe(Object.entries(headers).some(([k, v]) => k.toLowerCase() === wanted.toLowerCase() && v !== undefined));
+        expect(singleHeader(headers, wanted)).toBe(all.length === 1 ? all[0] : undefined);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

@@ -18,6 +18,7 @@ const config: TokenCacheConfig = {
   maxLifetimeMs: 24 * 3_600_000,
   rejectedTtlMs: 2_000,
   maxEntries: 1_000,
+  recencyGranularityMs: 500,
 };
 
 const IDENTITIES = ["client:a", "client:b"] as const;

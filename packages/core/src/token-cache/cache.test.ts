@@ -231,7 +231,7 @@ describe("token cache: properties", () => {
   });
 
   it("evicts the least recently used live token first", () => {
-    let s = createTokenCache({ maxEntries: 2 });
+    let s = createTokenCache({ maxEntries: 2, recencyGranularityMs: 0 });
     const k = (n: number): TokenCacheKey => ({ identityKey: `client:${n}`, resource: "r" });
     for (const n of [1, 2]) {
       const step = requestToken(s, k(n), "v", T0);
@@ -243,5 +243,56 @@ describe("token cache: properties", () => {
     if (step.decision.kind !== "fetch") throw new Error("expected fetch");
     s = fetchSucceeded(step.state, k(3), step.decision.fetchId, token(T0, HOUR), T0 + 2).state;
     expect([...s.entries.values()].map((e) => e.key.identityKey)).toEqual(["client:1", "client:3"]);
+  });
+
+  it("records recency once per granularity interval: a repeated hit leaves the state untouched", () => {
+    const k = (n: number): TokenCacheKey => ({ identityKey: `client:${n}`, resource: "r" });
+    let s = createTokenCache({ maxEntries: 2, recencyGranularityMs: 1_000 });
+    for (const n of [1, 2]) {
+      const step = requestToken(s, k(n), "v", T0);
+      if (step.decision.kind !== "fetch") throw new Error("expected fetch");
+      s = fetchSucceeded(step.state, k(n), step.decision.fetchId, token(T0, HOUR), T0).state;
+    }
+    // Within the interval: the very same state object comes back (no copy of the entry map).
+    const within = requestToken(s, k(1), "v", T0 + 999);
+    expect(within.decision.kind).toBe("hit");
+    expect(within.state).toBe(s);
+    // Once the interval has passed, the use is recorded and 1 becomes the most recent.
+    s = requestToken(within.state, k(1), "v", T0 + 1_000).state;
+    expect([...s.entries.values()].map((e) => e.key.identityKey)).toEqual(["client:2", "client:1"]);
+  });
+
+  it("evicts in LRU order to within the granularity", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5_000 }),
+        fc.array(fc.record({ key: fc.integer({ min: 0, max: 5 }), dt: fc.integer({ min: 0, max: 3_000 }) }), { minLength: 1, maxLength: 60 }),
+        (granularity, uses) => {
+          let s = createTokenCache({ maxEntries: 3, recencyGranularityMs: granularity });
+          const k = (n: number): TokenCacheKey => ({ identityKey: `client:${n}`, resource: "r" });
+          let now = T0;
+          const lastUse = new Map<string, number>();
+          for (const use of uses) {
+            now += use.dt;
+            const before = new Map(lastUse);
+            const step = requestToken(s, k(use.key), "v", now);
+            s = step.state;
+            if (step.decision.kind === "fetch") s = fetchSucceeded(s, k(use.key), step.decision.fetchId, token(now, HOUR), now).state;
+            lastUse.set(`client:${use.key}`, now);
+            // Whatever was evicted was used no later than (granularity) after any token kept.
+            for (const [id, usedAt] of before) {
+              const kept = [...s.entries.values()].some((e) => e.key.identityKey === id);
+              if (kept) continue;
+              lastUse.delete(id);
+              for (const e of s.entries.values()) {
+                const keptUse = before.get(e.key.identityKey);
+                if (keptUse !== undefined) expect(usedAt).toBeLessThan(keptUse + granularity);
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

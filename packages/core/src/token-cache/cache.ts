@@ -5,6 +5,9 @@ import { tokenTimes } from "./expiry.js";
 import type { TokenCacheKey } from "./key.js";
 import { encodeTokenCacheKey } from "./key.js";
 
+/** No fetch abandoned (shared, so the common case allocates nothing). */
+const NONE_ABANDONED: readonly number[] = Object.freeze([]);
+
 /** A stored token and the facts the policy needs about it. */
 export interface TokenCacheEntry {
   readonly key: TokenCacheKey;
@@ -19,6 +22,8 @@ export interface TokenCacheEntry {
   readonly identityVersion: string;
   /** No new refresh before this instant (set after a failed or useless refresh). */
   readonly refreshBlockedUntilMs: number;
+  /** The last use recorded in the recency order (see `recencyGranularityMs`). */
+  readonly usedAtMs: number;
 }
 
 /** Why an upstream fetch was started: a miss (callers wait) or a refresh-ahead (callers were served). */
@@ -139,12 +144,14 @@ export function requestToken(state: TokenCacheState, key: TokenCacheKey, identit
   const entry = next.entries.get(k);
   if (entry !== undefined) {
     if (nowMs < entry.serveUntilMs) {
-      const entries = touch(next.entries, k, entry);
+      // Recency is recorded at most once per granularity interval, so most hits leave the state as it is.
+      const stale = nowMs - entry.usedAtMs >= next.config.recencyGranularityMs;
+      if (stale) next = { ...next, entries: touch(next.entries, k, { ...entry, usedAtMs: nowMs }) };
       const wantsRefresh = nowMs >= entry.refreshAtMs && nowMs >= entry.refreshBlockedUntilMs && !next.inFlight.has(k);
       if (!wantsRefresh) {
-        return { state: { ...next, entries }, decision: { kind: "hit", token: entry.token, expiresAtMs: entry.expiresAtMs }, abandoned };
+        return { state: next, decision: { kind: "hit", token: entry.token, expiresAtMs: entry.expiresAtMs }, abandoned };
       }
-      const started = startFetch({ ...next, entries }, k, key, identityVersion, nowMs, "refresh");
+      const started = startFetch(next, k, key, identityVersion, nowMs, "refresh");
       return {
         state: started.state,
         decision: { kind: "hitAndRefresh", token: entry.token, expiresAtMs: entry.expiresAtMs, fetchId: started.fetchId },
@@ -194,6 +201,7 @@ export function fetchSucceeded(state: TokenCacheState, key: TokenCacheKey, fetch
     fetchedAtMs: nowMs,
     identityVersion: running.identityVersion,
     refreshBlockedUntilMs: nowMs,
+    usedAtMs: nowMs,
   };
   const entries = evictToFit(touch(base.entries, k, entry), state.config.maxEntries, nowMs);
   return { state: { ...base, entries }, outcome: { kind: "stored", token, expiresAtMs: times.expiresAtMs } };
@@ -231,7 +239,7 @@ export function fetchFailed(state: TokenCacheState, key: TokenCacheKey, fetchId:
  */
 export function invalidateIdentity(state: TokenCacheState, identityKey: string, newVersion: string): InvalidationStep {
   const current = state.identityVersions.get(identityKey);
-  if (current === newVersion) return { state, abandoned: [] };
+  if (current === newVersion) return { state, abandoned: NONE_ABANDONED };
   const dropped = dropIdentity(state, identityKey);
   const identityVersions = withEntry(state.identityVersions, identityKey, newVersion);
   return { state: { ...dropped.state, identityVersions }, abandoned: dropped.abandoned };

@@ -32,12 +32,19 @@ export interface TokenCacheConfig {
   readonly rejectedTtlMs: number;
   /** Most tokens kept (at least 1); beyond it expired entries go first, then the least recently used. */
   readonly maxEntries: number;
+  /**
+   * Recency is recorded at this granularity: a hit moves its token to the most-recent end only when
+   * its last recorded use is at least this old. Eviction order is then LRU to within this interval,
+   * and a hit in the common case (the same token asked for again and again) changes no state at all,
+   * where exact LRU would copy the whole entry map on every hit. 0 records every use.
+   */
+  readonly recencyGranularityMs: number;
 }
 
 /**
  * Defaults: 60 s skew, refresh at 80 % of the lifetime but at least 5 min before expiry (peers §6
  * item 9; MSAL likewise refreshes long-lived managed-identity tokens at half their life), 60 s
- * between refreshes, 24 h lifetime cap, 5 s negative cache for refusals, 2048 entries.
+ * between refreshes, 24 h lifetime cap, 5 s negative cache for refusals, 2048 entries, recency kept to 1 s.
  */
 export const DEFAULT_TOKEN_CACHE_CONFIG: TokenCacheConfig = {
   expirySkewMs: 60_000,
@@ -48,4 +55,5 @@ export const DEFAULT_TOKEN_CACHE_CONFIG: TokenCacheConfig = {
   maxLifetimeMs: 24 * 3_600_000,
   rejectedTtlMs: 5_000,
   maxEntries: 2048,
+  recencyGranularityMs: 1_000,
 };

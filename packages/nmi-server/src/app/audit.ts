@@ -1,4 +1,4 @@
-import type { LoggerPort, PodRef, RequestRoute } from "@podid/core";
+import type { RequestRoute } from "@podid/core";
 import type { CacheResult } from "../cache/token-cache-driver.js";
 
 /**
@@ -9,8 +9,10 @@ import type { CacheResult } from "../cache/token-cache-driver.js";
  * @packageDocumentation
  */
 
-/** One audit record. */
-export interface AuditRecord {
+/** One audit record (a type alias, so it is a plain `LogFields` record). */
+export type AuditRecord = {
+  /** Always `true`: what tells an audit line from an operational one. */
+  readonly audit: true;
   readonly requestId: string;
   /** The route core's canonicalisation chose (never the raw path). */
   readonly route: RequestRoute["route"];
@@ -37,17 +39,7 @@ export interface AuditRecord {
   /** Time spent waiting for assignment, in ms. */
   readonly waitedMs?: number;
   readonly durationMs: number;
-}
+};
 
 /** The message of every audit line (one string to search for). */
 export const AUDIT_MESSAGE = "nmi decision";
-
-/** Writes `record` as one info line with `audit: true`. */
-export function writeAudit(logger: LoggerPort, record: AuditRecord): void {
-  logger.info({ audit: true, ...record }, AUDIT_MESSAGE);
-}
-
-/** Namespace, name and UID of a pod, as audit fields. */
-export function podFields(pod: PodRef | undefined): Pick<AuditRecord, "podUid" | "podNamespace" | "podName"> {
-  return pod === undefined ? {} : { podUid: pod.uid, podNamespace: pod.namespace, podName: pod.name };
-}

@@ -11,6 +11,7 @@ import {
 import { silentPino } from "../observability/pino-logger.js";
 import { createHttpForwarder, type ImdsForwarder } from "../proxy/http-forwarder.js";
 import type { NmiAppConfig } from "./nmi-app-config.js";
+import type { AuditWriter } from "./audit-writer.js";
 import { NmiService, type NmiReply } from "./nmi-service.js";
 import { CLIENT_REQUEST_ID_HEADER, requestIdFrom } from "./request-id.js";
 
@@ -27,8 +28,10 @@ export interface NmiDependencies {
   readonly kube: KubeReaderPort;
   readonly tokenSource: TokenSourcePort;
   readonly clock: ClockPort;
-  /** Audit records and operational lines. */
+  /** Operational lines, and audit records unless `audit` is given. */
   readonly logger: LoggerPort;
+  /** Where audit records go (default: one `info` line each through `logger`). */
+  readonly audit?: AuditWriter;
   readonly metrics: MetricsPort;
   /** Where forwarded requests go (default: HTTP to `config.metadataAddress:metadataPort`). */
   readonly forwarder?: ImdsForwarder;
@@ -74,6 +77,23 @@ function send(reply: FastifyReply, answer: NmiReply): FastifyReply {
   return reply.send(jsonOf(body));
 }
 
+/**
+ * Calls `listener` once if the connection closes before the answer is written (a `close` after the
+ * answer is the normal end of the exchange); at once if it is already gone.
+ */
+function onClientGone(reply: FastifyReply, listener: (reason: Error) => void): () => void {
+  const res = reply.raw;
+  const gone = (): void => {
+    if (!res.writableEnded) listener(new Error("client disconnected"));
+  };
+  if (res.destroyed || reply.request.raw.socket.destroyed) {
+    gone();
+    return () => undefined;
+  }
+  res.once("close", gone);
+  return () => res.off("close", gone);
+}
+
 /** An IMDS-shaped answer for errors fastify raises before the handler (body too large, bad framing). */
 function frameworkErrorBody(error: FastifyError): { status: number; body: string } {
   const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -115,28 +135,19 @@ export function buildNmiApp(deps: NmiDependencies, config: NmiAppConfig): NmiApp
     deps.forwarder ?? createHttpForwarder({ address: config.metadataAddress, port: config.metadataPort, timeoutMs: config.proxyTimeoutMs });
   const service = new NmiService({ ...deps, forwarder }, config);
 
-  const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const disconnected = new AbortController();
-    const onClose = (): void => {
-      if (!reply.raw.writableEnded) disconnected.abort(new Error("client disconnected"));
-    };
-    reply.raw.once("close", onClose);
-    try {
-      const body = request.body;
-      const served = await service.serve({
-        requestId: String(request.id),
-        method: request.raw.method ?? request.method,
-        rawTarget: request.raw.url ?? "",
-        headers: request.raw.headers,
-        remoteAddress: request.socket.remoteAddress ?? "",
-        signal: disconnected.signal,
-        controller: disconnected,
-        ...(body instanceof Uint8Array ? { body } : {}),
-      });
-      return send(reply, served.reply);
-    } finally {
-      reply.raw.off("close", onClose);
-    }
+  // Not an async function: a token answered from memory is written in the same turn it was asked for.
+  const handle = (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> => {
+    const body = request.body;
+    const served = service.serve({
+      requestId: String(request.id),
+      method: request.raw.method ?? request.method,
+      rawTarget: request.raw.url ?? "",
+      headers: request.raw.headers,
+      remoteAddress: request.socket.remoteAddress ?? "",
+      onClientGone: (listener) => onClientGone(reply, listener),
+      ...(body instanceof Uint8Array ? { body } : {}),
+    });
+    return served instanceof Promise ? served.then((s) => send(reply, s.reply)) : send(reply, served.reply);
   };
 
   const app = Fastify({
@@ -154,7 +165,16 @@ export function buildNmiApp(deps: NmiDependencies, config: NmiAppConfig): NmiApp
     return503OnClosing: false,
     // URLs find-my-way cannot decode still go to the one handler: core rejects them with IMDS's 400.
     frameworkErrors: (_error, request, reply) => {
-      void handle(request, reply);
+      // Outside fastify's handler plumbing: a failure goes to the error handler below instead of being left unhandled.
+      const failed = (error: unknown): void => {
+        if (!reply.sent) void (reply as FastifyReply).send(error instanceof Error ? error : new Error(String(error)));
+      };
+      try {
+        const handled = handle(request, reply);
+        if (handled instanceof Promise) handled.catch(failed);
+      } catch (error) {
+        failed(error);
+      }
     },
     clientErrorHandler: (error, socket) => {
       const code = (error as Error & { code?: string }).code ?? "";

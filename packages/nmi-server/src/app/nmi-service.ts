@@ -25,12 +25,14 @@ import { BoundedLabel } from "../observability/bounded-label.js";
 import { NMI_METRIC } from "../observability/nmi-metrics.js";
 import type { ForwardedResponse, ImdsForwarder } from "../proxy/http-forwarder.js";
 import { AssignmentWatch } from "./assignment-watch.js";
-import { podFields, writeAudit, type AuditRecord } from "./audit.js";
+import type { AuditRecord } from "./audit.js";
+import { loggerAuditWriter, type AuditWriter } from "./audit-writer.js";
 import { ClusterView } from "./cluster-view.js";
 import type { FlowContext, FlowRequest, FlowResult, Trace } from "./flow-context.js";
 import { serveForward } from "./forward-flow.js";
 import type { NmiAppConfig } from "./nmi-app-config.js";
 import { DecisionMemo } from "./decision-memo.js";
+import { RequestSignal, type OnClientGone } from "./request-signal.js";
 import { identityCacheKey, serveHostToken, serveMemoised, serveToken, tokenMemoKey, type MemoisedDecision } from "./token-flow.js";
 import { TokenFetcher } from "./token-fetcher.js";
 
@@ -49,6 +51,8 @@ export interface NmiServiceDeps {
   readonly logger: LoggerPort;
   readonly metrics: MetricsPort;
   readonly forwarder: ImdsForwarder;
+  /** Where audit records go (default: one `info` line each through `logger`). */
+  readonly audit?: AuditWriter;
 }
 
 /** A request to serve. */
@@ -59,13 +63,11 @@ export interface NmiRequest {
   readonly headers: HttpHeaders;
   readonly remoteAddress: string;
   readonly body?: Uint8Array;
-  /** Aborts when the client disconnects. */
-  readonly signal: AbortSignal;
   /**
-   * The controller behind `signal`, when the caller owns one: the engine then aborts it on shutdown
-   * directly instead of chaining a controller of its own to `signal` (one fewer per request).
+   * Subscribes to the client going away before its answer is sent. Called only by flows that wait
+   * (assignment waits, forwarding), so an answer from the token cache never pays for a listener.
    */
-  readonly controller?: AbortController;
+  readonly onClientGone: OnClientGone;
 }
 
 /** What to send back. */
@@ -78,6 +80,9 @@ export interface ServedRequest {
   readonly reply: NmiReply;
   readonly audit: AuditRecord;
 }
+
+/** `T` with its fields writable (for records assembled field by field). */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The `operation_type` label of a route (a fixed set; the original used the raw path). */
 function operationOf(route: RequestRoute["route"]): string {
@@ -110,11 +115,40 @@ function reasonOf(outcome: NmiOutcome): string | undefined {
 const MEMOISED_ROUTE: RequestRoute = { route: "token", query: new Map() };
 
 /** The answer to every request once shutdown has begun. */
-const SHUTTING_DOWN: NmiOutcome = { kind: "tokenFailed", error: { kind: "unavailable", message: "NMI is shutting down; retry" } };
+const SHUTTING_DOWN_RESULT: FlowResult = {
+  kind: "outcome",
+  outcome: { kind: "tokenFailed", error: { kind: "unavailable", message: "NMI is shutting down; retry" } },
+};
+
+/** A request as the flows see it; its `signal` is built on first use (see {@link RequestSignal}). */
+class ServedFlowRequest implements FlowRequest {
+  readonly method: string;
+  readonly rawTarget: string;
+  readonly headers: HttpHeaders;
+  readonly remoteAddress: string;
+  readonly body?: Uint8Array;
+  readonly shutdownSignal: AbortSignal;
+  readonly #lifetime: RequestSignal;
+
+  constructor(request: NmiRequest, lifetime: RequestSignal, shutdownSignal: AbortSignal) {
+    this.method = request.method;
+    this.rawTarget = request.rawTarget;
+    this.headers = request.headers;
+    this.remoteAddress = request.remoteAddress;
+    if (request.body !== undefined) this.body = request.body;
+    this.shutdownSignal = shutdownSignal;
+    this.#lifetime = lifetime;
+  }
+
+  get signal(): AbortSignal {
+    return this.#lifetime.signal;
+  }
+}
 
 /** The engine. Build with the ports and the app configuration; {@link close} when done. */
 export class NmiService {
   readonly #deps: NmiServiceDeps;
+  readonly #audit: AuditWriter;
   readonly #ctx: FlowContext;
   readonly #cache: TokenCacheDriver;
   readonly #gate: UpstreamGate;
@@ -129,6 +163,7 @@ export class NmiService {
   /** Wires the engine and subscribes to pod, AzureAssignedIdentity and AzureIdentity changes. */
   constructor(deps: NmiServiceDeps, config: NmiAppConfig) {
     this.#deps = deps;
+    this.#audit = deps.audit ?? loggerAuditWriter(deps.logger);
     this.#memoise = config.memoiseDecisions;
     const { clock, metrics, logger, kube } = deps;
     const view = new ClusterView(kube, config);
@@ -168,43 +203,40 @@ export class NmiService {
     return this.#ctx.watch.waiting;
   }
 
-  /** Serves one request and records it. Never throws for anything a client can send. */
-  async serve(request: NmiRequest): Promise<ServedRequest> {
-    const { clock } = this.#deps;
-    const startedMs = clock.now();
+  /**
+   * Serves one request and records it. Never throws for anything a client can send. A memoised token
+   * request answered from the token cache completes synchronously (the common case, with no promise in
+   * between); everything else returns a promise.
+   */
+  serve(request: NmiRequest): ServedRequest | Promise<ServedRequest> {
+    const startedMs = this.#deps.clock.now();
     const trace: Trace = {};
     // A request identical to one decided since the caches last changed reuses that decision.
     const memoKey = this.#memoise ? tokenMemoKey(this.#ctx, request) : undefined;
     const memoised = memoKey === undefined ? undefined : this.#ctx.memo.get(memoKey);
     const route: RequestRoute = memoised !== undefined ? MEMOISED_ROUTE : classifyRequestPath(request.rawTarget);
-    let result: FlowResult;
-    if (this.#shutdown.signal.aborted) {
-      result = { kind: "outcome", outcome: SHUTTING_DOWN };
-    } else {
-      // One controller per request, aborted by the client's disconnect or by shutdown. (Not
-      // `AbortSignal.any`: it registers every combined signal on the long-lived shutdown signal, which
-      // made each request cost time proportional to all earlier ones.)
-      const owned = request.controller !== undefined && request.controller.signal === request.signal;
-      const combined = owned && request.controller !== undefined ? request.controller : new AbortController();
-      const onDisconnect = (): void => combined.abort(request.signal.reason);
-      if (!owned) request.signal.addEventListener("abort", onDisconnect, { once: true });
-      this.#active.add(combined);
-      const flowRequest: FlowRequest = {
-        method: request.method,
-        rawTarget: request.rawTarget,
-        headers: request.headers,
-        remoteAddress: request.remoteAddress,
-        signal: combined.signal,
-        shutdownSignal: this.#shutdown.signal,
-        ...(request.body !== undefined ? { body: request.body } : {}),
-      };
-      try {
-        result = memoised !== undefined ? await serveMemoised(this.#ctx, flowRequest, memoised, trace) : await this.#route(route, flowRequest, trace, memoKey);
-      } finally {
-        this.#active.delete(combined);
-        if (!owned) request.signal.removeEventListener("abort", onDisconnect);
-      }
+    if (this.#shutdown.signal.aborted) return this.#finish(request, route, SHUTTING_DOWN_RESULT, trace, startedMs);
+    // Aborted by the client's disconnect or by shutdown; built only if a flow waits. (Never
+    // `AbortSignal.any`: it registers every combined signal on the long-lived shutdown signal, which
+    // made each request cost time proportional to all earlier ones.)
+    const lifetime = new RequestSignal(request.onClientGone, this.#shutdown.signal, this.#active);
+    const flowRequest = new ServedFlowRequest(request, lifetime, this.#shutdown.signal);
+    let pending: FlowResult | Promise<FlowResult>;
+    try {
+      pending = memoised !== undefined ? serveMemoised(this.#ctx, flowRequest, memoised, trace) : this.#route(route, flowRequest, trace, memoKey);
+    } catch (error) {
+      lifetime.dispose();
+      throw error;
     }
+    if (pending instanceof Promise) {
+      return pending.finally(() => lifetime.dispose()).then((result) => this.#finish(request, route, result, trace, startedMs));
+    }
+    lifetime.dispose();
+    return this.#finish(request, route, pending, trace, startedMs);
+  }
+
+  /** The reply to a served request; writes its audit record and metrics. */
+  #finish(request: NmiRequest, route: RequestRoute, result: FlowResult, trace: Trace, startedMs: number): ServedRequest {
     const reply: NmiReply =
       result.kind === "forwarded"
         ? { kind: "forwarded", response: result.response }
@@ -216,25 +248,34 @@ export class NmiService {
     const status = reply.response.status;
     const decision = result.kind === "outcome" ? result.outcome.kind : result.kind === "forwarded" ? "forwarded" : result.decision;
     const reason = result.kind === "outcome" ? reasonOf(result.outcome) : undefined;
-    const audit: AuditRecord = {
+    // Built field by field rather than with spreads: this runs for every request, and each spread of an
+    // optional field would allocate an object of its own.
+    const audit: Mutable<AuditRecord> = {
+      audit: true,
       requestId: request.requestId,
       route: route.route,
       method: request.method,
-      ...(route.route === "proxy" || route.route === "instance" ? { path: route.path.slice(0, 256) } : {}),
       sourceIp: request.remoteAddress,
-      ...podFields(trace.pod),
-      ...(trace.identity !== undefined ? { identity: trace.identity } : {}),
-      ...(trace.clientId !== undefined ? { clientId: trace.clientId } : {}),
-      ...(trace.resource !== undefined ? { resource: trace.resource } : {}),
       decision,
-      ...(reason !== undefined ? { reason } : {}),
       status,
       cacheHit: trace.cache === "hit" || trace.cache === "refresh",
-      ...(trace.cache !== undefined ? { cache: trace.cache } : {}),
-      ...(trace.upstreamMs !== undefined ? { upstreamMs: trace.upstreamMs } : {}),
-      ...(trace.waitedMs !== undefined ? { waitedMs: trace.waitedMs } : {}),
-      durationMs: clock.now() - startedMs,
+      durationMs: 0,
     };
+    if (route.route === "proxy" || route.route === "instance") audit.path = route.path.slice(0, 256);
+    const pod = trace.pod;
+    if (pod !== undefined) {
+      audit.podUid = pod.uid;
+      audit.podNamespace = pod.namespace;
+      audit.podName = pod.name;
+    }
+    if (trace.identity !== undefined) audit.identity = trace.identity;
+    if (trace.clientId !== undefined) audit.clientId = trace.clientId;
+    if (trace.resource !== undefined) audit.resource = trace.resource;
+    if (reason !== undefined) audit.reason = reason;
+    if (trace.cache !== undefined) audit.cache = trace.cache;
+    if (trace.upstreamMs !== undefined) audit.upstreamMs = trace.upstreamMs;
+    if (trace.waitedMs !== undefined) audit.waitedMs = trace.waitedMs;
+    audit.durationMs = this.#deps.clock.now() - startedMs;
     this.#record(route, audit, trace);
     return { reply, audit };
   }
@@ -255,6 +296,7 @@ export class NmiService {
     if (!this.#shutdown.signal.aborted) this.beginShutdown();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     this.#cache.close();
+    this.#audit.flush();
   }
 
   async #route(route: RequestRoute, request: FlowRequest, trace: Trace, memoKey: string | undefined): Promise<FlowResult> {
@@ -288,8 +330,8 @@ export class NmiService {
   }
 
   #record(route: RequestRoute, audit: AuditRecord, trace: Trace): void {
-    const { metrics, logger } = this.#deps;
-    writeAudit(logger, audit);
+    const { metrics } = this.#deps;
+    this.#audit.write(audit);
     metrics.observe(
       METRIC.nmiOperationsDuration,
       {

@@ -12,8 +12,20 @@ export const CLIENT_REQUEST_ID_HEADER = "x-ms-client-request-id";
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The id for a request with this `x-ms-client-request-id` value (a fresh UUID when absent or unsafe). */
+/**
+ * Ids NMI makes up itself: a random prefix per process and a counter, unique across restarts and as
+ * cheap as a string concatenation (curl and most non-Azure clients send no id, so this runs per request).
+ */
+const PROCESS_PREFIX = `nmi-${randomUUID().slice(0, 8)}-`;
+let issued = 0;
+
+/** A fresh request id. */
+export function newRequestId(): string {
+  issued += 1;
+  return PROCESS_PREFIX + issued.toString(36);
+}
+
+/** The id for a request with this `x-ms-client-request-id` value (a fresh id when absent or unsafe). */
 export function requestIdFrom(header: string | readonly string[] | undefined): string {
-  const value = typeof header === "string" ? header : undefined;
-  return value !== undefined && SAFE_ID.test(value) ? value : randomUUID();
+  return typeof header === "string" && SAFE_ID.test(header) ? header : newRequestId();
 }

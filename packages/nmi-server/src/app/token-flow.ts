@@ -23,6 +23,7 @@ import {
   type TokenFetchPlan,
 } from "@podid/core";
 import { NMI_METRIC } from "../observability/nmi-metrics.js";
+import type { ObtainedToken } from "../cache/token-cache-driver.js";
 import type { FlowContext, FlowRequest, FlowResult, Trace } from "./flow-context.js";
 
 /**
@@ -195,10 +196,24 @@ export function prepareFetch(decision: TokenDecision): PreparedFetch | undefined
 }
 
 /** Performs a prepared token decision through the cache, and re-checks the caller after waiting for upstream. */
-async function obtainToken(ctx: FlowContext, decision: TokenDecision, prepared: PreparedFetch, trace: Trace, recheck: () => Attributed): Promise<FlowResult> {
+function obtainToken(
+  ctx: FlowContext,
+  decision: TokenDecision,
+  prepared: PreparedFetch,
+  trace: Trace,
+  recheck: () => Attributed,
+): FlowResult | Promise<FlowResult> {
   trace.identity = prepared.identityLabel;
   if (prepared.clientId !== undefined) trace.clientId = prepared.clientId;
-  const obtained = await ctx.cache.obtain(prepared.key, prepared.version, ctx.fetcher.fetchFor(prepared.plan, prepared.clientIdHint));
+  const obtained = ctx.cache.obtain(prepared.key, prepared.version, ctx.fetcher.fetchFor(prepared.plan, prepared.clientIdHint));
+  // A token from memory is answered in the same turn; only a wait for upstream goes through a promise.
+  return obtained instanceof Promise
+    ? obtained.then((o) => tokenResult(ctx, decision, o, trace, recheck))
+    : tokenResult(ctx, decision, obtained, trace, recheck);
+}
+
+/** The flow result of what the cache answered. */
+function tokenResult(ctx: FlowContext, decision: TokenDecision, obtained: ObtainedToken, trace: Trace, recheck: () => Attributed): FlowResult {
   trace.cache = obtained.cache;
   ctx.metrics.increment(NMI_METRIC.tokenCacheRequests, { result: obtained.cache });
   if (obtained.upstreamMs !== undefined) trace.upstreamMs = obtained.upstreamMs;
@@ -237,8 +252,11 @@ export function tokenMemoKey(ctx: FlowContext, req: Pick<FlowRequest, "remoteAdd
   return `${req.remoteAddress}\u0000${metadata}${forwarded.ok ? "" : forwarded.error.header}\u0000${req.rawTarget}`;
 }
 
-/** Serves a token request whose decision was memoised: rate limit, then the cache. */
-export async function serveMemoised(ctx: FlowContext, req: FlowRequest, memo: MemoisedDecision, trace: Trace): Promise<FlowResult> {
+/**
+ * Serves a token request whose decision was memoised: rate limit, then the cache. Synchronous when the
+ * token is in memory (nearly every request), so the hot path allocates no promise.
+ */
+export function serveMemoised(ctx: FlowContext, req: FlowRequest, memo: MemoisedDecision, trace: Trace): FlowResult | Promise<FlowResult> {
   trace.resource = memo.resource;
   trace.pod = memo.decision.caller;
   const limited = rateLimited(ctx, memo.decision);

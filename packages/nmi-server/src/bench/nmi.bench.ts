@@ -16,7 +16,7 @@ import { NMI_DECISION_DEFAULTS, type TokenSourcePort } from "@podid/core";
 import { FakeCluster, FakeTokenSource, VirtualClock } from "@podid/testkit";
 import { buildNmiApp, type NmiApp } from "../app/build-nmi-app.js";
 import { defineNmiAppConfig } from "../app/nmi-app-config.js";
-import { createNmiPino, pinoLoggerPort } from "../observability/pino-logger.js";
+import { createNmiLogging, pinoLoggerPort, type NmiLogging } from "../observability/pino-logger.js";
 import { PromMetrics } from "../observability/prom-metrics.js";
 import { bindPod, makeAssigned, makeBinding, makeIdentity, makePod, RecordingForwarder, TEST_NODE, tokenUrl } from "../testing/fixtures.js";
 
@@ -41,7 +41,7 @@ interface Run {
 
 interface LevelResult {
   readonly connections: number;
-  /** NMI as deployed: one JSON audit line per request (to /dev/null here) and Prometheus metrics. */
+  /** NMI as deployed: one JSON audit line per request (to /dev/null here, batched per turn) and Prometheus metrics. */
   readonly nmi: Run;
   /** The same NMI with its log level set to silent: what the audit line costs. */
   readonly nmiQuiet: Run;
@@ -101,14 +101,25 @@ async function main(): Promise<void> {
       return fake.acquire(req, signal);
     },
   };
-  const build = (logPino: ReturnType<typeof createNmiPino>): NmiApp =>
+  const build = (logging: NmiLogging): NmiApp =>
     buildNmiApp(
-      { kube: cluster, tokenSource, clock, logger: pinoLoggerPort(logPino), metrics: new PromMetrics(), forwarder: new RecordingForwarder(), pino: logPino },
+      {
+        kube: cluster,
+        tokenSource,
+        clock,
+        logger: pinoLoggerPort(logging.pino),
+        audit: logging.audit,
+        metrics: new PromMetrics(),
+        forwarder: new RecordingForwarder(),
+        pino: logging.pino,
+      },
       // One client (127.0.0.1) sends everything, so the per-pod limit (5/s) is off for the benchmark.
       defineNmiAppConfig({ nodeName: TEST_NODE, podRateLimit: false, decisions: NMI_DECISION_DEFAULTS }),
     );
-  const app = build(createNmiPino({ destination: pino.destination({ dest: "/dev/null", sync: false }) }));
-  const quiet = build(createNmiPino({ level: "silent" }));
+  // Logging exactly as podid-nmi sets it up (createNmiLogging: synchronous writes, audit lines batched
+  // per event-loop turn), to /dev/null instead of stdout.
+  const app = build(createNmiLogging({ base: { node: TEST_NODE }, destination: pino.destination({ dest: "/dev/null", sync: true }) }));
+  const quiet = build(createNmiLogging({ level: "silent" }));
   bindPod({ cluster, tokens: fake }, { pod: "bench-pod", ip: "127.0.0.1", identity: "bench-identity" });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const nmiPort = (app.server.address() as AddressInfo).port;

@@ -67,6 +67,12 @@ const MAX_ATTEMPTS = 3;
 /** Housekeeping (dropping dead entries) every this many requests. */
 const SWEEP_EVERY = 1024;
 
+/** The answer after {@link MAX_ATTEMPTS} fetches were each abandoned by a change of the identity. */
+const IDENTITY_KEPT_CHANGING: ObtainedToken = {
+  result: err({ kind: "token", error: { kind: "unavailable", message: "the identity changed while its token was fetched; retry" } }),
+  cache: "miss",
+};
+
 /** Hooks for what happens outside any request. */
 export interface TokenCacheDriverHooks {
   /** A background refresh failed (the cached token is still served until it expires). */
@@ -96,36 +102,48 @@ export class TokenCacheDriver {
   /**
    * The token for `key` at `identityVersion`: cached, joined from a running fetch, or fetched with
    * `fetch` (only the first concurrent caller's `fetch` runs). A fetch abandoned because the identity
-   * changed makes the request start over with the current version.
+   * changed makes the request start over with the current version. Answers from memory (hit, hit with
+   * a background refresh, replayed refusal) are returned synchronously — no promise, no microtask —
+   * since they are nearly every request; only a request that waits for upstream gets a promise.
    */
-  async obtain(key: TokenCacheKey, identityVersion: string, fetch: TokenFetch): Promise<ObtainedToken> {
+  obtain(key: TokenCacheKey, identityVersion: string, fetch: TokenFetch): ObtainedToken | Promise<ObtainedToken> {
     if (++this.#requests % SWEEP_EVERY === 0) this.#state = sweepTokenCache(this.#state, this.#clock.now());
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-      const step = requestToken(this.#state, key, identityVersion, this.#clock.now());
-      this.#state = step.state;
-      this.#abandon(step.abandoned);
-      const decision = step.decision;
-      switch (decision.kind) {
-        case "hit":
-          return { result: ok(decision.token), cache: "hit" };
-        case "hitAndRefresh":
-          void this.#start(decision.fetchId, key, fetch).then((c) => this.#reportRefresh(key, c));
-          return { result: ok(decision.token), cache: "refresh" };
-        case "cachedRejection":
-          return { result: err({ kind: "token", error: decision.error }), cache: "rejection" };
-        case "join":
-        case "fetch": {
-          const running = decision.kind === "join" ? this.#running.get(decision.fetchId)?.done : this.#start(decision.fetchId, key, fetch);
-          const completion = await running;
-          if (completion === undefined || completion.outcome.kind === "stale") continue;
-          return answer(completion, decision.kind === "join" ? "joined" : "miss");
-        }
+    return this.#attempt(key, identityVersion, fetch, 0);
+  }
+
+  #attempt(key: TokenCacheKey, identityVersion: string, fetch: TokenFetch, attempt: number): ObtainedToken | Promise<ObtainedToken> {
+    if (attempt >= MAX_ATTEMPTS) return IDENTITY_KEPT_CHANGING;
+    const step = requestToken(this.#state, key, identityVersion, this.#clock.now());
+    this.#state = step.state;
+    this.#abandon(step.abandoned);
+    const decision = step.decision;
+    switch (decision.kind) {
+      case "hit":
+        return { result: ok(decision.token), cache: "hit" };
+      case "hitAndRefresh":
+        void this.#start(decision.fetchId, key, fetch).then((c) => this.#reportRefresh(key, c));
+        return { result: ok(decision.token), cache: "refresh" };
+      case "cachedRejection":
+        return { result: err({ kind: "token", error: decision.error }), cache: "rejection" };
+      case "join":
+      case "fetch": {
+        const running = decision.kind === "join" ? this.#running.get(decision.fetchId)?.done : this.#start(decision.fetchId, key, fetch);
+        return this.#waitFor(running, decision.kind === "join" ? "joined" : "miss", key, identityVersion, fetch, attempt);
       }
     }
-    return {
-      result: err({ kind: "token", error: { kind: "unavailable", message: "the identity changed while its token was fetched; retry" } }),
-      cache: "miss",
-    };
+  }
+
+  async #waitFor(
+    running: Promise<Completion> | undefined,
+    cache: CacheResult,
+    key: TokenCacheKey,
+    identityVersion: string,
+    fetch: TokenFetch,
+    attempt: number,
+  ): Promise<ObtainedToken> {
+    const completion = await running;
+    if (completion === undefined || completion.outcome.kind === "stale") return this.#attempt(key, identityVersion, fetch, attempt + 1);
+    return answer(completion, cache);
   }
 
   /** Drops every token and running fetch of an identity (its AzureIdentity changed or was deleted). */

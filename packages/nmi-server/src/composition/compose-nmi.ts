@@ -6,7 +6,8 @@ import { Registry } from "prom-client";
 import type { ClockPort, LoggerPort, MetricsPort, NetfilterPort, TokenSourcePort } from "@podid/core";
 import { buildNmiApp, type NmiApp } from "../app/build-nmi-app.js";
 import { appConfigFrom, interceptionSpecFrom, type NmiConfig } from "../config/nmi-config.js";
-import { createNmiPino, pinoLoggerPort } from "../observability/pino-logger.js";
+import { loggerAuditWriter, type AuditWriter } from "../app/audit-writer.js";
+import { createNmiLogging, pinoLoggerPort, silentPino } from "../observability/pino-logger.js";
 import { NMI_METRIC_DEFINITIONS } from "../observability/nmi-metrics.js";
 import { PromMetrics } from "../observability/prom-metrics.js";
 import { buildProbeApp } from "../probes/build-probe-app.js";
@@ -48,6 +49,11 @@ export interface NmiRuntime {
 export interface ComposeNmiOptions {
   /** The process logger (default: JSON to stdout at `config.logLevel`, with redaction). */
   readonly pino?: Logger;
+  /**
+   * Where audit records go (default: with the default logger, its batched `PinoAuditWriter`; with a given
+   * `pino`, one line each through it).
+   */
+  readonly audit?: AuditWriter;
   /** The metrics registry (default: a new per-process one). */
   readonly registry?: Registry;
 }
@@ -58,8 +64,13 @@ const ID = NMI_SERVICE;
 function bindAll(container: Container, config: NmiConfig, adapters: NmiAdapters, options: ComposeNmiOptions): void {
   container.bind(ID.Config).toConstantValue(config);
   container.bind(ID.Clock).toConstantValue(adapters.clock ?? systemClock);
-  container.bind(ID.Pino).toConstantValue(options.pino ?? createNmiPino({ level: config.logLevel, base: { node: config.nodeName } }));
+  const logging = options.pino === undefined ? createNmiLogging({ level: config.logLevel, base: { node: config.nodeName } }) : undefined;
+  const pinoLogger = options.pino ?? logging?.pino ?? silentPino();
+  container.bind(ID.Pino).toConstantValue(pinoLogger);
   container.bind(ID.Logger).toResolvedValue((pino: Logger) => pinoLoggerPort(pino), [ID.Pino]);
+  container
+    .bind(ID.Audit)
+    .toResolvedValue((logger: LoggerPort) => options.audit ?? logging?.audit ?? loggerAuditWriter(logger.child({ server: "nmi" })), [ID.Logger]);
   container.bind(ID.Registry).toConstantValue(options.registry ?? new Registry());
   container.bind(ID.Metrics).toResolvedValue((registry: Registry) => new PromMetrics(NMI_METRIC_DEFINITIONS, registry), [ID.Registry]);
   container
@@ -79,9 +90,18 @@ function bindAll(container: Container, config: NmiConfig, adapters: NmiAdapters,
   container
     .bind(ID.NmiServer)
     .toResolvedValue(
-      (cfg: NmiConfig, kube: NmiKubeReader, tokenSource: TokenSourcePort, clock: ClockPort, logger: LoggerPort, metrics: MetricsPort, forwarder: ImdsForwarder, pino: Logger) =>
-        ({ app: buildNmiApp({ kube, tokenSource, clock, logger: logger.child({ server: "nmi" }), metrics, forwarder, pino }, appConfigFrom(cfg)) }),
-      [ID.Config, ID.KubeReader, ID.TokenSource, ID.Clock, ID.Logger, ID.Metrics, ID.Forwarder, ID.Pino],
+      (
+        cfg: NmiConfig,
+        kube: NmiKubeReader,
+        tokenSource: TokenSourcePort,
+        clock: ClockPort,
+        logger: LoggerPort,
+        metrics: MetricsPort,
+        forwarder: ImdsForwarder,
+        pino: Logger,
+        audit: AuditWriter,
+      ) => ({ app: buildNmiApp({ kube, tokenSource, clock, logger: logger.child({ server: "nmi" }), audit, metrics, forwarder, pino }, appConfigFrom(cfg)) }),
+      [ID.Config, ID.KubeReader, ID.TokenSource, ID.Clock, ID.Logger, ID.Metrics, ID.Forwarder, ID.Pino, ID.Audit],
     );
 }
 
@@ -178,6 +198,7 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
     if (metricsApp !== undefined) await metricsApp.close();
     await container.get(ID.ProbeServer).app.close();
     logger.info({}, "handled termination");
+    container.get(ID.Audit).flush();
     pino.flush();
   };
 

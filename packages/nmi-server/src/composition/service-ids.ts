@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { ClockPort, LoggerPort, MetricsPort, NetfilterPort, TokenSourcePort } from "@podid/core";
+import type { AuditWriter } from "../app/audit-writer.js";
 import type { NmiApp } from "../app/build-nmi-app.js";
 import type { NmiConfig } from "../config/nmi-config.js";
 import type { ImdsForwarder } from "../proxy/http-forwarder.js";
@@ -27,6 +28,7 @@ export const NMI_SERVICE = {
   Clock: Symbol.for("podid.nmi.ClockPort") as ServiceIdentifier<ClockPort>,
   Pino: Symbol.for("podid.nmi.Pino") as ServiceIdentifier<Logger>,
   Logger: Symbol.for("podid.nmi.LoggerPort") as ServiceIdentifier<LoggerPort>,
+  Audit: Symbol.for("podid.nmi.AuditWriter") as ServiceIdentifier<AuditWriter>,
   Registry: Symbol.for("podid.nmi.Registry") as ServiceIdentifier<Registry>,
   Metrics: Symbol.for("podid.nmi.MetricsPort") as ServiceIdentifier<MetricsPort>,
   AdapterContext: Symbol.for("podid.nmi.AdapterContext") as ServiceIdentifier<NmiAdapterContext>,

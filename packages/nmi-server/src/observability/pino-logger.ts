@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { LogFields, LoggerPort } from "@podid/core";
+import { PinoAuditWriter } from "./pino-audit-writer.js";
 
 /**
  * NMI's pino logger and its {@link LoggerPort} face. NMI hands out tokens for every pod of the node, so
@@ -62,6 +63,24 @@ export function createNmiPino(options: NmiPinoOptions = {}): Logger {
     },
     options.destination ?? pino.destination(1),
   );
+}
+
+/** NMI's process logging: the redacting logger and the audit writer, sharing one stream. */
+export interface NmiLogging {
+  readonly pino: Logger;
+  /** Audit lines as `pino.child({ server: "nmi" })` would write them, batched per event-loop turn. */
+  readonly audit: PinoAuditWriter;
+}
+
+/**
+ * The logger and audit writer for a process (default stream: stdout, written synchronously as pino's
+ * `destination(1)` does, so a line is out before the next request is read; audit lines are one write
+ * per event-loop turn).
+ */
+export function createNmiLogging(options: NmiPinoOptions = {}): NmiLogging {
+  const destination = options.destination ?? pino.destination(1);
+  const logger = createNmiPino({ ...options, destination });
+  return { pino: logger, audit: new PinoAuditWriter({ logger: logger.child({ server: "nmi" }), destination }) };
 }
 
 /** A pino logger that writes nothing (the default for tests and embedding). */

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type { MetricLabels, MetricsPort } from "@podid/core";
 import { NMI_METRIC_DEFINITIONS, type MetricDefinition } from "./nmi-metrics.js";
 
@@ -36,24 +36,26 @@ export class PromMetrics implements MetricsPort {
     }
   }
 
+  // Label objects are handed to prom-client as they are (it only reads them): no copy per request.
+
   /** Adds `value` to a counter (or a gauge). */
   increment(name: string, labels: MetricLabels = {}, value = 1): void {
     const metric = this.#metrics.get(name);
-    if (metric instanceof Counter || metric instanceof Gauge) metric.inc({ ...labels }, value);
+    if (metric instanceof Counter || metric instanceof Gauge) metric.inc(labels as LabelValues<string>, value);
     else this.#unknown.add(name);
   }
 
   /** Records a histogram observation. */
   observe(name: string, labels: MetricLabels, value: number): void {
     const metric = this.#metrics.get(name);
-    if (metric instanceof Histogram) metric.observe({ ...labels }, value);
+    if (metric instanceof Histogram) metric.observe(labels as LabelValues<string>, value);
     else this.#unknown.add(name);
   }
 
   /** Sets a gauge. */
   setGauge(name: string, labels: MetricLabels, value: number): void {
     const metric = this.#metrics.get(name);
-    if (metric instanceof Gauge) metric.set({ ...labels }, value);
+    if (metric instanceof Gauge) metric.set(labels as LabelValues<string>, value);
     else this.#unknown.add(name);
   }
 
