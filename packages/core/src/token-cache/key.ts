@@ -37,9 +37,21 @@ export function tokenCacheKey(identityKey: string, resource: string): Result<Tok
 }
 
 /**
+ * Encodings by key object. Keys are immutable and a caller that asks again and again (NMI, for every
+ * request served from one decision) passes the same object, so the string is built once and its hash,
+ * which maps compute on first use, is kept with it.
+ */
+const encodings = new WeakMap<TokenCacheKey, string>();
+
+/**
  * A collision-free string form of a key for use in maps: the identity key's length prefixes it, so
  * no choice of characters in either part can make two different keys encode alike.
  */
 export function encodeTokenCacheKey(key: TokenCacheKey): string {
-  return `${key.identityKey.length}:${key.identityKey}${key.resource}`;
+  let encoded = encodings.get(key);
+  if (encoded === undefined) {
+    encoded = `${key.identityKey.length}:${key.identityKey}${key.resource}`;
+    encodings.set(key, encoded);
+  }
+  return encoded;
 }

@@ -32,14 +32,26 @@ afterEach(async () => {
 describe("DecisionMemo", () => {
   it("never stores a decision taken before the last invalidation", () => {
     const memo = new DecisionMemo<number>();
+    const k = { source: "10.0.0.5", target: "/t" };
     const generation = memo.generation;
     memo.invalidate();
-    memo.set("k", 1, generation);
-    expect(memo.get("k")).toBeUndefined();
-    memo.set("k", 2, memo.generation);
-    expect(memo.get("k")).toBe(2);
+    memo.set(k, 1, generation);
+    expect(memo.get(k)).toBeUndefined();
+    memo.set(k, 2, memo.generation);
+    expect(memo.get(k)).toBe(2);
     memo.invalidate();
     expect(memo.size).toBe(0);
+  });
+
+  it("keeps source and target apart: no two different pairs share an entry", () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ source: fc.string({ maxLength: 4 }), target: fc.string({ maxLength: 4 }) }), { maxLength: 30 }), (keys) => {
+        const memo = new DecisionMemo<string>();
+        for (const k of keys) memo.set(k, `${k.source}|${k.target}`, memo.generation);
+        for (const k of keys) expect(memo.get(k)).toBe(`${k.source}|${k.target}`);
+        expect(memo.size).toBe(new Set(keys.map((k) => JSON.stringify([k.source, k.target]))).size);
+      }),
+    );
   });
 });
 

@@ -12,9 +12,20 @@
 /** Entries kept at most; the memo is emptied when full (it refills with the hot keys at once). */
 const MAX_ENTRIES = 4096;
 
+/**
+ * Where a request's decision is memoised: its source address and raw target. Kept as two parts (a map
+ * per source) rather than one joined string, so a lookup hashes only the target the parser just made —
+ * the source string comes from the connection and its hash is computed once.
+ */
+export interface MemoKey {
+  readonly source: string;
+  readonly target: string;
+}
+
 /** Decisions by request fingerprint, valid for one generation of the caches. */
 export class DecisionMemo<V> {
-  readonly #entries = new Map<string, V>();
+  readonly #bySource = new Map<string, Map<string, V>>();
+  #size = 0;
   #generation = 0;
 
   /** Increases whenever the memo is emptied; a decision taken in an older generation is never stored. */
@@ -24,24 +35,35 @@ export class DecisionMemo<V> {
 
   /** Entries held. */
   get size(): number {
-    return this.#entries.size;
+    return this.#size;
   }
 
   /** The memoised value for `key`. */
-  get(key: string): V | undefined {
-    return this.#entries.get(key);
+  get(key: MemoKey): V | undefined {
+    return this.#bySource.get(key.source)?.get(key.target);
   }
 
   /** Stores `value` if the caches have not changed since `generation` (when the decision was taken). */
-  set(key: string, value: V, generation: number): void {
+  set(key: MemoKey, value: V, generation: number): void {
     if (generation !== this.#generation) return;
-    if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
-    this.#entries.set(key, value);
+    if (this.#size >= MAX_ENTRIES) this.#clear();
+    let targets = this.#bySource.get(key.source);
+    if (targets === undefined) {
+      targets = new Map();
+      this.#bySource.set(key.source, targets);
+    }
+    if (!targets.has(key.target)) this.#size += 1;
+    targets.set(key.target, value);
   }
 
   /** Empties the memo (call on every change of a watched object). */
   invalidate(): void {
     this.#generation += 1;
-    this.#entries.clear();
+    this.#clear();
+  }
+
+  #clear(): void {
+    this.#bySource.clear();
+    this.#size = 0;
   }
 }

@@ -3,6 +3,7 @@ import type { CacheResult, TokenCacheDriver } from "../cache/token-cache-driver.
 import type { PodRateGate } from "../cache/pod-rate-gate.js";
 import type { ForwardedResponse, ImdsForwarder } from "../proxy/http-forwarder.js";
 import type { AssignmentWatch, WaitWake } from "./assignment-watch.js";
+import type { AuditSubject } from "./audit.js";
 import type { ClusterView } from "./cluster-view.js";
 import type { DecisionMemo } from "./decision-memo.js";
 import type { MemoisedDecision } from "./token-flow.js";
@@ -46,6 +47,8 @@ export interface FlowRequest {
 
 /** Facts collected while serving, for the audit record and metrics. */
 export interface Trace {
+  /** Who asked for what, shared by every request served from the same memoised decision. */
+  subject?: AuditSubject;
   pod?: PodRef;
   identity?: string;
   clientId?: string;

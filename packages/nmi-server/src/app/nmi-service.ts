@@ -25,13 +25,13 @@ import { BoundedLabel } from "../observability/bounded-label.js";
 import { NMI_METRIC } from "../observability/nmi-metrics.js";
 import type { ForwardedResponse, ImdsForwarder } from "../proxy/http-forwarder.js";
 import { AssignmentWatch } from "./assignment-watch.js";
-import type { AuditRecord } from "./audit.js";
+import { buildAuditRecord, type AuditRecord } from "./audit.js";
 import { loggerAuditWriter, type AuditWriter } from "./audit-writer.js";
 import { ClusterView } from "./cluster-view.js";
 import type { FlowContext, FlowRequest, FlowResult, Trace } from "./flow-context.js";
 import { serveForward } from "./forward-flow.js";
 import type { NmiAppConfig } from "./nmi-app-config.js";
-import { DecisionMemo } from "./decision-memo.js";
+import { DecisionMemo, type MemoKey } from "./decision-memo.js";
 import { RequestSignal, type OnClientGone } from "./request-signal.js";
 import { identityCacheKey, serveHostToken, serveMemoised, serveToken, tokenMemoKey, type MemoisedDecision } from "./token-flow.js";
 import { TokenFetcher } from "./token-fetcher.js";
@@ -80,9 +80,6 @@ export interface ServedRequest {
   readonly reply: NmiReply;
   readonly audit: AuditRecord;
 }
-
-/** `T` with its fields writable (for records assembled field by field). */
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The `operation_type` label of a route (a fixed set; the original used the raw path). */
 function operationOf(route: RequestRoute["route"]): string {
@@ -248,34 +245,26 @@ export class NmiService {
     const status = reply.response.status;
     const decision = result.kind === "outcome" ? result.outcome.kind : result.kind === "forwarded" ? "forwarded" : result.decision;
     const reason = result.kind === "outcome" ? reasonOf(result.outcome) : undefined;
-    // Built field by field rather than with spreads: this runs for every request, and each spread of an
-    // optional field would allocate an object of its own.
-    const audit: Mutable<AuditRecord> = {
-      audit: true,
+    const subject = trace.subject;
+    const audit = buildAuditRecord({
       requestId: request.requestId,
-      route: route.route,
       method: request.method,
+      route: route.route,
+      path: route.route === "proxy" || route.route === "instance" ? route.path.slice(0, 256) : undefined,
       sourceIp: request.remoteAddress,
+      subject,
+      pod: subject === undefined ? trace.pod : undefined,
+      identity: trace.identity,
+      clientId: trace.clientId,
+      resource: trace.resource,
       decision,
+      reason,
       status,
-      cacheHit: trace.cache === "hit" || trace.cache === "refresh",
-      durationMs: 0,
-    };
-    if (route.route === "proxy" || route.route === "instance") audit.path = route.path.slice(0, 256);
-    const pod = trace.pod;
-    if (pod !== undefined) {
-      audit.podUid = pod.uid;
-      audit.podNamespace = pod.namespace;
-      audit.podName = pod.name;
-    }
-    if (trace.identity !== undefined) audit.identity = trace.identity;
-    if (trace.clientId !== undefined) audit.clientId = trace.clientId;
-    if (trace.resource !== undefined) audit.resource = trace.resource;
-    if (reason !== undefined) audit.reason = reason;
-    if (trace.cache !== undefined) audit.cache = trace.cache;
-    if (trace.upstreamMs !== undefined) audit.upstreamMs = trace.upstreamMs;
-    if (trace.waitedMs !== undefined) audit.waitedMs = trace.waitedMs;
-    audit.durationMs = this.#deps.clock.now() - startedMs;
+      cache: trace.cache,
+      upstreamMs: trace.upstreamMs,
+      waitedMs: trace.waitedMs,
+      durationMs: this.#deps.clock.now() - startedMs,
+    });
     this.#record(route, audit, trace);
     return { reply, audit };
   }
@@ -299,7 +288,7 @@ export class NmiService {
     this.#audit.flush();
   }
 
-  async #route(route: RequestRoute, request: FlowRequest, trace: Trace, memoKey: string | undefined): Promise<FlowResult> {
+  async #route(route: RequestRoute, request: FlowRequest, trace: Trace, memoKey: MemoKey | undefined): Promise<FlowResult> {
     switch (route.route) {
       case "rejected":
       {

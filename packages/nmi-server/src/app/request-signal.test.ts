@@ -95,5 +95,9 @@ describe("the cached-token path", () => {
     expect(served.audit).toMatchObject({ cache: "hit", cacheHit: true, podName: "app", decision: "issued" });
     expect(c.subscriptions).toBe(0);
     expect(h.logger.findAll("nmi decision")).toHaveLength(2);
+    // The memoised record names the same pod, identity and resource as the decision it reuses, in the same order.
+    const volatile = new Set(["cache", "cacheHit", "upstreamMs", "durationMs"]);
+    const stable = (r: object) => Object.entries(r).filter(([k]) => !volatile.has(k));
+    expect(stable(served.audit)).toEqual(stable(first.audit));
   });
 });

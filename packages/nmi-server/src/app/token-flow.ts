@@ -24,6 +24,8 @@ import {
 } from "@podid/core";
 import { NMI_METRIC } from "../observability/nmi-metrics.js";
 import type { ObtainedToken } from "../cache/token-cache-driver.js";
+import { auditSubject, type AuditSubject } from "./audit.js";
+import type { MemoKey } from "./decision-memo.js";
 import type { FlowContext, FlowRequest, FlowResult, Trace } from "./flow-context.js";
 
 /**
@@ -240,16 +242,19 @@ export interface MemoisedDecision {
   readonly decision: TokenDecision;
   readonly prepared: PreparedFetch;
   readonly resource: string;
+  /** The audit fields every request served from this decision shares. */
+  readonly subject: AuditSubject;
 }
 
 /**
  * The memo key of a token-path request: everything core's token decision reads from the request — the
- * source address, the raw target (path and query) and the two header checks — and nothing else.
+ * source address and the raw target (path and query) — for requests that pass both header checks. A
+ * request that fails one (no `Metadata: true`, a forwarding header) is refused by core, and refusals are
+ * never memoised, so it has no key and is always decided afresh.
  */
-export function tokenMemoKey(ctx: FlowContext, req: Pick<FlowRequest, "remoteAddress" | "rawTarget" | "headers">): string {
-  const metadata = checkMetadataHeader(req.headers, ctx.options).ok ? "1" : "0";
-  const forwarded = checkForwardedHeaders(req.headers);
-  return `${req.remoteAddress}\u0000${metadata}${forwarded.ok ? "" : forwarded.error.header}\u0000${req.rawTarget}`;
+export function tokenMemoKey(ctx: FlowContext, req: Pick<FlowRequest, "remoteAddress" | "rawTarget" | "headers">): MemoKey | undefined {
+  if (!checkMetadataHeader(req.headers, ctx.options).ok || !checkForwardedHeaders(req.headers).ok) return undefined;
+  return { source: req.remoteAddress, target: req.rawTarget };
 }
 
 /**
@@ -257,6 +262,7 @@ export function tokenMemoKey(ctx: FlowContext, req: Pick<FlowRequest, "remoteAdd
  * token is in memory (nearly every request), so the hot path allocates no promise.
  */
 export function serveMemoised(ctx: FlowContext, req: FlowRequest, memo: MemoisedDecision, trace: Trace): FlowResult | Promise<FlowResult> {
+  trace.subject = memo.subject;
   trace.resource = memo.resource;
   trace.pod = memo.decision.caller;
   const limited = rateLimited(ctx, memo.decision);
@@ -265,7 +271,7 @@ export function serveMemoised(ctx: FlowContext, req: FlowRequest, memo: Memoised
 }
 
 /** Serves the IMDS token path. */
-export async function serveToken(ctx: FlowContext, req: FlowRequest, query: QueryParams, trace: Trace, memoKey?: string): Promise<FlowResult> {
+export async function serveToken(ctx: FlowContext, req: FlowRequest, query: QueryParams, trace: Trace, memoKey?: MemoKey): Promise<FlowResult> {
   const request = parseTokenRequest(query, req.headers, ctx.options);
   if (request.ok) trace.resource = request.value.resource;
   const generation = ctx.memo.generation;
@@ -290,7 +296,9 @@ export async function serveToken(ctx: FlowContext, req: FlowRequest, query: Quer
     if (prepared === undefined) return outcome({ kind: "badRequest", reason: { kind: "missingResource" } });
     // Only a decision taken at once (no wait) and with unchanged caches is memoised.
     if (memoKey !== undefined && decisions === 1 && request.ok) {
-      ctx.memo.set(memoKey, { decision: decided, prepared, resource: request.value.resource }, generation);
+      const resource = request.value.resource;
+      const subject = auditSubject({ sourceIp: req.remoteAddress, pod: decided.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource });
+      ctx.memo.set(memoKey, { decision: decided, prepared, resource, subject }, generation);
     }
     return obtainToken(ctx, decided, prepared, trace, recheck);
   }

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AuditRecord } from "../app/audit.js";
-import { AUDIT_MESSAGE } from "../app/audit.js";
+import { AUDIT_MESSAGE, AUDIT_SUBJECT, auditSubject, buildAuditRecord } from "../app/audit.js";
 import { createNmiLogging, createNmiPino, REDACT_PATHS } from "./pino-logger.js";
 import { PinoAuditWriter } from "./pino-audit-writer.js";
 
@@ -60,35 +60,44 @@ const AUDIT_KEYS = {
   upstreamMs: true,
   waitedMs: true,
   durationMs: true,
-} as const satisfies Record<keyof AuditRecord, true>;
+} as const satisfies Record<Exclude<keyof AuditRecord, symbol>, true>;
 
-/** Any audit record, with client-chosen strings (resource, path) full of characters JSON must escape. */
+const text = fc.string({ unit: "binary", maxLength: 40 });
+const optional = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(arb, { nil: undefined });
+
+/**
+ * Any audit record as the engine builds it (through `buildAuditRecord`), with or without a memoised
+ * subject, and with client-chosen strings (resource, path, request id) full of characters JSON must escape.
+ */
 const anyRecord: fc.Arbitrary<AuditRecord> = fc
-  .record(
-    {
-      requestId: fc.string(),
-      route: fc.constantFrom("token", "hostToken", "instance", "proxy", "rejected" as const),
-      method: fc.constantFrom("GET", "POST", "DELETE"),
-      path: fc.string({ unit: "binary" }),
-      sourceIp: fc.ipV4(),
-      podUid: fc.uuid(),
-      podNamespace: fc.string(),
-      podName: fc.string(),
-      identity: fc.string(),
-      clientId: fc.uuid(),
-      resource: fc.string({ unit: "binary" }),
-      decision: fc.string(),
-      reason: fc.string(),
-      status: fc.integer({ min: 100, max: 599 }),
-      cacheHit: fc.boolean(),
-      cache: fc.constantFrom("hit", "refresh", "joined", "miss", "rejection" as const),
-      upstreamMs: fc.nat(),
-      waitedMs: fc.nat(),
-      durationMs: fc.nat(),
-    },
-    { requiredKeys: ["requestId", "route", "method", "sourceIp", "decision", "status", "cacheHit", "durationMs"] },
-  )
-  .map((r) => ({ audit: true as const, ...r }));
+  .record({
+    requestId: text,
+    method: fc.constantFrom("GET", "POST", "DELETE"),
+    route: fc.constantFrom("token", "hostToken", "instance", "proxy", "rejected" as const),
+    path: optional(text),
+    sourceIp: fc.ipV4(),
+    pod: optional(fc.record({ uid: fc.uuid(), namespace: text, name: text })),
+    identity: optional(text),
+    clientId: optional(fc.uuid()),
+    resource: optional(text),
+    memoised: fc.boolean(),
+    decision: text,
+    reason: optional(text),
+    status: fc.integer({ min: 100, max: 599 }),
+    cache: optional(fc.constantFrom("hit", "refresh", "joined", "miss", "rejection" as const)),
+    upstreamMs: optional(fc.nat()),
+    waitedMs: optional(fc.nat()),
+    durationMs: fc.nat(),
+  })
+  .map(({ memoised, ...facts }) =>
+    buildAuditRecord({
+      ...facts,
+      subject:
+        memoised && facts.pod !== undefined
+          ? auditSubject({ sourceIp: facts.sourceIp, pod: facts.pod, identity: facts.identity, clientId: facts.clientId, resource: facts.resource })
+          : undefined,
+    }),
+  );
 
 describe("PinoAuditWriter", () => {
   it("writes the very line pino would, for any record (escaping included), apart from the time", async () => {
@@ -108,6 +117,8 @@ describe("PinoAuditWriter", () => {
         expect(actual).toEqual({ ...expected, time: "2026-11-22T10:00:00.000Z" });
         // Same key order as pino's line: level, time, bindings, fields, msg.
         expect(Object.keys(actual ?? {})).toEqual(Object.keys(expected ?? {}));
+        // And both in the documented field order.
+        expect(Object.keys(actual ?? {}).filter((k) => k in r)).toEqual(Object.keys(r));
       }),
       { numRuns: 300 },
     );
@@ -169,5 +180,29 @@ describe("PinoAuditWriter", () => {
       expect(redactedTopLevel.has(key)).toBe(false);
       expect(containers.has(key)).toBe(false);
     }
+  });
+
+  it("serialises a shared subject once, and a record's own fields every time", async () => {
+    const out = collector();
+    const writer = new PinoAuditWriter({ logger: createNmiPino({ destination: out }), destination: out });
+    const subject = auditSubject({ sourceIp: "10.0.0.5", pod: { uid: "u-1", namespace: "ns", name: "app" }, identity: "ns/id", resource: "https://vault.azure.net" });
+    const stringify = JSON.stringify;
+    let subjectSerialisations = 0;
+    JSON.stringify = ((value: unknown, ...rest: []) => {
+      if (value === subject) subjectSerialisations += 1;
+      return stringify(value, ...rest);
+    }) as typeof JSON.stringify;
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = buildAuditRecord({ requestId: `r-${i}`, method: "GET", route: "token", sourceIp: "10.0.0.5", subject, decision: "issued", status: 200, cache: "hit", durationMs: i });
+        expect(r[AUDIT_SUBJECT]).toBe(subject);
+        writer.write(r);
+      }
+      writer.flush();
+    } finally {
+      JSON.stringify = stringify;
+    }
+    expect(subjectSerialisations).toBe(1);
+    expect(out.lines()).toMatchObject(Array.from({ length: 5 }, (_, i) => ({ requestId: `r-${i}`, podName: "app", durationMs: i, cacheHit: true })));
   });
 });

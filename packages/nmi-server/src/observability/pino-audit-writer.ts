@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { AUDIT_MESSAGE, type AuditRecord } from "../app/audit.js";
+import { AUDIT_MESSAGE, AUDIT_SUBJECT, AUDIT_TAIL_KEYS, type AuditRecord } from "../app/audit.js";
 import type { AuditWriter } from "../app/audit-writer.js";
 
 /**
@@ -39,6 +39,8 @@ export class PinoAuditWriter implements AuditWriter {
   /** `,"component":…,"node":…` — the logger's bindings as they appear in each line. */
   readonly #bindings: string;
   readonly #suffix = `,"msg":${JSON.stringify(AUDIT_MESSAGE)}}\n`;
+  /** Serialised subjects (weak: they go with the memoised decisions holding them). */
+  readonly #subjects = new WeakMap<object, string>();
   #pending: AuditRecord[] = [];
   #scheduled: NodeJS.Immediate | undefined;
 
@@ -59,6 +61,27 @@ export class PinoAuditWriter implements AuditWriter {
     else this.#scheduled ??= setImmediate(() => this.flush());
   }
 
+  /**
+   * The record's fields as JSON members. A record served from a memoised decision shares its subject
+   * (who asked for what) with every other request of that decision, so the subject is serialised once
+   * and only the head and tail fields per record.
+   */
+  #fields(record: AuditRecord): string {
+    const subject = record[AUDIT_SUBJECT];
+    if (subject === undefined) return JSON.stringify(record).slice(1, -1);
+    let subjectJson = this.#subjects.get(subject);
+    if (subjectJson === undefined) {
+      subjectJson = JSON.stringify(subject).slice(1, -1);
+      this.#subjects.set(subject, subjectJson);
+    }
+    let text = `"audit":true,"requestId":${JSON.stringify(record.requestId)},"method":${JSON.stringify(record.method)},${subjectJson}`;
+    for (const key of AUDIT_TAIL_KEYS) {
+      const value = record[key];
+      if (value !== undefined) text += `,"${key}":${JSON.stringify(value)}`;
+    }
+    return text;
+  }
+
   /** Writes every pending record as one chunk. */
   flush(): void {
     if (this.#scheduled !== undefined) {
@@ -70,7 +93,7 @@ export class PinoAuditWriter implements AuditWriter {
     this.#pending = [];
     const prefix = `{"level":"info","time":${JSON.stringify(this.#now().toISOString())}${this.#bindings},`;
     let chunk = "";
-    for (const record of records) chunk += prefix + JSON.stringify(record).slice(1, -1) + this.#suffix;
+    for (const record of records) chunk += prefix + this.#fields(record) + this.#suffix;
     this.#destination.write(chunk);
   }
 }

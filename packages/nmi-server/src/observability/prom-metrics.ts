@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type { MetricLabels, MetricsPort } from "@podid/core";
 import { NMI_METRIC_DEFINITIONS, type MetricDefinition } from "./nmi-metrics.js";
+import { SeriesHistogram } from "./series-histogram.js";
 
 /**
  * {@link MetricsPort} on prom-client, with a registry per instance (never the global one, so tests that
@@ -8,7 +9,7 @@ import { NMI_METRIC_DEFINITIONS, type MetricDefinition } from "./nmi-metrics.js"
  * @packageDocumentation
  */
 
-type AnyMetric = Counter | Gauge | Histogram;
+type AnyMetric = Counter | Gauge | Histogram | SeriesHistogram;
 
 /**
  * Metrics registered from definitions up front. A name without a definition is a programming error; it is
@@ -31,7 +32,10 @@ export class PromMetrics implements MetricsPort {
           ? new Counter(common)
           : d.type === "gauge"
             ? new Gauge(common)
-            : new Histogram({ ...common, ...(d.buckets !== undefined ? { buckets: [...d.buckets] } : {}) });
+            : d.buckets !== undefined
+              ? // Histograms with their buckets given (all of NMI's) take the cheap per-request path.
+                new SeriesHistogram({ ...common, buckets: d.buckets })
+              : new Histogram(common);
       this.#metrics.set(name, metric);
     }
   }
@@ -48,7 +52,8 @@ export class PromMetrics implements MetricsPort {
   /** Records a histogram observation. */
   observe(name: string, labels: MetricLabels, value: number): void {
     const metric = this.#metrics.get(name);
-    if (metric instanceof Histogram) metric.observe(labels as LabelValues<string>, value);
+    if (metric instanceof SeriesHistogram) metric.observe(labels, value);
+    else if (metric instanceof Histogram) metric.observe(labels as LabelValues<string>, value);
     else this.#unknown.add(name);
   }
 
