@@ -111,7 +111,6 @@ async function main(): Promise<void> {
         audit: logging.audit,
         metrics: new PromMetrics(),
         forwarder: new RecordingForwarder(),
-        pino: logging.pino,
       },
       // One client (127.0.0.1) sends everything, so the per-pod limit (5/s) is off for the benchmark.
       defineNmiAppConfig({ nodeName: TEST_NODE, podRateLimit: false, decisions: NMI_DECISION_DEFAULTS }),

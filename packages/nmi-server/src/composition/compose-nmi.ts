@@ -98,10 +98,11 @@ function bindAll(container: Container, config: NmiConfig, adapters: NmiAdapters,
         logger: LoggerPort,
         metrics: MetricsPort,
         forwarder: ImdsForwarder,
-        pino: Logger,
         audit: AuditWriter,
-      ) => ({ app: buildNmiApp({ kube, tokenSource, clock, logger: logger.child({ server: "nmi" }), audit, metrics, forwarder, pino }, appConfigFrom(cfg)) }),
-      [ID.Config, ID.KubeReader, ID.TokenSource, ID.Clock, ID.Logger, ID.Metrics, ID.Forwarder, ID.Pino, ID.Audit],
+      ) =>
+        // No fastify logger on the token server: NMI logs its refusals and failures itself (see buildNmiApp).
+        ({ app: buildNmiApp({ kube, tokenSource, clock, logger: logger.child({ server: "nmi" }), audit, metrics, forwarder }, appConfigFrom(cfg)) }),
+      [ID.Config, ID.KubeReader, ID.TokenSource, ID.Clock, ID.Logger, ID.Metrics, ID.Forwarder, ID.Audit],
     );
 }
 
