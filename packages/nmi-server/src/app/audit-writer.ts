@@ -1,5 +1,5 @@
 import type { LoggerPort } from "@podid/core";
-import { AUDIT_MESSAGE, type AuditRecord } from "./audit.js";
+import { AUDIT_MESSAGE, buildAuditRecord, type AuditFacts } from "./audit.js";
 
 /**
  * Where audit records go. The engine writes one record per request; a writer may batch them (see
@@ -8,10 +8,10 @@ import { AUDIT_MESSAGE, type AuditRecord } from "./audit.js";
  * @packageDocumentation
  */
 
-/** A sink for audit records. */
+/** A sink for audit records, given as the facts `buildAuditRecord` renders. */
 export interface AuditWriter {
-  /** Takes one record (written now or with the current batch). */
-  write(record: AuditRecord): void;
+  /** Takes one request's facts (written now or with the current batch). */
+  write(facts: AuditFacts): void;
   /** Writes every pending record (shutdown). */
   flush(): void;
 }
@@ -19,7 +19,7 @@ export interface AuditWriter {
 /** Writes each record at once as one `info` line of `logger` (tests and embedders; no batching). */
 export function loggerAuditWriter(logger: LoggerPort): AuditWriter {
   return {
-    write: (record) => logger.info(record, AUDIT_MESSAGE),
+    write: (facts) => logger.info(buildAuditRecord(facts), AUDIT_MESSAGE),
     flush: () => undefined,
   };
 }

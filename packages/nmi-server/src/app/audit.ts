@@ -10,13 +10,6 @@ import type { CacheResult } from "../cache/token-cache-driver.js";
  */
 
 /**
- * Where a record refers to the {@link AuditSubject} it shares with the other requests served from the
- * same memoised decision. A symbol: JSON and pino never write it; a writer may cache the subject's
- * serialisation under it.
- */
-export const AUDIT_SUBJECT: unique symbol = Symbol("podid.nmi.auditSubject");
-
-/**
  * One audit record (a type alias, so it is a plain `LogFields` record). Its fields are always in the
  * order listed here (see {@link buildAuditRecord}), so a line reads the same whoever writes it.
  */
@@ -49,8 +42,6 @@ export type AuditRecord = {
   /** Time spent waiting for assignment, in ms. */
   readonly waitedMs?: number;
   readonly durationMs: number;
-  /** The shared subject these fields were copied from, when the request was served from a memoised decision. */
-  readonly [AUDIT_SUBJECT]?: AuditSubject;
 };
 
 /**
@@ -66,7 +57,7 @@ export const AUDIT_TAIL_KEYS = ["decision", "reason", "status", "cacheHit", "cac
 
 /** Head, subject and tail together name every field of a record (a compile-time check). */
 type UncoveredAuditKeys = Exclude<
-  Exclude<keyof AuditRecord, symbol>,
+  keyof AuditRecord,
   (typeof AUDIT_HEAD_KEYS)[number] | keyof AuditSubject | (typeof AUDIT_TAIL_KEYS)[number]
 >;
 const auditKeysCovered: [UncoveredAuditKeys] extends [never] ? true : UncoveredAuditKeys = true;
@@ -156,7 +147,6 @@ export function buildAuditRecord(facts: AuditFacts): AuditRecord {
   if (facts.upstreamMs !== undefined) record.upstreamMs = facts.upstreamMs;
   if (facts.waitedMs !== undefined) record.waitedMs = facts.waitedMs;
   record.durationMs = facts.durationMs;
-  if (subject !== undefined) record[AUDIT_SUBJECT] = subject;
   return record;
 }
 

@@ -48,6 +48,9 @@ export type NmiApp = FastifyInstance;
 
 const services = new WeakMap<object, NmiService>();
 
+/** `request.query` of every request (see `querystringParser` below). */
+const NO_QUERY: Readonly<Record<string, never>> = Object.freeze({});
+
 /** The engine behind an app built by {@link buildNmiApp} (for composition, tests and benchmarks). */
 export function nmiServiceOf(app: NmiApp): NmiService | undefined {
   return services.get(app);
@@ -165,7 +168,13 @@ export function buildNmiApp(deps: NmiDependencies, config: NmiAppConfig): NmiApp
           childLoggerFactory: (logger: FastifyBaseLogger) => logger,
         }
       : { logger: false }),
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    routerOptions: {
+      caseSensitive: false,
+      ignoreTrailingSlash: true,
+      // NMI reads every query with core's parser from the raw target (`classifyRequestPath`), never through
+      // `request.query`, so fastify's own parse of each query string is skipped.
+      querystringParser: () => NO_QUERY,
+    },
     trustProxy: false,
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,

@@ -25,7 +25,7 @@ import { BoundedLabel } from "../observability/bounded-label.js";
 import { NMI_METRIC } from "../observability/nmi-metrics.js";
 import type { ForwardedResponse, ImdsForwarder } from "../proxy/http-forwarder.js";
 import { AssignmentWatch } from "./assignment-watch.js";
-import { buildAuditRecord, type AuditRecord } from "./audit.js";
+import type { AuditFacts } from "./audit.js";
 import { loggerAuditWriter, type AuditWriter } from "./audit-writer.js";
 import { ClusterView } from "./cluster-view.js";
 import type { FlowContext, FlowRequest, FlowResult, Trace } from "./flow-context.js";
@@ -78,7 +78,21 @@ export type NmiReply =
 /** The reply and the audit record of one request. */
 export interface ServedRequest {
   readonly reply: NmiReply;
-  readonly audit: AuditRecord;
+  /** The facts of its audit record (`buildAuditRecord` renders them as the record). */
+  readonly audit: AuditFacts;
+}
+
+/** `status_code` label values (HTTP statuses are few; the common ones are interned here). */
+const STATUS_LABELS = new Map<number, string>();
+
+/** The `status_code` label of a status. */
+function statusLabel(status: number): string {
+  let label = STATUS_LABELS.get(status);
+  if (label === undefined) {
+    label = String(status);
+    if (STATUS_LABELS.size < 1000) STATUS_LABELS.set(status, label);
+  }
+  return label;
 }
 
 /** The `operation_type` label of a route (a fixed set; the original used the raw path). */
@@ -246,7 +260,7 @@ export class NmiService {
     const decision = result.kind === "outcome" ? result.outcome.kind : result.kind === "forwarded" ? "forwarded" : result.decision;
     const reason = result.kind === "outcome" ? reasonOf(result.outcome) : undefined;
     const subject = trace.subject;
-    const audit = buildAuditRecord({
+    const audit: AuditFacts = {
       requestId: request.requestId,
       method: request.method,
       route: route.route,
@@ -264,7 +278,7 @@ export class NmiService {
       upstreamMs: trace.upstreamMs,
       waitedMs: trace.waitedMs,
       durationMs: this.#deps.clock.now() - startedMs,
-    });
+    };
     this.#record(route, audit, trace);
     return { reply, audit };
   }
@@ -318,16 +332,18 @@ export class NmiService {
     );
   }
 
-  #record(route: RequestRoute, audit: AuditRecord, trace: Trace): void {
+  #record(route: RequestRoute, audit: AuditFacts, trace: Trace): void {
     const { metrics } = this.#deps;
     this.#audit.write(audit);
+    const namespace = audit.subject?.podNamespace ?? audit.pod?.namespace ?? "";
+    const resource = audit.subject?.resource ?? audit.resource ?? "";
     metrics.observe(
       METRIC.nmiOperationsDuration,
       {
         operation_type: operationOf(route.route),
-        status_code: String(audit.status),
-        namespace: this.#namespaceLabel.of(audit.podNamespace ?? ""),
-        resource: audit.status === 200 ? this.#resourceLabel.of(audit.resource ?? "") : "",
+        status_code: statusLabel(audit.status),
+        namespace: this.#namespaceLabel.of(namespace),
+        resource: audit.status === 200 ? this.#resourceLabel.of(resource) : "",
       },
       audit.durationMs / 1000,
     );

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { AUDIT_MESSAGE, AUDIT_SUBJECT, type AuditRecord } from "../app/audit.js";
+import { AUDIT_MESSAGE, buildAuditRecord, type AuditFacts } from "../app/audit.js";
 import type { AuditWriter } from "../app/audit-writer.js";
 
 /**
@@ -10,7 +10,7 @@ import type { AuditWriter } from "../app/audit-writer.js";
  * one record per request: in `npm run bench:nmi` the audit line was the largest cost left on the cached
  * token path.
  *
- * No redaction is needed: an {@link AuditRecord} is a closed set of fields (names, ids, addresses,
+ * No redaction is needed: an audit record is a closed set of fields (names, ids, addresses,
  * numbers) none of which is a redacted key (checked by a test), and it never holds a token or secret.
  * @packageDocumentation
  */
@@ -54,7 +54,7 @@ export class PinoAuditWriter implements AuditWriter {
   readonly #suffix = `,"msg":${JSON.stringify(AUDIT_MESSAGE)}}\n`;
   /** Serialised subjects (weak: they go with the memoised decisions holding them). */
   readonly #subjects = new WeakMap<object, string>();
-  #pending: AuditRecord[] = [];
+  #pending: AuditFacts[] = [];
   #scheduled: NodeJS.Immediate | undefined;
 
   constructor(options: PinoAuditWriterOptions) {
@@ -66,36 +66,37 @@ export class PinoAuditWriter implements AuditWriter {
     this.#bindings = bindings === "{}" ? "" : `,${bindings.slice(1, -1)}`;
   }
 
-  /** Queues `record` for the end of this turn (nothing when the logger's level hides `info`). */
-  write(record: AuditRecord): void {
+  /** Queues a request's facts for the end of this turn (nothing when the logger's level hides `info`). */
+  write(facts: AuditFacts): void {
     if (!this.#logger.isLevelEnabled("info")) return;
-    this.#pending.push(record);
+    this.#pending.push(facts);
     if (this.#pending.length >= this.#maxBatch) this.flush();
     else this.#scheduled ??= setImmediate(() => this.flush());
   }
 
   /**
-   * The record's fields as JSON members. A record served from a memoised decision shares its subject
-   * (who asked for what) with every other request of that decision, so the subject is serialised once
-   * and only the head and tail fields per record.
+   * The record's fields as JSON members, exactly as `JSON.stringify(buildAuditRecord(facts))` writes
+   * them. A request served from a memoised decision shares its subject (who asked for what) with every
+   * other request of that decision, so the subject is serialised once and the record is never built:
+   * only the head and tail fields are written per request.
    */
-  #fields(record: AuditRecord): string {
-    const subject = record[AUDIT_SUBJECT];
-    if (subject === undefined) return JSON.stringify(record).slice(1, -1);
+  #fields(facts: AuditFacts): string {
+    const subject = facts.subject;
+    if (subject === undefined) return JSON.stringify(buildAuditRecord(facts)).slice(1, -1);
     let subjectJson = this.#subjects.get(subject);
     if (subjectJson === undefined) {
       subjectJson = JSON.stringify(subject).slice(1, -1);
       this.#subjects.set(subject, subjectJson);
     }
-    // Head and tail written field by field (AUDIT_HEAD_KEYS, AUDIT_TAIL_KEYS): a generic loop over the
-    // keys costs more than the rest of the line together.
-    let text = `"audit":true,"requestId":${quote(record.requestId)},"method":${quote(record.method)},${subjectJson},"decision":${quote(record.decision)}`;
-    if (record.reason !== undefined) text += `,"reason":${quote(record.reason)}`;
-    text += `,"status":${num(record.status)},"cacheHit":${record.cacheHit ? "true" : "false"}`;
-    if (record.cache !== undefined) text += `,"cache":${quote(record.cache)}`;
-    if (record.upstreamMs !== undefined) text += `,"upstreamMs":${num(record.upstreamMs)}`;
-    if (record.waitedMs !== undefined) text += `,"waitedMs":${num(record.waitedMs)}`;
-    return `${text},"durationMs":${num(record.durationMs)}`;
+    // Head and tail written field by field, in record order (AUDIT_HEAD_KEYS, AUDIT_TAIL_KEYS).
+    const cacheHit = facts.cache === "hit" || facts.cache === "refresh";
+    let text = `"audit":true,"requestId":${quote(facts.requestId)},"method":${quote(facts.method)},${subjectJson},"decision":${quote(facts.decision)}`;
+    if (facts.reason !== undefined) text += `,"reason":${quote(facts.reason)}`;
+    text += `,"status":${num(facts.status)},"cacheHit":${cacheHit ? "true" : "false"}`;
+    if (facts.cache !== undefined) text += `,"cache":${quote(facts.cache)}`;
+    if (facts.upstreamMs !== undefined) text += `,"upstreamMs":${num(facts.upstreamMs)}`;
+    if (facts.waitedMs !== undefined) text += `,"waitedMs":${num(facts.waitedMs)}`;
+    return `${text},"durationMs":${num(facts.durationMs)}`;
   }
 
   /** Writes every pending record as one chunk. */
@@ -111,7 +112,7 @@ export class PinoAuditWriter implements AuditWriter {
     // Lines joined once rather than appended one by one: the stream measures and copies the chunk, and a
     // deep chain of appended strings costs far more to flatten than a join.
     const lines = new Array<string>(records.length);
-    for (let i = 0; i < records.length; i++) lines[i] = prefix + this.#fields(records[i] as AuditRecord) + this.#suffix;
+    for (let i = 0; i < records.length; i++) lines[i] = prefix + this.#fields(records[i] as AuditFacts) + this.#suffix;
     this.#destination.write(lines.join(""));
   }
 }
