@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type { MetricLabels, MetricsPort } from "@podid/core";
 import { NMI_METRIC_DEFINITIONS, type MetricDefinition } from "./nmi-metrics.js";
+import { SeriesCounter } from "./series-counter.js";
 import { SeriesHistogram } from "./series-histogram.js";
 
 /**
@@ -9,7 +10,7 @@ import { SeriesHistogram } from "./series-histogram.js";
  * @packageDocumentation
  */
 
-type AnyMetric = Counter | Gauge | Histogram | SeriesHistogram;
+type AnyMetric = Counter | SeriesCounter | Gauge | Histogram | SeriesHistogram;
 
 /**
  * Metrics registered from definitions up front. A name without a definition is a programming error; it is
@@ -29,7 +30,10 @@ export class PromMetrics implements MetricsPort {
       const common = { name, help: d.help, labelNames: [...d.labelNames], registers: [registry] };
       const metric =
         d.type === "counter"
-          ? new Counter(common)
+          ? d.labelNames.length > 0
+            ? // Labelled counters (NMI's per-request ones among them) take the cheap path.
+              new SeriesCounter(common)
+            : new Counter(common)
           : d.type === "gauge"
             ? new Gauge(common)
             : d.buckets !== undefined
@@ -45,7 +49,8 @@ export class PromMetrics implements MetricsPort {
   /** Adds `value` to a counter (or a gauge). */
   increment(name: string, labels: MetricLabels = {}, value = 1): void {
     const metric = this.#metrics.get(name);
-    if (metric instanceof Counter || metric instanceof Gauge) metric.inc(labels as LabelValues<string>, value);
+    if (metric instanceof SeriesCounter) metric.inc(labels, value);
+    else if (metric instanceof Counter || metric instanceof Gauge) metric.inc(labels as LabelValues<string>, value);
     else this.#unknown.add(name);
   }
 

@@ -1,5 +1,6 @@
 import type { Metric, Registry } from "prom-client";
 import type { MetricLabels } from "@podid/core";
+import { LabelTree } from "./label-tree.js";
 
 /**
  * A histogram for NMI's per-request metrics, exposed through prom-client's `Registry` exactly as a
@@ -7,7 +8,7 @@ import type { MetricLabels } from "@podid/core";
  * expositions). It exists for speed alone: prom-client's `observe` validates and hashes the label object
  * and indexes buckets by their bound as a property name on every call, about 650 ns, while NMI answers a
  * cached token in a few microseconds and observes once per request. Here a series is found through its label
- * values and a bucket by index, about a fifth of that.
+ * values (`LabelTree`) and a bucket by index, about a tenth of that.
  * @packageDocumentation
  */
 
@@ -38,9 +39,6 @@ export interface HistogramExport {
   readonly aggregator: "sum";
 }
 
-/** A node of the series tree: a map to the next label's values, or (at the last label) a series. */
-type SeriesNode = Map<string, SeriesNode> | Series;
-
 /** Options of {@link SeriesHistogram}. */
 export interface SeriesHistogramOptions {
   readonly name: string;
@@ -57,18 +55,15 @@ export class SeriesHistogram {
   readonly help: string;
   readonly type = "histogram" as const;
   readonly aggregator = "sum" as const;
-  readonly #labelNames: readonly string[];
   readonly #bounds: readonly number[];
-  /** Series in creation order (the order prom-client reports them in). */
-  #series: Series[] = [];
-  /** One level per label name but the last, whose map holds the series. */
-  #root = new Map<string, SeriesNode>();
+  readonly #tree: LabelTree<Series>;
 
   constructor(options: SeriesHistogramOptions) {
     this.name = options.name;
     this.help = options.help;
-    this.#labelNames = [...options.labelNames];
     this.#bounds = [...options.buckets].sort((a, b) => a - b);
+    const slots = this.#bounds.length + 1;
+    this.#tree = new LabelTree(options.labelNames, (labels) => ({ labels, counts: new Float64Array(slots), sum: 0, count: 0 }));
     // The registry only reads `name`, `get`/`getForPromString`, `reset` and `aggregator`, which this class
     // provides with prom-client's own shapes; its type names prom-client's classes, hence the cast.
     for (const registry of options.registers) registry.registerMetric(this as unknown as Metric);
@@ -77,7 +72,7 @@ export class SeriesHistogram {
   /** Records `value` for the label combination `labels` (label names outside the definition are ignored). */
   observe(labels: MetricLabels, value: number): void {
     if (!Number.isFinite(value)) return;
-    const series = this.#seriesFor(labels);
+    const series = this.#tree.get(labels);
     const bounds = this.#bounds;
     let i = 0;
     while (i < bounds.length && value > (bounds[i] ?? Number.POSITIVE_INFINITY)) i += 1;
@@ -86,41 +81,10 @@ export class SeriesHistogram {
     series.count += 1;
   }
 
-  /**
-   * The series of a label combination, found through one map per label (values in definition order):
-   * label values are mostly the same few string objects, whose hashes V8 keeps, so no key is built.
-   */
-  #seriesFor(labels: MetricLabels): Series {
-    const names = this.#labelNames;
-    let level: Map<string, SeriesNode> = this.#root;
-    for (let i = 0; i < names.length - 1; i++) {
-      const v = labels[names[i] as string] ?? "";
-      let next = level.get(v);
-      if (next === undefined) {
-        next = new Map<string, SeriesNode>();
-        level.set(v, next);
-      }
-      level = next as Map<string, SeriesNode>;
-    }
-    const last = names.length === 0 ? "" : (labels[names[names.length - 1] as string] ?? "");
-    let series = level.get(last) as Series | undefined;
-    if (series === undefined) {
-      const own: Record<string, string> = {};
-      for (const name of names) {
-        const v = labels[name];
-        if (v !== undefined) own[name] = v;
-      }
-      series = { labels: own, counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 };
-      level.set(last, series);
-      this.#series.push(series);
-    }
-    return series;
-  }
-
   /** The values as prom-client's `Histogram` reports them: cumulative buckets, then `+Inf`, sum and count. */
   async get(): Promise<HistogramExport> {
     const values: HistogramSample[] = [];
-    for (const series of this.#series) {
+    for (const series of this.#tree.values()) {
       let cumulative = 0;
       this.#bounds.forEach((bound, i) => {
         cumulative += series.counts[i] ?? 0;
@@ -135,7 +99,6 @@ export class SeriesHistogram {
 
   /** Drops every series (`registry.resetMetrics()`). */
   reset(): void {
-    this.#series = [];
-    this.#root = new Map();
+    this.#tree.clear();
   }
 }
