@@ -93,7 +93,8 @@ function onClientGone(reply: FastifyReply, listener: (reason: Error) => void): (
   const gone = (): void => {
     if (!res.writableEnded) listener(new Error("client disconnected"));
   };
-  if (res.destroyed || reply.request.raw.socket.destroyed) {
+  const socket = reply.request.raw.socket as { readonly destroyed: boolean } | null | undefined;
+  if (res.destroyed || socket?.destroyed === true) {
     gone();
     return () => undefined;
   }
@@ -143,7 +144,9 @@ export function buildNmiApp(deps: NmiDependencies, config: NmiAppConfig): NmiApp
   const service = new NmiService({ ...deps, forwarder }, config);
 
   // Not an async function: a token answered from memory is written in the same turn it was asked for.
-  const handle = (request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> => {
+  // A synchronous answer is sent and `undefined` returned (fastify's contract for sync handlers: returning the
+  // reply, a thenable, would make fastify wait on it); a waiting one returns the promise of the sent reply.
+  const handle = (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined => {
     const body = request.body;
     const served = service.serve({
       requestId: String(request.id),
@@ -154,7 +157,9 @@ export function buildNmiApp(deps: NmiDependencies, config: NmiAppConfig): NmiApp
       onClientGone: (listener) => onClientGone(reply, listener),
       ...(body instanceof Uint8Array ? { body } : {}),
     });
-    return served instanceof Promise ? served.then((s) => send(reply, s.reply)) : send(reply, served.reply);
+    if (served instanceof Promise) return served.then((s) => send(reply, s.reply));
+    send(reply, served.reply);
+    return undefined;
   };
 
   const app = Fastify({
