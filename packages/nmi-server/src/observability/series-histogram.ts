@@ -1,6 +1,5 @@
-import type { Metric, Registry } from "prom-client";
 import type { MetricLabels } from "@podid/core";
-import { LabelTree } from "./label-tree.js";
+import { SeriesMetric, type MetricExport, type SeriesMetricOptions } from "./series-metric.js";
 
 /**
  * A histogram for NMI's per-request metrics, exposed through prom-client's `Registry` exactly as a
@@ -30,49 +29,30 @@ export interface HistogramSample {
   readonly exemplar?: null;
 }
 
-/** What the registry reads from a metric when it renders the exposition. */
-export interface HistogramExport {
-  readonly name: string;
-  readonly help: string;
-  readonly type: "histogram";
-  readonly values: readonly HistogramSample[];
-  readonly aggregator: "sum";
-}
+/** What the registry reads from the histogram. */
+export type HistogramExport = MetricExport<"histogram", HistogramSample>;
 
 /** Options of {@link SeriesHistogram}. */
-export interface SeriesHistogramOptions {
-  readonly name: string;
-  readonly help: string;
-  readonly labelNames: readonly string[];
+export interface SeriesHistogramOptions extends SeriesMetricOptions {
   /** Upper bounds, ascending (`+Inf` is implied). */
   readonly buckets: readonly number[];
-  readonly registers: readonly Registry[];
 }
 
 /** A prom-client-compatible histogram with a cheap `observe`. */
-export class SeriesHistogram {
-  readonly name: string;
-  readonly help: string;
+export class SeriesHistogram extends SeriesMetric<Series> {
   readonly type = "histogram" as const;
-  readonly aggregator = "sum" as const;
   readonly #bounds: readonly number[];
-  readonly #tree: LabelTree<Series>;
 
   constructor(options: SeriesHistogramOptions) {
-    this.name = options.name;
-    this.help = options.help;
-    this.#bounds = [...options.buckets].sort((a, b) => a - b);
-    const slots = this.#bounds.length + 1;
-    this.#tree = new LabelTree(options.labelNames, (labels) => ({ labels, counts: new Float64Array(slots), sum: 0, count: 0 }));
-    // The registry only reads `name`, `get`/`getForPromString`, `reset` and `aggregator`, which this class
-    // provides with prom-client's own shapes; its type names prom-client's classes, hence the cast.
-    for (const registry of options.registers) registry.registerMetric(this as unknown as Metric);
+    const bounds = [...options.buckets].sort((a, b) => a - b);
+    super(options, (labels) => ({ labels, counts: new Float64Array(bounds.length + 1), sum: 0, count: 0 }));
+    this.#bounds = bounds;
   }
 
   /** Records `value` for the label combination `labels` (label names outside the definition are ignored). */
   observe(labels: MetricLabels, value: number): void {
     if (!Number.isFinite(value)) return;
-    const series = this.#tree.get(labels);
+    const series = this.series.get(labels);
     const bounds = this.#bounds;
     let i = 0;
     while (i < bounds.length && value > (bounds[i] ?? Number.POSITIVE_INFINITY)) i += 1;
@@ -84,7 +64,7 @@ export class SeriesHistogram {
   /** The values as prom-client's `Histogram` reports them: cumulative buckets, then `+Inf`, sum and count. */
   async get(): Promise<HistogramExport> {
     const values: HistogramSample[] = [];
-    for (const series of this.#tree.values()) {
+    for (const series of this.series.values()) {
       let cumulative = 0;
       this.#bounds.forEach((bound, i) => {
         cumulative += series.counts[i] ?? 0;
@@ -95,10 +75,5 @@ export class SeriesHistogram {
       values.push({ labels: { ...series.labels }, value: series.count, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-
-  /** Drops every series (`registry.resetMetrics()`). */
-  reset(): void {
-    this.#tree.clear();
   }
 }
