@@ -5,7 +5,7 @@ import {
   type LoggerPort,
   type MetricsPort,
 } from "@podid/core";
-import type { KubeClient } from "../client/kube-client.js";
+import { DEFAULT_CLIENT_QPS, type KubeClient } from "../client/kube-client.js";
 import { KubeLeaseStore } from "./kube-lease-store.js";
 import { LeaderElector } from "./leader-elector.js";
 
@@ -26,9 +26,19 @@ export interface MicLeaderElectionOptions {
 }
 
 /**
+ * The Lease client's rate: the election's own traffic (a read and a write per retry period) with four
+ * requests per retry period to spare, and never below the client default. A fixed 5 QPS is enough at the
+ * default 15 s lease but throttles a 1 s lease's 8 requests/s into losing leadership every few hundred ms.
+ */
+export function leaseClientQps(retryPeriodMs: number): number {
+  return Math.max(DEFAULT_CLIENT_QPS, Math.ceil((4 * 1000) / retryPeriodMs));
+}
+
+/**
  * MIC's leader election with the original's defaults (`default/aad-pod-identity-mic`, 15 s / 7.5 s /
- * 3.75 s), on a Lease. The Lease traffic gets a client with its own rate limit, so AzureAssignedIdentity
- * write bursts can never delay a renewal, and each Lease request is bounded by the retry period.
+ * 3.75 s), on a Lease. The Lease traffic gets a client with its own rate limit ({@link leaseClientQps}),
+ * so neither AzureAssignedIdentity write bursts nor a short lease can delay a renewal past the renew
+ * deadline, and each Lease request is bounded by the retry period.
  */
 export function createMicLeaderElector(options: MicLeaderElectionOptions): LeaderElector {
   const base = defaultLeaderElectionConfig(options.identity, options.durationMs ?? DEFAULT_LEASE_DURATION_MS);
@@ -38,7 +48,7 @@ export function createMicLeaderElector(options: MicLeaderElectionOptions): Leade
     ...(options.lockNamespace !== undefined ? { lockNamespace: options.lockNamespace } : {}),
   };
   const store = new KubeLeaseStore({
-    client: options.client.withOwnRateLimit(),
+    client: options.client.withOwnRateLimit({ qps: leaseClientQps(config.retryPeriodMs) }),
     name: config.lockName,
     namespace: config.lockNamespace,
     requestTimeoutMs: config.retryPeriodMs,

@@ -10,12 +10,11 @@ import {
   type ImdsClientOptions,
 } from "@podid/adapter-azure";
 import {
-  DEFAULT_CLIENT_QPS,
+  createMicLeaderElector,
   KubeAssignedIdentityWriter,
   KubeClient,
   KubeEventRecorder,
   KubeInformerReader,
-  KubeLeaseStore,
   LeaderElector,
   kubeConfigSourceFrom,
   loadKubeConfig,
@@ -23,7 +22,6 @@ import {
   type BackoffOptions,
 } from "@podid/adapter-k8s";
 import {
-  defaultLeaderElectionConfig,
   type AssignedIdentityWriterPort,
   type ClockPort,
   type ComputePort,
@@ -149,27 +147,20 @@ function separateMetrics(config: MicConfig): boolean {
 }
 
 /**
- * MIC's leader election on its Lease (adapter-k8s `LeaderElector` + `KubeLeaseStore`, the original's
- * 15 s / 7.5 s / 3.75 s from `--leader-election-duration`). The Lease gets a client with its own token
- * bucket, sized to the election's own traffic (a read and a write per retry period, four to spare), so
- * neither AzureAssignedIdentity write bursts nor a short `--leader-election-duration` can delay a renewal
- * past the renew deadline. (A fixed 5 QPS bucket is enough at 15 s, but throttles a 1 s lease's
- * 8 requests/s into losing leadership every few hundred milliseconds.)
+ * MIC's leader election on its Lease: adapter-k8s's `createMicLeaderElector` (the original's
+ * 15 s / 7.5 s / 3.75 s from `--leader-election-duration`, a Lease client with its own rate limit).
  */
 export function micLeaderElector(config: MicConfig, client: KubeClient, clock: ClockPort, logger: LoggerPort, metrics: MetricsPort): LeaderElector {
-  const election = {
-    ...defaultLeaderElectionConfig(config.leaderElection.instance, config.leaderElection.durationMs),
+  return createMicLeaderElector({
+    client,
+    identity: config.leaderElection.instance,
+    durationMs: config.leaderElection.durationMs,
     lockName: config.leaderElection.name,
     lockNamespace: config.leaderElection.namespace,
-  };
-  const qps = Math.max(DEFAULT_CLIENT_QPS, Math.ceil((4 * 1000) / election.retryPeriodMs));
-  const store = new KubeLeaseStore({
-    client: client.withOwnRateLimit({ qps }),
-    name: election.lockName,
-    namespace: election.lockNamespace,
-    requestTimeoutMs: election.retryPeriodMs,
+    clock,
+    logger,
+    metrics,
   });
-  return new LeaderElector({ store, config: election, clock, logger, metrics });
 }
 
 /** Binds everything; nothing is constructed until resolved. */
