@@ -95,11 +95,9 @@ function matches(identity: AzureIdentity, selector: IdentitySelector): boolean {
 
 describe("chooseStandardIdentity: authorisation soundness", () => {
   it("chooses only an identity Assigned to this very pod (and the requested one when asked)", () => {
-    const seen = new Set<string>();
     fc.assert(
       fc.property(scenarioArb, ({ pod, aais, forceNamespaced, selector }) => {
         const choice = chooseStandardIdentity(pod, aais, selector === undefined ? {} : { selector }, { forceNamespaced, principalIdOf });
-        seen.add(choice.kind);
         const usable = aais.filter((a) => grants(a, pod, forceNamespaced));
         const assigned = usable.filter((a) => a.status === "Assigned" || a.status === "");
         const wanted = (a: AzureAssignedIdentity) => selector === undefined || matches(a.spec.azureIdentityRef, selector);
@@ -132,7 +130,17 @@ describe("chooseStandardIdentity: authorisation soundness", () => {
       }),
       { numRuns: 1500 },
     );
-    // The generator reaches every outcome, so the checks above are not vacuous.
+  });
+
+  it("has a generator that reaches every outcome, so the checks above are not vacuous", () => {
+    // A fixed sample: whether an outcome is reached must not depend on the seed of the day.
+    const seen = new Set(
+      fc
+        .sample(scenarioArb, { numRuns: 1500, seed: 20261122 })
+        .map(({ pod, aais, forceNamespaced, selector }) =>
+          chooseStandardIdentity(pod, aais, selector === undefined ? {} : { selector }, { forceNamespaced, principalIdOf }).kind,
+        ),
+    );
     expect([...seen].sort()).toEqual(["chosen", "noneAssigned", "notFound", "notYetAssigned"]);
   });
 
