@@ -16,4 +16,5 @@ export * from "./leader/index.js";
 export * from "./metrics/index.js";
 export * from "./compat/index.js";
 export * from "./ports/index.js";
+export * from "./time/index.js";
 export * from "./interception/index.js";

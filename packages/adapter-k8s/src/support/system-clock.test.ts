@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { SystemClock } from "./system-clock.js";
+import { systemClock } from "./system-clock.js";
 
-describe("SystemClock", () => {
+describe("systemClock", () => {
   it("tells wall-clock time", () => {
     const before = Date.now();
-    const now = new SystemClock().now();
+    const now = systemClock.now();
     expect(now).toBeGreaterThanOrEqual(before);
     expect(now).toBeLessThanOrEqual(Date.now());
   });
 
   it("fires timers once and not after cancel", async () => {
-    const clock = new SystemClock();
+    const clock = systemClock;
     const fired: string[] = [];
     clock.setTimer(5, () => fired.push("a"));
     clock.setTimer(5, () => fired.push("b")).cancel();
@@ -19,7 +19,7 @@ describe("SystemClock", () => {
   });
 
   it("sleep rejects with the abort reason", async () => {
-    const clock = new SystemClock();
+    const clock = systemClock;
     const controller = new AbortController();
     const sleeping = clock.sleep(10_000, controller.signal);
     controller.abort(new Error("stop"));

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:https";
+import type { Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { err, ok, type ClockPort, type ImdsTokenBody, type Result, type TokenSourceError } from "@podid/core";
 import { fakeGuid } from "../fakes/fake-ids.js";
 import { FakeTokenSource } from "../fakes/fake-token-source.js";
-import { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
+import type { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
 import { verifyClientAssertion, type ClientAssertionRejection } from "./client-assertion.js";
-import { closeServer, header, listen, pathSegments, readBody, same, sendJson, urlHost } from "./http-kit.js";
+import { closeServer, createTlsServer, header, listen, pathSegments, readBody, same, sendJson, urlHost } from "./http-kit.js";
 import { systemClock } from "./system-clock.js";
 
 /** The `client_assertion_type` of a certificate (private_key_jwt) client credential. */
@@ -116,10 +116,8 @@ export class FakeAadServer {
   /** Starts the server (HTTPS, certificate signed by `options.ca` or the run CA) and resolves once it listens. */
   static async start(options: FakeAadServerOptions = {}): Promise<FakeAadServer> {
     const host = options.host ?? "127.0.0.1";
-    const ca = options.ca ?? TestCertificateAuthority.fromEnvironment();
-    const pair = await ca.issueServerCertificate({ hosts: [...new Set([host, "127.0.0.1", "localhost"])] });
     let instance: FakeAadServer | undefined;
-    const server = createServer({ cert: pair.cert, key: pair.key }, (req, res) => {
+    const server = await createTlsServer(host, options.ca, (req, res) => {
       if (instance !== undefined) void instance.#handle(req, res);
     });
     instance = new FakeAadServer(server, options);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:https";
+import type { Server } from "node:https";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import {
   computeTargetId,
@@ -20,9 +20,9 @@ import { MalformedPatchError, type FakeCompute } from "../fakes/fake-compute.js"
 import { FAKE_TENANT_ID, fakeIdentityRecord, type FakeIdentityCatalog } from "../fakes/fake-identity-catalog.js";
 import { fakeGuid } from "../fakes/fake-ids.js";
 import { decodeFakeJwt } from "../fakes/fake-jwt.js";
-import { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
+import type { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
 import { armErrorBody, catalogErrorToWire, computeErrorToWire, type ArmWireError } from "./arm-wire-errors.js";
-import { closeServer, header, listen, nextMacrotask, pathSegments, readBody, realDelay, same, sendJson, urlHost } from "./http-kit.js";
+import { closeServer, createTlsServer, header, listen, nextMacrotask, pathSegments, readBody, realDelay, same, sendJson, urlHost } from "./http-kit.js";
 
 /** Every operation the fake ARM serves, as counted and as named by faults and latencies. */
 export const FAKE_ARM_OPERATIONS = [
@@ -229,10 +229,8 @@ export class FakeArmServer {
   /** Starts the server (HTTPS, certificate signed by `options.ca` or the run CA) and resolves once it listens. */
   static async start(options: FakeArmServerOptions): Promise<FakeArmServer> {
     const host = options.host ?? "127.0.0.1";
-    const ca = options.ca ?? TestCertificateAuthority.fromEnvironment();
-    const pair = await ca.issueServerCertificate({ hosts: [...new Set([host, "127.0.0.1", "localhost"])] });
     let instance: FakeArmServer | undefined;
-    const server = createServer({ cert: pair.cert, key: pair.key }, (req, res) => {
+    const server = await createTlsServer(host, options.ca, (req, res) => {
       if (instance !== undefined) void instance.#handle(req, res);
     });
     instance = new FakeArmServer(server, options);

@@ -1,5 +1,7 @@
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
 
 /** Largest request body the fakes read (ARM PATCH bodies with 150 identities are ~25 KiB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -33,6 +35,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     ...headers,
   });
   res.end(text);
+}
+
+/**
+ * An HTTPS server for a fake listening on `host`: its certificate is issued by `ca` (default: the run's CA
+ * from the environment) for `host`, 127.0.0.1 and localhost, so the real SDKs connect without overrides.
+ */
+export async function createTlsServer(host: string, ca: TestCertificateAuthority | undefined, listener: RequestListener): Promise<HttpsServer> {
+  const authority = ca ?? TestCertificateAuthority.fromEnvironment();
+  const pair = await authority.issueServerCertificate({ hosts: [...new Set([host, "127.0.0.1", "localhost"])] });
+  return createHttpsServer({ cert: pair.cert, key: pair.key }, listener);
 }
 
 /** Listens on `host:port` (port 0 = ephemeral) and returns the bound port. */

@@ -1,35 +1,14 @@
-import type { CancellationSignal, ClockPort, TimerHandle } from "@podid/core";
+import { createTimerClock, type ClockPort } from "@podid/core";
 
 /**
- * A {@link ClockPort} on real time (`Date.now`, `setTimeout`). The HTTP fakes are driven by real clients
- * with real timeouts, so in-memory fakes behind them (e.g. a `FakeCompute` whose PATCH latency models
- * ARM's long-running operation) need a clock that advances by itself:
- * `new FakeCompute({ clock: systemClock, patchLatencyMs: 200 })`. Timers are unref'd so a forgotten one
- * never keeps a process alive.
+ * A {@link ClockPort} on real time (`Date.now`, `setTimeout`), through core's `createTimerClock`. The HTTP
+ * fakes are driven by real clients with real timeouts, so in-memory fakes behind them (e.g. a
+ * `FakeCompute` whose PATCH latency models ARM's long-running operation) need a clock that advances by
+ * itself: `new FakeCompute({ clock: systemClock, patchLatencyMs: 200 })`. Timers are unref'd so a
+ * forgotten one never keeps a process alive.
  */
-export const systemClock: ClockPort = {
+export const systemClock: ClockPort = createTimerClock({
   now: () => Date.now(),
-  setTimer(delayMs: number, callback: () => void): TimerHandle {
-    const timer = setTimeout(callback, Math.max(0, delayMs));
-    timer.unref();
-    return { cancel: () => clearTimeout(timer) };
-  },
-  sleep(delayMs: number, signal?: CancellationSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted === true) {
-        reject(signal.reason);
-        return;
-      }
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, Math.max(0, delayMs));
-      timer.unref();
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  },
-};
+  startTimer: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
+  stopTimer: (handle) => clearTimeout(handle),
+});

@@ -1,4 +1,4 @@
-import type { CancellationSignal, ClockPort, TimerHandle } from "@podid/core";
+import { sleepOnTimer, type CancellationSignal, type ClockPort, type TimerHandle } from "@podid/core";
 
 /** Options of {@link VirtualClock}. */
 export interface VirtualClockOptions {
@@ -114,21 +114,7 @@ export class VirtualClock implements ClockPort {
    * aborted or aborts first; the pending timer is cancelled then, so it does not count as pending.
    */
   sleep(delayMs: number, signal?: CancellationSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted === true) {
-        reject(signal.reason);
-        return;
-      }
-      const onAbort = (): void => {
-        handle.cancel();
-        reject(signal?.reason);
-      };
-      const handle = this.setTimer(delayMs, () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      });
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return sleepOnTimer((ms, callback) => this.setTimer(ms, callback), delayMs, signal);
   }
 
   /** Timers not yet fired nor cancelled, in firing order. */
