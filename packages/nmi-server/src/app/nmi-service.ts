@@ -267,7 +267,7 @@ export class NmiService {
       path: route.route === "proxy" || route.route === "instance" ? route.path.slice(0, 256) : undefined,
       sourceIp: request.remoteAddress,
       subject,
-      pod: subject === undefined ? trace.pod : undefined,
+      pod: trace.pod,
       identity: trace.identity,
       clientId: trace.clientId,
       resource: trace.resource,

@@ -30,8 +30,8 @@ describe("RequestSignal", () => {
     const c = client();
     const active = new Set<AbortController>();
     const lifetime = new RequestSignal(c.onClientGone, new AbortController().signal, active);
-    expect(lifetime.materialised).toBe(false);
     expect(c.subscriptions).toBe(0);
+    expect(active.size).toBe(0);
     const signal = lifetime.signal;
     expect(lifetime.signal).toBe(signal);
     expect(c.subscriptions).toBe(1);

@@ -42,11 +42,6 @@ export class RequestSignal {
     return controller.signal;
   }
 
-  /** Whether {@link signal} was ever read (for tests: a cached answer must not build one). */
-  get materialised(): boolean {
-    return this.#controller !== undefined;
-  }
-
   /** Stops listening and leaves the shutdown set. */
   dispose(): void {
     if (this.#controller === undefined) return;

@@ -241,7 +241,6 @@ function tokenResult(ctx: FlowContext, decision: TokenDecision, obtained: Obtain
 export interface MemoisedDecision {
   readonly decision: TokenDecision;
   readonly prepared: PreparedFetch;
-  readonly resource: string;
   /** The audit fields every request served from this decision shares. */
   readonly subject: AuditSubject;
 }
@@ -263,8 +262,6 @@ export function tokenMemoKey(ctx: FlowContext, req: Pick<FlowRequest, "remoteAdd
  */
 export function serveMemoised(ctx: FlowContext, req: FlowRequest, memo: MemoisedDecision, trace: Trace): FlowResult | Promise<FlowResult> {
   trace.subject = memo.subject;
-  trace.resource = memo.resource;
-  trace.pod = memo.decision.caller;
   const limited = rateLimited(ctx, memo.decision);
   if (limited !== undefined) return limited;
   return obtainToken(ctx, memo.decision, memo.prepared, trace, () => ctx.view.attribute(req.remoteAddress));
@@ -298,7 +295,7 @@ export async function serveToken(ctx: FlowContext, req: FlowRequest, query: Quer
     if (memoKey !== undefined && decisions === 1 && request.ok) {
       const resource = request.value.resource;
       const subject = auditSubject({ sourceIp: req.remoteAddress, pod: decided.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource });
-      ctx.memo.set(memoKey, { decision: decided, prepared, resource, subject }, generation);
+      ctx.memo.set(memoKey, { decision: decided, prepared, subject }, generation);
     }
     return obtainToken(ctx, decided, prepared, trace, recheck);
   }
