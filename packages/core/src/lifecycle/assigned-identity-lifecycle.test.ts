@@ -13,6 +13,8 @@ interface World {
   /** The identity was on the VM before we ever touched it (someone else put it there). */
   foreign: boolean;
   detachRequested: boolean;
+  /** A re-attach after out-of-band removal failed and the identity has not been attached since. */
+  knownMissing: boolean;
 }
 interface Model {
   wanted: boolean;
@@ -25,6 +27,11 @@ function fire(world: World, event: LifecycleEvent): LifecycleAction[] {
     switch (action) {
       case "createAsCreated":
         world.objectExists = true;
+        world.storedStatus = "Created";
+        world.confirmedSinceCreate = false;
+        break;
+      case "markCreated":
+        expect(world.storedStatus).toBe("Assigned");
         world.storedStatus = "Created";
         world.confirmedSinceCreate = false;
         break;
@@ -58,6 +65,8 @@ const cmd = (name: string, check: (m: Readonly<Model>, w?: World) => boolean, ru
   run: (m, w) => {
     if (!check(m, w)) return;
     run(m, w);
+    // An object never keeps claiming an identity a failed re-attach showed to be missing.
+    if (w.storedStatus === "Assigned") expect(w.knownMissing).toBe(false);
   },
   toString: () => name,
 });
@@ -74,9 +83,19 @@ const commands = [
   fc.boolean().map((success) => cmd(`armAttach(${success})`, (m, w) => m.wanted && (w === undefined || w.state === "Created"), (_m, w) => {
     if (success) {
       w.vmHasIdentity = true;
+      w.knownMissing = false;
       w.confirmedSinceCreate = true;
       fire(w, { type: "attachConfirmed" });
     } else fire(w, { type: "attachFailed", quarantined: false });
+  })),
+  fc.boolean().map((success) => cmd(`armRepair(${success})`, (m, w) => m.wanted && (w === undefined || (w.state === "Assigned" && !w.vmHasIdentity)), (_m, w) => {
+    if (success) {
+      w.vmHasIdentity = true;
+      fire(w, { type: "attachConfirmed" });
+    } else {
+      w.knownMissing = true;
+      fire(w, { type: "attachFailed", quarantined: false });
+    }
   })),
   fc.boolean().map((success) => cmd(`armDetach(${success})`, (m, w) => !m.wanted && (w === undefined || (w.state === "Assigned" && w.detachRequested)), (_m, w) => {
     if (success) {
@@ -108,6 +127,7 @@ describe("AzureAssignedIdentity lifecycle (model run)", () => {
           confirmedSinceCreate: false,
           foreign,
           detachRequested: false,
+          knownMissing: false,
         };
         fc.modelRun(() => ({ model: { wanted: false }, real: world }), cmds);
         // Assigned is only ever stored after ARM confirmed the identity on the VM.

@@ -30,6 +30,7 @@ export type LifecycleEvent =
 /** Writes and signals a transition asks for, in order. */
 export type LifecycleAction =
   | "createAsCreated"
+  | "markCreated"
   | "markAssigned"
   | "markUnassigned"
   | "deleteObject"
@@ -66,6 +67,8 @@ const stay = (state: LifecycleState, ...actions: LifecycleAction[]): LifecycleTr
  * - `Assigned` is only reached through `attachConfirmed` or a recovery read that shows the identity attached;
  * - a detach is only ever requested for an `Assigned` object, never for `Created` (podid cannot prove it
  *   attached the identity, and someone else may have: #898);
+ * - an `Assigned` object whose re-attach failed goes back to `Created`: it never keeps claiming an identity
+ *   ARM is known not to hold;
  * - `Unassigned` is only reached from `Assigned`, after the detach was confirmed or found unnecessary (an
  *   object that never got past `Created` is deleted directly, saving the status write);
  * - `Deleted` is terminal.
@@ -112,7 +115,10 @@ function step(state: LifecycleState, event: LifecycleEvent): LifecycleTransition
         case "attachConfirmed":
           return stay("Assigned");
         case "attachFailed":
-          return stay("Assigned");
+          // A re-attach after out-of-band removal failed: the identity is known to be missing, so the object
+          // must stop claiming it (NMI would hand the pod IMDS's "identity not found"). Back to `Created`,
+          // where NMI waits and the planner retries, holding it back while it is quarantined.
+          return stay("Created", "markCreated", "eventApplyError");
         case "recovered":
           // Drift: removed out of band while still wanted — attach again (the original's 3-minute repair).
           return event.attached ? stay("Assigned") : stay("Assigned", "requestAttach");

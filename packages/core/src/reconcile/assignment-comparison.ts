@@ -21,33 +21,45 @@ export function managedIdentityKey(identity: AzureIdentity): string | undefined 
  * - `same`: nothing to write;
  * - `refresh`: only descriptive fields changed (client id, tenant, secret ref, binding selector, labels):
  *   rewrite the object in place, keep its status, no ARM call;
- * - `replace`: where the identity lives changed (pod now on another node, identity now another resource
+ * - `replace`: where the identity lives changed (pod now on another VM/VMSS, identity now another resource
  *   or type): the old attachment must be released first and the object recreated, so that a crash
  *   between the two never loses track of an identity on a VM.
+ *
+ * A pod re-created under its old name on another node (a StatefulSet) whose new node is on the same
+ * VM/VMSS as the old one (`sameTarget`), or whose identity is a service principal, is a `refresh`: the
+ * identity it needs is where it was, so the object moves in place keeping its status. Replacing it would
+ * detach an identity the pod still needs, or — had the release relied on the replacement to come — leave
+ * it attached with no object naming it, should the pod go before the replacement is written.
  *
  * Unlike the original, which compared resourceVersions of the embedded objects (so any metadata edit
  * re-processed every AAI), only fields that matter are compared.
  */
-export function compareAssignment(current: AzureAssignedIdentity, desired: DesiredAssignment): "same" | "refresh" | "replace" {
+export function compareAssignment(
+  current: AzureAssignedIdentity,
+  desired: DesiredAssignment,
+  sameTarget: (nodeA: string, nodeB: string) => boolean = () => false,
+): "same" | "refresh" | "replace" {
   const was = current.spec;
   const wasIdentity = was.azureIdentityRef;
   const nowIdentity = desired.identity;
   if (was.azureIdentityRef === desired.identity && was.azureBindingRef === desired.binding && was.nodeName === desired.nodeName && current.metadata.labels[NODENAME_LABEL] === desired.nodeName && was.pod === desired.pod.metadata.name && was.podNamespace === desired.pod.metadata.namespace) {
     return "same";
   }
+  const wasKey = managedIdentityKey(wasIdentity);
   const placementChanged =
-    was.nodeName !== desired.nodeName ||
+    (was.nodeName !== desired.nodeName && wasKey !== undefined && !sameTarget(was.nodeName, desired.nodeName)) ||
     was.pod !== desired.pod.metadata.name ||
     was.podNamespace !== desired.pod.metadata.namespace ||
     wasIdentity.metadata.namespace !== nowIdentity.metadata.namespace ||
     wasIdentity.metadata.name !== nowIdentity.metadata.name ||
     wasIdentity.spec.type !== nowIdentity.spec.type ||
-    managedIdentityKey(wasIdentity) !== managedIdentityKey(nowIdentity);
+    wasKey !== managedIdentityKey(nowIdentity);
   if (placementChanged) return "replace";
 
   const wasBinding = was.azureBindingRef;
   const nowBinding = desired.binding;
   const descriptiveChanged =
+    was.nodeName !== desired.nodeName ||
     current.metadata.labels[NODENAME_LABEL] !== desired.nodeName ||
     wasIdentity.spec.clientID !== nowIdentity.spec.clientID ||
     wasIdentity.spec.tenantID !== nowIdentity.spec.tenantID ||

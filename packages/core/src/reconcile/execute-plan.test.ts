@@ -3,7 +3,7 @@ import { buildScaleCluster, FakeCluster, FakeCompute } from "@podid/testkit";
 import { computeTargetKey } from "../azure-ids/compute-target.js";
 import { identityKey } from "../azure-ids/user-assigned-identity-id.js";
 import { parseProviderId } from "../azure-ids/provider-id.js";
-import type { ComputeTarget } from "../azure-ids/types.js";
+import type { ComputeIdentityState, ComputeTarget } from "../azure-ids/types.js";
 import { matchAssignments } from "../matching/desired-assignments.js";
 import type { InvolvedObject } from "../ports/event-recorder.port.js";
 import { executeReconcilePlan } from "./execute-plan.js";
@@ -36,12 +36,17 @@ function world(shape: { pods: number; nodes: number; nodesPerScaleSet: number; i
   for (const pod of base.pods) cluster.apply("pods", pod);
   const events: Recorded[] = [];
   let quarantine: QuarantineState = EMPTY_QUARANTINE;
-  const pass = async (immutableIdentities: readonly string[] = []) => {
+  const pass = async (immutableIdentities: readonly string[] = [], readArm = false) => {
+    const observed = new Map<string, ComputeIdentityState>();
+    for (const target of readArm ? targets.values() : []) {
+      const state = await compute.getIdentities(target);
+      if (state.ok) observed.set(computeTargetKey(target), state.value);
+    }
     const desired = matchAssignments(
       { pods: cluster.list("pods"), bindings: cluster.list("azureidentitybindings"), identities: cluster.list("azureidentities") },
       { forceNamespaced: false },
     ).assignments;
-    const plan = planReconcile({ desired, current: cluster.list("azureassignedidentities"), nodes: cluster.list("nodes"), policy: { immutableIdentities, quarantine }, nowMs: 0 });
+    const plan = planReconcile({ desired, current: cluster.list("azureassignedidentities"), nodes: cluster.list("nodes"), ...(readArm ? { observed } : {}), policy: { immutableIdentities, quarantine }, nowMs: 0 });
     const report = await executeReconcilePlan(
       plan,
       quarantine,
@@ -75,6 +80,29 @@ describe("executeReconcilePlan", () => {
     const again = await w.pass();
     expect(again.plan.held.map((h) => h.assignment.spec.pod)).toEqual(["pod-2"]);
     expect(again.plan.targets).toEqual([]);
+  });
+
+  it("re-attaches an identity removed out of band, and demotes the object to Created when ARM refuses it", async () => {
+    const w = world({ pods: 2, nodes: 2, nodesPerScaleSet: 2, identities: 2 });
+    await w.pass();
+    const [vmss] = w.targets as [ComputeTarget];
+    const [first, second] = w.base.identities.map((i) => i.spec.resourceID);
+    w.compute.detachOutOfBand(vmss, first ?? "");
+    w.compute.detachOutOfBand(vmss, second ?? "");
+    w.compute.forbidIdentities([second ?? ""]);
+
+    const { plan } = await w.pass([], true);
+    expect(plan.targets[0]?.repair.map((a) => a.spec.pod)).toEqual(["pod-0", "pod-1"]);
+    // The accepted identity is back and its object stays Assigned; the refused one's object no longer
+    // claims an identity ARM does not hold: it is Created (NMI waits) with a Warning naming ARM's reason.
+    expect(w.compute.identitiesOf(vmss)?.userAssignedKeys).toEqual([identityKey(first ?? "")]);
+    expect(w.statuses()).toEqual({ "identity-0/pod-0": "Assigned", "identity-1/pod-1": "Created" });
+    expect(w.events.filter((e) => e.reason === "binding apply error").map((e) => e.object.name)).toEqual(["binding-1"]);
+
+    // From then on it is an ordinary Created object: held back while its identity is quarantined.
+    const next = await w.pass([], true);
+    expect(next.plan.held.map((h) => h.assignment.spec.pod)).toEqual(["pod-1"]);
+    expect(next.plan.targets).toEqual([]);
   });
 
   it("keeps a scale-set identity while another instance's pod uses it, and removes it with the last one", async () => {

@@ -63,6 +63,7 @@ export interface ExecutionReport {
   readonly lifecycleErrors: readonly IllegalTransition[];
 }
 
+const STATUS_OF = { markCreated: "Created", markAssigned: "Assigned", markUnassigned: "Unassigned" } as const;
 const nameOf = (aai: AzureAssignedIdentity): string => `${aai.metadata.namespace}/${aai.metadata.name}`;
 
 /**
@@ -146,8 +147,9 @@ export class PlanExecution {
   /** One VM/VMSS: read, PATCH in ≤150-entry chunks leaving refused identities out, then the lifecycle writes. */
   async target(plan: TargetPlan): Promise<TargetOutcome> {
     const compute = this.#ports.compute;
-    const attach = plan.attach.filter((aai) => !this.#notCreated.has(nameOf(aai)));
-    const add = new Set([...attach, ...plan.repair].map((aai) => managedIdentityKey(aai.spec.azureIdentityRef)).filter((k) => k !== undefined));
+    // Repairs go through the same events as first attaches: a failed one demotes its object to `Created`.
+    const attaching = [...plan.attach.filter((aai) => !this.#notCreated.has(nameOf(aai))), ...plan.repair];
+    const add = new Set(attaching.map((aai) => managedIdentityKey(aai.spec.azureIdentityRef)).filter((k) => k !== undefined));
     const remove = new Set(plan.intent.remove);
     const quarantined: string[] = [];
     let refusal: string | undefined;
@@ -198,12 +200,12 @@ export class PlanExecution {
     }
 
     const attachedNow = new Set(state?.userAssignedIdentityIds.map((id) => id.toLowerCase()) ?? []);
-    const accepted = attach
+    const accepted = attaching
       .map((aai) => managedIdentityKey(aai.spec.azureIdentityRef))
       .filter((key): key is string => key !== undefined && attachedNow.has(key));
     this.quarantine = releaseIdentities(this.quarantine, accepted);
 
-    await forEachBounded(attach, this.#writeLimit, (aai) => {
+    await forEachBounded(attaching, this.#writeLimit, (aai) => {
       const key = managedIdentityKey(aai.spec.azureIdentityRef);
       const event: LifecycleEvent =
         state !== undefined && key !== undefined && attachedNow.has(key)
@@ -244,9 +246,10 @@ export class PlanExecution {
     let current = latest;
     for (const action of result.value.actions) {
       switch (action) {
+        case "markCreated":
         case "markAssigned":
         case "markUnassigned": {
-          const status = action === "markAssigned" ? "Assigned" : "Unassigned";
+          const status = STATUS_OF[action];
           const written = await this.#ports.writer.setStatus(current, status);
           if (!written.ok) {
             this.writeFailures.push({ object: name, operation: "setStatus", error: written.error });

@@ -4,6 +4,7 @@ export * from "./quarantine.js";
 export * from "./assigned-identity-builder.js";
 export * from "./assignment-comparison.js";
 export * from "./immutable-identities.js";
+export * from "./node-targets.js";
 export * from "./plan.js";
 export * from "./binding-events.js";
 export * from "./execute-plan.js";

@@ -1,10 +1,9 @@
-import { computeTargetKey } from "../azure-ids/compute-target.js";
-import { parseProviderId } from "../azure-ids/provider-id.js";
 import type { ComputeIdentityState } from "../azure-ids/types.js";
 import { lifecycleStateOf } from "../lifecycle/assigned-identity-lifecycle.js";
 import type { DesiredAssignment } from "../matching/types.js";
 import type { AzureAssignedIdentity, NodeView } from "../model/types.js";
 import { compareAssignment, managedIdentityKey } from "./assignment-comparison.js";
+import { nodeResolver, onSameTarget, type NodeResolver } from "./node-targets.js";
 
 /**
  * Crash recovery for objects that leave while still `Created`.
@@ -64,18 +63,17 @@ export function isOperationInProgress(state: ComputeIdentityState): boolean {
 /** Applies the rule described in the module comment. Pure; `current` order is kept. */
 export function recoverLeavingCreated(input: LeavingRecoveryInput): LeavingRecovery {
   const desiredByName = new Map(input.desired.map((d) => [`${d.namespace}/${d.name}`, d]));
-  const nodes = new Map(input.nodes.map((node) => [node.metadata.name, node]));
+  const resolve = nodeResolver(input.nodes);
   const current: AzureAssignedIdentity[] = [];
   const waiting: WaitingLeavingObject[] = [];
   for (const object of input.current) {
     const key = managedIdentityKey(object.spec.azureIdentityRef);
-    const node = nodes.get(object.spec.nodeName);
-    const parsed = node === undefined ? undefined : parseProviderId(node.providerID);
-    if (lifecycleStateOf(object.status) !== "Created" || key === undefined || parsed === undefined || !parsed.ok || !isLeaving(object, desiredByName)) {
+    const placement = resolve(object.spec.nodeName);
+    if (lifecycleStateOf(object.status) !== "Created" || key === undefined || !("key" in placement) || !isLeaving(object, desiredByName, resolve)) {
       current.push(object);
       continue;
     }
-    const targetKey = computeTargetKey(parsed.value.target);
+    const targetKey = placement.key;
     const state = input.observed.get(targetKey);
     if (state === undefined) {
       waiting.push({ object, targetKey, reason: "notObserved" });
@@ -101,10 +99,10 @@ export function recoverLeavingCreated(input: LeavingRecoveryInput): LeavingRecov
   return { current, waiting };
 }
 
-function isLeaving(object: AzureAssignedIdentity, desiredByName: ReadonlyMap<string, DesiredAssignment>): boolean {
+function isLeaving(object: AzureAssignedIdentity, desiredByName: ReadonlyMap<string, DesiredAssignment>, resolve: NodeResolver): boolean {
   if (object.metadata.deletionTimestamp !== undefined) return true;
   const desired = desiredByName.get(`${object.metadata.namespace}/${object.metadata.name}`);
-  return desired === undefined || compareAssignment(object, desired) === "replace";
+  return desired === undefined || compareAssignment(object, desired, (a, b) => onSameTarget(resolve, a, b)) === "replace";
 }
 
 function compare(a: string, b: string): number {

@@ -1,12 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { clusterArb, type ClusterSnapshot } from "@podid/testkit";
+import { buildScaleCluster, clusterArb, type ClusterSnapshot } from "@podid/testkit";
 import { computeTargetKey } from "../azure-ids/compute-target.js";
 import { parseProviderId } from "../azure-ids/provider-id.js";
 import { lifecycleStateOf } from "../lifecycle/assigned-identity-lifecycle.js";
 import { matchAssignments } from "../matching/desired-assignments.js";
 import type { DesiredAssignment } from "../matching/types.js";
-import type { AssignedIdentityWireStatus, AzureAssignedIdentity, NodeView } from "../model/types.js";
+import { NODENAME_LABEL } from "../model/constants.js";
+import type { AssignedIdentityWireStatus, AzureAssignedIdentity, NodeView, PodView } from "../model/types.js";
 import { buildAssignedIdentity } from "./assigned-identity-builder.js";
 import { managedIdentityKey } from "./assignment-comparison.js";
 import { immutableIdentitySet, isImmutableIdentity } from "./immutable-identities.js";
@@ -28,7 +29,7 @@ const statusArb = fc.constantFrom<AssignedIdentityWireStatus>("Created", "Assign
 
 /**
  * A cluster now, and the AzureAssignedIdentities left by an earlier state of it (some pods and bindings
- * since removed, pods possibly on other nodes), each in a random lifecycle state.
+ * since removed, pods possibly on other nodes), each in a random lifecycle state, some being deleted.
  */
 const scenarioArb = clusterArb({ maxPods: 14, maxNodes: 8 }).chain((cluster) =>
   fc
@@ -37,14 +38,19 @@ const scenarioArb = clusterArb({ maxPods: 14, maxNodes: 8 }).chain((cluster) =>
       earlierBindings: fc.subarray([...cluster.bindings]),
       moved: fc.array(fc.constantFrom(...cluster.nodes.map((n) => n.metadata.name), "gone-node"), { maxLength: 4 }),
       statuses: fc.array(statusArb, { minLength: 64, maxLength: 64 }),
+      deleting: fc.array(fc.nat({ max: 4 }).map((n) => n === 0), { minLength: 64, maxLength: 64 }),
       immutable: fc.subarray(cluster.identities.map((i) => (i.spec.clientID.length % 2 === 0 ? i.spec.clientID.toUpperCase() : i.spec.resourceID))),
       quarantined: fc.subarray(cluster.identities.map((i) => i.spec.resourceID.toLowerCase())),
       currentForceNamespaced: fc.boolean(),
     })
-    .map(({ earlierPods, earlierBindings, moved, statuses, immutable, quarantined, currentForceNamespaced }) => {
+    .map(({ earlierPods, earlierBindings, moved, statuses, deleting, immutable, quarantined, currentForceNamespaced }) => {
       const pods = earlierPods.map((pod, i) => (i < moved.length ? { ...pod, nodeName: moved[i] ?? pod.nodeName } : pod));
       const earlier = desiredOf({ ...cluster, pods, bindings: earlierBindings }, currentForceNamespaced);
-      const current = earlier.map((d, i) => buildAssignedIdentity(d, statuses[i % statuses.length] ?? "Assigned"));
+      const current = earlier.map((d, i) => {
+        const aai = buildAssignedIdentity(d, statuses[i % statuses.length] ?? "Assigned");
+        // Some are being deleted (by hand, or a namespace going) while their pods may still want them.
+        return deleting[i % deleting.length] === true ? { ...aai, metadata: { ...aai.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" } } : aai;
+      });
       const input: ReconcileInput = {
         desired: desiredOf(cluster),
         current,
@@ -65,10 +71,12 @@ describe("planReconcile", () => {
       fc.property(scenarioArb, ({ cluster, input }) => {
         const plan = planReconcile(input);
         const immutable = immutableIdentitySet(input.policy.immutableIdentities);
+        // A deferred assignment (its old object must go first) does not keep an identity: see the next test.
+        const deferred = new Set(plan.deferred);
         for (const target of plan.targets) {
           const desiredHere = new Set(
             input.desired
-              .filter((d: DesiredAssignment) => targetKeyOf(cluster.nodes, d.nodeName) === target.key)
+              .filter((d: DesiredAssignment) => !deferred.has(d) && targetKeyOf(cluster.nodes, d.nodeName) === target.key)
               .map((d) => managedIdentityKey(d.identity)),
           );
           for (const key of target.intent.remove) {
@@ -114,6 +122,54 @@ describe("planReconcile", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("releases an Assigned object without a detach only where an object kept or created in this pass names its identity", () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ cluster, input }) => {
+        const plan = planReconcile(input);
+        const immutable = immutableIdentitySet(input.policy.immutableIdentities);
+        const name = (x: { namespace: string; name: string }) => `${x.namespace}/${x.name}`;
+        const deferred = new Set(plan.deferred.map(name));
+        const namedAfter = new Set(
+          input.desired
+            .filter((d) => !deferred.has(name(d)))
+            .map((d) => `${targetKeyOf(cluster.nodes, d.nodeName)}#${managedIdentityKey(d.identity)}`),
+        );
+        for (const released of plan.releases) {
+          const key = managedIdentityKey(released.spec.azureIdentityRef);
+          const target = targetKeyOf(cluster.nodes, released.spec.nodeName);
+          if (lifecycleStateOf(released.status) !== "Assigned" || key === undefined || target === undefined) continue;
+          if (isImmutableIdentity(released.spec.azureIdentityRef, immutable)) continue;
+          expect(namedAfter.has(`${target}#${key}`)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("moves the object of a pod re-created on another node of the same VM/VMSS in place, keeping its status", () => {
+    const cluster = buildScaleCluster({ pods: 1, nodes: 4, nodesPerScaleSet: 2, identities: 1, namespaces: 1 });
+    const [pod] = cluster.pods as [PodView];
+    const [first, sameScaleSet, otherScaleSet] = cluster.nodes.map((n) => n.metadata.name) as [string, string, string];
+    const stored = buildAssignedIdentity(desiredOf({ ...cluster, exceptions: [], pods: [{ ...pod, nodeName: first }] })[0] as DesiredAssignment, "Assigned");
+    const planFor = (nodeName: string) =>
+      planReconcile({
+        desired: desiredOf({ ...cluster, exceptions: [], pods: [{ ...pod, nodeName }] }),
+        current: [stored],
+        nodes: cluster.nodes,
+        policy: { immutableIdentities: [], quarantine: EMPTY_QUARANTINE },
+        nowMs: 0,
+      });
+
+    const moved = planFor(sameScaleSet);
+    expect(moved.updates.map((u) => [u.spec.nodeName, u.metadata.labels[NODENAME_LABEL], u.status])).toEqual([[sameScaleSet, sameScaleSet, "Assigned"]]);
+    expect([moved.targets, moved.deferred, moved.releases, moved.creates]).toEqual([[], [], [], []]);
+
+    // On another scale set the identity must leave the old one (nothing else uses it there) first.
+    const away = planFor(otherScaleSet);
+    expect(away.deferred.map((d) => d.nodeName)).toEqual([otherScaleSet]);
+    expect(away.targets.map((t) => [t.key, t.intent.remove.length, t.detach.length])).toEqual([[targetKeyOf(cluster.nodes, first), 1, 1]]);
   });
 
   it("is deterministic: input order does not change the plan", () => {

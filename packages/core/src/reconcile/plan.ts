@@ -1,13 +1,12 @@
-import { computeTargetKey } from "../azure-ids/compute-target.js";
-import { parseProviderId } from "../azure-ids/provider-id.js";
 import type { ComputeIdentityState, ComputeTarget } from "../azure-ids/types.js";
 import type { DesiredAssignment } from "../matching/types.js";
-import type { AzureAssignedIdentity, NodeView } from "../model/types.js";
+import type { AzureAssignedIdentity, AzureIdentity, NodeView } from "../model/types.js";
 import { lifecycleStateOf } from "../lifecycle/assigned-identity-lifecycle.js";
 import { buildAssignedIdentity } from "./assigned-identity-builder.js";
 import { compareAssignment, managedIdentityKey } from "./assignment-comparison.js";
 import { immutableIdentitySet, isImmutableIdentity } from "./immutable-identities.js";
 import type { IdentityIntent } from "./identity-delta.js";
+import { nodeResolver, onSameTarget, type UnresolvedNode } from "./node-targets.js";
 import { isQuarantined, type QuarantineState } from "./quarantine.js";
 
 /** Configuration and remembered state the planner needs besides cluster objects. */
@@ -62,13 +61,6 @@ export interface HeldAssignment {
   readonly assignment: AzureAssignedIdentity;
   readonly identityKey: string;
   readonly untilMs: number;
-}
-
-/** Why a node could not be turned into a compute target. */
-export interface UnresolvedNode {
-  readonly nodeName: string;
-  readonly reason: "nodeNotFound" | "invalidProviderId";
-  readonly message: string;
 }
 
 /** What to do to converge: object writes, per-target ARM work, and what was held back. */
@@ -161,16 +153,17 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
     return state?.userAssignedIdentityIds.some((id) => id.toLowerCase() === identity);
   };
 
-  // Which identity keys desired assignments need on each target: the "in use" index.
+  // Which identity keys each target keeps because an object stored after this pass names them: the "in
+  // use" index. Deferred assignments do not count: no object of theirs is written in this pass, and if
+  // they vanish before the next one, an identity kept for them would be attached with nothing naming it.
   const inUse = new Map<string, Set<string>>();
-  for (const assignment of input.desired) {
-    const key = managedIdentityKey(assignment.identity);
-    const placement = resolver(assignment.nodeName);
-    if (key === undefined || "reason" in placement) continue;
+  const markInUse = (placement: { key: string }, identity: AzureIdentity): void => {
+    const key = managedIdentityKey(identity);
+    if (key === undefined) return;
     let keys = inUse.get(placement.key);
     if (keys === undefined) inUse.set(placement.key, (keys = new Set()));
     keys.add(key);
-  }
+  };
 
   const currentByName = new Map(input.current.map((aai) => [objectKey(aai.metadata.namespace, aai.metadata.name), aai]));
   const desiredNames = new Set<string>();
@@ -223,17 +216,19 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
       if (placement === undefined) continue;
       const created = buildAssignedIdentity(assignment, "Created");
       creates.push(created);
+      markInUse(placement, assignment.identity);
       ensureAttached(created, placement);
       continue;
     }
     const state = lifecycleStateOf(current.status);
-    const comparison = compareAssignment(current, assignment);
+    const comparison = compareAssignment(current, assignment, (a, b) => onSameTarget(resolver, a, b));
     if (current.metadata.deletionTimestamp !== undefined || state === "Unassigned" || comparison === "replace") {
       leaving.push(current);
       deferred.push(assignment);
       continue;
     }
     if (placement === undefined) continue;
+    markInUse(placement, assignment.identity);
     let stored = current;
     if (comparison === "refresh") {
       const rebuilt = buildAssignedIdentity(assignment, current.status);
@@ -305,29 +300,5 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
     held: held.sort((a, b) => byObjectKey(a.assignment, b.assignment)),
     deferred: deferred.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)),
     unresolvedNodes: [...unresolved.values()].sort((a, b) => compareStrings(a.nodeName, b.nodeName)),
-  };
-}
-
-/** Memoised node name → compute target resolution for one pass. */
-function nodeResolver(
-  nodes: readonly NodeView[],
-): (nodeName: string) => { target: ComputeTarget; key: string } | UnresolvedNode {
-  const byName = new Map(nodes.map((node) => [node.metadata.name, node]));
-  const cache = new Map<string, { target: ComputeTarget; key: string } | UnresolvedNode>();
-  return (nodeName) => {
-    const cached = cache.get(nodeName);
-    if (cached !== undefined) return cached;
-    const node = byName.get(nodeName);
-    let result: { target: ComputeTarget; key: string } | UnresolvedNode;
-    if (node === undefined) {
-      result = { nodeName, reason: "nodeNotFound", message: `node ${nodeName} is not in the cache` };
-    } else {
-      const parsed = parseProviderId(node.providerID);
-      result = parsed.ok
-        ? { target: parsed.value.target, key: computeTargetKey(parsed.value.target) }
-        : { nodeName, reason: "invalidProviderId", message: parsed.error.message };
-    }
-    cache.set(nodeName, result);
-    return result;
   };
 }

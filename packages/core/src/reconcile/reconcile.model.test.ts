@@ -33,6 +33,8 @@ interface Real {
   nowMs: number;
   /** Identities whose Assigned status write was made to fail: a leak of these is the documented trade-off. */
   possiblyLeaked: Set<string>;
+  /** Objects (namespace/name) whose status write failed during the latest pass: the next pass retries it. */
+  statusWriteFailed: Set<string>;
   /**
    * Identity blocks the executor last read or got back from a PATCH, fed to the next plan as `observed`
    * (a controller's cache: no extra ARM reads). It is what repairs an object left Assigned after its
@@ -61,6 +63,7 @@ async function observe(real: Real): Promise<Map<string, ComputeIdentityState>> {
 }
 
 async function reconcileOnce(real: Real, freshReads: boolean) {
+  real.statusWriteFailed.clear();
   const desired = matchAssignments(
     { pods: real.cluster.list("pods"), bindings: real.cluster.list("azureidentitybindings"), identities: real.cluster.list("azureidentities") },
     options,
@@ -105,6 +108,8 @@ function checkSafety(real: Real, afterReconcile: boolean): void {
     const key = managedIdentityKey(aai.spec.azureIdentityRef);
     if (key === undefined || lifecycleStateOf(aai.status) !== "Assigned") continue;
     if (!wanted.has(`${aai.metadata.namespace}/${aai.metadata.name}@${aai.spec.nodeName}#${key}`)) continue;
+    // A failed re-attach demotes its object to Created; if that very write failed, the next pass redoes both.
+    if (real.statusWriteFailed.has(`${aai.metadata.namespace}/${aai.metadata.name}`)) continue;
     const node = real.cluster.get("nodes", "", aai.spec.nodeName);
     if (node === undefined) continue;
     const parsed = parseProviderId(node.providerID);
@@ -185,6 +190,7 @@ function commandsFor(base: ClusterSnapshot): fc.Arbitrary<Cmd>[] {
         remove();
         const key = managedIdentityKey(aai.spec.azureIdentityRef);
         if (key !== undefined) r.possiblyLeaked.add(key);
+        r.statusWriteFailed.add(`${aai.metadata.namespace}/${aai.metadata.name}`);
         return { kind: "conflict", alreadyExists: false, message: "injected stale resourceVersion" };
       });
     })),
@@ -247,6 +253,7 @@ describe("reconcile model run: planner + executor against the fake API server an
           quarantine: EMPTY_QUARANTINE,
           nowMs: 0,
           possiblyLeaked: new Set(),
+          statusWriteFailed: new Set(),
           known: new Map(),
         };
         const seen = new Set<string>();

@@ -252,7 +252,7 @@ export function buildOfflinePlan(objects: ManifestObjects, options: OfflinePlanO
   }
   for (const target of plan.targets) {
     for (const aai of target.attach) if (!created.has(ref(aai.metadata))) rows.push(row(aai, "attach", "Assigned", `attached to ${targetLabel(target.target)}`));
-    for (const aai of target.repair) rows.push(row(aai, "repair", "Assigned", `missing on ${targetLabel(target.target)}: re-attached`));
+    for (const aai of target.repair) rows.push(row(aai, "repair", "Assigned", `missing on ${targetLabel(target.target)}: re-attached (back to Created if ARM refuses it)`));
     for (const aai of target.detach) rows.push(row(aai, "delete", "deleted", `detached from ${targetLabel(target.target)}`));
   }
   for (const h of plan.held) if (!created.has(ref(h.assignment.metadata))) rows.push(row(h.assignment, "hold", "Created", "identity quarantined: left out of every PATCH until ARM accepts it"));
