@@ -6,7 +6,6 @@
  */
 export * from "./controller/index.js";
 export * from "./version.js";
-export * from "./config/go-duration.js";
 export * from "./config/mic-config.js";
 export * from "./config/parse-mic-flags.js";
 export * from "./observability/mic-metrics.js";

@@ -1,1 +1,3 @@
 export * from "./go-flag-syntax.js";
+export * from "./go-duration.js";
+export * from "./flag-values.js";

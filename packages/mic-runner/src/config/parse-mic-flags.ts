@@ -1,9 +1,23 @@
-import { isIP } from "node:net";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { defaultLeaderElectionConfig, err, ok, validateLeaderElectionConfig, type LeaderElectionConfigError, type Result } from "@podid/core";
+import {
+  defaultLeaderElectionConfig,
+  err,
+  formatGoDuration,
+  normaliseGoStyleArgs,
+  ok,
+  parseBoolFlag,
+  parseGoBool,
+  parseChoiceFlag,
+  parseDurationFlag,
+  parseIntegerFlag,
+  parseIpFlag,
+  parseNumberFlag,
+  validateLeaderElectionConfig,
+  type FlagValue,
+  type LeaderElectionConfigError,
+  type Result,
+} from "@podid/core";
 import { MIC_VERSION } from "../version.js";
-import { formatGoDuration, parseGoDuration } from "./go-duration.js";
-import { normaliseGoStyleArgs, parseGoBool } from "@podid/core";
 import { MIC_CONFIG_DEFAULTS, MIC_LOG_LEVELS, type MicConfig, type MicLogLevel } from "./mic-config.js";
 
 /**
@@ -36,52 +50,21 @@ export interface MicHost {
   readonly hostname: string;
 }
 
-function booleanArg(text: string): boolean {
-  const value = parseGoBool(text);
-  if (value === undefined) throw new InvalidArgumentError("expected true or false");
-  return value;
-}
-
-function durationArg(minMs: number): (text: string) => number {
-  return (text: string) => {
-    const ms = parseGoDuration(text.trim());
-    if (ms === undefined) throw new InvalidArgumentError("expected a Go duration such as 15s, 3m or 1h");
-    if (ms < minMs) throw new InvalidArgumentError(minMs === 0 ? "must not be negative" : `must be at least ${formatGoDuration(minMs)}`);
-    return ms;
+/** Adapts one of core's flag-value parsers to commander, which reports what a parser throws. */
+const arg =
+  <T>(parse: (text: string) => FlagValue<T>) =>
+  (text: string): T => {
+    const parsed = parse(text);
+    if (!parsed.ok) throw new InvalidArgumentError(`expected ${parsed.error.expected}`);
+    return parsed.value;
   };
-}
-
-function integerArg(min: number, max: number): (text: string) => number {
-  return (text: string) => {
-    if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    const value = Number(text.trim());
-    if (value < min || value > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    return value;
-  };
-}
-
-function positiveNumberArg(text: string): number {
-  const value = Number(text.trim());
-  if (text.trim() === "" || !Number.isFinite(value) || value <= 0) throw new InvalidArgumentError("expected a number above 0");
-  return value;
-}
-
-function ipArg(text: string): string {
-  if (isIP(text.trim()) === 0) throw new InvalidArgumentError("expected an IP address");
-  return text.trim();
-}
-
-function logLevelArg(text: string): MicLogLevel {
-  const found = MIC_LOG_LEVELS.find((level) => level === text.trim().toLowerCase());
-  if (found === undefined) throw new InvalidArgumentError(`expected one of ${MIC_LOG_LEVELS.join(", ")}`);
-  return found;
-}
-
-function logFormatArg(text: string): "json" | "text" {
-  const value = text.trim().toLowerCase();
-  if (value !== "json" && value !== "text") throw new InvalidArgumentError("expected json or text");
-  return value;
-}
+const booleanArg = arg(parseBoolFlag);
+const ipArg = arg(parseIpFlag);
+const positiveNumberArg = arg((text) => parseNumberFlag(text, { above: 0 }));
+const integerArg = (min: number, max: number) => arg((text) => parseIntegerFlag(text, min, max));
+const durationArg = (minMs: number) => arg((text) => parseDurationFlag(text, minMs));
+const logLevelArg = arg((text) => parseChoiceFlag(text, MIC_LOG_LEVELS, { caseInsensitive: true }));
+const logFormatArg = arg((text) => parseChoiceFlag(text, ["json", "text"] as const, { caseInsensitive: true }));
 
 function describeElectionError(error: LeaderElectionConfigError): string {
   switch (error.kind) {

@@ -1,7 +1,17 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { err, normalizeIpAddress, ok, type Result } from "@podid/core";
+import {
+  err,
+  normaliseGoStyleArgs,
+  ok,
+  parseBoolFlag,
+  parseChoiceFlag,
+  parseIntegerFlag,
+  parseIpFlag,
+  parseNumberFlag,
+  type FlagValue,
+  type Result,
+} from "@podid/core";
 import { NMI_VERSION } from "../version.js";
-import { normaliseGoStyleArgs, parseGoBool } from "@podid/core";
 import {
   NMI_CONFIG_DEFAULTS,
   type InterceptionMode,
@@ -33,43 +43,20 @@ export interface NmiFlagError {
 /** Environment variables NMI reads (the original: `FORCENAMESPACED`, `KUBECONFIG`). */
 export type NmiEnvironment = Readonly<Record<string, string | undefined>>;
 
-function booleanArg(text: string): boolean {
-  const value = parseGoBool(text);
-  if (value === undefined) throw new InvalidArgumentError("expected true or false");
-  return value;
-}
-
-function integerArg(min: number, max: number): (text: string) => number {
-  return (text: string) => {
-    if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    const value = Number(text);
-    if (value < min || value > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    return value;
+/** Adapts one of core's flag-value parsers to commander, which reports what a parser throws. */
+const arg =
+  <T>(parse: (text: string) => FlagValue<T>) =>
+  (text: string): T => {
+    const parsed = parse(text);
+    if (!parsed.ok) throw new InvalidArgumentError(`expected ${parsed.error.expected}`);
+    return parsed.value;
   };
-}
-
-function numberArg(min: number): (text: string) => number {
-  return (text: string) => {
-    const value = Number(text);
-    if (text.trim() === "" || !Number.isFinite(value) || value < min) throw new InvalidArgumentError(`expected a number ≥ ${min}`);
-    return value;
-  };
-}
-
-function ipArg(text: string): string {
-  const value = normalizeIpAddress(text);
-  if (value === undefined) throw new InvalidArgumentError("expected an IP address");
-  return value;
-}
-
-function choiceArg<T extends string>(choices: readonly T[], fold: (s: string) => string = (s) => s): (text: string) => T {
-  return (text: string) => {
-    const value = fold(text);
-    const found = choices.find((c) => c === value);
-    if (found === undefined) throw new InvalidArgumentError(`expected one of ${choices.join(", ")}`);
-    return found;
-  };
-}
+const booleanArg = arg(parseBoolFlag);
+const ipArg = arg(parseIpFlag);
+const integerArg = (min: number, max: number) => arg((text) => parseIntegerFlag(text, min, max));
+const numberArg = (min: number) => arg((text) => parseNumberFlag(text, { atLeast: min }));
+const choiceArg = <T extends string>(choices: readonly T[], options: { readonly caseInsensitive?: boolean } = {}) =>
+  arg((text) => parseChoiceFlag(text, choices, options));
 
 /** Ports: 0 asks the OS for a free one (used by tests; the DNAT follows the port actually bound). */
 const port = integerArg(0, 65_535);
@@ -105,7 +92,7 @@ function program(output: string[]): Command {
     .option(...bool("--block-instance-metadata", "answer /metadata/instance with 403", D.blockInstanceMetadata))
     .option(...bool("--metadata-header-required", "require the Metadata: true header", D.metadataHeaderRequired))
     .option("--prometheus-port <port>", "port of /metrics", port, D.prometheusPort)
-    .option("--operation-mode <mode>", "standard (AzureAssignedIdentities) or managed (bindings)", choiceArg<OperationMode>(["standard", "managed"], (s) => s.toLowerCase()), D.operationMode)
+    .option("--operation-mode <mode>", "standard (AzureAssignedIdentities) or managed (bindings)", choiceArg<OperationMode>(["standard", "managed"], { caseInsensitive: true }), D.operationMode)
     .option(...bool("--allow-network-plugin-kubenet", "skip the kubenet refusal (CVE-2021-1677)", D.allowNetworkPluginKubenet))
     .option("--kubelet-config <path>", "file scanned for --network-plugin=kubenet", D.kubeletConfigPath)
     .option(...bool("--set-retry-after-header", "answer a not-yet-assigned identity with 503 + Retry-After instead of waiting", D.setRetryAfterHeader))

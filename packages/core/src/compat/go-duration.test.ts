@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatGoDuration, parseGoDuration } from "./go-duration.js";
-import { normaliseGoStyleArgs, parseGoBool } from "@podid/core";
 
 describe("parseGoDuration (Go's time.ParseDuration)", () => {
   it("adds up any sequence of <number><unit> parts", () => {
@@ -40,33 +39,5 @@ describe("parseGoDuration (Go's time.ParseDuration)", () => {
     expect(formatGoDuration(3_600_000)).toBe("1h0m0s");
     expect(formatGoDuration(180_000)).toBe("3m0s");
     expect(formatGoDuration(250)).toBe("250ms");
-  });
-});
-
-describe("normaliseGoStyleArgs", () => {
-  const name = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{1,20}$/);
-  const value = fc.string({ maxLength: 12 }).filter((v) => !v.startsWith("-"));
-
-  it("gives single-dash long flags their second dash and leaves everything else alone", () => {
-    fc.assert(
-      fc.property(name, value, (flag, v) => {
-        expect(normaliseGoStyleArgs([`-${flag}=${v}`])).toEqual([`--${flag}=${v}`]);
-        expect(normaliseGoStyleArgs([`-${flag}`, v])).toEqual([`--${flag}`, v]);
-        expect(normaliseGoStyleArgs([`--${flag}=${v}`])).toEqual([`--${flag}=${v}`]);
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it("keeps one-letter flags (klog -v) except -v=N, and nothing after --", () => {
-    expect(normaliseGoStyleArgs(["-v", "4", "-h"])).toEqual(["-v", "4", "-h"]);
-    expect(normaliseGoStyleArgs(["-v=4"])).toEqual(["--v=4"]);
-    expect(normaliseGoStyleArgs(["--", "-forceNamespaced"])).toEqual(["--", "-forceNamespaced"]);
-  });
-
-  it("parses Go's boolean spellings only", () => {
-    for (const t of ["1", "t", "T", "TRUE", "true", "True"]) expect(parseGoBool(t)).toBe(true);
-    for (const f of ["0", "f", "F", "FALSE", "false", "False"]) expect(parseGoBool(f)).toBe(false);
-    for (const x of ["", "yes", "tRUE", "2"]) expect(parseGoBool(x)).toBeUndefined();
   });
 });
