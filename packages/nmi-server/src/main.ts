@@ -72,7 +72,7 @@ export async function runNmi(
   }
   const { pino, audit } =
     options.pino !== undefined ? { pino: options.pino, audit: options.audit } : createNmiLogging({ level: config.logLevel, base: { node: config.nodeName } });
-  for (const warning of command.warnings) pino.warn({}, warning);
+  for (const notice of command.notices) pino.warn({}, notice);
   const runtime = composeNmi(config, adapters, { ...options, pino, ...(audit !== undefined ? { audit } : {}) });
   try {
     await runtime.start();

@@ -13,7 +13,10 @@ import {
   parseIpFlag,
   parseNumberFlag,
   validateLeaderElectionConfig,
+  type DeployableCommand,
+  type FlagEnvironment,
   type FlagValue,
+  type InvalidFlags,
   type LeaderElectionConfigError,
   type Result,
 } from "@podid/core";
@@ -29,20 +32,13 @@ import { MIC_CONFIG_DEFAULTS, MIC_LOG_LEVELS, type MicConfig, type MicLogLevel }
  */
 
 /** What the command line asks for. */
-export type MicCommand =
-  /** Run MIC; `notices` are lines to log at start (deprecated or compatibility-only flags). */
-  | { readonly kind: "run"; readonly config: MicConfig; readonly notices: readonly string[] }
-  | { readonly kind: "version"; readonly text: string }
-  | { readonly kind: "help"; readonly text: string };
+export type MicCommand = DeployableCommand<MicConfig>;
 
 /** A command line that cannot run, with a message for the operator. */
-export interface MicFlagError {
-  readonly kind: "invalidFlags";
-  readonly message: string;
-}
+export type MicFlagError = InvalidFlags;
 
 /** Environment variables the flags depend on: `FORCENAMESPACED` (as the original) and `HOSTNAME`. */
-export type MicEnvironment = Readonly<Record<string, string | undefined>>;
+export type MicEnvironment = FlagEnvironment;
 
 /** Facts about the host the defaults depend on. */
 export interface MicHost {

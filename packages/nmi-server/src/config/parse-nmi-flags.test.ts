@@ -129,7 +129,7 @@ describe("parseNmiFlags", () => {
 
   it("warns about accepted no-op flags", () => {
     const parsed = parseNmiFlags(["--node=n", "--enableProfile", "--MICNamespace=kube-system"]);
-    expect(parsed.ok && parsed.value.kind === "run" && parsed.value.warnings).toHaveLength(2);
+    expect(parsed.ok && parsed.value.kind === "run" && parsed.value.notices).toHaveLength(2);
   });
 
   it("targets 127.0.0.1 with the DNAT when listening on every interface", () => {

@@ -8,7 +8,10 @@ import {
   parseIntegerFlag,
   parseIpFlag,
   parseNumberFlag,
+  type DeployableCommand,
+  type FlagEnvironment,
   type FlagValue,
+  type InvalidFlags,
   type Result,
 } from "@podid/core";
 import { NMI_VERSION } from "../version.js";
@@ -29,19 +32,13 @@ import {
  */
 
 /** What the command line asks for. */
-export type NmiCommand =
-  | { readonly kind: "run"; readonly config: NmiConfig; readonly warnings: readonly string[] }
-  | { readonly kind: "version"; readonly text: string }
-  | { readonly kind: "help"; readonly text: string };
+export type NmiCommand = DeployableCommand<NmiConfig>;
 
 /** A command line that cannot be run, with a message for the operator. */
-export interface NmiFlagError {
-  readonly kind: "invalidFlags";
-  readonly message: string;
-}
+export type NmiFlagError = InvalidFlags;
 
 /** Environment variables NMI reads (the original: `FORCENAMESPACED`, `KUBECONFIG`). */
-export type NmiEnvironment = Readonly<Record<string, string | undefined>>;
+export type NmiEnvironment = FlagEnvironment;
 
 /** Adapts one of core's flag-value parsers to commander, which reports what a parser throws. */
 const arg =
@@ -212,10 +209,10 @@ export function parseNmiFlags(argv: readonly string[], env: NmiEnvironment = {})
   };
   const problem = validate(config);
   if (problem !== undefined) return err({ kind: "invalidFlags", message: problem });
-  const warnings: string[] = [];
-  if (config.enableProfile) warnings.push("--enableProfile is ignored: podid-nmi has no pprof endpoint");
+  const notices: string[] = [];
+  if (config.enableProfile) notices.push("--enableProfile is ignored: podid-nmi has no pprof endpoint");
   if (config.micNamespace !== D.micNamespace) {
-    warnings.push("--MICNamespace is ignored: podid has no MIC bypass; give MIC its node identity with an AzurePodIdentityException");
+    notices.push("--MICNamespace is ignored: podid has no MIC bypass; give MIC its node identity with an AzurePodIdentityException");
   }
-  return ok({ kind: "run", config, warnings });
+  return ok({ kind: "run", config, notices });
 }
