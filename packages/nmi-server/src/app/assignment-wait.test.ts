@@ -121,5 +121,7 @@ describe("event-driven wait for assignment (no polling: the virtual clock never 
     const res = await pending;
     await closing;
     expect(res.statusCode).toBe(503);
+    // The connection goes with the server: the client is told not to reuse it.
+    expect(res.headers["connection"]).toBe("close");
   });
 });

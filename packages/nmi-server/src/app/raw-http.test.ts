@@ -163,6 +163,27 @@ describe("token path over a real socket", () => {
     h.cluster.remove("pods", "default", "loopback-pod");
   });
 
+  it("answers on a kept-alive connection: HEAD with the headers only, then GET with the body", async () => {
+    bindPod(h, { pod: "loopback-pod", ip: "127.0.0.1", identity: "id-loop" });
+    const socket = connect(port, "127.0.0.1");
+    let data = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (data += chunk));
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    const head = `HEAD ${tokenUrl()} HTTP/1.1\r\nHost: x\r\nMetadata: true\r\n\r\n`;
+    const get = `GET ${tokenUrl()} HTTP/1.1\r\nHost: x\r\nMetadata: true\r\nConnection: close\r\n\r\n`;
+    socket.write(head + get);
+    await closed;
+    const answers = data.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map((a) => /^HTTP\/1\.1 (\d{3})/.exec(a)?.[1])).toEqual(["200", "200"]);
+    const [headAnswer = "", getAnswer = ""] = answers;
+    const length = Number(/content-length: (\d+)/i.exec(headAnswer)?.[1]);
+    expect(headAnswer.endsWith("\r\n\r\n")).toBe(true);
+    expect(getAnswer.slice(getAnswer.indexOf("\r\n\r\n") + 4)).toHaveLength(length);
+    expect(getAnswer).toMatch(/connection: close/i);
+    h.cluster.remove("pods", "default", "loopback-pod");
+  });
+
   it("aborts an assignment wait when the client disconnects", async () => {
     h.cluster.apply("pods", makePod({ name: "waiting-pod", ip: "127.0.0.1", selector: "nothing-yet" }));
     const service = nmiServiceOf(h.app);

@@ -33,6 +33,34 @@ function num(value: number): string {
   return Number.isFinite(value) ? String(value) : "null";
 }
 
+/** The serialised parts a subject's records share; `last` is the latest middle part and what it was made of. */
+interface SubjectJson {
+  /** `,<subject members>,"decision":` */
+  readonly subject: string;
+  last?: {
+    readonly method: string;
+    readonly decision: string;
+    readonly reason: string | undefined;
+    readonly status: number;
+    readonly cache: string | undefined;
+    readonly text: string;
+  };
+}
+
+/** From `"method"` to `"cache"` (the record's fields between the request id and the timings) for `facts`. */
+function middleOf(shared: SubjectJson, facts: AuditFacts): string {
+  const last = shared.last;
+  if (last !== undefined && last.method === facts.method && last.decision === facts.decision && last.reason === facts.reason && last.status === facts.status && last.cache === facts.cache) {
+    return last.text;
+  }
+  const cacheHit = facts.cache === "hit" || facts.cache === "refresh";
+  const reason = facts.reason !== undefined ? `,"reason":${quote(facts.reason)}` : "";
+  const cache = facts.cache !== undefined ? `,"cache":${quote(facts.cache)}` : "";
+  const text = `,"method":${quote(facts.method)}${shared.subject}${quote(facts.decision)}${reason},"status":${num(facts.status)},"cacheHit":${cacheHit ? "true" : "false"}${cache}`;
+  shared.last = { method: facts.method, decision: facts.decision, reason: facts.reason, status: facts.status, cache: facts.cache, text };
+  return text;
+}
+
 /** Options of {@link PinoAuditWriter}. */
 export interface PinoAuditWriterOptions {
   /** The logger whose bindings and level apply (a child of `createNmiPino`'s logger). */
@@ -57,8 +85,8 @@ export class PinoAuditWriter implements AuditWriter {
   /** `,"component":…,"node":…` — the logger's bindings as they appear in each line. */
   readonly #bindings: string;
   readonly #suffix = `,"msg":${JSON.stringify(AUDIT_MESSAGE)}}\n`;
-  /** Serialised subjects, with the separators around them (weak: they go with the memoised decisions). */
-  readonly #subjects = new WeakMap<object, string>();
+  /** Per subject (weak: they go with the memoised decisions), the JSON of its requests' shared fields. */
+  readonly #subjects = new WeakMap<object, SubjectJson>();
   #pending: AuditFacts[] = [];
   #scheduled: NodeJS.Immediate | undefined;
 
@@ -82,27 +110,22 @@ export class PinoAuditWriter implements AuditWriter {
   /**
    * The record's fields as JSON members, exactly as `JSON.stringify(buildAuditRecord(facts))` writes
    * them. A request served from a memoised decision shares its subject (who asked for what) with every
-   * other request of that decision, so the subject is serialised once and the record is never built:
-   * only the head and tail fields are written per request, in record order (AUDIT_HEAD_KEYS, subject,
-   * AUDIT_TAIL_KEYS).
+   * other request of that decision, and usually its method, decision, status and cache state too: that
+   * middle part is serialised once per subject and reused while it stays the same, and the record is
+   * never built. Per request only the request id, the timings and the duration are written, in record
+   * order (AUDIT_HEAD_KEYS, subject, AUDIT_TAIL_KEYS).
    */
   #fields(facts: AuditFacts): string {
     const subject = facts.subject;
     if (subject === undefined) return JSON.stringify(buildAuditRecord(facts)).slice(1, -1);
-    let subjectJson = this.#subjects.get(subject);
-    if (subjectJson === undefined) {
-      subjectJson = `,${JSON.stringify(subject).slice(1, -1)},"decision":`;
-      this.#subjects.set(subject, subjectJson);
+    let shared = this.#subjects.get(subject);
+    if (shared === undefined) {
+      shared = { subject: `,${JSON.stringify(subject).slice(1, -1)},"decision":` };
+      this.#subjects.set(subject, shared);
     }
-    const cacheHit = facts.cache === "hit" || facts.cache === "refresh";
-    const reason = facts.reason !== undefined ? `,"reason":${quote(facts.reason)}` : "";
-    const cache = facts.cache !== undefined ? `,"cache":${quote(facts.cache)}` : "";
     const upstream = facts.upstreamMs !== undefined ? `,"upstreamMs":${num(facts.upstreamMs)}` : "";
     const waited = facts.waitedMs !== undefined ? `,"waitedMs":${num(facts.waitedMs)}` : "";
-    return (
-      `"audit":true,"requestId":${quote(facts.requestId)},"method":${quote(facts.method)}${subjectJson}${quote(facts.decision)}${reason}` +
-      `,"status":${num(facts.status)},"cacheHit":${cacheHit ? "true" : "false"}${cache}${upstream}${waited},"durationMs":${num(facts.durationMs)}`
-    );
+    return `"audit":true,"requestId":${quote(facts.requestId)}${middleOf(shared, facts)}${upstream}${waited},"durationMs":${num(facts.durationMs)}`;
   }
 
   /** Writes every pending record as one chunk. */
