@@ -48,6 +48,13 @@ describe("DER reader", () => {
     );
   });
 
+  it("reads the [0] IMPLICIT forms of an octet string only when asked to", () => {
+    for (const node of [parseDer(new Uint8Array([0x80, 0x01, 0xaa])), parseDer(new Uint8Array([0xa0, 0x03, 0x04, 0x01, 0xaa]))]) {
+      expect(() => octets(node)).toThrow(DerError);
+      expect(Buffer.from(octets(node, { implicitContext0: true })).toString("hex")).toBe("aa");
+    }
+  });
+
   it("reads BER indefinite lengths of constructed elements", () => {
     const seq = parseDer(new Uint8Array([0x30, 0x80, 0x02, 0x01, 0x07, 0x24, 0x80, 0x04, 0x01, 0xaa, 0x04, 0x01, 0xbb, 0x00, 0x00, 0x00, 0x00]));
     const [i, o] = children(seq);

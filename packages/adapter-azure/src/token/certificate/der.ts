@@ -142,11 +142,16 @@ export function integer(node: DerNode): number {
   return value;
 }
 
-/** The octets of an OCTET STRING, joining the segments of a constructed (BER) one. */
-export function octets(node: DerNode): Uint8Array {
-  if (node.tag === TAG.octetString || node.tag === TAG.context0Primitive) return contents(node);
-  if (node.tag === TAG.octetStringConstructed || node.tag === 0xa0) {
-    const parts = children(node).map(octets);
+/**
+ * The octets of an OCTET STRING, joining the segments of a constructed (BER) one. `implicitContext0`
+ * also accepts the `[0] IMPLICIT OCTET STRING` forms, only where the ASN.1 says so (EncryptedContentInfo):
+ * anything accepted elsewhere would be a changed byte that goes unnoticed outside what a MAC covers.
+ */
+export function octets(node: DerNode, options: { readonly implicitContext0?: boolean } = {}): Uint8Array {
+  const implicit = options.implicitContext0 === true;
+  if (node.tag === TAG.octetString || (implicit && node.tag === TAG.context0Primitive)) return contents(node);
+  if (node.tag === TAG.octetStringConstructed || (implicit && node.tag === TAG.context0)) {
+    const parts = children(node).map((part) => octets(part));
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let offset = 0;
     for (const part of parts) {

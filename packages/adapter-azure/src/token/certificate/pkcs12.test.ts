@@ -89,6 +89,39 @@ describe("readPkcs12", () => {
     expect(readPkcs12(readFileSync(file("nokey.p12")), "s3cret")).toMatchObject({ ok: false, error: { reason: "noPrivateKey" } });
   });
 
+  it("refuses MAC data with anything but NULL hash parameters (the MAC does not cover them)", () => {
+    const good = readFileSync(file("legacy.p12"));
+    // The SHA-1 AlgorithmIdentifier at the end of the MAC data: OID 1.3.14.3.2.26, then NULL (05 00).
+    const sha1 = Buffer.from([0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00]);
+    const at = good.lastIndexOf(sha1);
+    expect(at).toBeGreaterThan(0);
+    for (const tag of [0x04, 0x00, 0x02]) {
+      const copy = new Uint8Array(good);
+      copy[at + 7] = tag;
+      expect(readPkcs12(copy, "s3cret")).toMatchObject({ ok: false, error: { reason: "malformed" } });
+    }
+  });
+
+  it.each(["legacy.p12", "modern.p12"])("refuses %s with any byte changed outside what its MAC covers", (name) => {
+    const good = readFileSync(file(name));
+    // The MAC covers the auth safe's octets; the envelope around them and the MAC data are not covered, so
+    // the reader itself must notice every change there (a length widened to swallow the MAC data, a
+    // NULL turned into an empty string, an octet string retagged …).
+    const [, authSafeInfo] = children(parseDer(good));
+    const authSafe = children(children(authSafeInfo!)[1]!)[0]!;
+    const uncovered = [...Array(good.length).keys()].filter((at) => at < authSafe.start || at >= authSafe.contentEnd);
+    const accepted: string[] = [];
+    for (const at of uncovered) {
+      for (const xor of [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x84, 0x0f, 0xf0, 0xff]) {
+        const copy = new Uint8Array(good);
+        copy[at] = (copy[at] ?? 0) ^ xor;
+        if (readPkcs12(copy, "s3cret").ok) accepted.push(`byte ${at} ^ 0x${xor.toString(16)}`);
+      }
+    }
+    expect(uncovered.length).toBeGreaterThan(40);
+    expect(accepted).toEqual([]);
+  }, 60_000);
+
   it("never throws on arbitrary bytes or corrupted files", () => {
     const good = readFileSync(file("legacy.p12"));
     fc.assert(

@@ -135,15 +135,30 @@ function decrypt(algorithm: DerNode, data: Uint8Array, password: string, bmp: Ui
   throw new Pkcs12Failure("unsupportedAlgorithm", `encryption algorithm ${name}`);
 }
 
+/** The elements of SEQUENCE `node`, of which there must be `min` to `max`. */
+function fields(node: DerNode | undefined, min: number, max: number, what: string): DerNode[] {
+  const elements = children(expect(node, TAG.sequence, what));
+  if (elements.length < min || elements.length > max) {
+    throw new DerError(`${what}: expected ${min === max ? String(min) : `${min} to ${max}`} elements, found ${elements.length}`);
+  }
+  return elements;
+}
+
 /** Verifies the file's integrity MAC; `false` means a wrong password (or a corrupted file). */
 function macMatches(macData: DerNode, authSafe: Uint8Array, bmp: Uint8Array): boolean {
-  const [digestInfo, saltNode, iterationsNode] = children(expect(macData, TAG.sequence, "MAC data"));
-  const [algorithm, digest] = children(expect(digestInfo, TAG.sequence, "MAC digest info"));
-  const hashOid = oid(expect(children(expect(algorithm, TAG.sequence, "MAC algorithm"))[0], TAG.oid, "MAC hash"));
+  // Read strictly: the MAC data is outside what the MAC protects, so anything tolerated here would be
+  // tampering that goes unnoticed. A hash's parameters are NULL or absent (RFC 5754).
+  const [digestInfo, saltNode, iterationsNode] = fields(macData, 2, 3, "MAC data");
+  const [algorithm, digest] = fields(digestInfo, 2, 2, "MAC digest info");
+  const [hashOidNode, hashParameters] = fields(algorithm, 1, 2, "MAC algorithm");
+  if (hashParameters !== undefined && (hashParameters.tag !== TAG.null || hashParameters.contentEnd !== hashParameters.start)) {
+    throw new DerError("MAC algorithm: parameters must be NULL or absent");
+  }
+  const hashOid = oid(expect(hashOidNode, TAG.oid, "MAC hash"));
   const hash = HASH_BY_OID[hashOid];
   if (hash === undefined) throw new Pkcs12Failure("unsupportedAlgorithm", `MAC hash ${hashOid} (PBMAC1 and others are not supported)`);
   const salt = octets(expect(saltNode, TAG.octetString, "MAC salt"));
-  const iterations = iterationsNode === undefined ? 1 : integer(iterationsNode);
+  const iterations = iterationsNode === undefined ? 1 : integer(expect(iterationsNode, TAG.integer, "MAC iterations"));
   const expected = octets(expect(digest, TAG.octetString, "MAC digest"));
   const key = pkcs12Kdf(hash, bmp, salt, 3, iterations, expected.length);
   const actual = createHmac(hash, key).update(authSafe).digest();
@@ -190,7 +205,7 @@ function readAuthenticatedSafe(authSafe: Uint8Array, password: string, bmp: Uint
       const [, encryptedContentInfo] = children(expect(inner, TAG.sequence, "encrypted data"));
       const [, algorithm, encrypted] = children(expect(encryptedContentInfo, TAG.sequence, "encrypted content info"));
       if (encrypted === undefined) throw new DerError("encrypted data without content");
-      readSafeContents(decrypt(expect(algorithm, TAG.sequence, "content algorithm"), octets(encrypted), password, bmp), password, bmp, bags);
+      readSafeContents(decrypt(expect(algorithm, TAG.sequence, "content algorithm"), octets(encrypted, { implicitContext0: true }), password, bmp), password, bmp, bags);
     } else {
       throw new Pkcs12Failure("unsupportedAlgorithm", `content type ${type} (public-key privacy mode is not supported)`);
     }
@@ -208,14 +223,17 @@ function readAuthenticatedSafe(authSafe: Uint8Array, password: string, bmp: Uint
  */
 export function readPkcs12(pfx: Uint8Array, password: string): Result<Pkcs12Contents, Pkcs12Error> {
   try {
-    const [version, authSafeInfo, macData] = children(expect(parseDer(pfx), TAG.sequence, "PFX"));
+    // The PFX envelope, like the MAC data, is outside what the MAC covers: its SEQUENCEs must hold exactly
+    // their fields, or a length changed to swallow the MAC data would drop the integrity check unnoticed.
+    const [version, authSafeInfo, macData] = fields(parseDer(pfx), 2, 3, "PFX");
     if (integer(expect(version, TAG.integer, "PFX version")) !== 3) throw new DerError("PFX version is not 3");
-    const [typeNode, wrapper] = children(expect(authSafeInfo, TAG.sequence, "PFX auth safe"));
+    const [typeNode, wrapper] = fields(authSafeInfo, 2, 2, "PFX auth safe");
     if (oid(expect(typeNode, TAG.oid, "auth safe type")) !== OID.data) {
       throw new Pkcs12Failure("unsupportedAlgorithm", "public-key integrity mode is not supported");
     }
-    const authSafeNode = children(expect(wrapper, TAG.context0, "auth safe content"))[0];
-    if (authSafeNode === undefined) throw new DerError("empty auth safe");
+    const wrapped = children(expect(wrapper, TAG.context0, "auth safe content"));
+    const authSafeNode = wrapped[0];
+    if (authSafeNode === undefined || wrapped.length !== 1) throw new DerError("auth safe content must hold one octet string");
     const authSafe = octets(authSafeNode);
     const candidates = passwordCandidates(password);
     let bmp = candidates[0] ?? bmpPassword(password);
