@@ -101,13 +101,15 @@ export function crdStatus(crd: KubeObject, previous: KubeObject | undefined, now
   const stored = new Set(stringsAt(objectAt(previous, "status"), "storedVersions"));
   const storageName = stringAt(storage, "name");
   if (storageName !== undefined) stored.add(storageName);
-  const condition = (type: string, reason: string, message: string): JsonObject => ({
-    type,
-    status: "True",
-    lastTransitionTime: now,
-    reason,
-    message,
-  });
+  // As the API server does, a condition keeps its lastTransitionTime until its status changes: an
+  // unchanged CRD re-applied a second later stays unchanged.
+  const previousConditions = Array.isArray(objectAt(previous, "status")?.["conditions"])
+    ? (objectAt(previous, "status")?.["conditions"] as JsonValue[]).filter(isJsonObject)
+    : [];
+  const condition = (type: string, reason: string, message: string): JsonObject => {
+    const before = previousConditions.find((c) => c["type"] === type && c["status"] === "True");
+    return { type, status: "True", lastTransitionTime: stringAt(before, "lastTransitionTime") ?? now, reason, message };
+  };
   const accepted: JsonObject = { ...names };
   if (accepted["singular"] === undefined && typeof names["kind"] === "string") accepted["singular"] = names["kind"].toLowerCase();
   if (accepted["listKind"] === undefined && typeof names["kind"] === "string") accepted["listKind"] = `${names["kind"]}List`;

@@ -46,8 +46,10 @@ describe("deploy/crds.yaml", () => {
 
 describe("applied to the fake", () => {
   let server: FakeKubeApiServer;
+  // The server's clock moves on by a second per reading, so re-applying never lands in the same second.
+  let clockMs = Date.parse("2026-01-01T00:00:00Z");
   beforeAll(async () => {
-    server = await FakeKubeApiServer.start();
+    server = await FakeKubeApiServer.start({ now: () => new Date((clockMs += 1_000)) });
   });
   afterAll(async () => {
     await server.close();
