@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import type { FlagEnvironment } from "@podid/core";
 import { composeNmi, type ComposeNmiOptions, type NmiRuntime } from "./composition/compose-nmi.js";
 import { productionAdapters } from "./composition/production-adapters.js";
 import type { NmiAdapters } from "./composition/nmi-adapters.js";
 import { guardKubenet } from "./config/kubenet-guard.js";
-import { parseNmiFlags, type NmiEnvironment } from "./config/parse-nmi-flags.js";
+import { parseNmiFlags } from "./config/parse-nmi-flags.js";
 import { createNmiLogging } from "./observability/pino-logger.js";
 
 /**
@@ -42,7 +43,7 @@ export type NmiRunResult = { readonly kind: "exited"; readonly code: number } | 
  */
 export async function runNmi(
   argv: readonly string[],
-  env: NmiEnvironment,
+  env: FlagEnvironment,
   adapters: NmiAdapters | undefined,
   io: NmiProcessIo = processIo,
   options: ComposeNmiOptions = {},

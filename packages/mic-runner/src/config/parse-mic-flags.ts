@@ -34,12 +34,6 @@ import { MIC_CONFIG_DEFAULTS, MIC_LOG_LEVELS, type MicConfig, type MicLogLevel }
 /** What the command line asks for. */
 export type MicCommand = DeployableCommand<MicConfig>;
 
-/** A command line that cannot run, with a message for the operator. */
-export type MicFlagError = InvalidFlags;
-
-/** Environment variables the flags depend on: `FORCENAMESPACED` (as the original) and `HOSTNAME`. */
-export type MicEnvironment = FlagEnvironment;
-
 /** Facts about the host the defaults depend on. */
 export interface MicHost {
   /** The default of `--leader-election-instance` (the original used `os.Hostname()`: the pod name). */
@@ -172,15 +166,15 @@ interface RawOptions {
 /**
  * Parses MIC's command line. Accepts `--flag=value`, `--flag value` and Go's `-flag=value` / `-flag value`;
  * booleans take Go's spellings (`--flag`, `--flag=false`, `-flag=0`, …); durations take Go's syntax
- * (`15s`, `3m`, `1h30m`). `env` supplies `FORCENAMESPACED` (any of Go's true spellings);
+ * (`15s`, `3m`, `1h30m`). `env` supplies `FORCENAMESPACED` (any of Go's true spellings) and `HOSTNAME`;
  * `host.hostname` is the default Lease holder identity (default: `env.HOSTNAME`). Returns the run configuration with notices for deprecated or compatibility-only flags,
  * the version or help text, or an error naming the bad flag.
  */
 export function parseMicFlags(
   argv: readonly string[],
-  env: MicEnvironment = {},
+  env: FlagEnvironment = {},
   host: MicHost = { hostname: env["HOSTNAME"] ?? "" },
-): Result<MicCommand, MicFlagError> {
+): Result<MicCommand, InvalidFlags> {
   const output: string[] = [];
   const cli = program(output);
   try {

@@ -34,12 +34,6 @@ import {
 /** What the command line asks for. */
 export type NmiCommand = DeployableCommand<NmiConfig>;
 
-/** A command line that cannot be run, with a message for the operator. */
-export type NmiFlagError = InvalidFlags;
-
-/** Environment variables NMI reads (the original: `FORCENAMESPACED`, `KUBECONFIG`). */
-export type NmiEnvironment = FlagEnvironment;
-
 /** Adapts one of core's flag-value parsers to commander, which reports what a parser throws. */
 const arg =
   <T>(parse: (text: string) => FlagValue<T>) =>
@@ -156,10 +150,10 @@ function validate(config: NmiConfig): string | undefined {
 /**
  * Parses NMI's command line. Accepts `--flag=value`, `--flag value` and Go's `-flag=value`; booleans take
  * Go's spellings (`--flag`, `--flag=false`, `-flag=0`, …). `env` supplies `FORCENAMESPACED` (exactly
- * `true`, as the original) and `KUBECONFIG`. Returns the run configuration with warnings for accepted
+ * `true`, as the original) and `KUBECONFIG`. Returns the run configuration with notices for accepted
  * no-op flags, the version or help text, or an error naming the bad flag.
  */
-export function parseNmiFlags(argv: readonly string[], env: NmiEnvironment = {}): Result<NmiCommand, NmiFlagError> {
+export function parseNmiFlags(argv: readonly string[], env: FlagEnvironment = {}): Result<NmiCommand, InvalidFlags> {
   const output: string[] = [];
   const cli = program(output);
   try {
