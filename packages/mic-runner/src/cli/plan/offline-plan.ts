@@ -245,7 +245,15 @@ export function buildOfflinePlan(objects: ManifestObjects, options: OfflinePlanO
       rows.push(row(aai, "create", "Assigned", managedIdentityKey(aai.spec.azureIdentityRef) === undefined ? "service principal: nothing to attach" : "already attached: no PATCH"));
     } else rows.push(row(aai, "create", "Created", "no VM/VMSS work planned"));
   }
-  for (const aai of plan.updates) rows.push(row(aai, "update", lifecycleStateOf(aai.status) === "Created" ? "Created" : "Assigned", "descriptive fields changed: rewritten in place"));
+  const storedNode = new Map(objects.assignedIdentities.map(({ value }) => [ref(value.metadata), value.spec.nodeName]));
+  for (const aai of plan.updates) {
+    const from = storedNode.get(ref(aai.metadata));
+    const why =
+      from !== undefined && from !== aai.spec.nodeName
+        ? `pod now on node ${aai.spec.nodeName}, same VM/VMSS as ${from}: moved in place, nothing to attach or detach`
+        : "descriptive fields changed: rewritten in place";
+    rows.push(row(aai, "update", lifecycleStateOf(aai.status) === "Created" ? "Created" : "Assigned", why));
+  }
   for (const aai of plan.confirms) {
     if (created.has(ref(aai.metadata))) continue;
     rows.push(row(aai, "confirm", "Assigned", managedIdentityKey(aai.spec.azureIdentityRef) === undefined ? "service principal: nothing to attach" : "already attached: no PATCH"));

@@ -194,6 +194,15 @@ describe("podid plan against current state", () => {
     expect(kept.assignedIdentities.map((r) => [r.action, r.detail])).toEqual([["delete", "immutable identity: stays attached"]]);
     expect(kept.targets).toEqual([]);
     expect(kept.unchangedTargets).toEqual([{ kind: "vmss", name: "aks-demo-12345678-vmss", id: VMSS_ID }]);
+
+    // The pod re-created under its name on instance 2 of the same scale set: the object moves, ARM is untouched.
+    const other = "aks-demo-12345678-vmss000002";
+    const otherNode = file("other-node.yaml", stringify({ apiVersion: "v1", kind: "Node", metadata: { name: other }, spec: { providerID: `azure://${VMSS_ID}/virtualMachines/2` } }));
+    const moved = JSON.parse((await runCli([...base, "-f", "examples/demo/pod.yaml", "-f", otherNode, "--assume-node", other, "-o", "json"])).stdout) as OfflinePlan;
+    expect(moved.assignedIdentities.map((r) => [r.action, r.node, r.resultingStatus, r.detail])).toEqual([
+      ["update", other, "Assigned", `pod now on node ${other}, same VM/VMSS as ${NODE}: moved in place, nothing to attach or detach`],
+    ]);
+    expect(moved.targets).toEqual([]);
   });
 
   it("rejects a compute document whose id is not a VM or scale set, with its FILE:LINE", async () => {
