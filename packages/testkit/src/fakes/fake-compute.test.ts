@@ -275,16 +275,18 @@ describe("FakeCompute properties", () => {
         const model = new Set([uami("keep").toLowerCase()]);
         const entries: Array<[string, Record<string, never> | null]> = delta.map(([id, add, upper]) => [upper ? id.toUpperCase() : id, add ? {} : null]);
         for (let i = 0; i < entries.length; i += 150) {
-          const chunk = entries.slice(i, i + 150);
+          // The model reads the body as sent: a JSON object keeps one value per exact key (the last given, at
+          // the first key's position), so an id given twice in one chunk counts once there.
+          const body = Object.fromEntries(entries.slice(i, i + 150));
           const expected = new Set(model);
-          for (const [id, value] of chunk) {
+          for (const [id, value] of Object.entries(body)) {
             if (value === null) expected.delete(id.toLowerCase());
             else expected.add(id.toLowerCase());
           }
           const patch: IdentityPatch =
             expected.size === 0
               ? { identity: { type: "None" } }
-              : { identity: { type: "UserAssigned", userAssignedIdentities: Object.fromEntries(chunk) } };
+              : { identity: { type: "UserAssigned", userAssignedIdentities: body } };
           const result = await compute.patchIdentities(vmss, patch);
           expect(result.ok).toBe(true);
           model.clear();
@@ -294,6 +296,16 @@ describe("FakeCompute properties", () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("applies a body naming one id in two casings in the order of its keys", async () => {
+    const compute = new FakeCompute();
+    const vmss = compute.addVmss({ subscriptionId: SUB, resourceGroup: "rg", name: "pool" });
+    const id = uami("id-8", "rg-A");
+    // Object.fromEntries keeps the first key's position with the last value: { id: null, ID: {} }.
+    const body = Object.fromEntries([[id, null], [id.toUpperCase(), {}], [id, null]] as Array<[string, Record<string, never> | null]>);
+    expect(await compute.patchIdentities(vmss, { identity: { type: "UserAssigned", userAssignedIdentities: body } })).toMatchObject({ ok: true });
+    expect(compute.identitiesOf(vmss)?.userAssignedKeys).toEqual([id.toLowerCase()]);
   });
 
   it("property: 'SystemAssigned, UserAssigned' never loses the system identity", async () => {
