@@ -1,7 +1,8 @@
 import type { FakeArmRequestInfo } from "@podid/testkit";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { teams, throttled } from "./test-support/fault-helpers.js";
-import { sleep, SystemWorld, until, type TestMic } from "./test-support/system-world.js";
+import { sleep, until } from "./test-support/system-world.js";
+import { worldPerTest } from "./test-support/world-per-test.js";
 
 /**
  * ARM throttling while MIC works, in-process over real HTTP: 429 storms on one scale set and on the whole
@@ -9,22 +10,11 @@ import { sleep, SystemWorld, until, type TestMic } from "./test-support/system-w
  * storm of its own), keep unthrottled VMs moving, and converge with nothing lost once the storm ends.
  */
 
-let world: SystemWorld | undefined;
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
-
-async function setUp(flags: readonly string[] = []): Promise<{ w: SystemWorld; mic: TestMic }> {
-  world = await SystemWorld.start({ scaleSetNodes: 3, vmNodes: 1 });
-  const mic = await world.startMic("mic-0", flags);
-  await until("MIC leads", () => mic.runtime.isActive(), 5_000);
-  return { w: world, mic };
-}
+const worlds = worldPerTest();
 
 describe("MIC under ARM throttling", { timeout: 40_000 }, () => {
   it("an ARM 429 storm on the scale set: Retry-After is honoured (no hammering) and everything lands after it", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed({ scaleSetNodes: 3, vmNodes: 1 });
     teams(w, 3);
     let storm = true;
     let answered429 = 0;
@@ -49,7 +39,7 @@ describe("MIC under ARM throttling", { timeout: 40_000 }, () => {
   });
 
   it("a subscription-wide 429 storm stops calls to every VM/VMSS of the subscription until Retry-After passes", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed({ scaleSetNodes: 3, vmNodes: 1 });
     teams(w, 2);
     let storm = true;
     let answered429 = 0;

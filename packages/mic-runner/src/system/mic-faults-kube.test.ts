@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { prng, teams, throttled } from "./test-support/fault-helpers.js";
-import { sleep, SystemWorld, until, type TestMic } from "./test-support/system-world.js";
+import { sleep, until, type TestMic } from "./test-support/system-world.js";
+import { worldPerTest } from "./test-support/world-per-test.js";
 
 /**
  * Faults while MIC works, in-process over real HTTP: dropped watches (abrupt and graceful) and expired watch
@@ -10,22 +11,11 @@ import { sleep, SystemWorld, until, type TestMic } from "./test-support/system-w
  * must leave alone).
  */
 
-let world: SystemWorld | undefined;
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
-
-async function setUp(flags: readonly string[] = []): Promise<{ w: SystemWorld; mic: TestMic }> {
-  world = await SystemWorld.start({ scaleSetNodes: 3, vmNodes: 1 });
-  const mic = await world.startMic("mic-0", flags);
-  await until("MIC leads", () => mic.runtime.isActive(), 5_000);
-  return { w: world, mic };
-}
+const worlds = worldPerTest();
 
 describe("MIC under API server faults and leader changes", { timeout: 40_000 }, () => {
   it("dropped watches (abrupt and graceful) and expired history (410) while pods come and go lose nothing", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed({ scaleSetNodes: 3, vmNodes: 1 });
     teams(w, 4);
     for (let round = 0; round < 12; round++) {
       w.pod(`churn-${round}`, `team-${round % 4}`, w.nodes[round % 4] ?? "");
@@ -43,7 +33,7 @@ describe("MIC under API server faults and leader changes", { timeout: 40_000 }, 
   });
 
   it("failing AzureAssignedIdentity writes (500, 409, 429) and ARM 5xx are retried until everything converges", async () => {
-    const { w, mic } = await setUp();
+    const { w, mic } = await worlds.startLed({ scaleSetNodes: 3, vmNodes: 1 });
     teams(w, 3);
     w.kube.failNextWrites(3, 500, { resource: "azureassignedidentities" });
     w.kube.failNextWrites(3, 409, { resource: "azureassignedidentities" });
@@ -63,8 +53,7 @@ describe("MIC under API server faults and leader changes", { timeout: 40_000 }, 
     const seed = Number(process.env["PODID_CHAOS_SEED"] ?? Date.now() % 100_000);
     const random = prng(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-    world = await SystemWorld.start({ scaleSetNodes: 3, vmNodes: 1 });
-    const w = world;
+    const w = await worlds.start({ scaleSetNodes: 3, vmNodes: 1 });
     teams(w, 4);
     const mics: TestMic[] = [await w.startMic("mic-0"), await w.startMic("mic-1")];
     let nextMic = 2;

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MIC_SERVICE } from "../composition/service-ids.js";
-import { freePort, httpGet, MIC_CLIENT_ID, SystemWorld, TENANT, until, type TestMic } from "./test-support/system-world.js";
+import { freePort, httpGet, MIC_CLIENT_ID, TENANT, until } from "./test-support/system-world.js";
+import { worldPerTest } from "./test-support/world-per-test.js";
 
 /**
  * What an operator sees of a running MIC, over real HTTP: the original's `/healthz` contract, Kubernetes-style
@@ -8,22 +9,11 @@ import { freePort, httpGet, MIC_CLIENT_ID, SystemWorld, TENANT, until, type Test
  * probes when both ports are equal), and `azure.json` reloaded without a restart.
  */
 
-let world: SystemWorld | undefined;
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
-
-async function setUp(flags: readonly string[] = []): Promise<{ w: SystemWorld; mic: TestMic }> {
-  world = await SystemWorld.start();
-  const mic = await world.startMic("mic-0", flags);
-  await until("MIC leads", () => mic.runtime.isActive(), 5_000);
-  return { w: world, mic };
-}
+const worlds = worldPerTest();
 
 describe("MIC probes, metrics and configuration reload", { timeout: 40_000 }, () => {
   it("serves /healthz, /readyz, /livez and the original's metric names on separate ports", async () => {
-    const { w, mic } = await setUp();
+    const { w, mic } = await worlds.startLed();
     w.identity("metered");
     w.binding("metered-binding", "metered", "metered");
     w.pod("metered", "metered", w.nodes[0] ?? "");
@@ -60,8 +50,7 @@ describe("MIC probes, metrics and configuration reload", { timeout: 40_000 }, ()
   });
 
   it("is not ready until its caches are synced, and counts ARM errors by operation type", async () => {
-    world = await SystemWorld.start();
-    const w = world;
+    const w = await worlds.start();
     w.kube.delay(1_500);
     const mic = await w.startMic("mic-0");
     const early = await httpGet(`${mic.probeUrl}/readyz`);
@@ -82,8 +71,7 @@ describe("MIC probes, metrics and configuration reload", { timeout: 40_000 }, ()
   });
 
   it("serves /metrics on the probe server when both ports are equal, and reloads a rotated azure.json secret", async () => {
-    world = await SystemWorld.start();
-    const w = world;
+    const w = await worlds.start();
     const port = await freePort();
     const mic = await w.startMic("mic-0", [`--http-probe-port=${port}`, `--prometheus-port=${port}`]);
     await until("MIC leads", () => mic.runtime.isActive(), 5_000);

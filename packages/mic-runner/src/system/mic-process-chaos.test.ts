@@ -1,7 +1,8 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { prng, teams } from "./test-support/fault-helpers.js";
 import { ChildMics, ensureBuilt } from "./test-support/child-mic.js";
-import { sleep, SystemWorld, until } from "./test-support/system-world.js";
+import { sleep, until } from "./test-support/system-world.js";
+import { worldPerTest } from "./test-support/world-per-test.js";
 
 /**
  * `kill -9` of real `podid-mic` processes where crash safety is hardest: while ARM still runs the dead
@@ -10,21 +11,15 @@ import { sleep, SystemWorld, until } from "./test-support/system-world.js";
  * survivors must converge with nothing lost.
  */
 
-let world: SystemWorld | undefined;
 const mics = new ChildMics();
+const worlds = worldPerTest(() => mics.killAll());
 
 beforeAll(() => ensureBuilt(), 200_000);
-afterEach(async () => {
-  await mics.killAll();
-  await world?.close();
-  world = undefined;
-});
 
 describe("podid-mic processes: kill -9 at hard points", { timeout: 60_000 }, () => {
   it("kill -9 while ARM still runs the dead leader's PATCH and the pods go away meanwhile: the identity is detached, not forgotten", async () => {
     // The operation (2.5 s) outlives the lease (1 s): the next leader finds the scale set Updating.
-    world = await SystemWorld.start({ patchLatencyMs: 2_500 });
-    const w = world;
+    const w = await worlds.start({ patchLatencyMs: 2_500 });
     const [leader, standby] = await mics.pair(w);
     teams(w, 1);
     const started = w.arm.counts().operations.started;
@@ -45,8 +40,7 @@ describe("podid-mic processes: kill -9 at hard points", { timeout: 60_000 }, () 
   it("kill -9 of the leader at random points while pods come and go: the survivors converge with nothing lost", async () => {
     const seed = Number(process.env["PODID_CHAOS_SEED"] ?? Date.now() % 100_000);
     const random = prng(seed);
-    world = await SystemWorld.start({ patchLatencyMs: 300, vmNodes: 1 });
-    const w = world;
+    const w = await worlds.start({ patchLatencyMs: 300, vmNodes: 1 });
     teams(w, 3);
     let [leader, standby] = await mics.pair(w);
     let next = 0;

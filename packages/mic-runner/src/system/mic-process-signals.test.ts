@@ -1,7 +1,8 @@
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { teams } from "./test-support/fault-helpers.js";
 import { ChildMics, ensureBuilt, leaseHolder } from "./test-support/child-mic.js";
-import { SystemWorld, until } from "./test-support/system-world.js";
+import { until } from "./test-support/system-world.js";
+import { worldPerTest } from "./test-support/world-per-test.js";
 
 /**
  * `podid-mic` as real processes (`node packages/mic-runner/dist/main.js` with the original's flags) on one
@@ -10,20 +11,14 @@ import { SystemWorld, until } from "./test-support/system-world.js";
  * the PATCH and the status write. After each fault the survivors must converge with nothing lost.
  */
 
-let world: SystemWorld | undefined;
 const mics = new ChildMics();
+const worlds = worldPerTest(() => mics.killAll());
 
 beforeAll(() => ensureBuilt(), 200_000);
-afterEach(async () => {
-  await mics.killAll();
-  await world?.close();
-  world = undefined;
-});
 
 describe("podid-mic processes: signals and kill -9 mid-PATCH", { timeout: 60_000 }, () => {
   it("leader Active, standby Not Active; SIGTERM releases the Lease, exits 0, and the standby takes over at once", async () => {
-    world = await SystemWorld.start();
-    const w = world;
+    const w = await worlds.start();
     const [leader, standby] = await mics.pair(w);
     expect(await standby.healthz()).toBe("Not Active");
     expect(leaseHolder(w)).toBe(leader.name);
@@ -43,8 +38,7 @@ describe("podid-mic processes: signals and kill -9 mid-PATCH", { timeout: 60_000
   });
 
   it("kill -9 of the leader between the PATCH and the status write: the next leader confirms from ARM, nothing is lost", async () => {
-    world = await SystemWorld.start({ patchLatencyMs: 600 });
-    const w = world;
+    const w = await worlds.start({ patchLatencyMs: 600 });
     const [leader, standby] = await mics.pair(w);
     teams(w, 2);
     const started = w.arm.counts().operations.started;

@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { httpGet, SUBSCRIPTION, SystemWorld, until, type SystemWorldOptions, type TestMic } from "./test-support/system-world.js";
+import { describe, expect, it } from "vitest";
+import { httpGet, SUBSCRIPTION, until } from "./test-support/system-world.js";
+import { worldPerTest } from "./test-support/world-per-test.js";
 
 /**
  * The original's end-to-end scenario catalogue (aad-pod-identity.md §7.1) against MIC composed from its
@@ -9,22 +10,11 @@ import { httpGet, SUBSCRIPTION, SystemWorld, until, type SystemWorldOptions, typ
  * VM/VMSS carries exactly the identities its pods need plus the ones MIC must leave alone.
  */
 
-let world: SystemWorld | undefined;
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
-
-async function setUp(options: SystemWorldOptions = {}, flags: readonly string[] = []): Promise<{ w: SystemWorld; mic: TestMic }> {
-  world = await SystemWorld.start(options);
-  const mic = await world.startMic("mic-0", flags);
-  await until("MIC leads", () => mic.runtime.isActive(), 5_000);
-  return { w: world, mic };
-}
+const worlds = worldPerTest();
 
 describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   it("single identity: assigns it to the scale set, records Events, and detaches it when the pod is deleted", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed();
     const id = w.identity("app-identity");
     w.binding("app-binding", "app-identity", "app");
     w.pod("app-0", "app", w.nodes[0] ?? "");
@@ -44,7 +34,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("accepts the seeds' legacy PascalCase manifests (type 0, ResourceID, ClientID, AzureIdentity, Selector)", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed();
     const id = w.identity("demo-kv", { legacyFields: true });
     w.kube.store.upsert({
       apiVersion: "aadpodidentity.k8s.io/v1",
@@ -58,7 +48,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("identity deleted / binding deleted: the AAIs go and the identity is detached while the pods keep running", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed();
     const a = w.identity("id-a");
     const b = w.identity("id-b");
     w.binding("bind-a", "id-a", "sel-a");
@@ -81,7 +71,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("identity edited in place: the AAI follows the new resource id, the old one is detached", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed();
     const before = w.identity("swap", { azureName: "identity-one" });
     w.binding("swap-binding", "swap", "swap");
     w.pod("swapper", "swap", w.nodes[2] ?? "");
@@ -98,7 +88,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("two identities on one pod (two bindings, one selector): both Assigned with their own client ids, both detached later", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed();
     const reader = w.identity("kv-reader");
     const lister = w.identity("kv-lister");
     w.binding("reader-binding", "kv-reader", "multi");
@@ -115,7 +105,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("shared identity on one scale set: not removed while another pod on another instance still uses it", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed();
     const shared = w.identity("shared");
     w.binding("shared-binding", "shared", "shared");
     w.pod("user-0", "shared", w.nodes[0] ?? "");
@@ -134,7 +124,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("out-of-band removal is repaired by the drift pass, and the AAI stays Assigned", async () => {
-    const { w } = await setUp({}, ["--identity-assignment-reconcile-interval=500ms"]);
+    const { w } = await worlds.startLed({}, ["--identity-assignment-reconcile-interval=500ms"]);
     const id = w.identity("drifter");
     w.binding("drift-binding", "drifter", "drift");
     w.pod("drift", "drift", w.nodes[1] ?? "");
@@ -148,8 +138,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("immutable identities (--immutable-user-msis) and the cluster identity from azure.json are never detached", async () => {
-    world = await SystemWorld.start({ preAttached: [] });
-    const w = world;
+    const w = await worlds.start({ preAttached: [] });
     const pinned = w.identity("pinned");
     const mic = await w.startMic("mic-0", [`--immutable-user-msis=${pinned.clientID.toUpperCase()}, unrelated-client-id`]);
     await until("MIC leads", () => mic.runtime.isActive(), 5_000);
@@ -177,7 +166,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
 
   it("a foreign identity and the system-assigned identity are left untouched", async () => {
     const theirs = `/subscriptions/${SUBSCRIPTION}/resourceGroups/other-team/providers/Microsoft.ManagedIdentity/userAssignedIdentities/their-identity`;
-    const { w } = await setUp({ preAttached: [theirs] });
+    const { w } = await worlds.startLed({ preAttached: [theirs] });
     const foreign = w.key(theirs);
     const keep = w.keepOnScaleSet(foreign);
     const id = w.identity("mine");
@@ -193,7 +182,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("invalid identities in a batch: the valid ones land, the refused and the deleted stay Created with a Warning on their binding", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed();
     const good = [w.identity("good-0"), w.identity("good-1")];
     const forbidden = w.identity("no-permission");
     const gone = w.identity("deleted-in-azure");
@@ -219,7 +208,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("label change: the pod's AAI moves to the newly selected identity and the old one is detached", async () => {
-    const { w } = await setUp();
+    const { w } = await worlds.startLed();
     const a = w.identity("blue");
     const b = w.identity("green");
     w.binding("blue-binding", "blue", "blue");
@@ -236,7 +225,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("40 pods on a scale set and two VMs are Assigned quickly, with one or two PATCHes per VM/VMSS", async () => {
-    const { w } = await setUp({ scaleSetNodes: 3, vmNodes: 2 }, ["--clientQps=200"]);
+    const { w } = await worlds.startLed({ scaleSetNodes: 3, vmNodes: 2 }, ["--clientQps=200"]);
     for (let i = 0; i < 4; i++) {
       w.identity(`team-${i}`);
       w.binding(`team-${i}-binding`, `team-${i}`, `team-${i}`);
@@ -252,8 +241,7 @@ describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
   });
 
   it("leader change mid-flight: the leader stops while its PATCH runs, the standby takes over and finishes", async () => {
-    world = await SystemWorld.start({ patchLatencyMs: 400 });
-    const w = world;
+    const w = await worlds.start({ patchLatencyMs: 400 });
     const first = await w.startMic("mic-first");
     await until("first leads", () => first.runtime.isActive(), 5_000);
     const second = await w.startMic("mic-second");

@@ -2,9 +2,10 @@ import { writeFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { FakeCompute, systemClock } from "@podid/testkit";
 import { pino, type Logger } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { composeMic, type MicRuntime } from "../composition/compose-mic.js";
-import { httpGet, SystemWorld, TENANT, until } from "./test-support/system-world.js";
+import { httpGet, TENANT, until } from "./test-support/system-world.js";
+import { worldPerTest } from "./test-support/world-per-test.js";
 
 /**
  * How MIC starts: the cloud configuration from environment variables when `--cloudconfig` is empty (as the
@@ -12,13 +13,8 @@ import { httpGet, SystemWorld, TENANT, until } from "./test-support/system-world
  * in-process MIC whose ARM port is injected (how the demo or a custom controller can embed it).
  */
 
-let world: SystemWorld | undefined;
 const runtimes: MicRuntime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.stop("test finished")));
-  await world?.close();
-  world = undefined;
-});
+const worlds = worldPerTest(() => Promise.all(runtimes.splice(0).map((r) => r.stop("test finished"))));
 
 /** A pino logger whose JSON lines the test can read. */
 function capturingPino(): { logger: Logger; lines: () => Record<string, unknown>[] } {
@@ -34,8 +30,7 @@ function capturingPino(): { logger: Logger; lines: () => Record<string, unknown>
 
 describe("MIC start-up", { timeout: 30_000 }, () => {
   it("reads the cloud configuration from the original's environment variables when --cloudconfig is empty", async () => {
-    world = await SystemWorld.start();
-    const w = world;
+    const w = await worlds.start();
     const { logger, lines } = capturingPino();
     const config = w.micConfig("mic-env", ["--cloudconfig="]);
     const runtime = composeMic(config, {
@@ -61,8 +56,7 @@ describe("MIC start-up", { timeout: 30_000 }, () => {
   });
 
   it("fails to start on an invalid azure.json, naming the problem, and leaves nothing listening", async () => {
-    world = await SystemWorld.start();
-    const w = world;
+    const w = await worlds.start();
     writeFileSync(w.azureJsonPath, JSON.stringify({ cloud: "AzurePublicCloud", useManagedIdentityExtension: false }));
     const runtime = composeMic(w.micConfig("mic-bad"), { pino: capturingPino().logger });
     runtimes.push(runtime);
@@ -72,8 +66,7 @@ describe("MIC start-up", { timeout: 30_000 }, () => {
   });
 
   it("runs in-process with an injected ARM port (no ARM client, no cloud configuration)", async () => {
-    world = await SystemWorld.start();
-    const w = world;
+    const w = await worlds.start();
     // ARM state lives in this FakeCompute only; the world's HTTP ARM is not used.
     const compute = new FakeCompute({ clock: systemClock, patchLatencyMs: 50 });
     const scaleSet = compute.add(w.scaleSet, { systemAssigned: true });
