@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import type { ClusterComponent } from "./embedded-cluster.js";
 
 /** Options of {@link startChildProcess}. */
@@ -34,21 +35,15 @@ export async function startChildProcess(options: ChildProcessOptions): Promise<C
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
-  let buffer = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    buffer += chunk;
-    let newline = buffer.indexOf("\n");
-    while (newline >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
+  if (child.stdout !== null) {
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on("line", (line) => {
       try {
         options.onLog?.(JSON.parse(line) as Record<string, unknown>);
       } catch {
         // Not a JSON log line: ignore.
       }
-      newline = buffer.indexOf("\n");
-    }
-  });
+    });
+  }
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-4_000);
   });

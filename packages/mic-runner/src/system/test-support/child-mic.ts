@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { until, type SystemWorld } from "./system-world.js";
 
@@ -60,14 +61,8 @@ export class ChildMic {
   private constructor(name: string, child: ChildProcess) {
     this.name = name;
     this.process = child;
-    let buffer = "";
-    child.stdout?.setEncoding("utf8");
-    child.stdout?.on("data", (chunk: string) => {
-      buffer += chunk;
-      let newline = buffer.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
+    if (child.stdout !== null) {
+      createInterface({ input: child.stdout, crlfDelay: Infinity }).on("line", (line) => {
         try {
           const parsed = JSON.parse(line) as LogLine;
           this.lines.push(parsed);
@@ -76,9 +71,8 @@ export class ChildMic {
           this.stderr.push(`(stdout) ${line}`);
         }
         if (process.env["PODID_TEST_LOGS"] !== undefined) process.stderr.write(`[${name}] ${line}\n`);
-        newline = buffer.indexOf("\n");
-      }
-    });
+      });
+    }
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (chunk: string) => this.stderr.push(chunk));
     this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
