@@ -6,3 +6,4 @@ export * from "./tls/index.js";
 export * from "./azure/index.js";
 export * from "./kube-apiserver/index.js";
 export * from "./netns/index.js";
+export * from "./objects/index.js";

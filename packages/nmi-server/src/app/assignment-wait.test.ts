@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { NMI_DECISION_DEFAULTS } from "@podid/core";
-import { bindPod, createHarness, makeAssigned, makePod, tokenUrl, type NmiHarness } from "../testing/fixtures.js";
+import { bindPod, makeAssigned, makePod, tokenUrl } from "@podid/testkit";
+import { createHarness, type NmiHarness } from "../test-support/nmi-harness.js";
 import { nmiServiceOf } from "./build-nmi-app.js";
 
 const META = { Metadata: "true" };

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { fakeGuid, FakeCluster, FakeTokenSource, VirtualClock } from "@podid/testkit";
 import { createNmiPino, pinoLoggerPort, REDACTED } from "../observability/pino-logger.js";
 import { PromMetrics } from "../observability/prom-metrics.js";
-import { bindPod, createHarness, makeAssigned, makeBinding, makeIdentity, makePod, RecordingForwarder, TEST_NODE, tokenUrl, type NmiHarness } from "../testing/fixtures.js";
+import { bindPod, makeAssigned, makeBinding, makeIdentity, makePod, TEST_NODE, tokenUrl } from "@podid/testkit";
+import { createHarness, RecordingForwarder, type NmiHarness } from "../test-support/nmi-harness.js";
 import { buildNmiApp, type NmiApp } from "./build-nmi-app.js";
 import { defineNmiAppConfig } from "./nmi-app-config.js";
 

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeFakeJwt, FakeCluster, FakeTokenSource, RecordingLogger, RecordingMetrics } from "@podid/testkit";
 import { systemClock } from "@podid/adapter-k8s";
-import { bindPod, makeAssigned, makeBinding, makeIdentity, RecordingForwarder, TEST_NODE } from "../testing/fixtures.js";
+import { bindPod, makeAssigned, makeBinding, makeIdentity, TEST_NODE } from "@podid/testkit";
+import { RecordingForwarder } from "../test-support/nmi-harness.js";
 import { buildNmiApp, type NmiApp } from "./build-nmi-app.js";
 import { defineNmiAppConfig } from "./nmi-app-config.js";
 

@@ -2,19 +2,8 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { NMI_DECISION_DEFAULTS, type AssignedIdentityWireStatus } from "@podid/core";
 import { decodeFakeJwt, FakeCluster, FakeTokenSource, RecordingLogger, RecordingMetrics, VirtualClock } from "@podid/testkit";
-import {
-  bindPod,
-  createHarness,
-  makeAssigned,
-  makeBinding,
-  makeException,
-  makeIdentity,
-  makePod,
-  RecordingForwarder,
-  TEST_NODE,
-  tokenUrl,
-  type NmiHarness,
-} from "../testing/fixtures.js";
+import { bindPod, makeAssigned, makeBinding, makeException, makeIdentity, makePod, TEST_NODE, tokenUrl } from "@podid/testkit";
+import { createHarness, RecordingForwarder, type NmiHarness } from "../test-support/nmi-harness.js";
 import { buildNmiApp, type NmiApp } from "./build-nmi-app.js";
 import { DecisionMemo } from "./decision-memo.js";
 import { defineNmiAppConfig } from "./nmi-app-config.js";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { NMI_DECISION_DEFAULTS } from "@podid/core";
-import { createHarness, RecordingForwarder, type NmiHarness } from "../testing/fixtures.js";
+import { createHarness, RecordingForwarder, type NmiHarness } from "../test-support/nmi-harness.js";
 
 const META = { Metadata: "true" };
 let h: NmiHarness;

@@ -1,7 +1,8 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bindPod, createHarness, makePod, tokenUrl, type NmiHarness } from "../testing/fixtures.js";
+import { bindPod, makePod, tokenUrl } from "@podid/testkit";
+import { createHarness, type NmiHarness } from "../test-support/nmi-harness.js";
 import { nmiServiceOf } from "./build-nmi-app.js";
 
 /**

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { bindPod, createHarness, tokenUrl, type NmiHarness } from "../testing/fixtures.js";
+import { bindPod, tokenUrl } from "@podid/testkit";
+import { createHarness, type NmiHarness } from "../test-support/nmi-harness.js";
 import { buildAuditRecord } from "./audit.js";
 import { nmiServiceOf } from "./build-nmi-app.js";
 import type { NmiRequest, ServedRequest } from "./nmi-service.js";

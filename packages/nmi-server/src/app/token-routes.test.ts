@@ -1,17 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeFakeJwt, fakeGuid } from "@podid/testkit";
-import {
-  bindPod,
-  createHarness,
-  identityClientId,
-  makeAssigned,
-  makeBinding,
-  makeException,
-  makeIdentity,
-  makePod,
-  tokenUrl,
-  type NmiHarness,
-} from "../testing/fixtures.js";
+import { bindPod, identityClientId, makeAssigned, makeBinding, makeException, makeIdentity, makePod, tokenUrl } from "@podid/testkit";
+import { createHarness, type NmiHarness } from "../test-support/nmi-harness.js";
 
 const META = { Metadata: "true" };
 let h: NmiHarness;

@@ -6,7 +6,8 @@ import { FakeCluster, FakeNetfilter, FakeTokenSource, VirtualClock } from "@podi
 import { NMI_CONFIG_DEFAULTS, interceptionSpecFrom, type NmiConfig } from "../config/nmi-config.js";
 import { runNmi, type NmiProcessIo } from "../main.js";
 import { silentPino } from "../observability/pino-logger.js";
-import { bindPod, makePod, RecordingForwarder, TEST_NODE, tokenUrl } from "../testing/fixtures.js";
+import { bindPod, makePod, TEST_NODE, tokenUrl } from "@podid/testkit";
+import { RecordingForwarder } from "../test-support/nmi-harness.js";
 import { nmiServiceOf } from "../app/build-nmi-app.js";
 import { composeNmi, type NmiAddresses, type NmiRuntime } from "./compose-nmi.js";
 import type { NmiAdapters } from "./nmi-adapters.js";

@@ -1,8 +1,6 @@
 import {
   assignedIdentityName,
   BINDING_LABEL,
-  err,
-  ok,
   type AssignedIdentityWireStatus,
   type AzureAssignedIdentity,
   type AzureIdentity,
@@ -13,17 +11,16 @@ import {
   type PodView,
   type SecretRef,
 } from "@podid/core";
-import { fakeIdentityRecord, FakeCluster, FakeTokenSource, RecordingLogger, RecordingMetrics, VirtualClock } from "@podid/testkit";
-import { buildNmiApp, type NmiApp } from "../app/build-nmi-app.js";
-import { defineNmiAppConfig, type NmiAppConfig } from "../app/nmi-app-config.js";
-import type { ForwardedResponse, ForwardRequest, ImdsForwarder } from "../proxy/http-forwarder.js";
+import type { FakeCluster } from "../fakes/fake-cluster.js";
+import { fakeIdentityRecord } from "../fakes/fake-identity-catalog.js";
+import type { FakeTokenSource } from "../fakes/fake-token-source.js";
 
 /**
- * Builders of cluster objects and a ready-made NMI harness on testkit's fakes, shared by the tests, the fuzz
- * test and the benchmark.
+ * Builders of the cluster objects tests put into a FakeCluster or a fake apiserver: pods, AzureIdentities,
+ * bindings, AzureAssignedIdentities and exceptions, with the ARM ids and client ids testkit's token and identity
+ * fakes derive.
  * @packageDocumentation
  */
-
 /** The node every fixture pod runs on. */
 export const TEST_NODE = "aks-nodepool1-12345678-vmss000000";
 /** Subscription and resource group of fixture identities. */
@@ -140,80 +137,12 @@ export function makeException(name: string, namespace: string, podLabels: Readon
   return { kind: "AzurePodIdentityException", metadata: meta(name, namespace), spec: { podLabels } };
 }
 
-/** A forwarder that records requests and answers `200 {"proxied":true}` (or what `answer` returns). */
-export class RecordingForwarder implements ImdsForwarder {
-  /** Every forwarded request, oldest first. */
-  readonly requests: ForwardRequest[] = [];
-  readonly #answer: (request: ForwardRequest) => ForwardedResponse | undefined;
-
-  /** `answer` may return `undefined` to simulate an unreachable IMDS. */
-  constructor(answer?: (request: ForwardRequest) => ForwardedResponse | undefined) {
-    this.#answer =
-      answer ??
-      (() => ({ status: 200, headers: { "content-type": "application/json; charset=utf-8" }, body: new TextEncoder().encode('{"proxied":true}') }));
-  }
-
-  /** Records `request` and answers it (or fails as an unreachable IMDS would). */
-  async forward(request: ForwardRequest) {
-    this.requests.push(request);
-    const response = this.#answer(request);
-    return response === undefined ? err({ kind: "upstreamFailed" as const, message: "connect ECONNREFUSED" }) : ok(response);
-  }
-
-  /** Nothing to release. */
-  close(): void {}
-}
-
-/** Everything a test needs: the fakes, the app and the recorders. */
-export interface NmiHarness {
-  readonly cluster: FakeCluster;
-  readonly tokens: FakeTokenSource;
-  readonly clock: VirtualClock;
-  readonly logger: RecordingLogger;
-  readonly metrics: RecordingMetrics;
-  readonly forwarder: RecordingForwarder;
-  readonly config: NmiAppConfig;
-  readonly app: NmiApp;
-}
-
-/** Options of {@link createHarness}. */
-export interface HarnessOptions {
-  readonly config?: Partial<NmiAppConfig>;
-  readonly forwarder?: RecordingForwarder;
-  /** Latency of every token-source answer, in virtual ms (default 0). */
-  readonly tokenLatencyMs?: number;
-  readonly tokenLifetimeSeconds?: number;
-  /**
-   * Forward over real HTTP to `config.metadataAddress:metadataPort` (a loopback stand-in) instead of the
-   * recording forwarder (which then stays empty).
-   */
-  readonly httpForwarding?: boolean;
-}
-
-/** An NMI app over a FakeCluster, a FakeTokenSource (allow-set mode) and a VirtualClock. */
-export function createHarness(options: HarnessOptions = {}): NmiHarness {
-  const clock = new VirtualClock();
-  const cluster = new FakeCluster({ clock });
-  const tokens = new FakeTokenSource({
-    clock,
-    ...(options.tokenLatencyMs !== undefined ? { latencyMs: options.tokenLatencyMs } : {}),
-    ...(options.tokenLifetimeSeconds !== undefined ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
-  });
-  const logger = new RecordingLogger({ clock });
-  const metrics = new RecordingMetrics();
-  const forwarder = options.forwarder ?? new RecordingForwarder();
-  const config = defineNmiAppConfig({ nodeName: TEST_NODE, ...(options.config ?? {}) });
-  const deps = { kube: cluster, tokenSource: tokens, clock, logger, metrics };
-  const app = buildNmiApp(options.httpForwarding === true ? deps : { ...deps, forwarder }, config);
-  return { cluster, tokens, clock, logger, metrics, forwarder, config, app };
-}
-
 /**
  * Puts a pod bound to a type 0 identity into the cluster: identity, binding, pod and (standard mode) its
  * AAI with `status`; allows the identity on the fake IMDS. Returns the objects.
  */
 export function bindPod(
-  h: Pick<NmiHarness, "cluster" | "tokens">,
+  h: { readonly cluster: FakeCluster; readonly tokens: FakeTokenSource },
   o: { readonly pod: string; readonly ip: string; readonly identity: string; readonly namespace?: string; readonly status?: AssignedIdentityWireStatus | "none" },
 ): { pod: PodView; identity: AzureIdentity; binding: AzureIdentityBinding } {
   const namespace = o.namespace ?? "default";

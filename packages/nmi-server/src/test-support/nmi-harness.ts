@@ -1,0 +1,77 @@
+import { err, ok } from "@podid/core";
+import { FakeCluster, FakeTokenSource, RecordingLogger, RecordingMetrics, TEST_NODE, VirtualClock } from "@podid/testkit";
+import { buildNmiApp, type NmiApp } from "../app/build-nmi-app.js";
+import { defineNmiAppConfig, type NmiAppConfig } from "../app/nmi-app-config.js";
+import type { ForwardedResponse, ForwardRequest, ImdsForwarder } from "../proxy/http-forwarder.js";
+
+/**
+ * A ready-made NMI app on testkit's fakes for nmi-server's own tests (not built, not shipped). The cluster
+ * object builders (`makePod`, `bindPod`, `tokenUrl`, …) come from `@podid/testkit`.
+ * @packageDocumentation
+ */
+
+/** A forwarder that records requests and answers `200 {"proxied":true}` (or what `answer` returns). */
+export class RecordingForwarder implements ImdsForwarder {
+  /** Every forwarded request, oldest first. */
+  readonly requests: ForwardRequest[] = [];
+  readonly #answer: (request: ForwardRequest) => ForwardedResponse | undefined;
+
+  /** `answer` may return `undefined` to simulate an unreachable IMDS. */
+  constructor(answer?: (request: ForwardRequest) => ForwardedResponse | undefined) {
+    this.#answer =
+      answer ??
+      (() => ({ status: 200, headers: { "content-type": "application/json; charset=utf-8" }, body: new TextEncoder().encode('{"proxied":true}') }));
+  }
+
+  /** Records `request` and answers it (or fails as an unreachable IMDS would). */
+  async forward(request: ForwardRequest) {
+    this.requests.push(request);
+    const response = this.#answer(request);
+    return response === undefined ? err({ kind: "upstreamFailed" as const, message: "connect ECONNREFUSED" }) : ok(response);
+  }
+
+  /** Nothing to release. */
+  close(): void {}
+}
+
+/** Everything a test needs: the fakes, the app and the recorders. */
+export interface NmiHarness {
+  readonly cluster: FakeCluster;
+  readonly tokens: FakeTokenSource;
+  readonly clock: VirtualClock;
+  readonly logger: RecordingLogger;
+  readonly metrics: RecordingMetrics;
+  readonly forwarder: RecordingForwarder;
+  readonly config: NmiAppConfig;
+  readonly app: NmiApp;
+}
+
+/** Options of {@link createHarness}. */
+export interface HarnessOptions {
+  readonly config?: Partial<NmiAppConfig>;
+  readonly forwarder?: RecordingForwarder;
+  /** Latency of every token-source answer, in virtual ms (default 0). */
+  readonly tokenLatencyMs?: number;
+  readonly tokenLifetimeSeconds?: number;
+  /**
+   * Forward over real HTTP to `config.metadataAddress:metadataPort` (a loopback stand-in) instead of the
+   * recording forwarder (which then stays empty).
+   */
+  readonly httpForwarding?: boolean;
+}
+
+/** An NMI app over a FakeCluster, a FakeTokenSource (allow-set mode) and a VirtualClock. */
+export function createHarness(options: HarnessOptions = {}): NmiHarness {
+  const clock = new VirtualClock();
+  const cluster = new FakeCluster({ clock });
+  const tokens = new FakeTokenSource({
+    clock,
+    ...(options.tokenLatencyMs !== undefined ? { latencyMs: options.tokenLatencyMs } : {}),
+    ...(options.tokenLifetimeSeconds !== undefined ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
+  });
+  const logger = new RecordingLogger({ clock });
+  const metrics = new RecordingMetrics();
+  const forwarder = options.forwarder ?? new RecordingForwarder();
+  const config = defineNmiAppConfig({ nodeName: TEST_NODE, ...(options.config ?? {}) });
+  const deps = { kube: cluster, tokenSource: tokens, clock, logger, metrics };
+  const app = buildNmiApp(options.httpForwarding === true ? deps : { ...deps, forwarder }, config);
