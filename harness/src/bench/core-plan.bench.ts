@@ -13,7 +13,7 @@ import {
   BINDING_LABEL,
   type PodView,
 } from "@podid/core";
-import { buildScaleCluster } from "../scenarios/scale-cluster.js";
+import { buildScaleCluster } from "@podid/testkit";
 import { originalStyleCycle } from "./original-cycle-baseline.js";
 
 const FULL_RUNS = 9;

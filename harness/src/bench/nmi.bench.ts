@@ -12,13 +12,15 @@ import type { AddressInfo } from "node:net";
 import { cpus } from "node:os";
 import { pino } from "pino";
 import autocannon, { type AutocannonResult } from "autocannon";
-import { NMI_DECISION_DEFAULTS, type TokenSourcePort } from "@podid/core";
-import { FakeCluster, FakeTokenSource, VirtualClock } from "@podid/testkit";
-import { buildNmiApp, type NmiApp } from "../app/build-nmi-app.js";
-import { defineNmiAppConfig } from "../app/nmi-app-config.js";
-import { createNmiLogging, pinoLoggerPort, type NmiLogging } from "../observability/pino-logger.js";
-import { PromMetrics } from "../observability/prom-metrics.js";
-import { bindPod, makeAssigned, makeBinding, makeIdentity, makePod, RecordingForwarder, TEST_NODE, tokenUrl } from "../testing/fixtures.js";
+import { err, NMI_DECISION_DEFAULTS, type TokenSourcePort } from "@podid/core";
+import { buildNmiApp, createNmiLogging, defineNmiAppConfig, pinoLoggerPort, PromMetrics, type ImdsForwarder, type NmiApp, type NmiLogging } from "@podid/nmi-server";
+import { bindPod, FakeCluster, FakeTokenSource, makeAssigned, makeBinding, makeIdentity, makePod, TEST_NODE, tokenUrl, VirtualClock } from "@podid/testkit";
+
+/** The benchmark's requests are all token requests NMI answers itself; nothing is forwarded to IMDS. */
+const UNREACHABLE_IMDS: ImdsForwarder = {
+  forward: async () => err({ kind: "upstreamFailed", message: "the benchmark forwards nothing" }),
+  close: () => undefined,
+};
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? "3");
 const REPS = Number(process.env["BENCH_REPS"] ?? "3");
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
         logger: pinoLoggerPort(logging.pino),
         audit: logging.audit,
         metrics: new PromMetrics(),
-        forwarder: new RecordingForwarder(),
+        forwarder: UNREACHABLE_IMDS,
       },
       // One client (127.0.0.1) sends everything, so the per-pod limit (5/s) is off for the benchmark.
       defineNmiAppConfig({ nodeName: TEST_NODE, podRateLimit: false, decisions: NMI_DECISION_DEFAULTS }),

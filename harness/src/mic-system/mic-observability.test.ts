@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MIC_SERVICE } from "../composition/service-ids.js";
+import { MIC_SERVICE } from "@podid/mic-runner";
 import { freePort, httpGet, MIC_CLIENT_ID, TENANT, until } from "./test-support/system-world.js";
 import { worldPerTest } from "./test-support/world-per-test.js";
 

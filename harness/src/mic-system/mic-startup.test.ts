@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { FakeCompute, systemClock } from "@podid/testkit";
 import { pino, type Logger } from "pino";
 import { describe, expect, it } from "vitest";
-import { composeMic, type MicRuntime } from "../composition/compose-mic.js";
+import { composeMic, type MicRuntime } from "@podid/mic-runner";
 import { httpGet, TENANT, until } from "./test-support/system-world.js";
 import { worldPerTest } from "./test-support/world-per-test.js";
 

@@ -19,7 +19,7 @@ import {
   type PodView,
 } from "@podid/core";
 import { createNetnsTopology, type NetnsTopology, type PodNetns } from "@podid/testkit";
-import { identityArmId, identityClientId, makeAssigned, makeBinding, makeException, makeIdentity, makePod, TEST_NODE } from "../testing/fixtures.js";
+import { identityArmId, identityClientId, makeAssigned, makeBinding, makeException, makeIdentity, makePod, TEST_NODE } from "@podid/testkit";
 import { NodeFakes } from "./node-fakes.js";
 import { NmiProcess } from "./nmi-process.js";
 import { curlMetadata, tokenTarget } from "./pod-clients.js";
@@ -33,13 +33,16 @@ import { curlMetadata, tokenTarget } from "./pod-clients.js";
  * @packageDocumentation
  */
 
-const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /** The compiled `podid-nmi` entry point (what the image runs). */
 export const NMI_MAIN = join(ROOT, "packages/nmi-server/dist/main.js");
 /** The compiled fakes process. */
-export const NODE_FAKES_MAIN = join(ROOT, "packages/nmi-server/dist/e2e/node-fakes-main.js");
+export const NODE_FAKES_MAIN = join(ROOT, "harness/dist/nmi-e2e/node-fakes-main.js");
 const CRDS = join(ROOT, "deploy/crds.yaml");
-const BUILT_FROM = ["core", "adapter-k8s", "adapter-azure", "adapter-iptables", "testkit", "nmi-server"].map((p) => join(ROOT, "packages", p));
+const BUILT_FROM = [
+  ...["core", "adapter-k8s", "adapter-azure", "adapter-iptables", "daemon-shell", "testkit", "nmi-server"].map((p) => join(ROOT, "packages", p)),
+  join(ROOT, "harness"),
+];
 
 /** The node every e2e pod runs on (the fixtures' node name). */
 export const NODE_NAME = TEST_NODE;
@@ -77,7 +80,7 @@ function isBuilt(): boolean {
 /**
  * Makes sure `dist/` holds NMI and the fakes process built from the current sources. `npm test` runs
  * `tsc -b` first, so this is normally a no-op; when a file is run alone after an edit it runs
- * `tsc -b packages/nmi-server` (bounded), serialised across vitest workers by a lock directory.
+ * `tsc -b harness` (bounded; it builds packages/nmi-server first), serialised across vitest workers by a lock directory.
  */
 export function ensureBuilt(): void {
   if (isBuilt()) return;
@@ -90,16 +93,16 @@ export function ensureBuilt(): void {
     } catch {
       // Another worker builds; a lock older than 5 minutes is left over from a killed run.
       if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error("timed out waiting for another worker's build of packages/nmi-server");
+      if (Date.now() > deadline) throw new Error("timed out waiting for another worker's build of the harness");
       spawnSync("sleep", ["0.2"]);
     }
   }
   try {
     if (isBuilt()) return;
     const tsc = join(ROOT, "node_modules/.bin/tsc");
-    const result = spawnSync(tsc, ["-b", join(ROOT, "packages/nmi-server/tsconfig.json")], { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
-    if (!existsSync(NMI_MAIN) || !existsSync(NODE_FAKES_MAIN)) throw new Error(`packages/nmi-server is not built and tsc -b failed:\n${result.stdout}${result.stderr}`);
-    if (result.status !== 0) process.stderr.write(`tsc -b packages/nmi-server reported errors (running the emitted build anyway):\n${result.stdout}\n`);
+    const result = spawnSync(tsc, ["-b", join(ROOT, "harness/tsconfig.json")], { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
+    if (!existsSync(NMI_MAIN) || !existsSync(NODE_FAKES_MAIN)) throw new Error(`the harness is not built and tsc -b failed:\n${result.stdout}${result.stderr}`);
+    if (result.status !== 0) process.stderr.write(`tsc -b harness reported errors (running the emitted build anyway):\n${result.stdout}\n`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

@@ -1,9 +1,9 @@
 /**
- * The built entry points as a user runs them: `node dist/cli/podid.js` (the `podid` bin, what `npx podid`
+ * The built entry points as a user runs them: `node dist/podid.js` (the `podid` bin, what `npx podid`
  * runs) and `kubectl podid …` (kubectl finds the `kubectl-podid` executable on PATH and passes it the
  * arguments after `podid`). Output and exit codes must equal the in-process program's.
  *
- * Robust build, as the podid-sim test: beforeAll runs `tsc -b packages/mic-runner` (a no-op after
+ * Robust build, as the podid-sim test: beforeAll runs `tsc -b packages/cli` (a no-op after
  * `npm test`'s build) and checks that the dist entries exist rather than trusting tsc's exit code.
  */
 import { execFile, spawnSync } from "node:child_process";
@@ -17,8 +17,8 @@ import { REPO_ROOT } from "./test-support/run-cli.js";
 
 const NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
 const TSC = join(REPO_ROOT, "node_modules", ".bin", "tsc");
-const PODID = join(REPO_ROOT, "packages", "mic-runner", "dist", "cli", "podid.js");
-const KUBECTL_PODID = join(REPO_ROOT, "packages", "mic-runner", "dist", "cli", "kubectl-podid.js");
+const PODID = join(REPO_ROOT, "packages", "cli", "dist", "podid.js");
+const KUBECTL_PODID = join(REPO_ROOT, "packages", "cli", "dist", "kubectl-podid.js");
 const KUBECTL = process.env["PODID_KUBECTL"] ?? "kubectl";
 const kubectlAvailable = spawnSync(KUBECTL, ["version", "--client"], { timeout: 20_000 }).status === 0;
 const DEMO_PLAN = ["plan", "-f", "examples/demo", "-f", "examples/plan", "--assume-node", "aks-demo-12345678-vmss000001"];
@@ -36,7 +36,7 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = 
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "podid-bin-"));
-  spawnSync(TSC, ["-b", join(REPO_ROOT, "packages", "mic-runner")], { cwd: REPO_ROOT, timeout: 120_000 });
+  spawnSync(TSC, ["-b", join(REPO_ROOT, "packages", "cli")], { cwd: REPO_ROOT, timeout: 120_000 });
   for (const entry of [PODID, KUBECTL_PODID]) if (!existsSync(entry)) throw new Error(`${entry} was not built`);
   // What `npm install -g` / `npx` does with the `kubectl-podid` bin: an executable of that name on PATH.
   pluginDir = join(dir, "bin");

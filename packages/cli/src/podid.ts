@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `podid` (bin, also `npx podid`): `podid explain pod|identity …` against a cluster, `podid plan -f …`
- * offline. See `src/cli/README.md`.
+ * offline. See the package README.
  * @packageDocumentation
  */
 import { processDeps } from "./process-deps.js";

@@ -7,3 +7,4 @@ export * from "./azure/index.js";
 export * from "./kube-apiserver/index.js";
 export * from "./netns/index.js";
 export * from "./objects/index.js";
+export * from "./cli/index.js";

@@ -16,10 +16,10 @@ import { until, type SystemWorld } from "./system-world.js";
  * @packageDocumentation
  */
 
-const ROOT = fileURLToPath(new URL("../../../../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 /** The compiled `podid-mic` entry point. */
 export const MIC_MAIN = join(ROOT, "packages/mic-runner/dist/main.js");
-const SOURCES = ["core", "adapter-k8s", "adapter-azure", "mic-runner"].map((p) => join(ROOT, "packages", p, "src"));
+const SOURCES = ["core", "adapter-k8s", "adapter-azure", "daemon-shell", "mic-runner"].map((p) => join(ROOT, "packages", p, "src"));
 
 function newestSourceMs(dir: string): number {
   let newest = 0;

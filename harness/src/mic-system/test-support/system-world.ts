@@ -27,9 +27,7 @@ import {
 import { pino, type Logger } from "pino";
 import { createServer, type AddressInfo } from "node:net";
 import { Writable } from "node:stream";
-import { composeMic, type MicOverrides, type MicRuntime } from "../../composition/compose-mic.js";
-import type { MicConfig } from "../../config/mic-config.js";
-import { parseMicFlags } from "../../config/parse-mic-flags.js";
+import { composeMic, parseMicFlags, type MicConfig, type MicOverrides, type MicRuntime } from "@podid/mic-runner";
 
 /**
  * A whole podid control plane on loopback for system tests: the fake kube-apiserver (HTTP, with the CRDs
@@ -54,7 +52,7 @@ export const MIC_CLIENT_ID = "3f9e8d7c-6b5a-4f3e-9d2c-1b0a9f8e7d6c";
 export const MIC_SECRET = "mic-secret-1";
 /** The scale set behind the scale-set nodes. */
 export const SCALE_SET = "aks-pool0-12345678-vmss";
-const CRDS_PATH = fileURLToPath(new URL("../../../../../deploy/crds.yaml", import.meta.url));
+const CRDS_PATH = fileURLToPath(new URL("../../../../deploy/crds.yaml", import.meta.url));
 
 /** The ARM id of a user-assigned identity called `name`. */
 export function identityResourceId(name: string): string {

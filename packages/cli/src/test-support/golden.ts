@@ -1,6 +1,6 @@
 /**
- * Golden files for the CLI's text output, committed under `src/cli/__golden__/`. A test compares the output
- * with the file; `PODID_UPDATE_GOLDEN=1 npx vitest run packages/mic-runner/src/cli` rewrites them (review
+ * Golden files for the CLI's text output, committed under `src/__golden__/`. A test compares the output
+ * with the file; `PODID_UPDATE_GOLDEN=1 npx vitest run packages/cli` rewrites them (review
  * the diff before committing).
  * @packageDocumentation
  */

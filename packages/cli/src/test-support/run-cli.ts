@@ -7,7 +7,7 @@ import type { ComputePort } from "@podid/core";
 import { runPodid, type PodidDeps } from "../program.js";
 
 /** The repository root (where `examples/` and `deploy/` are). */
-export const REPO_ROOT = fileURLToPath(new URL("../../../../../", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
 /** What one run printed and returned. */
 export interface CliRun {

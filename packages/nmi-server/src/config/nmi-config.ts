@@ -1,15 +1,16 @@
 import {
-  NMI_DECISION_DEFAULTS,
+  DEFAULT_POD_RATE_LIMITER_CONFIG,
   NMI_RETRY_AFTER_SECONDS,
   type InterceptionSpec,
   type NmiDecisionOptions,
 } from "@podid/core";
-import type { NmiAppConfig } from "../app/nmi-app-config.js";
-import { defineNmiAppConfig } from "../app/nmi-app-config.js";
 
 /**
- * The whole configuration of the NMI daemon, as produced by `parseNmiFlags` from the original's flags
- * (`cmd/nmi/main.go`, reference §3.2) plus podid's additions.
+ * The whole configuration of the NMI daemon: one {@link NmiConfig}, produced once by `parseNmiFlags` from
+ * the original NMI's flags plus podid's additions (or by {@link defineNmiConfig} in tests and embedders).
+ * Every default lives in {@link NMI_CONFIG_DEFAULTS} and is applied only by {@link defineNmiConfig}; the
+ * token server, the composition and the adapters read the config as it is and never default a value again.
+ * Values core needs in its own terms (decision options, interception spec) are derived here, not stored twice.
  * @packageDocumentation
  */
 
@@ -103,9 +104,24 @@ export interface NmiConfig {
   readonly logLevel: NmiLogLevel;
   /** `--enableProfile`: accepted for compatibility and ignored (there is no pprof in Node). */
   readonly enableProfile: boolean;
+  /**
+   * Timeout of one request forwarded to the metadata endpoint, in ms (no flag; default 30 s). The original
+   * had none, so a hung IMDS pinned the pod's request forever.
+   */
+  readonly proxyTimeoutMs: number;
+  /** Largest request body the token server accepts, in bytes (no flag; IMDS requests have none, bodies are only forwarded). */
+  readonly bodyLimitBytes: number;
+  /**
+   * Reuse token-path decisions while the informer caches are unchanged (no flag; on). Off re-decides every
+   * request from scratch; the differential test compares both.
+   */
+  readonly memoiseDecisions: boolean;
 }
 
-/** The original's defaults (§3.2) and podid's for its additions; `nodeName` has no default. */
+/**
+ * Every default, in one place: the original's flag defaults and podid's for its additions; `nodeName` has
+ * none. The per-pod limit's defaults are core's limiter defaults (5/s, burst 20), named rather than copied.
+ */
 export const NMI_CONFIG_DEFAULTS: Omit<NmiConfig, "nodeName"> = {
   listenAddress: "127.0.0.1",
   port: 2579,
@@ -131,12 +147,28 @@ export const NMI_CONFIG_DEFAULTS: Omit<NmiConfig, "nodeName"> = {
   hostToken: false,
   interceptionRelease: "fail-closed",
   interception: "iptables",
-  podRateLimitPerSecond: 5,
-  podRateBurst: 20,
+  podRateLimitPerSecond: DEFAULT_POD_RATE_LIMITER_CONFIG.ratePerSecond,
+  podRateBurst: DEFAULT_POD_RATE_LIMITER_CONFIG.burst,
   shutdownTimeoutSec: 25,
   logLevel: "info",
   enableProfile: false,
+  proxyTimeoutMs: 30_000,
+  bodyLimitBytes: 64 * 1024,
+  memoiseDecisions: true,
 };
+
+/** What {@link defineNmiConfig} takes: the node name and any values; `undefined` means "the default". */
+export type NmiConfigInput = { readonly nodeName: string } & { readonly [K in keyof NmiConfig]?: NmiConfig[K] | undefined };
+
+/**
+ * A complete {@link NmiConfig}: {@link NMI_CONFIG_DEFAULTS} with every value that `input` defines. The only
+ * place defaults are applied (`parseNmiFlags` passes the flags that were given; tests pass what they vary).
+ */
+export function defineNmiConfig(input: NmiConfigInput): NmiConfig {
+  const config: Record<string, unknown> = { ...NMI_CONFIG_DEFAULTS };
+  for (const [key, value] of Object.entries(input)) if (value !== undefined) config[key] = value;
+  return config as unknown as NmiConfig;
+}
 
 /**
  * The decision options core uses, from the flags. The wait bounds keep the original's arithmetic: a pod
@@ -147,9 +179,9 @@ export const NMI_CONFIG_DEFAULTS: Omit<NmiConfig, "nodeName"> = {
 export function decisionOptionsFrom(config: NmiConfig): NmiDecisionOptions {
   const intervalMs = config.findIdentityRetryIntervalSec * 1000;
   return {
-    ...NMI_DECISION_DEFAULTS,
     metadataHeaderRequired: config.metadataHeaderRequired,
     setRetryAfterHeader: config.setRetryAfterHeader,
+    // The original's fixed `Retry-After: 20`; no flag sets it.
     retryAfterSeconds: NMI_RETRY_AFTER_SECONDS,
     waitForCreatedMs: config.retryAttemptsForCreated * intervalMs,
     waitForAssignedMs: (config.retryAttemptsForCreated + config.retryAttemptsForAssigned) * intervalMs,
@@ -174,17 +206,4 @@ export function interceptionSpecFrom(config: NmiConfig): InterceptionSpec {
     targetAddress: wildcard ? "127.0.0.1" : config.listenAddress,
     targetPort: config.port,
   };
-}
-
-/** The token server's configuration, from the daemon's. */
-export function appConfigFrom(config: NmiConfig): NmiAppConfig {
-  return defineNmiAppConfig({
-    nodeName: config.nodeName,
-    operationMode: config.operationMode,
-    forceNamespaced: config.forceNamespaced,
-    decisions: decisionOptionsFrom(config),
-    metadataAddress: config.metadataAddress,
-    metadataPort: config.metadataPort,
-    podRateLimit: config.podRateLimitPerSecond > 0 ? { ratePerSecond: config.podRateLimitPerSecond, burst: config.podRateBurst } : false,
-  });
 }

@@ -16,6 +16,7 @@ import {
 } from "@podid/core";
 import { NMI_VERSION } from "../version.js";
 import {
+  defineNmiConfig,
   NMI_CONFIG_DEFAULTS,
   type InterceptionMode,
   type InterceptionRelease,
@@ -25,9 +26,11 @@ import {
 } from "./nmi-config.js";
 
 /**
- * `parseNmiFlags`: the original NMI's command line (names and defaults of `cmd/nmi/main.go`, reference
- * §3.2) plus podid's additions, parsed with commander into a typed {@link NmiConfig}. Pure: the process
- * environment is passed in, nothing is printed and nothing exits.
+ * `parseNmiFlags`: the original NMI's command line (its flag names and defaults) plus podid's additions,
+ * parsed with commander into the one {@link NmiConfig}. Commander applies no defaults: an absent flag
+ * stays `undefined` and `defineNmiConfig` fills it from `NMI_CONFIG_DEFAULTS`, so each default is applied
+ * in one place (the help text only names it). Pure: the process environment is passed in, nothing is
+ * printed and nothing exits.
  * @packageDocumentation
  */
 
@@ -54,9 +57,14 @@ const port = integerArg(0, 65_535);
 const count = integerArg(0, 10_000);
 const D = NMI_CONFIG_DEFAULTS;
 
+/** A flag's description with its default named (commander's own default would apply it a second time). */
+const described = (description: string, fallback: unknown): string => `${description} (default: ${JSON.stringify(fallback)})`;
+
 /** The commander program; output is captured instead of printed. */
 function program(output: string[]): Command {
-  const bool = (flags: string, description: string, fallback: boolean) => [`${flags} [bool]`, description, booleanArg, fallback] as const;
+  const bool = (flags: string, description: string, fallback: boolean) => [`${flags} [bool]`, described(description, fallback), booleanArg] as const;
+  const valued = <T>(flags: string, description: string, parse: (text: string) => T, fallback: T) => [flags, described(description, fallback), parse] as const;
+  const text = (flags: string, description: string, fallback: string) => [flags, described(description, fallback)] as const;
   return new Command()
     .name("podid-nmi")
     .description("podid node daemon (NMI): IMDS-compatible token server for pods")
@@ -64,74 +72,74 @@ function program(output: string[]): Command {
     .configureOutput({ writeOut: (s) => output.push(s), writeErr: (s) => output.push(s) })
     .allowExcessArguments(false)
     .helpOption("-h, --help", "show this help")
-    .option("--version [bool]", "print the version and exit", booleanArg, false)
+    .option("--version [bool]", "print the version and exit", booleanArg)
     .option("--node <name>", "node name (required): only pods of this node can be callers")
-    .option("--nmi-listen-address <ip>", "address the token server listens on", ipArg, D.listenAddress)
-    .option("--nmi-port <port>", "token server port (and DNAT target port)", port, D.port)
-    .option("--metadata-ip <ip>", "instance metadata address to intercept and proxy to", ipArg, D.metadataAddress)
-    .option("--metadata-port <port>", "instance metadata port", port, D.metadataPort)
-    .option("--ipt-update-interval-sec <seconds>", "interval of the interception check and repair", integerArg(1, 86_400), D.iptUpdateIntervalSec)
+    .option(...valued("--nmi-listen-address <ip>", "address the token server listens on", ipArg, D.listenAddress))
+    .option(...valued("--nmi-port <port>", "token server port (and DNAT target port)", port, D.port))
+    .option(...valued("--metadata-ip <ip>", "instance metadata address to intercept and proxy to", ipArg, D.metadataAddress))
+    .option(...valued("--metadata-port <port>", "instance metadata port", port, D.metadataPort))
+    .option(...valued("--ipt-update-interval-sec <seconds>", "interval of the interception check and repair", integerArg(1, 86_400), D.iptUpdateIntervalSec))
     .option(...bool("--forceNamespaced", "pod, binding and identity must share a namespace (also env FORCENAMESPACED=true)", D.forceNamespaced))
-    .option("--MICNamespace <namespace>", "accepted for compatibility; podid has no MIC bypass (use an exception)", D.micNamespace)
-    .option("--http-probe-port <port>", "port of /healthz, /readyz and /livez", port, D.probePort)
-    .option("--probe-listen-address <ip>", "address of the probe and metrics servers", ipArg, D.probeListenAddress)
-    .option("--retry-attempts-for-created <n>", "wait bound (× interval) for a pod's first AzureAssignedIdentity", count, D.retryAttemptsForCreated)
-    .option("--retry-attempts-for-assigned <n>", "extra wait bound (× interval) for a Created identity to become Assigned", count, D.retryAttemptsForAssigned)
-    .option("--find-identity-retry-interval <seconds>", "interval the wait bounds are counted in", integerArg(0, 3_600), D.findIdentityRetryIntervalSec)
+    .option(...text("--MICNamespace <namespace>", "accepted for compatibility; podid has no MIC bypass (use an exception)", D.micNamespace))
+    .option(...valued("--http-probe-port <port>", "port of /healthz, /readyz and /livez", port, D.probePort))
+    .option(...valued("--probe-listen-address <ip>", "address of the probe and metrics servers", ipArg, D.probeListenAddress))
+    .option(...valued("--retry-attempts-for-created <n>", "wait bound (× interval) for a pod's first AzureAssignedIdentity", count, D.retryAttemptsForCreated))
+    .option(...valued("--retry-attempts-for-assigned <n>", "extra wait bound (× interval) for a Created identity to become Assigned", count, D.retryAttemptsForAssigned))
+    .option(...valued("--find-identity-retry-interval <seconds>", "interval the wait bounds are counted in", integerArg(0, 3_600), D.findIdentityRetryIntervalSec))
     .option(...bool("--enableProfile", "accepted for compatibility and ignored", D.enableProfile))
     .option(...bool("--enableScaleFeatures", "watch only this node's AzureAssignedIdentities (nodename label)", D.enableScaleFeatures))
     .option(...bool("--block-instance-metadata", "answer /metadata/instance with 403", D.blockInstanceMetadata))
     .option(...bool("--metadata-header-required", "require the Metadata: true header", D.metadataHeaderRequired))
-    .option("--prometheus-port <port>", "port of /metrics", port, D.prometheusPort)
-    .option("--operation-mode <mode>", "standard (AzureAssignedIdentities) or managed (bindings)", choiceArg<OperationMode>(["standard", "managed"], { caseInsensitive: true }), D.operationMode)
+    .option(...valued("--prometheus-port <port>", "port of /metrics", port, D.prometheusPort))
+    .option(...valued("--operation-mode <mode>", "standard (AzureAssignedIdentities) or managed (bindings)", choiceArg<OperationMode>(["standard", "managed"], { caseInsensitive: true }), D.operationMode))
     .option(...bool("--allow-network-plugin-kubenet", "skip the kubenet refusal (CVE-2021-1677)", D.allowNetworkPluginKubenet))
-    .option("--kubelet-config <path>", "file scanned for --network-plugin=kubenet", D.kubeletConfigPath)
+    .option(...text("--kubelet-config <path>", "file scanned for --network-plugin=kubenet", D.kubeletConfigPath))
     .option(...bool("--set-retry-after-header", "answer a not-yet-assigned identity with 503 + Retry-After instead of waiting", D.setRetryAfterHeader))
     .option(...bool("--enable-conntrack-deletion", "flush conntrack entries to the metadata address after installing the rules", D.enableConntrackDeletion))
     .option("--kubeconfig <path>", "kubeconfig file (default: env KUBECONFIG, else in-cluster)")
     .option(...bool("--host-token", "serve /host/token for host agents (off by default; the original always served it)", D.hostToken))
-    .option("--interception <mode>", "iptables (fail-closed rules) or none (demo/development only: nothing intercepts pod traffic)", choiceArg<InterceptionMode>(["iptables", "none"]), D.interception)
-    .option("--interception-release <mode>", "on shutdown: fail-closed (block pod traffic to the metadata address) or remove (the original's fail-open cleanup)", choiceArg<InterceptionRelease>(["fail-closed", "remove"]), D.interceptionRelease)
-    .option("--pod-rate-limit <perSecond>", "token requests per second per pod (0 disables)", numberArg(0), D.podRateLimitPerSecond)
-    .option("--pod-rate-burst <n>", "burst of token requests per pod", integerArg(1, 100_000), D.podRateBurst)
-    .option("--graceful-shutdown-timeout-sec <seconds>", "longest drain on SIGTERM", integerArg(0, 3_600), D.shutdownTimeoutSec)
-    .option("--log-level <level>", "debug, info, warn or error", choiceArg<NmiLogLevel>(["debug", "info", "warn", "error"]), D.logLevel);
+    .option(...valued("--interception <mode>", "iptables (fail-closed rules) or none (demo/development only: nothing intercepts pod traffic)", choiceArg<InterceptionMode>(["iptables", "none"]), D.interception))
+    .option(...valued("--interception-release <mode>", "on shutdown: fail-closed (block pod traffic to the metadata address) or remove (the original's fail-open cleanup)", choiceArg<InterceptionRelease>(["fail-closed", "remove"]), D.interceptionRelease))
+    .option(...valued("--pod-rate-limit <perSecond>", "token requests per second per pod (0 disables)", numberArg(0), D.podRateLimitPerSecond))
+    .option(...valued("--pod-rate-burst <n>", "burst of token requests per pod", integerArg(1, 100_000), D.podRateBurst))
+    .option(...valued("--graceful-shutdown-timeout-sec <seconds>", "longest drain on SIGTERM", integerArg(0, 3_600), D.shutdownTimeoutSec))
+    .option(...valued("--log-level <level>", "debug, info, warn or error", choiceArg<NmiLogLevel>(["debug", "info", "warn", "error"]), D.logLevel));
 }
 
-/** Raw option values as commander returns them (names are the camel-cased flags). */
+/** Raw option values as commander returns them (names are the camel-cased flags; absent flags are `undefined`). */
 interface RawOptions {
-  readonly version: boolean;
+  readonly version?: boolean;
   readonly node?: string;
-  readonly nmiListenAddress: string;
-  readonly nmiPort: number;
-  readonly metadataIp: string;
-  readonly metadataPort: number;
-  readonly iptUpdateIntervalSec: number;
-  readonly forceNamespaced: boolean;
-  readonly MICNamespace: string;
-  readonly httpProbePort: number;
-  readonly probeListenAddress: string;
-  readonly retryAttemptsForCreated: number;
-  readonly retryAttemptsForAssigned: number;
-  readonly findIdentityRetryInterval: number;
-  readonly enableProfile: boolean;
-  readonly enableScaleFeatures: boolean;
-  readonly blockInstanceMetadata: boolean;
-  readonly metadataHeaderRequired: boolean;
-  readonly prometheusPort: number;
-  readonly operationMode: OperationMode;
-  readonly allowNetworkPluginKubenet: boolean;
-  readonly kubeletConfig: string;
-  readonly setRetryAfterHeader: boolean;
-  readonly enableConntrackDeletion: boolean;
+  readonly nmiListenAddress?: string;
+  readonly nmiPort?: number;
+  readonly metadataIp?: string;
+  readonly metadataPort?: number;
+  readonly iptUpdateIntervalSec?: number;
+  readonly forceNamespaced?: boolean;
+  readonly MICNamespace?: string;
+  readonly httpProbePort?: number;
+  readonly probeListenAddress?: string;
+  readonly retryAttemptsForCreated?: number;
+  readonly retryAttemptsForAssigned?: number;
+  readonly findIdentityRetryInterval?: number;
+  readonly enableProfile?: boolean;
+  readonly enableScaleFeatures?: boolean;
+  readonly blockInstanceMetadata?: boolean;
+  readonly metadataHeaderRequired?: boolean;
+  readonly prometheusPort?: number;
+  readonly operationMode?: OperationMode;
+  readonly allowNetworkPluginKubenet?: boolean;
+  readonly kubeletConfig?: string;
+  readonly setRetryAfterHeader?: boolean;
+  readonly enableConntrackDeletion?: boolean;
   readonly kubeconfig?: string;
-  readonly hostToken: boolean;
-  readonly interceptionRelease: InterceptionRelease;
-  readonly interception: InterceptionMode;
-  readonly podRateLimit: number;
-  readonly podRateBurst: number;
-  readonly gracefulShutdownTimeoutSec: number;
-  readonly logLevel: NmiLogLevel;
+  readonly hostToken?: boolean;
+  readonly interceptionRelease?: InterceptionRelease;
+  readonly interception?: InterceptionMode;
+  readonly podRateLimit?: number;
+  readonly podRateBurst?: number;
+  readonly gracefulShutdownTimeoutSec?: number;
+  readonly logLevel?: NmiLogLevel;
 }
 
 /** Checks that need several flags together. */
@@ -166,16 +174,16 @@ export function parseNmiFlags(argv: readonly string[], env: FlagEnvironment = {}
     return err({ kind: "invalidFlags", message: message.replace(/^error: /, "") });
   }
   const o = cli.opts<RawOptions>();
-  if (o.version) return ok({ kind: "version", text: `podid-nmi ${NMI_VERSION}` });
+  if (o.version === true) return ok({ kind: "version", text: `podid-nmi ${NMI_VERSION}` });
   const kubeconfig = o.kubeconfig ?? (env["KUBECONFIG"] !== undefined && env["KUBECONFIG"] !== "" ? env["KUBECONFIG"] : undefined);
-  const config: NmiConfig = {
+  const config = defineNmiConfig({
     nodeName: o.node ?? "",
     listenAddress: o.nmiListenAddress,
     port: o.nmiPort,
     metadataAddress: o.metadataIp,
     metadataPort: o.metadataPort,
     iptUpdateIntervalSec: o.iptUpdateIntervalSec,
-    forceNamespaced: o.forceNamespaced || env["FORCENAMESPACED"] === "true",
+    forceNamespaced: env["FORCENAMESPACED"] === "true" ? true : o.forceNamespaced,
     micNamespace: o.MICNamespace,
     probePort: o.httpProbePort,
     probeListenAddress: o.probeListenAddress,
@@ -191,7 +199,7 @@ export function parseNmiFlags(argv: readonly string[], env: FlagEnvironment = {}
     kubeletConfigPath: o.kubeletConfig,
     setRetryAfterHeader: o.setRetryAfterHeader,
     enableConntrackDeletion: o.enableConntrackDeletion,
-    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    kubeconfig,
     hostToken: o.hostToken,
     interceptionRelease: o.interceptionRelease,
     interception: o.interception,
@@ -200,7 +208,7 @@ export function parseNmiFlags(argv: readonly string[], env: FlagEnvironment = {}
     shutdownTimeoutSec: o.gracefulShutdownTimeoutSec,
     logLevel: o.logLevel,
     enableProfile: o.enableProfile,
-  };
+  });
   const problem = validate(config);
   if (problem !== undefined) return err({ kind: "invalidFlags", message: problem });
   const notices: string[] = [];

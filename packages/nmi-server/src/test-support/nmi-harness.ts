@@ -75,3 +75,5 @@ export function createHarness(options: HarnessOptions = {}): NmiHarness {
   const config = defineNmiAppConfig({ nodeName: TEST_NODE, ...(options.config ?? {}) });
   const deps = { kube: cluster, tokenSource: tokens, clock, logger, metrics };
   const app = buildNmiApp(options.httpForwarding === true ? deps : { ...deps, forwarder }, config);
+  return { cluster, tokens, clock, logger, metrics, forwarder, config, app };
+}

@@ -1,12 +1,10 @@
 /**
  * The `podid-sim` command line (commander). `podid-sim up` starts the embedded cluster, writes a kubeconfig
- * and runs until SIGINT or SIGTERM, then stops everything and exits 0. `podid-sim demo` runs the whole
- * product (MIC, NMI per node, Azure fakes) through one pod's identity lifecycle.
+ * and runs until SIGINT or SIGTERM, then stops everything and exits 0. The whole product's demo
+ * (MIC, NMI per node, Azure fakes) is `npm run demo` in the repository's private harness.
  * @packageDocumentation
  */
 import { Command, InvalidArgumentError } from "commander";
-import { fileURLToPath } from "node:url";
-import { runDemo } from "./demo.js";
 import { startEmbeddedCluster, type EmbeddedCluster } from "./embedded-cluster.js";
 
 /** Where the CLI writes and which signals it waits for (replaceable in tests). */
@@ -89,24 +87,6 @@ export function buildProgram(io: CliIo): Command {
     .option("--crds <file...>", "manifest(s) to apply at start, e.g. deploy/crds.yaml")
     .option("--namespace <ns>", "default namespace of the kubeconfig context", "default")
     .action((options: UpOptions) => up(options, io));
-  program
-    .command("demo")
-    .description("Embedded cluster + real MIC + NMI per node: one pod gets its identity, a token, then loses it.")
-    .option("--kubeconfig <path>", "where to write the kubeconfig", "/tmp/podid-demo.kubeconfig")
-    .option("--keep", "leave everything running after the token step (until SIGINT/SIGTERM)")
-    .option("--patch-latency-ms <ms>", "how long the scale-set PATCH takes", port, 3_000)
-    .action(async (options: { kubeconfig: string; keep?: boolean; patchLatencyMs: number }) => {
-      await runDemo({
-        repoRoot: fileURLToPath(new URL("../../../../", import.meta.url)),
-        kubeconfigPath: options.kubeconfig,
-        keep: options.keep === true,
-        patchLatencyMs: options.patchLatencyMs,
-        out: io.out,
-        untilStopped: async () => {
-          await io.untilSignal();
-        },
-      });
-    });
   return program;
 }
 

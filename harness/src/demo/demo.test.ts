@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
-const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const node = join(repoRoot, "node_modules/.bin/node");
-const cli = join(repoRoot, "packages/testkit/dist/cli/podid-sim.js");
+const cli = join(repoRoot, "harness/dist/demo/demo-main.js");
 
 /** Builds every package (the demo runs the built MIC and NMI); a no-op when up to date. */
 async function build(): Promise<void> {
@@ -19,7 +19,7 @@ async function build(): Promise<void> {
   );
 }
 
-describe("podid-sim demo (npm run demo)", () => {
+describe("the demo (npm run demo)", () => {
   it("runs the whole timeline: Created → PATCH → Assigned, a token naming the identity, then detach", async () => {
     await build();
     expect(existsSync(cli)).toBe(true);
@@ -27,7 +27,7 @@ describe("podid-sim demo (npm run demo)", () => {
     try {
       const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
         let output = "";
-        const child = spawn(node, [cli, "demo", "--kubeconfig", join(dir, "kubeconfig"), "--patch-latency-ms", "500"], { cwd: repoRoot });
+        const child = spawn(node, [cli, "--kubeconfig", join(dir, "kubeconfig"), "--patch-latency-ms", "500"], { cwd: repoRoot });
         child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
         child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
         const timer = setTimeout(() => child.kill("SIGKILL"), 110_000);

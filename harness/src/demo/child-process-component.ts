@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import type { ClusterComponent } from "./embedded-cluster.js";
+import type { ClusterComponent } from "@podid/testkit";
 
 /** Options of {@link startChildProcess}. */
 export interface ChildProcessOptions {

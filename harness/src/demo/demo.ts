@@ -15,12 +15,8 @@ import { createDefaultHttpClient, type HttpClient } from "@azure/core-rest-pipel
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import type { ComputeTarget } from "@podid/core";
-import { decodeFakeJwt } from "../fakes/fake-jwt.js";
-import { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
-import { startAzureCloud, type AzureCloud } from "./azure-cloud.js";
+import { decodeFakeJwt, freePort, startAzureCloud, startEmbeddedCluster, TestCertificateAuthority, type AzureCloud, type ClusterComponent } from "@podid/testkit";
 import { startChildProcess, type ChildProcessComponent } from "./child-process-component.js";
-import { startEmbeddedCluster, type ClusterComponent } from "./embedded-cluster.js";
-import { freePort } from "./free-port.js";
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {

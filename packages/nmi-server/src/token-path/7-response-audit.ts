@@ -1,0 +1,347 @@
+import {
+  METRIC,
+  NMI_OPERATION,
+  toImdsResponse,
+  type ImdsResponse,
+  type LoggerPort,
+  type MetricsPort,
+  type NmiOutcome,
+  type PodRef,
+  type RequestRoute,
+} from "@podid/core";
+import type { ForwardedResponse } from "../imds-forwarder.js";
+import { NMI_METRIC } from "../nmi-metrics.js";
+import { BoundedLabel } from "../observability/bounded-label.js";
+
+/**
+ * Token path, step 7 of 8 — the response and its record. Every flow ends in a {@link FlowResult}; this file
+ * renders it as the reply (IMDS's JSON shape through core's `toImdsResponse`), builds the request's audit
+ * record (one per request: who asked — pod UID, namespace/name, source IP — for what, what was decided and
+ * how it was served; never a token or secret) and records the request's metrics. The vocabulary the
+ * earlier steps fill in ({@link Trace}, {@link CacheResult}) is defined here, where it is consumed.
+ * @packageDocumentation
+ */
+
+/** How the token cache answered: from memory, from memory with a refresh started, by joining, by fetching, or a replayed refusal. */
+export type CacheResult = "hit" | "refresh" | "joined" | "miss" | "rejection";
+
+/** Why an assignment wait ended (`assigned` when the identity became Assigned). */
+export type WaitWake = "changed" | "timeout" | "aborted";
+
+/** Facts collected while serving one request, for its audit record and metrics. */
+export interface Trace {
+  /** Who asked for what, shared by every request served from the same memoised decision. */
+  subject?: AuditSubject;
+  pod?: PodRef;
+  identity?: string;
+  clientId?: string;
+  resource?: string;
+  cache?: CacheResult;
+  upstreamMs?: number;
+  waitedMs?: number;
+  waitOutcome?: WaitWake | "assigned";
+}
+
+/** How a flow ended. */
+export type FlowResult =
+  /** A final outcome rendered with core's `toImdsResponse`. */
+  | { readonly kind: "outcome"; readonly outcome: NmiOutcome }
+  /** IMDS's own answer to a forwarded request. */
+  | { readonly kind: "forwarded"; readonly response: ForwardedResponse }
+  /** A response core has no outcome for (upstream unreachable). */
+  | { readonly kind: "response"; readonly decision: string; readonly response: ImdsResponse };
+
+/** A final outcome as a flow result. */
+export function outcome(o: NmiOutcome): FlowResult {
+  return { kind: "outcome", outcome: o };
+}
+
+/** The answer to every request once shutdown has begun (503: SDKs retry it). */
+export const SHUTTING_DOWN: FlowResult = outcome({ kind: "tokenFailed", error: { kind: "unavailable", message: "NMI is shutting down; retry" } });
+
+/** What to send back. */
+export type NmiReply =
+  | { readonly kind: "imds"; readonly response: ImdsResponse; readonly closeConnection: boolean }
+  | { readonly kind: "forwarded"; readonly response: ForwardedResponse };
+
+/**
+ * One audit record (a type alias, so it is a plain `LogFields` record). Its fields are always in the
+ * order listed here (see {@link buildAuditRecord}), so a line reads the same whoever writes it.
+ */
+export type AuditRecord = {
+  /** Always `true`: what tells an audit line from an operational one. */
+  readonly audit: true;
+  readonly requestId: string;
+  readonly method: string;
+  /** The route core's canonicalisation chose (never the raw path). */
+  readonly route: RequestRoute["route"];
+  /** The path (without query) for forwarded and rejected requests, truncated; absent on token routes. */
+  readonly path?: string;
+  readonly sourceIp: string;
+  readonly podUid?: string;
+  readonly podNamespace?: string;
+  readonly podName?: string;
+  /** `namespace/name` of the AzureIdentity used, or `node` (+ selector) for an excepted pod. */
+  readonly identity?: string;
+  readonly clientId?: string;
+  readonly resource?: string;
+  /** The final decision or outcome kind (`issued`, `forwarded`, `badRequest`, `notFound`, …). */
+  readonly decision: string;
+  /** The refusal reason kind, when there is one. */
+  readonly reason?: string;
+  readonly status: number;
+  readonly cacheHit: boolean;
+  readonly cache?: CacheResult;
+  /** Upstream (IMDS/AAD) latency of the fetch this request waited for, in ms. */
+  readonly upstreamMs?: number;
+  /** Time spent waiting for assignment, in ms. */
+  readonly waitedMs?: number;
+  readonly durationMs: number;
+};
+
+/**
+ * The fields, from `route` to `resource`, that every request served from one memoised decision shares:
+ * who asked for what. Built once per decision; its field order is the record's.
+ */
+export type AuditSubject = Pick<AuditRecord, "route" | "path" | "sourceIp" | "podUid" | "podNamespace" | "podName" | "identity" | "clientId" | "resource">;
+
+/** The fields before the subject, in order. */
+export const AUDIT_HEAD_KEYS = ["audit", "requestId", "method"] as const;
+/** The fields after the subject, in order. */
+export const AUDIT_TAIL_KEYS = ["decision", "reason", "status", "cacheHit", "cache", "upstreamMs", "waitedMs", "durationMs"] as const;
+
+/** Head, subject and tail together name every field of a record (a compile-time check). */
+type UncoveredAuditKeys = Exclude<
+  keyof AuditRecord,
+  (typeof AUDIT_HEAD_KEYS)[number] | keyof AuditSubject | (typeof AUDIT_TAIL_KEYS)[number]
+>;
+const auditKeysCovered: [UncoveredAuditKeys] extends [never] ? true : UncoveredAuditKeys = true;
+void auditKeysCovered;
+
+/** What {@link buildAuditRecord} needs from a served request (absent facts may be passed as `undefined`). */
+export interface AuditFacts {
+  readonly requestId: string;
+  readonly method: string;
+  readonly route: RequestRoute["route"];
+  readonly path?: string | undefined;
+  readonly sourceIp: string;
+  readonly pod?: PodRef | undefined;
+  readonly identity?: string | undefined;
+  readonly clientId?: string | undefined;
+  readonly resource?: string | undefined;
+  /** The memoised decision's subject; when given, it supplies the subject fields instead of the ones above. */
+  readonly subject?: AuditSubject | undefined;
+  readonly decision: string;
+  readonly reason?: string | undefined;
+  readonly status: number;
+  readonly cache?: CacheResult | undefined;
+  readonly upstreamMs?: number | undefined;
+  readonly waitedMs?: number | undefined;
+  readonly durationMs: number;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The subject of a memoised decision (a token request from `sourceIp`). */
+export function auditSubject(facts: {
+  readonly sourceIp: string;
+  readonly pod: PodRef;
+  readonly identity?: string | undefined;
+  readonly clientId?: string | undefined;
+  readonly resource?: string | undefined;
+}): AuditSubject {
+  const subject: Mutable<AuditSubject> = {
+    route: "token",
+    sourceIp: facts.sourceIp,
+    podUid: facts.pod.uid,
+    podNamespace: facts.pod.namespace,
+    podName: facts.pod.name,
+  };
+  if (facts.identity !== undefined) subject.identity = facts.identity;
+  if (facts.clientId !== undefined) subject.clientId = facts.clientId;
+  if (facts.resource !== undefined) subject.resource = facts.resource;
+  return Object.freeze(subject);
+}
+
+/**
+ * The audit record of a request, fields in the documented order. Built field by field rather than with
+ * spreads: it runs for every request, and each spread of an optional field would allocate an object.
+ */
+export function buildAuditRecord(facts: AuditFacts): AuditRecord {
+  // Assigned in field order, since JSON keeps insertion order; every required field is set below.
+  const record = { audit: true, requestId: facts.requestId, method: facts.method } as Mutable<AuditRecord>;
+  const subject = facts.subject;
+  if (subject !== undefined) {
+    record.route = subject.route;
+    if (subject.path !== undefined) record.path = subject.path;
+    record.sourceIp = subject.sourceIp;
+    if (subject.podUid !== undefined) record.podUid = subject.podUid;
+    if (subject.podNamespace !== undefined) record.podNamespace = subject.podNamespace;
+    if (subject.podName !== undefined) record.podName = subject.podName;
+    if (subject.identity !== undefined) record.identity = subject.identity;
+    if (subject.clientId !== undefined) record.clientId = subject.clientId;
+    if (subject.resource !== undefined) record.resource = subject.resource;
+  } else {
+    record.route = facts.route;
+    if (facts.path !== undefined) record.path = facts.path;
+    record.sourceIp = facts.sourceIp;
+    if (facts.pod !== undefined) {
+      record.podUid = facts.pod.uid;
+      record.podNamespace = facts.pod.namespace;
+      record.podName = facts.pod.name;
+    }
+    if (facts.identity !== undefined) record.identity = facts.identity;
+    if (facts.clientId !== undefined) record.clientId = facts.clientId;
+    if (facts.resource !== undefined) record.resource = facts.resource;
+  }
+  record.decision = facts.decision;
+  if (facts.reason !== undefined) record.reason = facts.reason;
+  record.status = facts.status;
+  record.cacheHit = facts.cache === "hit" || facts.cache === "refresh";
+  if (facts.cache !== undefined) record.cache = facts.cache;
+  if (facts.upstreamMs !== undefined) record.upstreamMs = facts.upstreamMs;
+  if (facts.waitedMs !== undefined) record.waitedMs = facts.waitedMs;
+  record.durationMs = facts.durationMs;
+  return record;
+}
+
+/** The message of every audit line (one string to search for). */
+export const AUDIT_MESSAGE = "nmi decision";
+
+/** Where audit records go. A writer may batch them (see `PinoAuditWriter`) as long as every record becomes one line, in order. */
+export interface AuditWriter {
+  /** Takes one request's facts (written now or with the current batch). */
+  write(facts: AuditFacts): void;
+  /** Writes every pending record (shutdown). */
+  flush(): void;
+}
+
+/** Writes each record at once as one `info` line of `logger` (tests and embedders; no batching). */
+export function loggerAuditWriter(logger: LoggerPort): AuditWriter {
+  return {
+    write: (facts) => logger.info(buildAuditRecord(facts), AUDIT_MESSAGE),
+    flush: () => undefined,
+  };
+}
+
+/** `status_code` label values (HTTP statuses are few; the common ones are interned here). */
+const STATUS_LABELS = new Map<number, string>();
+
+/** The `status_code` label of a status. */
+function statusLabel(status: number): string {
+  let label = STATUS_LABELS.get(status);
+  if (label === undefined) {
+    label = String(status);
+    if (STATUS_LABELS.size < 1000) STATUS_LABELS.set(status, label);
+  }
+  return label;
+}
+
+/** Kind of reason carried by an outcome, for the audit record. */
+function reasonOf(o: NmiOutcome): string | undefined {
+  switch (o.kind) {
+    case "badRequest":
+      return o.reason.kind === "rejectedPath" ? `rejectedPath:${o.reason.reason}` : o.reason.kind;
+    case "callerUnknown":
+      return o.error.kind;
+    case "hostTokenDenied":
+      return o.reason;
+    case "notFound":
+      return o.reason.kind;
+    case "invalidIdentity":
+      return o.reason;
+    case "tokenFailed":
+      return o.error.kind;
+    case "secretFailed":
+      return o.failure.kind;
+    default:
+      return undefined;
+  }
+}
+
+/** The request facts {@link RequestRecorder.finish} needs besides the flow's result. */
+export interface FinishedRequest {
+  readonly requestId: string;
+  readonly method: string;
+  readonly remoteAddress: string;
+}
+
+/** The reply and the audit record of one request. */
+export interface ServedRequest {
+  readonly reply: NmiReply;
+  /** The facts of its audit record (`buildAuditRecord` renders them as the record). */
+  readonly audit: AuditFacts;
+}
+
+/**
+ * Turns a flow's result into the reply, and writes the request's audit record and metrics. The two labels
+ * that come from the cluster (namespace, resource) are capped, so no pod can create unbounded series.
+ */
+export class RequestRecorder {
+  readonly #audit: AuditWriter;
+  readonly #metrics: MetricsPort;
+  readonly #namespaceLabel = new BoundedLabel(200);
+  readonly #resourceLabel = new BoundedLabel(50);
+
+  /** A recorder writing to `audit` and `metrics`. */
+  constructor(audit: AuditWriter, metrics: MetricsPort) {
+    this.#audit = audit;
+    this.#metrics = metrics;
+  }
+
+  /** The reply to a served request (`closeConnection` once shutdown began); writes its audit record and metrics. */
+  finish(request: FinishedRequest, route: RequestRoute, result: FlowResult, trace: Trace, durationMs: number, closeConnection: boolean): ServedRequest {
+    const reply: NmiReply =
+      result.kind === "forwarded"
+        ? { kind: "forwarded", response: result.response }
+        : { kind: "imds", response: result.kind === "outcome" ? toImdsResponse(result.outcome) : result.response, closeConnection };
+    const audit: AuditFacts = {
+      requestId: request.requestId,
+      method: request.method,
+      route: route.route,
+      path: route.route === "proxy" || route.route === "instance" ? route.path.slice(0, 256) : undefined,
+      sourceIp: request.remoteAddress,
+      subject: trace.subject,
+      pod: trace.pod,
+      identity: trace.identity,
+      clientId: trace.clientId,
+      resource: trace.resource,
+      decision: result.kind === "outcome" ? result.outcome.kind : result.kind === "forwarded" ? "forwarded" : result.decision,
+      reason: result.kind === "outcome" ? reasonOf(result.outcome) : undefined,
+      status: reply.response.status,
+      cache: trace.cache,
+      upstreamMs: trace.upstreamMs,
+      waitedMs: trace.waitedMs,
+      durationMs,
+    };
+    this.#record(route, audit, trace);
+    return { reply, audit };
+  }
+
+  /** Writes what is pending (shutdown). */
+  flush(): void {
+    this.#audit.flush();
+  }
+
+  #record(route: RequestRoute, audit: AuditFacts, trace: Trace): void {
+    const metrics = this.#metrics;
+    this.#audit.write(audit);
+    const namespace = audit.subject?.podNamespace ?? audit.pod?.namespace ?? "";
+    const resource = audit.subject?.resource ?? audit.resource ?? "";
+    metrics.observe(
+      METRIC.nmiOperationsDuration,
+      {
+        // A fixed set of routes: the original labelled with the raw path, which any pod could vary.
+        operation_type: NMI_OPERATION[route.route],
+        status_code: statusLabel(audit.status),
+        namespace: this.#namespaceLabel.of(namespace),
+        resource: audit.status === 200 ? this.#resourceLabel.of(resource) : "",
+      },
+      audit.durationMs / 1000,
+    );
+    metrics.increment(NMI_METRIC.decisions, { decision: audit.decision });
+    if (trace.waitOutcome !== undefined && trace.waitedMs !== undefined) {
+      metrics.observe(NMI_METRIC.assignmentWait, { outcome: trace.waitOutcome }, trace.waitedMs / 1000);
+    }
+  }
+}
