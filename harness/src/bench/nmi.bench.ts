@@ -12,8 +12,9 @@ import type { AddressInfo } from "node:net";
 import { cpus } from "node:os";
 import { pino } from "pino";
 import autocannon, { type AutocannonResult } from "autocannon";
-import { err, NMI_DECISION_DEFAULTS, type TokenSourcePort } from "@podid/core";
-import { buildNmiApp, createNmiLogging, defineNmiAppConfig, pinoLoggerPort, PromMetrics, type ImdsForwarder, type NmiApp, type NmiLogging } from "@podid/nmi-server";
+import { err, type TokenSourcePort } from "@podid/core";
+import { pinoLoggerPort, PromMetrics } from "@podid/daemon-shell";
+import { createNmiLogging, createNmiServer, defineNmiConfig, NMI_METRIC_DEFINITIONS, type ImdsForwarder, type NmiApp, type NmiLogging } from "@podid/nmi-server";
 import { bindPod, FakeCluster, FakeTokenSource, makeAssigned, makeBinding, makeIdentity, makePod, TEST_NODE, tokenUrl, VirtualClock } from "@podid/testkit";
 
 /** The benchmark's requests are all token requests NMI answers itself; nothing is forwarded to IMDS. */
@@ -104,19 +105,19 @@ async function main(): Promise<void> {
     },
   };
   const build = (logging: NmiLogging): NmiApp =>
-    buildNmiApp(
+    createNmiServer(
+      // One client (127.0.0.1) sends everything, so the per-pod limit (5/s) is off for the benchmark.
+      defineNmiConfig({ nodeName: TEST_NODE, podRateLimitPerSecond: 0 }),
       {
         kube: cluster,
         tokenSource,
         clock,
         logger: pinoLoggerPort(logging.pino),
         audit: logging.audit,
-        metrics: new PromMetrics(),
+        metrics: new PromMetrics(NMI_METRIC_DEFINITIONS),
         forwarder: UNREACHABLE_IMDS,
       },
-      // One client (127.0.0.1) sends everything, so the per-pod limit (5/s) is off for the benchmark.
-      defineNmiAppConfig({ nodeName: TEST_NODE, podRateLimit: false, decisions: NMI_DECISION_DEFAULTS }),
-    );
+    ).app;
   // Logging exactly as podid-nmi sets it up (createNmiLogging: synchronous writes, audit lines batched
   // per event-loop turn), to /dev/null instead of stdout.
   const app = build(createNmiLogging({ base: { node: TEST_NODE }, destination: pino.destination({ dest: "/dev/null", sync: true }) }));

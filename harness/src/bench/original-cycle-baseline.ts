@@ -1,10 +1,11 @@
 import { BINDING_LABEL, type AzureAssignedIdentity, type AzureIdentity, type AzureIdentityBinding, type NodeView, type PodView } from "@podid/core";
 
 /**
- * The baseline for `bench:core`: one sync cycle computed the way the original MIC does it (§4.3):
- * every binding scanned for every pod, the desired list diffed by name, removals checked for "in use"
- * by scanning the whole desired list, nodes grouped into scale sets by a providerID regex. It is a
- * faithful cost model, not a port — it exists only so the bench can print a same-process ratio.
+ * The baseline for `bench:core`: one sync cycle computed the way the original MIC does it
+ * (docs/compatibility.md#reconcile-cycle-steps): every binding scanned for every pod, the desired list diffed
+ * by name, removals checked for "in use" by scanning the whole desired list, nodes grouped into scale sets by
+ * a providerID regex. It is a faithful cost model, not a port — it exists only so the bench can print a
+ * same-process ratio.
  */
 export function originalStyleCycle(
   cluster: { pods: readonly PodView[]; bindings: readonly AzureIdentityBinding[]; identities: readonly AzureIdentity[]; nodes: readonly NodeView[] },

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { MIC_SERVICE } from "@podid/mic-runner";
 import { freePort, httpGet, MIC_CLIENT_ID, TENANT, until } from "./test-support/system-world.js";
 import { worldPerTest } from "./test-support/world-per-test.js";
 
@@ -45,7 +44,7 @@ describe("MIC probes, metrics and configuration reload", { timeout: 40_000 }, ()
     }
     expect(metrics.body).toMatch(/^# TYPE aadpodidentity_kubernetes_api_operations_errors_count counter$/m);
     // Every name the adapters and the controller recorded has a definition (nothing silently dropped).
-    expect(mic.runtime.container.get(MIC_SERVICE.Metrics).unknownNames()).toEqual([]);
+    expect(mic.runtime.metrics.unknownNames()).toEqual([]);
     expect(metrics.body).toMatch(/^# TYPE aadpodidentity_cloud_provider_operations_errors_count counter$/m);
   });
 
@@ -83,7 +82,8 @@ describe("MIC probes, metrics and configuration reload", { timeout: 40_000 }, ()
     w.binding("before-binding", "before", "before");
     w.pod("before", "before", w.nodes[0] ?? "");
     await w.converged();
-    const compute = mic.runtime.container.get(MIC_SERVICE.Compute);
+    const compute = mic.runtime.compute();
+    if (compute === undefined) throw new Error("MIC started without an ARM port");
     expect(compute.generation).toBe(0);
 
     w.aad.registerApplication({ tenantId: TENANT, clientId: MIC_CLIENT_ID, secret: "mic-secret-2" });

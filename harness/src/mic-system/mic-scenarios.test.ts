@@ -3,16 +3,16 @@ import { httpGet, SUBSCRIPTION, until } from "./test-support/system-world.js";
 import { worldPerTest } from "./test-support/world-per-test.js";
 
 /**
- * The original's end-to-end scenario catalogue (aad-pod-identity.md §7.1) against MIC composed from its
- * flags, over real HTTP: the fake kube-apiserver with the CRDs, the fake ARM with the real
- * `@azure/arm-compute` client and tokens from the fake AAD through azure.json. Every test ends by checking
- * the converged state: each desired (pod, identity) pair has an `Assigned` AzureAssignedIdentity and each
- * VM/VMSS carries exactly the identities its pods need plus the ones MIC must leave alone.
+ * The original's end-to-end scenario catalogue (docs/compatibility.md#end-to-end-scenario-catalogue) against
+ * MIC composed from its flags, over real HTTP: the fake kube-apiserver with the CRDs, the fake ARM with the
+ * real `@azure/arm-compute` client and tokens from the fake AAD through azure.json. Every test ends by
+ * checking the converged state: each desired (pod, identity) pair has an `Assigned` AzureAssignedIdentity and
+ * each VM/VMSS carries exactly the identities its pods need plus the ones MIC must leave alone.
  */
 
 const worlds = worldPerTest();
 
-describe("MIC system scenarios (§7.1)", { timeout: 40_000 }, () => {
+describe("MIC system scenarios (docs/compatibility.md#end-to-end-scenario-catalogue)", { timeout: 40_000 }, () => {
   it("single identity: assigns it to the scale set, records Events, and detaches it when the pod is deleted", async () => {
     const { w } = await worlds.startLed();
     const id = w.identity("app-identity");

@@ -16,7 +16,6 @@ export * from "./compute/arm-client-settings.js";
 export * from "./compute/retry-after-policy.js";
 export * from "./compute/arm-failure.js";
 export * from "./compute/identity-mapping.js";
-export * from "./compute/throttle-gate.js";
 export * from "./compute/arm-compute-adapter.js";
 export * from "./catalog/arm-identity-catalog.js";
 export * from "./token/access-token-body.js";

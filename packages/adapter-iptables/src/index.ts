@@ -2,11 +2,21 @@
  * @podid/adapter-iptables — the iptables implementation of @podid/core's `NetfilterPort`: the original's
  * `aad-metadata` nat chain plus a fail-closed filter guard, applied atomically with `iptables-restore
  * --noflush`, and the periodic drift repair.
+ *
+ * Everything exported is named here on purpose (no `export *`); modules not listed are internal.
+ * `public-surface.test.ts` pins the list.
  * @packageDocumentation
  */
-export * from "./command-runner.js";
-export * from "./sysctl.js";
-export * from "./netfilter-errors.js";
-export * from "./conntrack.js";
-export * from "./iptables-netfilter.js";
-export * from "./drift-repair-loop.js";
+
+// --- NetfilterPort over iptables -----------------------------------------------------------------
+// The aad-metadata nat chain plus the fail-closed filter guard, applied with `iptables-restore --noflush`.
+export type { CommandOutcome, CommandRunner } from "./command-runner.js";
+export type { ConntrackFlushOutcome } from "./conntrack.js";
+export { IptablesNetfilter } from "./iptables-netfilter.js";
+export type { IptablesBinaries, IptablesNetfilterOptions } from "./iptables-netfilter.js";
+export type { SysctlAccess } from "./sysctl.js";
+
+// --- Drift repair --------------------------------------------------------------------------------
+// Re-checks the rules every `--ipt-update-interval-sec` and repairs any drift (see README).
+export { DriftRepairLoop } from "./drift-repair-loop.js";
+export type { DriftRepairEvent, DriftRepairLoopOptions, DriftRepairStats } from "./drift-repair-loop.js";

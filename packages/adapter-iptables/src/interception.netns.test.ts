@@ -71,7 +71,7 @@ describe.skipIf(!support.supported)("metadata interception in real network names
     await topology.node.writeSysctls({ "net/ipv4/conf/all/route_localnet": "0" });
     expect(await netfilter.ensure(spec)).toEqual({ ok: true, value: { intact: true, drift: [] } });
     expect(await topology.node.readSysctl("net/ipv4/conf/all/route_localnet")).toBe("1");
-    // §5.8: exactly the original's three lines, and the jump first in PREROUTING.
+    // docs/compatibility.md#iptables-rules: exactly the original's three lines, and the jump first in PREROUTING.
     expect((await iptablesInNode("-t", "nat", "-S", "aad-metadata")).trim().split("\n")).toEqual([
       "-N aad-metadata",
       "-A aad-metadata ! -s 127.0.0.1/32 -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 127.0.0.1:2579",

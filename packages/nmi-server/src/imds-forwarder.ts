@@ -6,9 +6,10 @@ import { err, ok, type Result } from "@podid/core";
  * metadata endpoint, with Node's HTTP client — the request target is passed through byte for byte, as
  * core's `classifyRequestPath` saw it. Off the token path: a token request never reaches this file.
  *
- * Which headers cross the proxy: IMDS refuses requests carrying `X-Forwarded-For` — the SSRF defence that
- * tells a workload's own request from one relayed by a proxy — so NMI never adds or passes one, and
- * hop-by-hop headers belong to each connection, not the message.
+ * Which headers cross the proxy: IMDS refuses requests carrying `X-Forwarded-For`
+ * (docs/compatibility.md#imds-wire-format) — the SSRF defence that tells a workload's own request from one
+ * relayed by a proxy — so NMI never adds or passes one, and hop-by-hop headers belong to each connection, not
+ * the message.
  * @packageDocumentation
  */
 
@@ -59,13 +60,13 @@ function filtered(headers: HeaderBag, drop: (lowerName: string) => boolean): Rec
  * The headers to send to IMDS: the pod's headers minus hop-by-hop, relay headers, `host` (set to the
  * metadata address by the client) and `content-length` (recomputed from the body that is actually sent).
  */
-export function upstreamRequestHeaders(headers: HeaderBag): Record<string, string | string[]> {
+function upstreamRequestHeaders(headers: HeaderBag): Record<string, string | string[]> {
   const listed = connectionTokens(headers);
   return filtered(headers, (h) => HOP_BY_HOP.has(h) || RELAY_HEADERS.has(h) || listed.has(h) || h === "host" || h === "content-length");
 }
 
 /** The headers to return to the pod: IMDS's minus hop-by-hop and `content-length` (recomputed). */
-export function downstreamResponseHeaders(headers: HeaderBag): Record<string, string | string[]> {
+function downstreamResponseHeaders(headers: HeaderBag): Record<string, string | string[]> {
   const listed = connectionTokens(headers);
   return filtered(headers, (h) => HOP_BY_HOP.has(h) || listed.has(h) || h === "content-length");
 }

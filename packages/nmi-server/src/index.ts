@@ -1,37 +1,42 @@
 /**
  * @podid/nmi-server — the podid node daemon (NMI): an IMDS-compatible token server on fastify, driven by
- * @podid/core's decision functions, composed from core's ports.
+ * `@podid/core`'s decision functions and composed from core's ports. The `podid-nmi` binary is
+ * `dist/main.js`; this entry point is for embedders (the harness's benchmark and system tests): the one
+ * configuration, the token server with injected ports, and the whole daemon's composition. Everything
+ * else (the token path's steps, the interception keeper, the flag parser's internals) is internal.
  * @packageDocumentation
  */
-export * from "./version.js";
-export * from "./config/nmi-config.js";
-export * from "./config/parse-nmi-flags.js";
-export * from "./config/kubenet-guard.js";
-export * from "./app/nmi-app-config.js";
-export * from "./app/build-nmi-app.js";
-export * from "./app/nmi-service.js";
-export * from "./app/audit.js";
-export * from "./app/audit-writer.js";
-export * from "./app/assignment-watch.js";
-export * from "./app/cluster-view.js";
-export * from "./app/token-fetcher.js";
-export * from "./app/request-id.js";
-export * from "./app/token-flow.js";
-export * from "./app/decision-memo.js";
-export * from "./app/forward-flow.js";
-export type * from "./app/flow-context.js";
-export * from "./cache/token-cache-driver.js";
-export * from "./cache/upstream-gate.js";
-export * from "./cache/pod-rate-gate.js";
-export * from "./proxy/forward-headers.js";
-export * from "./proxy/http-forwarder.js";
-export * from "./observability/pino-logger.js";
-export * from "./observability/pino-audit-writer.js";
-export * from "./observability/prom-metrics.js";
-export * from "./observability/nmi-metrics.js";
-export * from "./observability/bounded-label.js";
-export * from "./probes/build-probe-app.js";
-export * from "./probes/interception-keeper.js";
-export * from "./composition/nmi-adapters.js";
-export * from "./composition/service-ids.js";
-export * from "./composition/compose-nmi.js";
+
+// ── configuration: one NmiConfig, every default in one table ──
+export {
+  defineNmiConfig,
+  NMI_CONFIG_DEFAULTS,
+  type InterceptionMode,
+  type InterceptionRelease,
+  type NmiConfig,
+  type NmiConfigInput,
+  type NmiLogLevel,
+  type OperationMode,
+} from "./config/nmi-config.js";
+export { parseNmiFlags, type NmiCommand } from "./config/parse-nmi-flags.js";
+
+// ── the token server, built with injected ports ──
+export { createNmiServer, type NmiApp, type NmiServer, type NmiServerPorts } from "./token-path/1-http-entry.js";
+export type { NmiEngine, NmiRequest } from "./token-path/2-routes.js";
+export { loggerAuditWriter, type AuditRecord, type AuditWriter } from "./token-path/7-response-audit.js";
+export { PinoAuditWriter } from "./token-path/8-audit-lines.js";
+export { createNmiLogging, createNmiPino, REDACT_PATHS, type NmiLogging, type NmiPinoOptions } from "./nmi-logging.js";
+export type { ForwardedResponse, ForwardError, ForwardRequest, ImdsForwarder } from "./imds-forwarder.js";
+export { NMI_METRIC, NMI_METRIC_DEFINITIONS } from "./nmi-metrics.js";
+
+// ── the whole daemon ──
+export {
+  composeNmi,
+  type ComposeNmiOptions,
+  type NmiAdapterContext,
+  type NmiAdapters,
+  type NmiAddresses,
+  type NmiKubeReader,
+  type NmiRuntime,
+} from "./compose-nmi.js";
+export { productionAdapters } from "./production-adapters.js";

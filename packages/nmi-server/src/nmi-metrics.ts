@@ -1,4 +1,5 @@
 import { METRIC, METRIC_LABEL } from "@podid/core";
+import type { MetricDefinition } from "@podid/daemon-shell";
 
 /**
  * Every metric NMI emits: the original's names (for dashboard parity, `_count` suffixes and all) and
@@ -43,14 +44,6 @@ export const IMDS_OPERATION = {
 
 /** `kubernetes_api_operations_errors_count` operation types NMI uses. */
 export const KUBE_OPERATION = { getSecret: "get_secret", getPodList: "get_pod_list" } as const;
-
-/** How a metric is exposed. */
-export interface MetricDefinition {
-  readonly type: "counter" | "histogram" | "gauge";
-  readonly help: string;
-  readonly labelNames: readonly string[];
-  readonly buckets?: readonly number[];
-}
 
 /** Request-latency buckets: NMI answers cached tokens in well under a millisecond and waits up to 100 s. */
 const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 100];

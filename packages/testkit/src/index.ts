@@ -1,10 +1,192 @@
-export * from "./arbitraries/index.js";
-export * from "./scenarios/index.js";
-export * from "./clock/index.js";
-export * from "./fakes/index.js";
-export * from "./tls/index.js";
-export * from "./azure/index.js";
-export * from "./kube-apiserver/index.js";
-export * from "./netns/index.js";
-export * from "./objects/index.js";
-export * from "./cli/index.js";
+/**
+ * @podid/testkit — in-memory fakes of every @podid/core port, fast-check arbitraries, a virtual clock, HTTP
+ * fakes of ARM/IMDS/AAD and of the kube-apiserver, and network-namespace helpers, for testing podid and
+ * controllers built on it.
+ *
+ * Everything exported is named here on purpose (no `export *`); modules not listed are internal.
+ * `public-surface.test.ts` pins the list.
+ * @packageDocumentation
+ */
+
+// --- In-memory fakes of core's ports -------------------------------------------------------------
+// Deterministic, inspectable stand-ins for ComputePort, IdentityCatalogPort, TokenSourcePort, NetfilterPort,
+// LeaseStorePort, the kube ports, the logger, metrics and events.
+export { FakeCluster } from "./fakes/fake-cluster.js";
+export type {
+  ClusterWriteCounts,
+  ClusterWriteFault,
+  ClusterWriteLogEntry,
+  ClusterWriteOp,
+  FakeClusterOptions,
+} from "./fakes/fake-cluster.js";
+export { FakeCompute } from "./fakes/fake-compute.js";
+export type {
+  ComputeCallCounts,
+  ComputeCallLogEntry,
+  ComputeCounts,
+  ComputeErrorKind,
+  ComputeIdentitySnapshot,
+  ComputeInitialIdentity,
+  ComputeOp,
+  FakeComputeOptions,
+  LatencySpec,
+} from "./fakes/fake-compute.js";
+export { FakeIdentityCatalog } from "./fakes/fake-identity-catalog.js";
+export type { FakeIdentityCatalogOptions, FakeIdentityInput } from "./fakes/fake-identity-catalog.js";
+export { fakeGuid } from "./fakes/fake-ids.js";
+export { decodeFakeJwt, encodeFakeJwt } from "./fakes/fake-jwt.js";
+export type { FakeTokenClaims } from "./fakes/fake-jwt.js";
+export { FakeLeaseClient, FakeLeaseStore } from "./fakes/fake-lease-store.js";
+export type {
+  FakeLeaseStoreOptions,
+  LeaseCounts,
+  LeaseLatency,
+  LeaseLogEntry,
+  LeaseOp,
+} from "./fakes/fake-lease-store.js";
+export { FakeNetfilter } from "./fakes/fake-netfilter.js";
+export type { MetadataTrafficVerdict, NetfilterCounts, NetfilterOp, NetfilterTamper } from "./fakes/fake-netfilter.js";
+export { FakeTokenSource } from "./fakes/fake-token-source.js";
+export type {
+  FakeServicePrincipal,
+  FakeTokenCall,
+  FakeTokenCounts,
+  FakeTokenSourceOptions,
+} from "./fakes/fake-token-source.js";
+export { RecordingEventRecorder } from "./fakes/recording-event-recorder.js";
+export type { EventQuery, RecordedEvent } from "./fakes/recording-event-recorder.js";
+export { RecordingLogger } from "./fakes/recording-logger.js";
+export type { LogLevel, LogLine } from "./fakes/recording-logger.js";
+export { RecordingMetrics } from "./fakes/recording-metrics.js";
+export type { MetricSeries } from "./fakes/recording-metrics.js";
+
+// --- Virtual clock -------------------------------------------------------------------------------
+export { VirtualClock } from "./clock/virtual-clock.js";
+export type {
+  PendingTimer,
+  RunUntilIdleOptions,
+  RunUntilIdleResult,
+  VirtualClockOptions,
+} from "./clock/virtual-clock.js";
+
+// --- fast-check arbitraries ----------------------------------------------------------------------
+// Valid models (what core's parsers produce), whole clusters, and the pools names are drawn from.
+export { azureAssignedIdentityArb } from "./arbitraries/azure-assigned-identity.js";
+export type { AzureAssignedIdentityArbOptions } from "./arbitraries/azure-assigned-identity.js";
+export { azureIdentityBindingArb } from "./arbitraries/azure-identity-binding.js";
+export type { AzureIdentityBindingArbOptions } from "./arbitraries/azure-identity-binding.js";
+export { azureIdentityArb } from "./arbitraries/azure-identity.js";
+export type { AzureIdentityArbOptions } from "./arbitraries/azure-identity.js";
+export { anyUserAssignedIdentityIdArb, armNameArb, caseVariantArb, computeTargetArb } from "./arbitraries/azure-ids.js";
+export { azurePodIdentityExceptionArb } from "./arbitraries/azure-pod-identity-exception.js";
+export type { AzurePodIdentityExceptionArbOptions } from "./arbitraries/azure-pod-identity-exception.js";
+export { clusterArb } from "./arbitraries/cluster.js";
+export type { ClusterArbOptions, ClusterSnapshot } from "./arbitraries/cluster.js";
+export { nodeArb } from "./arbitraries/node.js";
+export type { NodeArbOptions } from "./arbitraries/node.js";
+export { objectMetaArb, timestampArb } from "./arbitraries/object-meta.js";
+export type { ObjectMetaArbOptions } from "./arbitraries/object-meta.js";
+export { podArb } from "./arbitraries/pod.js";
+export type { PodArbOptions } from "./arbitraries/pod.js";
+export { IDENTITY_NAME_POOL, NAMESPACE_POOL, SELECTOR_POOL, USER_ASSIGNED_IDENTITY_POOL } from "./arbitraries/pools.js";
+export type { UserAssignedIdentityFixture } from "./arbitraries/pools.js";
+export { toLegacyPascalCase } from "./arbitraries/raw-wire.js";
+export type { RawObject } from "./arbitraries/raw-wire.js";
+
+// --- Cluster object builders and scenarios -------------------------------------------------------
+export {
+  bindPod,
+  identityArmId,
+  identityClientId,
+  makeAssigned,
+  makeBinding,
+  makeException,
+  makeIdentity,
+  makePod,
+  TEST_NODE,
+  tokenUrl,
+} from "./objects/cluster-objects.js";
+export type { IdentityOptions, PodOptions } from "./objects/cluster-objects.js";
+export { buildScaleCluster } from "./scenarios/scale-cluster.js";
+export type { ScaleCluster, ScaleClusterOptions } from "./scenarios/scale-cluster.js";
+
+// --- Azure fakes over HTTP: ARM, IMDS and AAD ----------------------------------------------------
+export type { ArmWireError } from "./azure/arm-wire-errors.js";
+export { FakeAadServer } from "./azure/fake-aad-server.js";
+export type {
+  FakeAadApplication,
+  FakeAadCounts,
+  FakeAadFault,
+  FakeAadRequestLogEntry,
+  FakeAadServerOptions,
+} from "./azure/fake-aad-server.js";
+export { ARM_AUDIENCES, FakeArmServer } from "./azure/fake-arm-server.js";
+export type {
+  FakeArmAuthOptions,
+  FakeArmCounts,
+  FakeArmFault,
+  FakeArmLroOptions,
+  FakeArmOperation,
+  FakeArmRequestInfo,
+  FakeArmRequestLogEntry,
+  FakeArmServerOptions,
+} from "./azure/fake-arm-server.js";
+export { FakeImdsServer } from "./azure/fake-imds-server.js";
+export type {
+  FakeImdsCounts,
+  FakeImdsFault,
+  FakeImdsRequestLogEntry,
+  FakeImdsServerOptions,
+} from "./azure/fake-imds-server.js";
+export type { ImdsThrottleOptions } from "./azure/imds-throttle.js";
+export { systemClock } from "./azure/system-clock.js";
+
+// --- Fake kube-apiserver -------------------------------------------------------------------------
+// A loopback HTTP server real Kubernetes clients accept (see ./kube-apiserver/index.ts).
+export { buildKubeconfig, FakeKubeApiServer } from "./kube-apiserver/index.js";
+export type {
+  AppliedObject,
+  DropMode,
+  DropWatchesOptions,
+  ExpireHistoryOptions,
+  FailWritesOptions,
+  FakeKubeApiServerOptions,
+  InjectedWriteStatus,
+  KubeconfigOptions,
+  KubeObject,
+  RequestRecord,
+  ServerTls,
+} from "./kube-apiserver/index.js";
+
+// --- Simulated cluster components (what podid-sim starts) ----------------------------------------
+export { freePort, startAzureCloud, startEmbeddedCluster } from "./cli/index.js";
+export type {
+  AzureCloud,
+  AzureCloudOptions,
+  ClusterComponent,
+  DemoServicePrincipal,
+  EmbeddedCluster,
+  EmbeddedClusterOptions,
+} from "./cli/index.js";
+
+// --- Test TLS ------------------------------------------------------------------------------------
+export { createClientCertificate, TestCertificateAuthority } from "./tls/test-certificate-authority.js";
+export type {
+  ClientCertificate,
+  CreateCertificateAuthorityOptions,
+  LeafCertificateOptions,
+  PemKeyPair,
+} from "./tls/test-certificate-authority.js";
+
+// --- Network namespaces (Linux, root): real iptables and HTTP between pods and a node ------------
+export { NetnsHandle } from "./netns/netns-handle.js";
+export { curlFrom, httpRequestFrom, RecordingHttpServer } from "./netns/netns-http.js";
+export type { CurlResult, NetnsHttpOutcome, NetnsHttpRequest, RecordedHttpEvent } from "./netns/netns-http.js";
+export { NetnsProcess } from "./netns/netns-process.js";
+export type { ProcessExit } from "./netns/netns-process.js";
+export { iptablesSupport } from "./netns/netns-support.js";
+export type { NetnsSupport } from "./netns/netns-support.js";
+export { createNetnsTopology, PodNetns } from "./netns/netns-topology.js";
+export type { NetnsTopology, NetnsTopologyOptions } from "./netns/netns-topology.js";
+export { runCommand } from "./netns/run-command.js";
+export type { CommandResult, RunCommandOptions } from "./netns/run-command.js";

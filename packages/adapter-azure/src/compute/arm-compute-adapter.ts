@@ -18,7 +18,6 @@ import {
 import { armFailureOf } from "./arm-failure.js";
 import { armPipelineOptions, type ArmClientSettings } from "./arm-client-settings.js";
 import { toComputeIdentityState, toSdkIdentity } from "./identity-mapping.js";
-import { ArmThrottleGate, type ArmOperationClass } from "./throttle-gate.js";
 
 /** Options of {@link ArmComputeAdapter}. */
 export interface ArmComputeAdapterOptions extends ArmClientSettings {
@@ -34,7 +33,7 @@ export interface ArmComputeAdapterOptions extends ArmClientSettings {
    * up to autorest's 15 minutes, blocking that node's goroutine; podid reports `transient` instead.
    */
   readonly operationTimeoutMs?: number;
-  /** Clock for Retry-After dates and gates (default `Date.now`). */
+  /** Clock for Retry-After dates and durations (default `Date.now`). */
   readonly now?: () => number;
   /** The original's cloud-provider metrics (durations of successes, counts of errors) when given. */
   readonly metrics?: MetricsPort;
@@ -50,34 +49,27 @@ type Operation = (typeof CLOUD_OPERATION)[keyof typeof CLOUD_OPERATION];
  *   long-running operation; the identity block the operation leaves is returned.
  * - Every failure goes through core's `classifyArmError` (network errors and failed waits → `transient`,
  *   per-identity 403/400 → the identities' keys, 429 → `throttled`).
- * - Throttling is the adapter's, not the SDK's: 429 is never retried inside the SDK (see
- *   `retryAfterCapturePolicy`); instead a 429 closes a gate for that VM/VMSS (or the whole subscription
- *   when ARM says the subscription is throttled), separately for reads and writes, until its Retry-After
- *   passes. Calls behind a closed gate fail at once with `throttled` and the remaining time, without
- *   reaching ARM. The SDK still retries 5xx, 408 and network errors a bounded number of times.
+ * - A 429 is never retried or slept on inside the SDK (see `retryAfterCapturePolicy`): it comes back at
+ *   once as core's `throttled` error carrying the Retry-After and whether the VM/VMSS or the whole
+ *   subscription is throttled. Honouring it is the caller's: MIC's controller keeps the gates and defers
+ *   that target's work until they open, without a worker waiting on it; the CLI reads once and reports.
+ *   The SDK still retries 5xx, 408 and network errors a bounded number of times.
  */
 export class ArmComputeAdapter implements ComputePort {
   readonly #options: ArmComputeAdapterOptions;
   readonly #clients = new Map<string, ComputeManagementClient>();
-  readonly #gate: ArmThrottleGate;
   readonly #now: () => number;
 
   /** Creates the adapter; SDK clients are created per subscription on first use. */
   constructor(options: ArmComputeAdapterOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#gate = new ArmThrottleGate(this.#now);
-  }
-
-  /** The throttle gates (exposed so callers can inspect or reset them, e.g. after a credential change). */
-  get throttleGate(): ArmThrottleGate {
-    return this.#gate;
   }
 
   /** Reads the identity block of a VM or scale set. */
   async getIdentities(target: ComputeTarget): Promise<Result<ComputeIdentityState, ComputeError>> {
     const operation = target.kind === "vm" ? CLOUD_OPERATION.vmGet : CLOUD_OPERATION.vmssGet;
-    return this.#call(target, "read", operation, async (client) => {
+    return this.#call(target, operation, async (client) => {
       const resource: VirtualMachine | VirtualMachineScaleSet =
         target.kind === "vm"
           ? await client.virtualMachines.get(target.resourceGroup, target.name)
@@ -93,7 +85,7 @@ export class ArmComputeAdapter implements ComputePort {
     ifMatch?: string,
   ): Promise<Result<ComputeIdentityState, ComputeError>> {
     const operation = target.kind === "vm" ? CLOUD_OPERATION.vmUpdate : CLOUD_OPERATION.vmssUpdate;
-    return this.#call(target, "write", operation, async (client) => {
+    return this.#call(target, operation, async (client) => {
       const options = {
         updateIntervalInMs: this.#options.pollIntervalMs ?? 5_000,
         abortSignal: AbortSignal.timeout(this.#options.operationTimeoutMs ?? 600_000),
@@ -110,21 +102,9 @@ export class ArmComputeAdapter implements ComputePort {
 
   async #call(
     target: ComputeTarget,
-    operationClass: ArmOperationClass,
     operation: Operation,
     run: (client: ComputeManagementClient) => Promise<ComputeIdentityState>,
   ): Promise<Result<ComputeIdentityState, ComputeError>> {
-    const closed = this.#gate.closedFor(target, operationClass);
-    if (closed !== undefined) {
-      const error: ComputeError = {
-        kind: "throttled",
-        retryAfterMs: closed.retryAfterMs,
-        scope: closed.scope,
-        message: `${operation} client throttled, retry after ${new Date(closed.opensAtMs).toISOString()}`,
-      };
-      this.#countError(operation);
-      return err(error);
-    }
     const started = this.#now();
     try {
       const state = await run(this.#client(target.subscriptionId));
@@ -136,7 +116,6 @@ export class ArmComputeAdapter implements ComputePort {
       return ok(state);
     } catch (e) {
       const error = classifyArmError(armFailureOf(e), this.#now());
-      this.#gate.record(target, operationClass, error);
       this.#countError(operation);
       return err(error);
     }

@@ -14,8 +14,9 @@ export const DEFAULT_THROTTLE_RETRY_MS = 1000;
 
 /**
  * Reads a `Status` body. client-node 2.x hands `ApiException.body` over as the raw JSON **string** for
- * codes its generated API does not declare (409, 410, 422, 429, 5xx…; ecosystem.md §3), and as an object
- * sometimes; both are accepted, anything else yields `{}`.
+ * codes its generated API does not declare (409, 410, 422, 429, 5xx…;
+ * docs/compatibility.md#kubernetes-client-behaviour), and as an object sometimes; both are accepted,
+ * anything else yields `{}`.
  */
 export function parseStatusBody(body: unknown): KubeStatusBody {
   let value: unknown = body;

@@ -28,7 +28,8 @@ export class StaleWatchError extends Error {
  *   watchdog relists only when even bookmarks stop) and reconnects resume from a recent resourceVersion;
  * - events of a superseded generation are dropped, and a watch that finishes connecting after its
  *   informer stopped is aborted at once — `ListWatch.stop()` cannot abort a watch that is still
- *   connecting (ecosystem.md §3), which otherwise leaks a live watch feeding a dead cache.
+ *   connecting (docs/compatibility.md#kubernetes-client-behaviour), which otherwise leaks a live watch
+ *   feeding a dead cache.
  */
 export class InformerWatch extends Watch {
   readonly #hooks: InformerWatchHooks;

@@ -108,7 +108,7 @@ class StaleListError extends Error {
 
 /**
  * A self-healing informer for one resource, built on client-node's `ListWatch`, holding objects parsed
- * by core. What it adds to the library (ecosystem.md §3):
+ * by core. What it adds to the library (docs/compatibility.md#kubernetes-client-behaviour):
  * - **its own cache of parsed objects**, so `modified` events carry `previous` (client-node passes only
  *   the new object) and objects that fail validation are never visible — they are reported through
  *   `onInvalid` instead, and a valid object that turns invalid is seen as deleted;

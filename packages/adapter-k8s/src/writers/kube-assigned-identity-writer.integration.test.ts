@@ -69,7 +69,7 @@ describe("KubeAssignedIdentityWriter against the fake kube-apiserver", () => {
     const writer = new KubeAssignedIdentityWriter({ client });
     const created = await writer.create(assigned);
     expect(created.ok).toBe(true);
-    // The document the original MIC stored (aad-pod-identity.md §2.3), field by field.
+    // The document the original MIC stored (docs/compatibility.md#azureassignedidentity-objects), field by field.
     expect(withoutServerFields(server.store.get(AAI, "web-0-team-a-reader", "default"))).toEqual({
       apiVersion: "aadpodidentity.k8s.io/v1",
       kind: "AzureAssignedIdentity",

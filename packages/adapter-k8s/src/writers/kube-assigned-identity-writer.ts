@@ -48,7 +48,7 @@ const isConflict = (e: KubeError): boolean => e.kind === "conflict";
 
 /**
  * core's {@link AssignedIdentityWriterPort} over `CustomObjectsApi`, writing exactly what the original
- * MIC wrote (aad-pod-identity.md §2.3):
+ * MIC wrote (docs/compatibility.md#azureassignedidentity-objects):
  * - `create`: POST with MIC's finalizer and the status the object carries (`Created`);
  * - `setStatus`: a JSON merge patch `{"status":{"status":…}}` of the **main resource** — the original's
  *   CRD declares no status subresource and MIC patched `/status/status` on the object itself; a merge

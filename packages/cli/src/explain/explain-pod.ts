@@ -41,7 +41,10 @@ export interface ExplainOptions {
   readonly micNamespace?: string;
 }
 
-/** After this long in `Created`, an assignment is overdue (ARM's slow VMSS PATCHes take ~1 min, §8). */
+/**
+ * After this long in `Created`, an assignment is overdue (ARM's slow VMSS PATCHes take ~1 min,
+ * docs/compatibility.md#published-figures-and-known-problems).
+ */
 const OVERDUE_MS = 5 * 60_000;
 
 const ref = (meta: { readonly namespace: string; readonly name: string }): string => `${meta.namespace}/${meta.name}`;

@@ -26,12 +26,6 @@ export function computeTargetKey(target: ComputeTarget): string {
   return computeTargetId(target).toLowerCase();
 }
 
-/** A short human description for logs and Events, e.g. `VMSS "aks-pool-vmss" in resource group "rg"`. */
-export function describeComputeTarget(target: ComputeTarget): string {
-  const what = target.kind === "vm" ? "VM" : "VMSS";
-  return `${what} "${target.name}" in resource group "${target.resourceGroup}" (subscription ${target.subscriptionId})`;
-}
-
 /**
  * Parses the ARM id of a VM or scale set (`…/providers/Microsoft.Compute/virtualMachines/<n>` or
  * `…/virtualMachineScaleSets/<n>`), the inverse of {@link computeTargetId}. Segment names compare

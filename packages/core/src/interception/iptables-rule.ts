@@ -137,7 +137,10 @@ export function ruleSpecText(rule: IptablesRule): string {
   return rule.args.map(quoteIptablesToken).join(" ");
 }
 
-/** The rule as `iptables -S` prints it: `-A <chain> <args…>`. */
+/**
+ * The rule as `iptables -S` prints it: `-A <chain> <args…>`.
+ * @internal Exported from the package index only for adapter-iptables' tests, which check IptablesNetfilter against this model.
+ */
 export function ruleText(rule: IptablesRule): string {
   const spec = ruleSpecText(rule);
   return spec === "" ? `-A ${rule.chain}` : `-A ${rule.chain} ${spec}`;

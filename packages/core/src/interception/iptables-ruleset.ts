@@ -42,12 +42,18 @@ export const BUILT_IN_CHAINS_BY_TABLE: Readonly<Record<string, readonly string[]
   security: ["INPUT", "FORWARD", "OUTPUT"],
 };
 
-/** True when `chain` is one of `table`'s built-in chains. */
+/**
+ * True when `chain` is one of `table`'s built-in chains.
+ * @internal Exported from the package index only for adapter-iptables' tests, which check IptablesNetfilter against this model.
+ */
 export function isBuiltInChain(table: string, chain: string): boolean {
   return BUILT_IN_CHAINS_BY_TABLE[table]?.includes(chain) === true;
 }
 
-/** An empty ruleset. */
+/**
+ * An empty ruleset.
+ * @internal Exported from the package index only for adapter-iptables' tests, which check IptablesNetfilter against this model.
+ */
 export const EMPTY_RULESET: IptablesRuleset = { tables: new Map() };
 
 interface MutableTable {
@@ -149,7 +155,10 @@ export function parseIptablesDump(text: string, defaultTable = "filter"): Result
   return ok(freeze(tables));
 }
 
-/** The chain `name` of `table`, or `undefined` when the table or chain does not exist. */
+/**
+ * The chain `name` of `table`, or `undefined` when the table or chain does not exist.
+ * @internal Exported from the package index only for adapter-iptables' tests, which check IptablesNetfilter against this model.
+ */
 export function findChain(ruleset: IptablesRuleset, table: string, name: string): IptablesChain | undefined {
   return ruleset.tables.get(table)?.chains.get(name);
 }
@@ -157,6 +166,7 @@ export function findChain(ruleset: IptablesRuleset, table: string, name: string)
 /**
  * The ruleset in `iptables-save` form (without the generated-by comments): per table the chain
  * declarations in order, then every chain's rules, then `COMMIT`.
+ * @internal Exported from the package index only for adapter-iptables' tests, which check IptablesNetfilter against this model.
  */
 export function renderIptablesSave(ruleset: IptablesRuleset): string {
   const lines: string[] = [];

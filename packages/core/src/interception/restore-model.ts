@@ -9,7 +9,10 @@ import { err, ok, type Result } from "../result.js";
 import { iptablesRule, ruleTarget, sameRule, tokenizeIptablesLine, type IptablesRule } from "./iptables-rule.js";
 import { isBuiltInChain, type IptablesChain, type IptablesRuleset, type IptablesTable } from "./iptables-ruleset.js";
 
-/** Why the model refused a script (where real `iptables-restore` would exit non-zero). */
+/**
+ * Why the model refused a script (where real `iptables-restore` would exit non-zero).
+ * @internal Exported from the package index only for adapter-iptables' tests, which check IptablesNetfilter against this model.
+ */
 export interface RestoreModelError {
   readonly kind: "restoreFailed";
   /** 1-based line number of the failing line. */
@@ -137,6 +140,7 @@ function applyCommand(table: string, chains: Chains, tokens: readonly string[]):
  * on a copy, `:CHAIN` sets a built-in's policy or creates/empties a custom chain, `-N -A -I -D -F -X`
  * behave like iptables (targets must exist, `-X` needs an empty, unreferenced custom chain), `COMMIT`
  * publishes the table. An error discards the open table and reports what was committed before it.
+ * @internal Exported from the package index only for adapter-iptables' tests, which check IptablesNetfilter against this model.
  */
 export function applyRestoreScript(current: IptablesRuleset, script: string): Result<IptablesRuleset, RestoreModelError> {
   const tables = new Map(current.tables);

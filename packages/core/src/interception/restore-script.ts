@@ -61,7 +61,10 @@ export function planInterceptionRepair(spec: InterceptionSpec, current: Iptables
   return assemble(desiredInterception(spec).map((owned) => ({ table: owned.table, lines: repairLines(owned, current) })));
 }
 
-/** The script that installs everything from scratch (what {@link planInterceptionRepair} gives for no rules). */
+/**
+ * The script that installs everything from scratch (what {@link planInterceptionRepair} gives for no rules).
+ * @internal Exported from the package index only for adapter-iptables' tests, which check IptablesNetfilter against this model.
+ */
 export function renderInterceptionInstallScript(spec: InterceptionSpec): string {
   return planInterceptionRepair(spec, EMPTY_RULESET).script;
 }

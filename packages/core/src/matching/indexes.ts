@@ -28,9 +28,10 @@ export function indexBindingsBySelector(bindings: readonly AzureIdentityBinding[
 export type IdentityIndex = ReadonlyMap<string, AzureIdentity>;
 
 /**
- * Indexes identities by (namespace, name), the key under which a binding's `spec.azureIdentity` is
- * resolved (always in the binding's own namespace, §2.2). The API server makes that key unique; should
- * malformed input repeat it anyway, the first occurrence wins rather than a silent overwrite.
+ * Indexes identities by (namespace, name), the key under which a binding's `spec.azureIdentity` is resolved
+ * (always in the binding's own namespace, docs/compatibility.md#azureidentitybinding-fields). The API server
+ * makes that key unique; should malformed input repeat it anyway, the first occurrence wins rather than a
+ * silent overwrite.
  */
 export function indexIdentities(identities: readonly AzureIdentity[]): IdentityIndex {
   const index = new Map<string, AzureIdentity>();

@@ -5,10 +5,10 @@ import { podBindingLabel } from "./pod-binding-label.js";
 
 /**
  * "Nearly matched" rules for `podid explain`: a binding selects a pod only when its `selector` equals the
- * pod's `aadpodidbinding` label exactly (`bindingMatchesPod`), so a one-letter slip silently gives the pod
- * no identity. Users of the original spent years in issue threads over exactly this ("no
- * AzureAssignedIdentity found", the label typo of §8). These functions never change what matches; they
- * only find the near misses worth telling a human about.
+ * pod's `aadpodidbinding` label exactly (`bindingMatchesPod`), so a one-letter slip silently gives the pod no
+ * identity. Users of the original spent years in issue threads over exactly this ("no AzureAssignedIdentity
+ * found", the label typo of docs/compatibility.md#published-figures-and-known-problems). These functions
+ * never change what matches; they only find the near misses worth telling a human about.
  * @packageDocumentation
  */
 

@@ -13,24 +13,6 @@ function sameName(key: string, wanted: string): boolean {
   return key.length === wanted.length && (key === wanted || key.toLowerCase() === wanted);
 }
 
-/**
- * Every value of header `name` (compared ignoring ASCII case), in order; `[]` when absent. HTTP header
- * names are case-insensitive, so `Metadata`, `metadata` and `METADATA` are one header. (A `for…in`
- * walk rather than `Object.entries`: these run for every request NMI serves.)
- */
-export function headerValues(headers: HttpHeaders, name: string): readonly string[] {
-  const wanted = name.toLowerCase();
-  const values: string[] = [];
-  for (const key in headers) {
-    if (!Object.hasOwn(headers, key) || !sameName(key, wanted)) continue;
-    const value = headers[key];
-    if (value === undefined) continue;
-    if (typeof value === "string") values.push(value);
-    else values.push(...value);
-  }
-  return values;
-}
-
 /** True when header `name` is present at all (even with an empty value). */
 export function hasHeader(headers: HttpHeaders, name: string): boolean {
   const wanted = name.toLowerCase();

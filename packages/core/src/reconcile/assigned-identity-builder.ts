@@ -3,8 +3,10 @@ import type { AssignedIdentityWireStatus, AzureAssignedIdentity } from "../model
 import type { DesiredAssignment } from "../matching/types.js";
 
 /**
- * The AzureAssignedIdentity MIC writes for a desired assignment, in the original's shape (§2.3): label
- * `nodename`, the finalizer, embedded copies of identity and binding, pod, pod namespace and node.
+ * The AzureAssignedIdentity MIC writes for a desired assignment, in the original's shape
+ * (docs/compatibility.md#azureassignedidentity-objects): label `nodename`, the finalizer, embedded copies of
+ * identity and binding, pod, pod namespace and node.
+ * @internal Exported from the package index only for tests: cli's explain fixtures and harness's planner benchmark store AAIs exactly as MIC writes them.
  */
 export function buildAssignedIdentity(
   assignment: DesiredAssignment,

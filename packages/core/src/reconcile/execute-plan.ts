@@ -11,7 +11,7 @@ import { BINDING_EVENT, bindingOf, identityLabel } from "./binding-events.js";
 import { forEachBounded } from "./bounded-all.js";
 import { planIdentityPatches } from "./identity-delta.js";
 import type { ReconcilePlan, TargetPlan } from "./plan.js";
-import { DEFAULT_QUARANTINE_POLICY, quarantineIdentities, releaseIdentities, type QuarantinePolicy, type QuarantineState } from "./quarantine.js";
+import { DEFAULT_QUARANTINE_POLICY, IdentityQuarantine, type QuarantinePolicy, type QuarantineState } from "./quarantine.js";
 
 /** The ports an executor drives. */
 export interface ExecutorPorts {
@@ -31,6 +31,7 @@ export interface ExecutorOptions {
   readonly targetConcurrency?: number;
   /** `--update-user-msi-max-retry`: PATCH retries after leaving refused identities out (default 2). */
   readonly maxRefusedIdentityRetries?: number;
+  /** Quarantine periods of {@link executeReconcilePlan}'s own quarantine (a `PlanExecution` uses its holder's). */
   readonly quarantinePolicy?: QuarantinePolicy;
 }
 
@@ -68,11 +69,12 @@ const nameOf = (aai: AzureAssignedIdentity): string => `${aai.metadata.namespace
 
 /**
  * Carries out a {@link ReconcilePlan} through the ports in the crash-safe order: objects are created
- * `Created` before any PATCH that attaches their identity, marked `Assigned` only after ARM confirmed it,
- * and deleted only after ARM confirmed the detach. A PATCH refused for particular identities
- * (LinkedAuthorizationFailed, FailedIdentityOperation) is retried without them and they are quarantined,
- * so the rest of the batch lands. After any failed PATCH the VM/VMSS is read back and each object's fate
- * follows the real state (the original's §4.3.9d). Nothing here throws; failures are reported.
+ * `Created` before any PATCH that attaches their identity, marked `Assigned` only after ARM confirmed it, and
+ * deleted only after ARM confirmed the detach. A PATCH refused for particular identities
+ * (LinkedAuthorizationFailed, FailedIdentityOperation) is retried without them and they are quarantined, so
+ * the rest of the batch lands. After any failed PATCH the VM/VMSS is read back and each object's fate follows
+ * the real state (the original's step 9d, docs/compatibility.md#reconcile-cycle-steps). Nothing here throws;
+ * failures are reported.
  */
 export async function executeReconcilePlan(
   plan: ReconcilePlan,
@@ -80,7 +82,7 @@ export async function executeReconcilePlan(
   ports: ExecutorPorts,
   options: ExecutorOptions,
 ): Promise<ExecutionReport> {
-  const run = new PlanExecution(ports, options, quarantine);
+  const run = new PlanExecution(ports, options, new IdentityQuarantine(quarantine, options.quarantinePolicy ?? DEFAULT_QUARANTINE_POLICY));
   await run.objectWrites(plan);
   const outcomes: TargetOutcome[] = [];
   await forEachBounded(plan.targets, options.targetConcurrency ?? 16, async (target) => {
@@ -94,7 +96,8 @@ export async function executeReconcilePlan(
  * The steps of {@link executeReconcilePlan} for controllers that schedule them themselves: first
  * {@link PlanExecution.objectWrites} for the whole plan, then {@link PlanExecution.target} for each
  * VM/VMSS whenever that target is free — so a slow or throttled scale set never delays the others.
- * `quarantine` accumulates across the targets run through one instance.
+ * Refusals and acceptances go straight into the caller's {@link IdentityQuarantine}, the one place that
+ * holds the quarantine, so executions running side by side never keep copies that would need merging.
  */
 export class PlanExecution {
   readonly writeFailures: WriteFailure[] = [];
@@ -105,12 +108,13 @@ export class PlanExecution {
   readonly #notCreated = new Set<string>();
   readonly #ports: ExecutorPorts;
   readonly #options: ExecutorOptions;
-  quarantine: QuarantineState;
+  readonly #quarantine: IdentityQuarantine;
 
-  constructor(ports: ExecutorPorts, options: ExecutorOptions, quarantine: QuarantineState) {
+  /** An execution on `ports` that records refused identities in `quarantine`. */
+  constructor(ports: ExecutorPorts, options: ExecutorOptions, quarantine: IdentityQuarantine) {
     this.#ports = ports;
     this.#options = options;
-    this.quarantine = quarantine;
+    this.#quarantine = quarantine;
   }
 
   get #writeLimit(): number {
@@ -119,7 +123,7 @@ export class PlanExecution {
 
   /** Everything collected so far, with `targets` as given. */
   report(targets: readonly TargetOutcome[]): ExecutionReport {
-    return { quarantine: this.quarantine, targets, writeFailures: this.writeFailures, lifecycleErrors: this.lifecycleErrors };
+    return { quarantine: this.#quarantine.state, targets, writeFailures: this.writeFailures, lifecycleErrors: this.lifecycleErrors };
   }
 
   /** Orphan and release deletions, creates (as `Created`), in-place updates and confirmations. */
@@ -180,7 +184,7 @@ export class PlanExecution {
         if (result.error.kind === "forbiddenIdentities" || result.error.kind === "invalidIdentities") {
           refused = result.error.identityKeys.filter((key) => add.has(key));
           const reason = result.error.kind === "forbiddenIdentities" ? "forbidden" : "invalid";
-          this.quarantine = quarantineIdentities(this.quarantine, refused, reason, result.error.message, this.#options.now(), this.#options.quarantinePolicy ?? DEFAULT_QUARANTINE_POLICY);
+          this.#quarantine.refuse(refused, reason, result.error.message, this.#options.now());
           quarantined.push(...refused);
           refusal = result.error.message;
           for (const key of refused) add.delete(key);
@@ -200,10 +204,9 @@ export class PlanExecution {
     }
 
     const attachedNow = new Set(state?.userAssignedIdentityIds.map((id) => id.toLowerCase()) ?? []);
-    const accepted = attaching
-      .map((aai) => managedIdentityKey(aai.spec.azureIdentityRef))
-      .filter((key): key is string => key !== undefined && attachedNow.has(key));
-    this.quarantine = releaseIdentities(this.quarantine, accepted);
+    // Whatever the VM/VMSS holds now is assignable: ARM accepted it (here or, for identities this plan did
+    // not touch, earlier), so a quarantine on it would only hold back other targets needlessly.
+    this.#quarantine.release([...attachedNow]);
 
     await forEachBounded(attaching, this.#writeLimit, (aai) => {
       const key = managedIdentityKey(aai.spec.azureIdentityRef);

@@ -10,11 +10,12 @@ import { nodeResolver, onSameTarget, type NodeResolver } from "./node-targets.js
  *
  * MIC writes an AzureAssignedIdentity `Created` before the PATCH that attaches its identity and `Assigned`
  * after it. A leader that dies (or is deposed) in between leaves `Created` objects whose PATCH may have
- * landed — or may still be running in ARM, which keeps an operation going after its caller is gone. If
- * the pod (binding, identity) goes before the next leader confirms the object, the planner would delete
- * the object without a detach (a `Created` object was never confirmed on the VM/VMSS), and the identity
- * would stay attached with nothing recording it: forgotten for good, since MIC never touches identities no
- * object names (the original had the same hole, §4.3 step 6). This rule closes it before planning:
+ * landed — or may still be running in ARM, which keeps an operation going after its caller is gone. If the
+ * pod (binding, identity) goes before the next leader confirms the object, the planner would delete the
+ * object without a detach (a `Created` object was never confirmed on the VM/VMSS), and the identity would
+ * stay attached with nothing recording it: forgotten for good, since MIC never touches identities no object
+ * names (the original had the same hole, step 6 of docs/compatibility.md#reconcile-cycle-steps). This rule
+ * closes it before planning:
  *
  * - the identity is **observed attached** → the object is treated as `Assigned` (the lifecycle's
  *   `recovered(attached)` transition, which a still-desired object gets as a confirmation), so the planner

@@ -34,11 +34,6 @@ export interface ReconcileInput {
   readonly observed?: ReadonlyMap<string, ComputeIdentityState>;
   readonly policy: ReconcilePolicy;
   readonly nowMs: number;
-  /**
-   * For incremental planning over a subset of pods: whether pods outside `desired` use an identity on a
-   * target (see `ReconcileIndex`). Full plans leave it out; `desired` alone then decides what is in use.
-   */
-  readonly usedElsewhere?: (targetKey: string, identityKey: string) => boolean;
 }
 
 /** The work on one VM or scale set. */
@@ -117,7 +112,8 @@ function compareStrings(a: string, b: string): number {
 
 /**
  * Diffs desired assignments against stored AzureAssignedIdentities and turns the difference into
- * object writes and per-VM/VMSS identity intents (mirrors the original's `Sync` steps 4–8, §4.3).
+ * object writes and per-VM/VMSS identity intents (mirrors the original's `Sync` steps 4–8 in
+ * docs/compatibility.md#reconcile-cycle-steps).
  *
  * Guarantees (property-tested): an identity is only ever detached from a target when an `Assigned` object
  * of ours put it there, no other desired assignment on the same VM — or any instance of the same scale
@@ -263,8 +259,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
       key === undefined ||
       placement === undefined ||
       isImmutableIdentity(current.spec.azureIdentityRef, immutable) ||
-      inUse.get(placement.key)?.has(key) === true ||
-      input.usedElsewhere?.(placement.key, key) === true
+      inUse.get(placement.key)?.has(key) === true
     ) {
       releases.push(current);
       continue;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EMPTY_QUARANTINE, isQuarantined, quarantineIdentities, releaseIdentities } from "./quarantine.js";
+import { EMPTY_QUARANTINE, IdentityQuarantine, isQuarantined, quarantineIdentities, releaseIdentities } from "./quarantine.js";
 
 const policy = { initialMs: 1_000, maxMs: 8_000 };
 
@@ -30,5 +30,17 @@ describe("quarantine", () => {
     expect(isQuarantined(state, "/a", 1)).toBe(false);
     expect(isQuarantined(state, "/b", 1)).toBe(true);
     expect(releaseIdentities(state, ["/zzz"])).toBe(state);
+  });
+
+  it("IdentityQuarantine holds one state that refusals and releases change in place, leaving earlier snapshots alone", () => {
+    const book = new IdentityQuarantine(EMPTY_QUARANTINE, policy);
+    book.refuse(["/A"], "forbidden", "no", 0);
+    const snapshot = book.state;
+    book.refuse(["/a", "/b"], "invalid", "gone", 10);
+    expect(book.state.get("/a")).toMatchObject({ strikes: 2, sinceMs: 0, untilMs: 10 + 2_000, reason: "invalid" });
+    expect(isQuarantined(book.state, "/b", 10)).toBe(true);
+    expect(snapshot.get("/a")?.strikes).toBe(1); // what a plan already read does not change under it
+    book.release(["/A"]);
+    expect([...book.state.keys()]).toEqual(["/b"]);
   });
 });

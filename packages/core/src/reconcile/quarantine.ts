@@ -66,3 +66,36 @@ export function releaseIdentities(state: QuarantineState, keys: readonly string[
   for (const key of keys) next.delete(key.toLowerCase());
   return next;
 }
+
+/**
+ * The one holder of the quarantine: MIC keeps a single instance for its whole term and every
+ * `PlanExecution` writes to it directly, so a refusal seen on one VM/VMSS is visible to the next plan at
+ * once and nothing has to be merged back. The planner reads {@link IdentityQuarantine.state} (an immutable
+ * snapshot). The quarantine is per identity, not per VM/VMSS: ARM refuses an identity because MIC may not
+ * assign it or because it was deleted, which holds on every target alike.
+ */
+export class IdentityQuarantine {
+  #state: QuarantineState;
+  readonly #policy: QuarantinePolicy;
+
+  /** Starts from `initial` (default empty), with periods from `policy`. */
+  constructor(initial: QuarantineState = EMPTY_QUARANTINE, policy: QuarantinePolicy = DEFAULT_QUARANTINE_POLICY) {
+    this.#state = initial;
+    this.#policy = policy;
+  }
+
+  /** The quarantine now (immutable; later changes produce a new map). */
+  get state(): QuarantineState {
+    return this.#state;
+  }
+
+  /** Quarantines `keys` ARM refused, or extends their quarantine by one more strike. */
+  refuse(keys: readonly string[], reason: QuarantineReason, message: string, nowMs: number): void {
+    this.#state = quarantineIdentities(this.#state, keys, reason, message, nowMs, this.#policy);
+  }
+
+  /** Forgets `keys`: ARM holds them on a VM/VMSS, so they are assignable again. */
+  release(keys: readonly string[]): void {
+    this.#state = releaseIdentities(this.#state, keys);
+  }
+}

@@ -42,9 +42,10 @@ export interface TokenCacheConfig {
 }
 
 /**
- * Defaults: 60 s skew, refresh at 80 % of the lifetime but at least 5 min before expiry (peers §6
- * item 9; MSAL likewise refreshes long-lived managed-identity tokens at half their life), 60 s
- * between refreshes, 24 h lifetime cap, 5 s negative cache for refusals, 2048 entries, recency kept to 1 s.
+ * Defaults: 60 s skew, refresh at 80 % of the lifetime but at least 5 min before expiry
+ * (docs/compatibility.md#token-cache-and-upstream-limits; MSAL likewise refreshes long-lived managed-identity
+ * tokens at half their life), 60 s between refreshes, 24 h lifetime cap, 5 s negative cache for refusals,
+ * 2048 entries, recency kept to 1 s.
  */
 export const DEFAULT_TOKEN_CACHE_CONFIG: TokenCacheConfig = {
   expirySkewMs: 60_000,

@@ -45,11 +45,11 @@ export function parseWholeSeconds(value: string | undefined): number | undefined
 /**
  * Works out a token's cache timings (see {@link TokenTimesResult} for the cases that are not cached).
  *
- * - The expiry is `expires_on` (mandatory: MSAL derives the lifetime from it, ecosystem §1.2), lowered
- *   to `requestedAtMs + expires_in` when that is earlier (a relative lifetime is immune to the node's
- *   clock differing from AAD's) and to `requestedAtMs + maxLifetimeMs`. Lowering is always safe: it
- *   only makes the cache refresh sooner. `requestedAtMs` is when the fetch started, the earliest the
- *   token can have been issued.
+ * - The expiry is `expires_on` (mandatory: MSAL derives the lifetime from it,
+ *   docs/compatibility.md#imds-wire-format), lowered to `requestedAtMs + expires_in` when that is earlier (a
+ *   relative lifetime is immune to the node's clock differing from AAD's) and to
+ *   `requestedAtMs + maxLifetimeMs`. Lowering is always safe: it only makes the cache refresh sooner.
+ *   `requestedAtMs` is when the fetch started, the earliest the token can have been issued.
  * - A token already inside the skew at `nowMs` is `expiring`.
  * - Refresh-ahead starts when less than `max(minRefreshAheadMs, refreshAheadFraction × lifetime)` remains,
  *   lifetime measured from `nowMs`, but never sooner than `minRefreshIntervalMs` after `nowMs`.

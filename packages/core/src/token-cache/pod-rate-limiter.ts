@@ -1,6 +1,7 @@
 /**
- * Per-pod fairness in front of the token cache (peers §6 item 8): each pod gets its own token bucket,
- * so one misbehaving or crash-looping pod cannot use up the node's shared IMDS budget or NMI's time.
+ * Per-pod fairness in front of the token cache (docs/compatibility.md#token-cache-and-upstream-limits): each
+ * pod gets its own token bucket, so one misbehaving or crash-looping pod cannot use up the node's shared IMDS
+ * budget or NMI's time.
  */
 export interface PodRateLimiterConfig {
   /** Sustained requests per second per pod. */

@@ -1,7 +1,8 @@
 /**
- * Limits on calls to the node's IMDS (or AAD). IMDS allows the Managed Identity category 20 requests/s
- * and 5 concurrent requests per VM and answers 429 above that (ecosystem §1.3); every pod on the node
- * shares that one VM, so NMI must stay under it itself.
+ * Limits on calls to the node's IMDS (or AAD). IMDS allows the Managed Identity category 20 requests/s and 5
+ * concurrent requests per VM and answers 429 above that
+ * (docs/compatibility.md#token-cache-and-upstream-limits); every pod on the node shares that one VM, so NMI
+ * must stay under it itself.
  */
 export interface UpstreamBudgetConfig {
   /** Most fetch starts in any window of `windowMs`. */

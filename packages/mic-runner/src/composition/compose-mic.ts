@@ -21,38 +21,27 @@ import {
   systemClock,
   type BackoffOptions,
 } from "@podid/adapter-k8s";
-import {
-  type AssignedIdentityWriterPort,
-  type ClockPort,
-  type ComputePort,
-  type EventRecorderPort,
-  type LoggerPort,
-  type MetricsPort,
-  type WatchedResource,
-} from "@podid/core";
-import type { FastifyInstance } from "fastify";
-import { Container } from "inversify";
+import type { AssignedIdentityWriterPort, ClockPort, ComputePort, EventRecorderPort, LoggerPort, MetricsPort, WatchedResource } from "@podid/core";
+import { buildProbeApp, listenOn, pinoLoggerPort, PromMetrics, type MetricsRoute } from "@podid/daemon-shell";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { controllerOptionsFrom, type MicConfig } from "../config/mic-config.js";
 import { MicController } from "../controller/mic-controller.js";
 import type { MicControllerOptions } from "../controller/mic-options.js";
+import { createMicPino } from "../observability/mic-logging.js";
 import { MIC_GAUGE, MIC_METRIC_DEFINITIONS } from "../observability/mic-metrics.js";
-import { createMicPino, pinoLoggerPort } from "../observability/pino-logger.js";
-import { PromMetrics } from "../observability/prom-metrics.js";
-import { buildProbeApp } from "../http/probe-app.js";
-import { MIC_VERSION } from "../version.js";
+import { MIC_DAEMON_VERSION, MIC_VERSION } from "../version.js";
 import { openCloudConfig, staticCloudConfig } from "./cloud-config-source.js";
 import { LeaderControllerLoop } from "./leader-controller-loop.js";
-import type { CloudConfigSource, MicKubeReader, MicLeadership } from "./mic-ports.js";
+import type { CloudConfigSource, MicKubeConfig, MicKubeReader, MicLeadership, MicProcessEnv } from "./mic-ports.js";
 import { ReplaceableCompute } from "./replaceable-compute.js";
-import { MIC_SERVICE, type MicKubeConfig, type MicProcessEnv } from "./service-ids.js";
 
 /**
- * `composeMic`: MIC's composition root. Binds core's ports to adapter-k8s and adapter-azure and MIC's own
- * services in an inversify container — `toConstantValue`/`toResolvedValue`/`toDynamicValue` with Symbol
- * ids, no decorators — and returns a runtime with the start-up and shutdown sequences. `main.ts` calls it
- * with the parsed flags; tests and the demo call it in-process and may replace any port.
+ * `composeMic`: MIC's composition root, in plain construction that reads top to bottom — the process
+ * basics (environment, clock, logger, metrics), the Kubernetes ports, the ARM port, the controller loop,
+ * the servers — and the runtime with the start-up and shutdown sequences. `main.ts` calls it with the
+ * parsed flags (through daemon-shell's `runDaemon`); tests and the demo call it in-process and may replace
+ * any port through {@link MicOverrides}.
  * @packageDocumentation
  */
 
@@ -102,10 +91,11 @@ export interface MicAddresses {
 
 /** A composed MIC. */
 export interface MicRuntime {
-  readonly container: Container;
   readonly config: MicConfig;
   readonly logger: LoggerPort;
   readonly registry: Registry;
+  /** MIC's metrics on {@link registry} (tests assert `unknownNames()` stays empty). */
+  readonly metrics: PromMetrics;
   /**
    * Starts: probe and metrics servers, the cloud configuration and ARM client, the caches, then the
    * leader election (the controller runs only while leading). Throws when a step fails (e.g. an invalid
@@ -114,7 +104,8 @@ export interface MicRuntime {
   start(): Promise<MicAddresses>;
   /**
    * Graceful shutdown: stop the controller, release the Lease (a standby takes over at once), flush
-   * Events, stop the caches and the file watcher, close the servers last. Safe to call more than once.
+   * Events, stop the caches and the file watcher, close the servers last. Safe to call more than once,
+   * and without `start()`.
    */
   stop(reason?: string): Promise<void>;
   /** True while this replica holds the Lease. */
@@ -125,16 +116,16 @@ export interface MicRuntime {
   controller(): MicController | undefined;
   /** True once every cache has completed its first list. */
   isSynced(): boolean;
+  /** The ARM port in force (rebuilt in place when `azure.json` changes); `undefined` until `start()` loaded the cloud configuration. */
+  compute(): ReplaceableCompute | undefined;
 }
 
 /** The resources MIC watches (no exceptions and no secrets: MIC needs neither). */
 export const MIC_WATCHED_RESOURCES: readonly WatchedResource[] = ["pods", "nodes", "azureidentities", "azureidentitybindings", "azureassignedidentities"];
 
-const ID = MIC_SERVICE;
-
 /** The user agent of MIC's Kubernetes and ARM requests (`--custom-user-agent` appended, as the original). */
 export function micUserAgent(config: MicConfig): string {
-  return `podid-mic/${MIC_VERSION}${config.customUserAgent === "" ? "" : ` ${config.customUserAgent}`}`;
+  return MIC_DAEMON_VERSION.userAgent(config.customUserAgent);
 }
 
 function isCloudConfigSource(value: AzureConfig | CloudConfigSource): value is CloudConfigSource {
@@ -144,6 +135,12 @@ function isCloudConfigSource(value: AzureConfig | CloudConfigSource): value is C
 /** `true` when metrics get their own server (different ports; two ephemeral ports are two servers). */
 function separateMetrics(config: MicConfig): boolean {
   return config.prometheusPort !== config.probePort || config.probePort === 0;
+}
+
+/** `make()` on first use, the same value afterwards. */
+function once<T>(make: () => T): () => T {
+  let made: { readonly value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }
 
 /**
@@ -163,165 +160,130 @@ export function micLeaderElector(config: MicConfig, client: KubeClient, clock: C
   });
 }
 
-/** Binds everything; nothing is constructed until resolved. */
-function bindAll(container: Container, config: MicConfig, overrides: MicOverrides): void {
+/**
+ * Composes MIC from `config`. Without overrides every port is the production adapter; pass overrides to
+ * run against fakes (tests) or an embedded cluster (the demo). Nothing connects or listens before
+ * `start()`; the kubeconfig is read here (a bad one fails at once).
+ */
+export function composeMic(config: MicConfig, overrides: MicOverrides = {}): MicRuntime {
+  // ── Process basics ────────────────────────────────────────────────────────────────────────────
   const env = overrides.env ?? process.env;
-  container.bind(ID.Config).toConstantValue(config);
-  container.bind(ID.Env).toConstantValue(env);
-  container.bind(ID.Clock).toConstantValue(overrides.clock ?? systemClock);
-  container.bind(ID.Pino).toConstantValue(overrides.pino ?? createMicPino({ level: config.logLevel, base: { instance: config.leaderElection.instance } }));
-  container.bind(ID.Logger).toResolvedValue((pino: Logger) => pinoLoggerPort(pino), [ID.Pino]);
-  container.bind(ID.Registry).toConstantValue(overrides.registry ?? new Registry());
-  container.bind(ID.Metrics).toResolvedValue((registry: Registry) => new PromMetrics(MIC_METRIC_DEFINITIONS, registry), [ID.Registry]);
+  const clock = overrides.clock ?? systemClock;
+  const logger = pinoLoggerPort(overrides.pino ?? createMicPino({ level: config.logLevel, base: { instance: config.leaderElection.instance } }));
+  const registry = overrides.registry ?? new Registry();
+  const metrics = new PromMetrics(MIC_METRIC_DEFINITIONS, registry);
 
-  container.bind(ID.KubeConfig).toDynamicValue(() => {
-    if (overrides.kubeConfig !== undefined) return overrides.kubeConfig;
+  // ── Kubernetes ────────────────────────────────────────────────────────────────────────────────
+  // The client is built only if a port below needs it: tests that inject every Kubernetes port need no kubeconfig.
+  const kubeClient = once(() => {
     const inCluster = (env["KUBERNETES_SERVICE_HOST"] ?? "") !== "" && (env["KUBECONFIG"] ?? "") === "";
-    return loadKubeConfig(kubeConfigSourceFrom({ kubeconfigPath: config.kubeconfig, inCluster }));
+    const kubeConfig = overrides.kubeConfig ?? loadKubeConfig(kubeConfigSourceFrom({ kubeconfigPath: config.kubeconfig, inCluster }));
+    return new KubeClient({ kubeConfig, clock, qps: config.clientQps, maxConcurrentWrites: config.createDeleteBatch, userAgent: micUserAgent(config) });
   });
-  container.bind(ID.KubeClient).toResolvedValue(
-    (kubeConfig: MicKubeConfig, clock: ClockPort) =>
-      new KubeClient({ kubeConfig, clock, qps: config.clientQps, maxConcurrentWrites: config.createDeleteBatch, userAgent: micUserAgent(config) }),
-    [ID.KubeConfig, ID.Clock],
-  );
-  container.bind(ID.Events).toDynamicValue((ctx) => {
-    if (overrides.events !== undefined) return overrides.events;
-    return new KubeEventRecorder({ client: ctx.get(ID.KubeClient), logger: ctx.get(ID.Logger).child({ part: "events" }), host: config.leaderElection.instance });
-  });
-  container.bind(ID.Leadership).toDynamicValue((ctx) => {
-    if (overrides.leadership !== undefined) return overrides.leadership;
-    return micLeaderElector(config, ctx.get(ID.KubeClient), ctx.get(ID.Clock), ctx.get(ID.Logger).child({ part: "leader-election" }), ctx.get(ID.Metrics));
-  });
-  container.bind(ID.Reader).toDynamicValue((ctx) => {
-    if (overrides.reader !== undefined) return overrides.reader;
-    const informers = overrides.informers ?? {};
-    // Every replica watches (a standby is ready to lead at once) and reports each invalid object once per
-    // version; gating this on leadership would lose the reports of objects listed before an election.
-    return new KubeInformerReader({
-      client: ctx.get(ID.KubeClient),
+  const events: EventRecorderPort & { flush?: () => Promise<void> } =
+    overrides.events ?? new KubeEventRecorder({ client: kubeClient(), logger: logger.child({ part: "events" }), host: config.leaderElection.instance });
+  const informers = overrides.informers ?? {};
+  // Every replica watches (a standby is ready to lead at once) and reports each invalid object once per
+  // version; gating this on leadership would lose the reports of objects listed before an election.
+  const reader: MicKubeReader =
+    overrides.reader ??
+    new KubeInformerReader({
+      client: kubeClient(),
       resources: MIC_WATCHED_RESOURCES,
-      events: ctx.get(ID.Events),
-      logger: ctx.get(ID.Logger).child({ part: "informers" }),
+      events,
+      logger: logger.child({ part: "informers" }),
       ...(informers.backoff !== undefined ? { backoff: informers.backoff } : {}),
       ...(informers.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: informers.maxReconnectDelayMs } : {}),
       ...(informers.watchdogMs !== undefined ? { watchdogMs: informers.watchdogMs } : {}),
     });
-  });
-  container.bind(ID.Writer).toDynamicValue((ctx) => {
-    if (overrides.writer !== undefined) return overrides.writer;
-    return new KubeAssignedIdentityWriter({ client: ctx.get(ID.KubeClient), logger: ctx.get(ID.Logger).child({ part: "writer" }), metrics: ctx.get(ID.Metrics) });
-  });
+  const writer = overrides.writer ?? new KubeAssignedIdentityWriter({ client: kubeClient(), logger: logger.child({ part: "writer" }), metrics });
+  const leadership = overrides.leadership ?? micLeaderElector(config, kubeClient(), clock, logger.child({ part: "leader-election" }), metrics);
 
-  container.bind(ID.CloudConfig).toDynamicValue(async (ctx) => {
+  // ── ARM ───────────────────────────────────────────────────────────────────────────────────────
+  // Loaded by start(): reading azure.json (or the environment) and its first validation are asynchronous.
+  let cloud: CloudConfigSource | undefined;
+  let compute: ReplaceableCompute | undefined;
+  const openCloud = async (): Promise<CloudConfigSource | undefined> => {
     const given = overrides.cloudConfig;
     if (given !== undefined) return isCloudConfigSource(given) ? given : staticCloudConfig(given);
     // With an injected ComputePort and no configuration, nothing needs one (no cluster identity then).
     if (overrides.compute !== undefined) return undefined;
-    const opened = await openCloudConfig({ path: config.cloudconfig, env, logger: ctx.get(ID.Logger).child({ part: "cloud-config" }) });
+    const opened = await openCloudConfig({ path: config.cloudconfig, env, logger: logger.child({ part: "cloud-config" }) });
     if (!opened.ok) throw new Error(describeAzureConfigError(opened.error));
     return opened.value;
-  });
-  container.bind(ID.Compute).toDynamicValue(async (ctx) => {
-    const source = await ctx.getAsync(ID.CloudConfig);
+  };
+  const armAdapter = (azure: AzureConfig): ComputePort =>
+    new ArmComputeAdapter({
+      ...armClientSettings(azure, overrides.armRetry),
+      credential: overrides.armCredential?.(azure) ?? createArmCredential(azure, overrides.imds !== undefined ? { imds: overrides.imds } : {}),
+      userAgentPrefix: micUserAgent(config),
+      pollIntervalMs: config.armPollIntervalMs,
+      now: () => clock.now(),
+      metrics,
+    });
+  /** The ARM port for `source`, rebuilt in place (new credential, same port) on each valid `azure.json` change. */
+  const openCompute = (source: CloudConfigSource | undefined): ReplaceableCompute => {
     if (overrides.compute !== undefined) return new ReplaceableCompute(overrides.compute);
     if (source === undefined) throw new Error("no cloud configuration and no compute port");
-    const metrics = ctx.get(ID.Metrics);
-    const clock = ctx.get(ID.Clock);
-    const build = (azure: AzureConfig): ComputePort =>
-      new ArmComputeAdapter({
-        ...armClientSettings(azure, overrides.armRetry),
-        credential: overrides.armCredential?.(azure) ?? createArmCredential(azure, overrides.imds !== undefined ? { imds: overrides.imds } : {}),
-        userAgentPrefix: micUserAgent(config),
-        pollIntervalMs: config.armPollIntervalMs,
-        now: () => clock.now(),
-        metrics,
-      });
-    const compute = new ReplaceableCompute(build(source.current));
-    source.onChange((next) => compute.replace(build(next)));
-    return compute;
-  });
+    const replaceable = new ReplaceableCompute(armAdapter(source.current));
+    source.onChange((next) => replaceable.replace(armAdapter(next)));
+    return replaceable;
+  };
 
-  // Called once per leadership term, after start() resolved the asynchronous cloud configuration and
-  // compute port (so plain `get` finds them cached).
-  container.bind(ID.ControllerFactory).toConstantValue(() => {
-    const source = container.get(ID.CloudConfig);
-    const leadership = container.get(ID.Leadership);
+  // ── Controller ────────────────────────────────────────────────────────────────────────────────
+  // A fresh controller per leadership term, created only after start() loaded the ARM port.
+  const createController = (): MicController => {
+    if (compute === undefined) throw new Error("the controller needs the ARM port: start() first");
     return new MicController(
       {
-        reader: container.get(ID.Reader),
-        writer: container.get(ID.Writer),
-        compute: container.get(ID.Compute),
-        clock: container.get(ID.Clock),
-        logger: container.get(ID.Logger).child({ part: "controller" }),
-        events: container.get(ID.Events),
-        metrics: container.get(ID.Metrics),
+        reader,
+        writer,
+        compute,
+        clock,
+        logger: logger.child({ part: "controller" }),
+        events,
+        metrics,
         isLeader: () => leadership.isLeader(),
       },
-      { ...controllerOptionsFrom(config, source?.current.clusterIdentityClientId ?? ""), ...overrides.controllerOptions },
+      { ...controllerOptionsFrom(config, cloud?.current.clusterIdentityClientId ?? ""), ...overrides.controllerOptions },
     );
+  };
+  const loop = new LeaderControllerLoop({
+    leadership,
+    reader,
+    createController,
+    logger: logger.child({ part: "leadership" }),
+    onActiveChange: (active) => metrics.setGauge(MIC_GAUGE.leader, {}, active ? 1 : 0),
   });
-  container.bind(ID.Loop).toResolvedValue(
-    (leadership: MicLeadership, reader: MicKubeReader, createController: () => MicController, logger: LoggerPort, metrics: PromMetrics) =>
-      new LeaderControllerLoop({
-        leadership,
-        reader,
-        createController,
-        logger: logger.child({ part: "leadership" }),
-        onActiveChange: (active) => metrics.setGauge(MIC_GAUGE.leader, {}, active ? 1 : 0),
-      }),
-    [ID.Leadership, ID.Reader, ID.ControllerFactory, ID.Logger, ID.Metrics],
-  );
-}
 
-/**
- * Composes MIC from `config`. Without overrides every port is the production adapter; pass overrides to
- * run against fakes (tests) or an embedded cluster (the demo).
- */
-export function composeMic(config: MicConfig, overrides: MicOverrides = {}): MicRuntime {
-  const container = new Container({ defaultScope: "Singleton" });
-  bindAll(container, config, overrides);
-  const logger = container.get(ID.Logger);
-  const registry = container.get(ID.Registry);
-  const metrics = container.get(ID.Metrics);
-  const loop = (): LeaderControllerLoop => container.get(ID.Loop);
+  // ── Servers ───────────────────────────────────────────────────────────────────────────────────
   let computeReady = false;
   let readerStarted = false;
   let loopStarted = false;
-  let cloud: CloudConfigSource | undefined;
   let stopping: Promise<void> | undefined;
-
-  const isActive = (): boolean => loopStarted && loop().active;
-  const isSynced = (): boolean => readerStarted && container.get(ID.Reader).hasSynced();
-  container.bind(ID.ProbeServer).toConstantValue({
-    app: buildProbeApp({
-      probes: {
-        active: isActive,
-        readiness: [
-          { name: "informers-synced", ok: isSynced },
-          { name: "cloud-config", ok: () => computeReady },
-          { name: "shutdown", ok: () => stopping === undefined },
-        ],
-      },
-      ...(separateMetrics(config) ? {} : { metrics: metricsRoute() }),
-    }),
-  });
-  container.bind(ID.MetricsServer).toConstantValue(separateMetrics(config) ? { app: buildProbeApp({ metrics: metricsRoute() }) } : undefined);
-
-  function metricsRoute() {
-    return {
-      registry,
-      beforeScrape: () => {
-        metrics.setGauge(MIC_GAUGE.leader, {}, isActive() ? 1 : 0);
-        metrics.setGauge(MIC_GAUGE.quarantinedIdentities, {}, loopStarted ? (loop().controller?.quarantine.size ?? 0) : 0);
-      },
-    };
-  }
-
-  const listen = async (app: FastifyInstance, port: number): Promise<AddressInfo> => {
-    await app.listen({ host: config.listenAddress, port });
-    return app.server.address() as AddressInfo;
+  const isActive = (): boolean => loopStarted && loop.active;
+  const isSynced = (): boolean => readerStarted && reader.hasSynced();
+  const metricsRoute: MetricsRoute = {
+    registry,
+    beforeScrape: () => {
+      metrics.setGauge(MIC_GAUGE.leader, {}, isActive() ? 1 : 0);
+      metrics.setGauge(MIC_GAUGE.quarantinedIdentities, {}, loopStarted ? (loop.controller?.quarantine.size ?? 0) : 0);
+    },
   };
+  const probeApp = buildProbeApp({
+    probes: {
+      active: isActive,
+      readiness: [
+        { name: "informers-synced", ok: isSynced },
+        { name: "cloud-config", ok: () => computeReady },
+        { name: "shutdown", ok: () => stopping === undefined },
+      ],
+    },
+    ...(separateMetrics(config) ? {} : { metrics: metricsRoute }),
+  });
+  const metricsApp = separateMetrics(config) ? buildProbeApp({ metrics: metricsRoute }) : undefined;
 
+  // ── Lifecycle ─────────────────────────────────────────────────────────────────────────────────
   const start = async (): Promise<MicAddresses> => {
     logger.info(
       {
@@ -335,13 +297,12 @@ export function composeMic(config: MicConfig, overrides: MicOverrides = {}): Mic
       "starting podid MIC",
     );
     try {
-      const probe = await listen(container.get(ID.ProbeServer).app, config.probePort);
-      const metricsApp = container.get(ID.MetricsServer);
-      const metricsAddress = metricsApp === undefined ? probe : await listen(metricsApp.app, config.prometheusPort);
+      const probe = await listenOn(probeApp, config.listenAddress, config.probePort);
+      const metricsAddress = metricsApp === undefined ? probe : await listenOn(metricsApp, config.listenAddress, config.prometheusPort);
       logger.info({ address: probe.address, probePort: probe.port, metricsPort: metricsAddress.port }, "probe and metrics servers listening");
 
-      cloud = await container.getAsync(ID.CloudConfig);
-      await container.getAsync(ID.Compute);
+      cloud = await openCloud();
+      compute = openCompute(cloud);
       computeReady = true;
       const clusterIdentity = cloud?.current.clusterIdentityClientId ?? "";
       if (cloud !== undefined) {
@@ -354,15 +315,14 @@ export function composeMic(config: MicConfig, overrides: MicOverrides = {}): Mic
           if (next.clusterIdentityClientId === lastClusterIdentity) return;
           lastClusterIdentity = next.clusterIdentityClientId;
           logger.info({ clusterIdentity: lastClusterIdentity }, "cluster identity changed");
-          loop().restartController("cluster identity changed");
+          loop.restartController("cluster identity changed");
         });
       }
 
-      const reader = container.get(ID.Reader);
       reader.start();
       readerStarted = true;
       void reader.whenSynced().then(() => logger.info({}, "caches synced"));
-      loop().start();
+      loop.start();
       loopStarted = true;
       return { probe, metrics: metricsAddress };
     } catch (error) {
@@ -375,31 +335,31 @@ export function composeMic(config: MicConfig, overrides: MicOverrides = {}): Mic
   const stop = (reason = "stop requested"): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, "shutting down");
-      if (loopStarted) await loop().stop({ release: true });
+      if (loopStarted) await loop.stop({ release: true });
       if (readerStarted) {
         // Events are best effort: give the last ones (e.g. "binding applied") a moment to reach the API server.
-        const events = container.get(ID.Events);
         if (events.flush !== undefined) await Promise.race([events.flush(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-        await container.get(ID.Reader).stop();
+        await reader.stop();
       }
       cloud?.close();
-      await container.get(ID.MetricsServer)?.app.close();
-      await container.get(ID.ProbeServer).app.close();
+      await metricsApp?.close();
+      await probeApp.close();
       logger.info({}, "stopped");
     })();
     return stopping;
   };
 
   return {
-    container,
     config,
     logger,
     registry,
+    metrics,
     start,
     stop,
-    isLeader: () => loopStarted && container.get(ID.Leadership).isLeader(),
+    isLeader: () => loopStarted && leadership.isLeader(),
     isActive,
-    controller: () => (loopStarted ? loop().controller : undefined),
+    controller: () => (loopStarted ? loop.controller : undefined),
     isSynced,
+    compute: () => compute,
   };
 }

@@ -1,4 +1,5 @@
 import type { AzureConfig } from "@podid/adapter-azure";
+import type { loadKubeConfig } from "@podid/adapter-k8s";
 import type { KubeReaderPort, Unsubscribe } from "@podid/core";
 
 /**
@@ -36,3 +37,9 @@ export interface CloudConfigSource {
   onChange(listener: (config: AzureConfig) => void): Unsubscribe;
   close(): void;
 }
+
+/** client-node's `KubeConfig` (named through adapter-k8s, which owns that dependency). */
+export type MicKubeConfig = ReturnType<typeof loadKubeConfig>;
+
+/** The environment MIC reads (the cloud configuration variables when `--cloudconfig` is empty, `KUBECONFIG`, …). */
+export type MicProcessEnv = Readonly<Record<string, string | undefined>>;

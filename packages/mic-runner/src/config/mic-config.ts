@@ -1,8 +1,8 @@
 import { DEFAULT_MIC_CONTROLLER_OPTIONS, type MicControllerOptions } from "../controller/mic-options.js";
 
 /**
- * MIC's run configuration: the original's flags (reference §3.1, same names and defaults) plus podid's
- * additions, as typed values. Produced by `parseMicFlags`; `composeMic` consumes it.
+ * MIC's run configuration: the original's flags (docs/compatibility.md#mic-flags, same names and defaults)
+ * plus podid's additions, as typed values. Produced by `parseMicFlags`; `composeMic` consumes it.
  * @packageDocumentation
  */
 

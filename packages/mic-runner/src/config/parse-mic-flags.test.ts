@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MIC_VERSION } from "../version.js";
+import { readPackageVersion } from "@podid/daemon-shell";
+import { MIC_DAEMON_VERSION, MIC_VERSION } from "../version.js";
 import { controllerOptionsFrom, type MicConfig } from "./mic-config.js";
 import { parseMicFlags, type MicCommand } from "./parse-mic-flags.js";
 
@@ -22,7 +22,7 @@ function failure(argv: readonly string[]): string {
 }
 
 describe("parseMicFlags", () => {
-  it("has the original MIC's defaults (reference §3.1)", () => {
+  it("has the original MIC's defaults (docs/compatibility.md#mic-flags)", () => {
     const { config, notices } = run([]);
     expect(config).toEqual({
       kubeconfig: "",
@@ -151,7 +151,7 @@ describe("parseMicFlags", () => {
   });
 
   it("keeps MIC_VERSION equal to the package version", () => {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-    expect(MIC_VERSION).toBe(pkg.version);
+    expect(MIC_VERSION).toBe(readPackageVersion(new URL("../../package.json", import.meta.url)));
+    expect(MIC_DAEMON_VERSION.version).toBe(MIC_VERSION);
   });
 });

@@ -1,11 +1,9 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Option, type Command } from "commander";
 import {
   defaultLeaderElectionConfig,
   err,
   formatGoDuration,
-  normaliseGoStyleArgs,
   ok,
-  parseBoolFlag,
   parseGoBool,
   parseChoiceFlag,
   parseDurationFlag,
@@ -15,18 +13,18 @@ import {
   validateLeaderElectionConfig,
   type DeployableCommand,
   type FlagEnvironment,
-  type FlagValue,
   type InvalidFlags,
   type LeaderElectionConfigError,
   type Result,
 } from "@podid/core";
-import { MIC_VERSION } from "../version.js";
+import { boolOption, flagArg, parseDaemonFlags, type DaemonCommandLine, type ParsedFlags, type RunCommand } from "@podid/daemon-shell";
+import { MIC_DAEMON_VERSION } from "../version.js";
 import { MIC_CONFIG_DEFAULTS, MIC_LOG_LEVELS, type MicConfig, type MicLogLevel } from "./mic-config.js";
 
 /**
- * `parseMicFlags`: the original MIC's command line (`cmd/mic/main.go`, reference §3.1: same names, same
- * defaults, Go duration syntax, Go's single- or double-dash spellings) plus the klog flags its manifests
- * passed and podid's few additions, parsed with commander into a typed {@link MicConfig}. Pure: the
+ * `parseMicFlags`: the original MIC's command line (`cmd/mic/main.go`, docs/compatibility.md#mic-flags: same
+ * names, same defaults, Go duration syntax, Go's single- or double-dash spellings) plus the klog flags its
+ * manifests passed and podid's few additions, parsed with commander into a typed {@link MicConfig}. Pure: the
  * environment and host name are passed in; nothing is printed and nothing exits.
  * @packageDocumentation
  */
@@ -40,21 +38,12 @@ export interface MicHost {
   readonly hostname: string;
 }
 
-/** Adapts one of core's flag-value parsers to commander, which reports what a parser throws. */
-const arg =
-  <T>(parse: (text: string) => FlagValue<T>) =>
-  (text: string): T => {
-    const parsed = parse(text);
-    if (!parsed.ok) throw new InvalidArgumentError(`expected ${parsed.error.expected}`);
-    return parsed.value;
-  };
-const booleanArg = arg(parseBoolFlag);
-const ipArg = arg(parseIpFlag);
-const positiveNumberArg = arg((text) => parseNumberFlag(text, { above: 0 }));
-const integerArg = (min: number, max: number) => arg((text) => parseIntegerFlag(text, min, max));
-const durationArg = (minMs: number) => arg((text) => parseDurationFlag(text, minMs));
-const logLevelArg = arg((text) => parseChoiceFlag(text, MIC_LOG_LEVELS, { caseInsensitive: true }));
-const logFormatArg = arg((text) => parseChoiceFlag(text, ["json", "text"] as const, { caseInsensitive: true }));
+const ipArg = flagArg(parseIpFlag);
+const positiveNumberArg = flagArg((text) => parseNumberFlag(text, { above: 0 }));
+const integerArg = (min: number, max: number) => flagArg((text) => parseIntegerFlag(text, min, max));
+const durationArg = (minMs: number) => flagArg((text) => parseDurationFlag(text, minMs));
+const logLevelArg = flagArg((text) => parseChoiceFlag(text, MIC_LOG_LEVELS, { caseInsensitive: true }));
+const logFormatArg = flagArg((text) => parseChoiceFlag(text, ["json", "text"] as const, { caseInsensitive: true }));
 
 function describeElectionError(error: LeaderElectionConfigError): string {
   switch (error.kind) {
@@ -80,23 +69,15 @@ function idListArg(text: string): string[] {
 const D = MIC_CONFIG_DEFAULTS;
 const port = integerArg(0, 65_535);
 
-/** The commander program; output is captured instead of printed. */
-function program(output: string[]): Command {
-  const bool = (flags: string, description: string, fallback: boolean) => [`${flags} [bool]`, description, booleanArg, fallback] as const;
+/** Adds MIC's flags to daemon-shell's program (which has `-h, --help` and `--version`). */
+function addMicFlags(program: Command): void {
   // Durations are shown in Go's notation in the help text, not as milliseconds.
   const duration = (flags: string, description: string, minMs: number, fallbackMs: number) =>
     new Option(flags, description).argParser(durationArg(minMs)).default(fallbackMs, formatGoDuration(fallbackMs));
-  return new Command()
-    .name("podid-mic")
-    .description("podid controller (MIC): assigns user-assigned identities to the VMs and scale sets of pods that use them")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => output.push(s), writeErr: (s) => output.push(s) })
-    .allowExcessArguments(false)
-    .helpOption("-h, --help", "show this help")
-    .option(...bool("--version", "print the version and exit", false))
+  program
     .option("--kubeconfig <path>", "kubeconfig file (empty: $KUBECONFIG, else in-cluster in a pod, else ~/.kube/config)", D.kubeconfig)
     .option("--cloudconfig <path>", "azure.json path, watched and reloaded (empty: environment variables CLOUD, TENANT_ID, CLIENT_ID, …)", D.cloudconfig)
-    .option(...bool("--forceNamespaced", "pod, binding and identity must share a namespace (also env FORCENAMESPACED=true)", D.forceNamespaced))
+    .addOption(boolOption("--forceNamespaced", "pod, binding and identity must share a namespace (also env FORCENAMESPACED=true)", D.forceNamespaced))
     .addOption(duration("--syncRetryDuration <duration>", "interval of the unconditional full planning pass", 1, D.syncRetryIntervalMs))
     .option("--leader-election-instance <name>", "holder identity in the leader Lease (default: host name)")
     .option("--leader-election-namespace <namespace>", "namespace of the leader Lease", D.leaderElectionNamespace)
@@ -105,14 +86,14 @@ function program(output: string[]): Command {
     .option("--http-probe-port <port>", "port of /healthz, /readyz and /livez", port, D.probePort)
     .option("--prometheus-port <port>", "port of /metrics (the probe server serves it too when both ports are equal)", port, D.prometheusPort)
     .option("--listen-address <ip>", "address the probe and metrics servers bind (podid)", ipArg, D.listenAddress)
-    .option(...bool("--enableProfile", "accepted for compatibility and ignored (podid serves no pprof)", false))
-    .option(...bool("--enableScaleFeatures", "deprecated, no effect on MIC", false))
+    .addOption(boolOption("--enableProfile", "accepted for compatibility and ignored (podid serves no pprof)", false))
+    .addOption(boolOption("--enableScaleFeatures", "deprecated, no effect on MIC", false))
     .option("--createDeleteBatch <n>", "AzureAssignedIdentity writes running at once", integerArg(1, 10_000), D.createDeleteBatch)
     .option("--clientQps <qps>", "Kubernetes client requests per second (and burst)", positiveNumberArg, D.clientQps)
     .option("--immutable-user-msis <ids>", "comma-separated client (or resource) ids never detached from a VM/VMSS", idListArg, [])
     .option("--config-map-name <name>", "accepted for compatibility (type upgrade marker; podid needs no upgrade)", D.configMapName)
     .option("--type-upgrade-status-key <key>", "accepted for compatibility (type upgrade marker; podid needs no upgrade)", D.typeUpgradeStatusKey)
-    .option(...bool("--enable-type-upgrade", "accepted for compatibility (podid reads the pre-1.6 field names as they are)", true))
+    .addOption(boolOption("--enable-type-upgrade", "accepted for compatibility (podid reads the pre-1.6 field names as they are)", true))
     .option("--update-user-msi-max-retry <n>", "PATCH retries after leaving identities ARM refused out", integerArg(0, 100), D.updateUserMsiMaxRetry)
     .addOption(duration("--update-user-msi-retry-interval <duration>", "accepted and validated (podid retries without the refused identities at once)", 0, D.updateUserMsiRetryIntervalMs))
     .addOption(duration("--identity-assignment-reconcile-interval <duration>", "interval of the Azure drift repair (read back each VM/VMSS)", 1, D.identityAssignmentReconcileIntervalMs))
@@ -121,15 +102,14 @@ function program(output: string[]): Command {
     .option("--log-level <level>", "debug, info, warn or error (podid)", logLevelArg)
     .option("-v, --v <level>", "klog verbosity: 4 or more selects --log-level=debug", integerArg(0, 10))
     .option("--log-format <format>", "klog: json (podid always writes JSON) or text", logFormatArg)
-    .option(...bool("--logtostderr", "klog: accepted (podid writes JSON lines to stdout)", true))
-    .option(...bool("--alsologtostderr", "klog: accepted and ignored", false))
+    .addOption(boolOption("--logtostderr", "klog: accepted (podid writes JSON lines to stdout)", true))
+    .addOption(boolOption("--alsologtostderr", "klog: accepted and ignored", false))
     .option("--log_dir <dir>", "klog: accepted and ignored")
     .option("--custom-user-agent <text>", "appended to the user agent of Kubernetes and ARM requests", "");
 }
 
 /** Raw option values as commander returns them (camel-cased flag names). */
 interface RawOptions {
-  readonly version: boolean;
   readonly kubeconfig: string;
   readonly cloudconfig: string;
   readonly forceNamespaced: boolean;
@@ -175,21 +155,22 @@ export function parseMicFlags(
   env: FlagEnvironment = {},
   host: MicHost = { hostname: env["HOSTNAME"] ?? "" },
 ): Result<MicCommand, InvalidFlags> {
-  const output: string[] = [];
-  const cli = program(output);
-  try {
-    cli.parse(normaliseGoStyleArgs(argv), { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError && (error.code === "commander.helpDisplayed" || error.code === "commander.help")) {
-      return ok({ kind: "help", text: output.join("") });
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    return err({ kind: "invalidFlags", message: message.replace(/^error: /, "") });
-  }
-  const o = cli.opts<RawOptions>();
-  if (o.version) return ok({ kind: "version", text: `podid-mic ${MIC_VERSION} (aad-pod-identity MIC compatible)` });
-  const given = (name: string): boolean => cli.getOptionValueSource(name) === "cli";
+  return parseDaemonFlags(micCommandLine(host), argv, env);
+}
 
+/** MIC's command line for daemon-shell's `parseDaemonFlags`. */
+function micCommandLine(host: MicHost): DaemonCommandLine<RawOptions, MicConfig> {
+  return {
+    name: "podid-mic",
+    description: "podid controller (MIC): assigns user-assigned identities to the VMs and scale sets of pods that use them",
+    versionText: MIC_DAEMON_VERSION.text,
+    flags: addMicFlags,
+    interpret: (parsed) => interpretMicFlags(parsed, host),
+  };
+}
+
+/** The run configuration from the parsed values, or the first cross-flag problem. */
+function interpretMicFlags({ options: o, given, env }: ParsedFlags<RawOptions>, host: MicHost): Result<Omit<RunCommand<MicConfig>, "kind">, InvalidFlags> {
   const instance = (o.leaderElectionInstance ?? host.hostname).trim();
   const config: MicConfig = {
     kubeconfig: o.kubeconfig,
@@ -240,5 +221,5 @@ export function parseMicFlags(
   }
   if (o.logFormat === "text") notices.push("--log-format=text is ignored: podid-mic always writes JSON lines");
   if (given("alsologtostderr") || o.log_dir !== undefined) notices.push("--alsologtostderr and --log_dir are ignored: podid-mic writes JSON lines to stdout");
-  return ok({ kind: "run", config, notices });
+  return ok({ config, notices });
 }

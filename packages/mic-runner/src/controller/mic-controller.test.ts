@@ -91,6 +91,33 @@ describe("MicController", () => {
     w.controller.stop();
   });
 
+  // Took over the assertions of adapter-azure's "429 storm" test when the adapter stopped keeping gates of its own.
+  it("in a 429 storm calls a scale set once per Retry-After, waiting it out even when ARM would answer sooner, and never holds up the others", async () => {
+    const w = world({ pods: 40, nodes: 4, nodesPerScaleSet: 3, identities: 4 }, () => 2_000);
+    const [vmss] = w.targets as [ComputeTarget];
+    const key = computeTargetKey(vmss);
+    const otherNode = w.base.nodes[3]?.metadata.name;
+    w.compute.throttle(vmss, { retryAfterMs: 30_000, count: 1 }); // one 429; ARM would answer the next call at once
+    w.controller.start();
+    for (const pod of w.base.pods) {
+      w.cluster.apply("pods", pod); // a storm of events, each asking for another planning pass
+      await w.clock.advanceAsync(250);
+    }
+    await w.clock.advanceAsync(20_000);
+    const calls = () => w.compute.callLog.filter((call) => call.targetKey === key);
+    const first = calls()[0];
+    expect(first?.outcome).toBe("throttled");
+    const firstAt = first?.startedAtMs ?? 0;
+    // The other scale set's pods landed meanwhile.
+    expect(w.cluster.list("azureassignedidentities").filter((a) => a.spec.nodeName === otherNode && a.status === "Assigned")).toHaveLength(10);
+    await w.runUntil(() => w.assigned() === 40, 300_000);
+    expect(w.assigned()).toBe(40);
+    expect(calls().filter((call) => call.startedAtMs < firstAt + 30_000)).toHaveLength(1);
+    expect(calls()[1]?.startedAtMs).toBeGreaterThanOrEqual(firstAt + 30_000);
+    expect(w.controller.stats.throttled).toBe(1);
+    w.controller.stop();
+  });
+
   it("quarantines a refused identity, lands the rest, and records a Warning on its binding", async () => {
     const w = world({ pods: 3, nodes: 3, nodesPerScaleSet: 3, identities: 3 });
     w.compute.forbidIdentities([w.base.identities[1]?.spec.resourceID ?? ""]);

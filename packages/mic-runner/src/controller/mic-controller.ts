@@ -1,19 +1,14 @@
 import {
-  closeGate,
   computeTargetKey,
-  EMPTY_QUARANTINE,
-  gateOpensAt,
+  IdentityQuarantine,
   isAssignmentRelevantPodChange,
   lifecycleStateOf,
   matchAssignments,
   METRIC,
-  OPEN_GATES,
   parseProviderId,
   PlanExecution,
   planReconcile,
-  pruneGates,
   recoverLeavingCreated,
-  releaseIdentities,
   type AssignedIdentityWriterPort,
   type ClockPort,
   type ComputeIdentityState,
@@ -27,13 +22,13 @@ import {
   type ReconcilePlan,
   type TargetOutcome,
   type TargetPlan,
-  type ThrottleGates,
-  type TimerHandle,
   type Unsubscribe,
   type WaitingLeavingObject,
 } from "@podid/core";
 import { fenceCompute, fenceWriter } from "./leader-fencing.js";
 import { DEFAULT_MIC_CONTROLLER_OPTIONS, type MicControllerOptions } from "./mic-options.js";
+import { TargetGates } from "./target-gates.js";
+import { TargetWorkQueue } from "./target-work-queue.js";
 
 /** Everything the controller talks to. */
 export interface MicControllerPorts {
@@ -57,16 +52,30 @@ export interface MicControllerStats {
   throttled: number;
 }
 
+/** Keys of the controller's own passes in its pass queue. */
+const PLAN = "plan";
+const DRIFT = "drift";
+
+/** One VM/VMSS's share of a planning pass: its plan and the execution that wrote its objects. */
+interface TargetWork {
+  readonly execution: PlanExecution;
+  readonly plan: TargetPlan;
+}
 
 /**
- * MIC's engine. Informer events mark work; after a short batch window one planning pass (match → plan)
- * writes the AzureAssignedIdentities and hands each VM/VMSS its own work item, which runs as soon as that
- * target is free and not throttled — one PATCH per VM/VMSS per batch carrying all its adds and removes,
- * and a slow or throttled scale set never delays the others (the original ran one full cycle per event and
- * waited for every node's PATCH, §4.2–4.3). Identity blocks read or returned by ARM are remembered and fed
- * back to the planner, which confirms `Created` objects after a restart and re-attaches identities removed
- * out of band; a drift pass reads each VM/VMSS at most once per interval, skipping those the controller
- * read or patched within it.
+ * MIC's engine. Informer events mark work; after a short batch window one planning pass (match → plan) writes
+ * the AzureAssignedIdentities and hands each VM/VMSS its own work item, which runs as soon as that target is
+ * free and not throttled — one PATCH per VM/VMSS per batch carrying all its adds and removes, and a slow or
+ * throttled scale set never delays the others (the original ran one full cycle per event and waited for every
+ * node's PATCH, docs/compatibility.md#reconcile-algorithm). Identity blocks read or returned by ARM are
+ * remembered and fed back to the planner, which confirms `Created` objects after a restart and re-attaches
+ * identities removed out of band; a drift pass reads each VM/VMSS at most once per interval, skipping those
+ * the controller read or patched within it.
+ *
+ * Each concern has one owner: when things run is the {@link TargetWorkQueue}s' (passes; VM/VMSS work;
+ * settled re-reads), when ARM may be called for a target is {@link TargetGates}' (Retry-After and failure
+ * backoff), and which identities ARM refused is the term's {@link IdentityQuarantine}, written by every
+ * `PlanExecution` directly. What is left here is events → queue → plan → execute.
  */
 export class MicController {
   readonly stats: MicControllerStats = { cycles: 0, cyclesWithWork: 0, targetRuns: 0, driftReads: 0, throttled: 0 };
@@ -74,43 +83,48 @@ export class MicController {
   readonly #options: MicControllerOptions;
   readonly #writer: AssignedIdentityWriterPort;
   readonly #compute: ComputePort;
+  readonly #quarantine = new IdentityQuarantine();
+  readonly #gates: TargetGates;
+  /** Planning and drift passes: each runs alone and once more after itself when marked meanwhile. */
+  readonly #passes: TargetWorkQueue<{ readonly planAfter: boolean }>;
+  /** VM/VMSS work by target key, carrying what the last planning pass planned for it. */
+  readonly #targets: TargetWorkQueue<TargetWork>;
+  /** Settled re-reads of VMs/VMSS that leaving `Created` objects wait on (see `recoverLeavingCreated`). */
+  readonly #reads: TargetWorkQueue<ComputeTarget>;
+  /** The identity block of each VM/VMSS as last read or returned by ARM, and when. */
   readonly #known = new Map<string, { state: ComputeIdentityState; atMs: number }>();
-  readonly #busy = new Set<string>();
-  readonly #failures = new Map<string, number>();
   readonly #unsubscribe: Unsubscribe[] = [];
-  #quarantine: QuarantineState = EMPTY_QUARANTINE;
-  #gates: ThrottleGates = OPEN_GATES;
-  #wake: { timer: TimerHandle; atMs: number } | undefined;
-  readonly #periodic = new Map<string, TimerHandle>();
-  /** Pending re-reads of VM/VMSS whose leaving `Created` objects wait for a settled read (see `recoverLeavingCreated`). */
-  readonly #refreshes = new Map<string, TimerHandle>();
-  readonly #idleWaiters: (() => void)[] = [];
-  #cycleRunning = false;
-  #rerun = false;
-  #started = false;
+  #phase: "new" | "running" | "stopped" = "new";
 
   constructor(ports: MicControllerPorts, options: Partial<MicControllerOptions> = {}) {
     this.#ports = ports;
     this.#options = { ...DEFAULT_MIC_CONTROLLER_OPTIONS, ...options };
+    const { clock, logger } = ports;
+    this.#gates = new TargetGates(() => clock.now(), this.#options.failureBackoff);
     this.#writer = fenceWriter(ports.writer, ports.isLeader);
-    this.#compute = fenceCompute(ports.compute, ports.isLeader);
+    // Every ARM answer passes the gates, so a 429 anywhere (target work, drift, re-reads) holds that target.
+    this.#compute = fenceCompute(this.#gates.recording(ports.compute), ports.isLeader);
+    const onError = (error: unknown, key: string) => logger.error({ err: error, key }, "controller work failed");
+    this.#passes = new TargetWorkQueue(clock, { run: (key, pass) => (key === PLAN ? this.#plan() : this.#drift(pass?.planAfter === true)), onError });
+    this.#targets = new TargetWorkQueue(clock, { concurrency: this.#options.targetConcurrency, run: (_key, work) => this.#runTarget(work), onError });
+    this.#reads = new TargetWorkQueue(clock, { concurrency: this.#options.targetConcurrency, run: (key, target) => this.#refresh(key, target), onError });
   }
 
   /** Identities currently quarantined (for `podid explain` and metrics). */
   get quarantine(): QuarantineState {
-    return this.#quarantine;
+    return this.#quarantine.state;
   }
 
   /** True when nothing is running or scheduled within the batch window. */
   isIdle(): boolean {
     const soon = this.#ports.clock.now() + this.#options.batchWindowMs;
-    return !this.#cycleRunning && this.#busy.size === 0 && (this.#wake === undefined || this.#wake.atMs > soon);
+    return !this.#passes.isRunning(PLAN) && this.#targets.size === 0 && (this.#passes.dueAt(PLAN) ?? Number.POSITIVE_INFINITY) > soon;
   }
 
   /** Subscribes to cluster changes and runs the start-up pass (read every VM/VMSS in use, then plan). */
   start(): void {
-    if (this.#started) return;
-    this.#started = true;
+    if (this.#phase !== "new") return;
+    this.#phase = "running";
     const { reader } = this.#ports;
     this.#unsubscribe.push(
       reader.subscribe("pods", (event) => {
@@ -127,29 +141,17 @@ export class MicController {
         if (event.type === "deleted") this.#markDirty();
       }),
     );
-    const { clock } = this.#ports;
-    const every = (name: string, intervalMs: number, run: () => void) => {
-      const tick = () => {
-        run();
-        if (this.#started) this.#periodic.set(name, clock.setTimer(intervalMs, tick));
-      };
-      this.#periodic.set(name, clock.setTimer(intervalMs, tick));
-    };
-    every("drift", this.#options.driftRepairIntervalMs, () => void this.#driftPass());
-    every("resync", this.#options.fullResyncIntervalMs, () => this.#markDirty());
-    void this.#driftPass().then(() => this.#wakeAt(this.#ports.clock.now()));
+    this.#passes.mark(DRIFT, undefined, { planAfter: true });
   }
 
-  /** Stops reacting to events and timers. Work already handed to ARM finishes; its writes stay fenced. */
+  /**
+   * Stops reacting to events and timers for good (a new term gets a new controller). Work already handed
+   * to ARM finishes; its writes stay fenced.
+   */
   stop(): void {
-    this.#started = false;
+    this.#phase = "stopped";
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    for (const timer of this.#periodic.values()) timer.cancel();
-    this.#periodic.clear();
-    for (const timer of this.#refreshes.values()) timer.cancel();
-    this.#refreshes.clear();
-    this.#wake?.timer.cancel();
-    this.#wake = undefined;
+    for (const queue of [this.#passes, this.#targets, this.#reads]) queue.stop();
   }
 
   /**
@@ -157,57 +159,30 @@ export class MicController {
    * starts). A graceful shutdown waits for this before giving up the Lease, so the PATCHes in flight get
    * their status writes instead of leaving `Created` objects for the next leader to recover.
    */
-  whenIdle(): Promise<void> {
-    if (!this.#cycleRunning && this.#busy.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
-  #notifyIfIdle(): void {
-    if (this.#cycleRunning || this.#busy.size > 0) return;
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  async whenIdle(): Promise<void> {
+    while (this.#passes.running > 0 || this.#targets.running > 0) await Promise.all([this.#passes.whenIdle(), this.#targets.whenIdle()]);
   }
 
   #markDirty(): void {
-    this.#wakeAt(this.#ports.clock.now() + this.#options.batchWindowMs);
+    this.#passes.mark(PLAN, this.#ports.clock.now() + this.#options.batchWindowMs);
   }
 
-  /** Ensures a planning pass runs no later than `atMs` (one timer, the earliest wins). */
-  #wakeAt(atMs: number): void {
-    if (!this.#started) return;
-    if (this.#wake !== undefined && this.#wake.atMs <= atMs) return;
-    this.#wake?.timer.cancel();
-    const delay = Math.max(0, atMs - this.#ports.clock.now());
-    this.#wake = { atMs, timer: this.#ports.clock.setTimer(delay, () => {
-      this.#wake = undefined;
-      void this.#cycle();
-    }) };
-  }
-
-  async #cycle(): Promise<void> {
-    if (this.#cycleRunning) {
-      this.#rerun = true;
-      return;
-    }
-    this.#cycleRunning = true;
+  async #plan(): Promise<void> {
+    if (!this.#ports.isLeader()) return;
     try {
-      if (this.#ports.isLeader()) await this.#planAndDispatch();
+      await this.#planAndDispatch();
     } catch (error) {
       this.#ports.logger.error({ err: error }, "planning pass failed");
       this.#markDirty();
-    } finally {
-      this.#cycleRunning = false;
-      if (this.#rerun) {
-        this.#rerun = false;
-        this.#markDirty();
-      }
-      this.#notifyIfIdle();
     }
   }
 
   async #planAndDispatch(): Promise<void> {
     const { reader, clock, logger, metrics } = this.#ports;
     const started = clock.now();
-    this.#gates = pruneGates(this.#gates, started);
+    // Work an earlier pass planned that still waits for a free slot is stale now; this pass plans it again
+    // (and, since it is not running, may write its objects — see `#withoutBusyTargets`).
+    this.#targets.dropPending();
     const desired = matchAssignments(
       {
         pods: reader.list("pods"),
@@ -230,7 +205,7 @@ export class MicController {
       policy: {
         immutableIdentities: this.#options.immutableIdentities,
         ...(this.#options.clusterIdentity === undefined ? {} : { clusterIdentity: this.#options.clusterIdentity }),
-        quarantine: this.#quarantine,
+        quarantine: this.#quarantine.state,
       },
       nowMs: started,
     });
@@ -243,8 +218,7 @@ export class MicController {
     );
     await execution.objectWrites(plan);
     const dispatched = this.#dispatch(plan, execution);
-    const work = hasObjectWork(plan) || dispatched > 0;
-    if (work) {
+    if (hasObjectWork(plan) || dispatched > 0) {
       this.stats.cyclesWithWork++;
       logger.info(
         {
@@ -262,8 +236,9 @@ export class MicController {
     metrics?.increment(METRIC.micCycleCount);
     metrics?.observe(METRIC.micCycleDuration, {}, (clock.now() - started) / 1000);
     if (plan.deferred.length > 0 || execution.writeFailures.length > 0) this.#markDirty();
-    const nextHeld = Math.min(...plan.held.map((held) => held.untilMs));
-    if (Number.isFinite(nextHeld)) this.#wakeAt(nextHeld);
+    for (const held of plan.held) this.#passes.mark(PLAN, held.untilMs);
+    // `--syncRetryDuration`: an unconditional pass at least this often, whatever else happens.
+    this.#passes.mark(PLAN, started + this.#options.fullResyncIntervalMs);
   }
 
   /**
@@ -271,11 +246,11 @@ export class MicController {
    * running could strand the identity on the VM. That work is planned again when the target is free.
    */
   #withoutBusyTargets(plan: ReconcilePlan): ReconcilePlan {
-    if (this.#busy.size === 0) return plan;
+    if (this.#targets.running === 0) return plan;
     const busyNodes = new Set<string>();
     for (const node of this.#ports.reader.list("nodes")) {
       const parsed = parseProviderId(node.providerID);
-      if (parsed.ok && this.#busy.has(computeTargetKey(parsed.value.target))) busyNodes.add(node.metadata.name);
+      if (parsed.ok && this.#targets.isRunning(computeTargetKey(parsed.value.target))) busyNodes.add(node.metadata.name);
     }
     const free = (aai: { spec: { nodeName: string } }) => !busyNodes.has(aai.spec.nodeName);
     return {
@@ -286,126 +261,96 @@ export class MicController {
     };
   }
 
-  /** Starts every target that is free and not gated; returns how many started. */
+  /**
+   * Queues the work of every target that is free and whose gates are open; a gated target is planned again
+   * when its gates open, without a worker waiting on it. Returns how many were queued.
+   */
   #dispatch(plan: ReconcilePlan, execution: PlanExecution): number {
-    const now = this.#ports.clock.now();
-    let started = 0;
+    let queued = 0;
     for (const target of plan.targets) {
-      if (this.#busy.has(target.key)) continue; // replanned when it finishes
-      const opensAt = gateOpensAt(this.#gates, target.target, target.key, now);
+      if (this.#targets.isRunning(target.key)) continue; // planned again when it finishes
+      const opensAt = this.#gates.opensAt(target.target);
       if (opensAt !== undefined) {
-        this.#wakeAt(opensAt);
+        this.#passes.mark(PLAN, opensAt);
         continue;
       }
-      if (this.#busy.size >= this.#options.targetConcurrency) {
-        this.#rerun = true;
-        continue;
-      }
-      this.#busy.add(target.key);
-      started++;
-      void this.#runTarget(execution, target);
+      this.#targets.mark(target.key, undefined, { execution, plan: target });
+      queued++;
     }
-    return started;
+    return queued;
   }
 
-  async #runTarget(execution: PlanExecution, target: TargetPlan): Promise<void> {
-    const { clock, logger } = this.#ports;
+  async #runTarget(work: TargetWork | undefined): Promise<void> {
+    if (work === undefined) return;
+    const { plan } = work;
     try {
       this.stats.targetRuns++;
-      const outcome = await execution.target(target);
-      this.#absorb(target, outcome, execution.quarantine);
+      this.#remember(plan, await work.execution.target(plan));
     } catch (error) {
-      logger.error({ err: error, target: target.key }, "target work failed");
-      this.#backOff(target.target, target.key);
+      this.#ports.logger.error({ err: error, target: plan.key }, "target work failed");
+      this.#gates.failed(plan.target);
     } finally {
-      this.#busy.delete(target.key);
       this.#markDirty();
-      this.#notifyIfIdle();
     }
   }
 
-  /** Folds one target's outcome into the controller's memory: identity block, quarantine, gates. */
-  #absorb(target: TargetPlan, outcome: TargetOutcome, executionQuarantine: QuarantineState): void {
-    const now = this.#ports.clock.now();
-    if (outcome.finalState !== undefined) this.#known.set(target.key, { state: outcome.finalState, atMs: now });
+  /** Keeps what a VM/VMSS's work learnt: its identity block, and whether to back off (the quarantine and Retry-After are already recorded). */
+  #remember(plan: TargetPlan, outcome: TargetOutcome): void {
+    if (outcome.finalState !== undefined) this.#known.set(plan.key, { state: outcome.finalState, atMs: this.#ports.clock.now() });
     // A PATCH was sent but neither its answer nor a read-back arrived (throttled or failed after ARM
     // accepted it): what the VM/VMSS holds now is unknown, so the old reading must not be trusted — a
     // leaving `Created` object would otherwise be deleted while its identity may have just been attached.
-    else if (outcome.patches > 0) this.#known.delete(target.key);
-    if (outcome.quarantined.length > 0) {
-      const next = new Map(this.#quarantine);
-      for (const key of outcome.quarantined) {
-        const entry = executionQuarantine.get(key);
-        if (entry !== undefined) next.set(key, entry);
-      }
-      this.#quarantine = next;
-    }
-    const attached = outcome.finalState?.userAssignedIdentityIds.map((id) => id.toLowerCase()) ?? [];
-    this.#quarantine = releaseIdentities(this.#quarantine, attached);
+    else if (outcome.patches > 0) this.#known.delete(plan.key);
     const error = outcome.error;
-    if (error === undefined) {
-      this.#failures.delete(target.key);
-      return;
-    }
-    if (error.kind === "throttled") {
-      this.stats.throttled++;
-      this.#gates = closeGate(this.#gates, target.target, target.key, error.scope, now + error.retryAfterMs);
-      this.#wakeAt(now + error.retryAfterMs);
-      return;
-    }
-    if (error.kind === "forbidden" && !this.#ports.isLeader()) return;
-    this.#backOff(target.target, target.key);
-  }
-
-  #backOff(target: ComputeTarget, key: string): void {
-    const failures = (this.#failures.get(key) ?? 0) + 1;
-    this.#failures.set(key, failures);
-    const { initialMs, maxMs } = this.#options.failureBackoff;
-    const delay = Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 30));
-    const until = this.#ports.clock.now() + delay;
-    this.#gates = closeGate(this.#gates, target, key, "target", until);
-    this.#wakeAt(until);
+    if (error === undefined) this.#gates.succeeded(plan.target);
+    else if (error.kind === "throttled") this.stats.throttled++;
+    else if (error.kind !== "forbidden" || this.#ports.isLeader()) this.#gates.failed(plan.target);
   }
 
   /**
-   * Re-reads, after `operationPollMs`, each VM/VMSS that leaving `Created` objects wait on (an operation was
-   * running on it, or it was never read), then plans again. At most one pending read per target.
+   * Queues a re-read, after `operationPollMs` (or when its read gate opens), of each VM/VMSS that leaving
+   * `Created` objects wait on (an operation was running on it, or it was never read). At most one per target.
    */
   #scheduleRefreshes(waiting: readonly WaitingLeavingObject[], nodes: readonly { readonly metadata: { readonly name: string }; readonly providerID: string }[]): void {
     const byName = new Map(nodes.map((node) => [node.metadata.name, node]));
-    const { clock, logger } = this.#ports;
+    const now = this.#ports.clock.now();
     for (const entry of waiting) {
-      if (this.#refreshes.has(entry.targetKey) || this.#busy.has(entry.targetKey)) continue;
+      if (this.#reads.has(entry.targetKey) || this.#targets.isRunning(entry.targetKey)) continue;
       const node = byName.get(entry.object.spec.nodeName);
       const parsed = node === undefined ? undefined : parseProviderId(node.providerID);
       if (parsed === undefined || !parsed.ok) continue;
       const target = parsed.value.target;
-      const now = clock.now();
-      const at = Math.max(now + this.#options.operationPollMs, gateOpensAt(this.#gates, target, entry.targetKey, now) ?? 0);
-      logger.info({ target: entry.targetKey, object: `${entry.object.metadata.namespace}/${entry.object.metadata.name}`, reason: entry.reason }, "leaving Created object waits for a settled read of its VM/VMSS");
-      this.#refreshes.set(
-        entry.targetKey,
-        clock.setTimer(at - now, () => void this.#refresh(entry.targetKey, target)),
-      );
+      this.#ports.logger.info({ target: entry.targetKey, object: `${entry.object.metadata.namespace}/${entry.object.metadata.name}`, reason: entry.reason }, "leaving Created object waits for a settled read of its VM/VMSS");
+      this.#reads.mark(entry.targetKey, Math.max(now + this.#options.operationPollMs, this.#gates.opensAt(target, ["read"]) ?? 0), target);
     }
   }
 
-  async #refresh(key: string, target: ComputeTarget): Promise<void> {
-    if (!this.#started) return;
+  async #refresh(key: string, target: ComputeTarget | undefined): Promise<void> {
+    if (target === undefined) return;
     try {
-      if (this.#busy.has(key) || gateOpensAt(this.#gates, target, key, this.#ports.clock.now()) !== undefined) return;
+      if (this.#targets.isRunning(key) || this.#gates.opensAt(target, ["read"]) !== undefined) return;
       const read = await this.#compute.getIdentities(target);
       if (read.ok) this.#known.set(key, { state: read.value, atMs: this.#ports.clock.now() });
-      else if (read.error.kind === "throttled") this.#gates = closeGate(this.#gates, target, key, read.error.scope, this.#ports.clock.now() + read.error.retryAfterMs);
     } finally {
-      this.#refreshes.delete(key);
       this.#markDirty();
+    }
+  }
+
+  /** One drift pass, then the next one an interval after this one started (and, at start-up, a planning pass). */
+  async #drift(planAfter: boolean): Promise<void> {
+    const started = this.#ports.clock.now();
+    try {
+      await this.#driftPass();
+    } finally {
+      this.#passes.mark(DRIFT, started + this.#options.driftRepairIntervalMs);
+      if (planAfter) this.#passes.mark(PLAN);
     }
   }
 
   /**
    * Reads each VM/VMSS that holds (or should hold) our identities, unless it was read or patched within the
-   * interval, busy, or gated; plans again only when something differs from what the controller knew.
+   * interval, busy, or its read gate is closed; plans again only when something differs from what the
+   * controller knew.
    */
   async #driftPass(): Promise<void> {
     const { reader, clock } = this.#ports;
@@ -420,15 +365,13 @@ export class MicController {
     }
     let changed = false;
     for (const [key, target] of targets) {
+      if (this.#phase === "stopped") break; // a shutdown waits for this pass; the next term reads again
       const known = this.#known.get(key);
       if (known !== undefined && now - known.atMs < this.#options.driftRepairIntervalMs) continue;
-      if (this.#busy.has(key) || gateOpensAt(this.#gates, target, key, now) !== undefined) continue;
+      if (this.#targets.isRunning(key) || this.#gates.opensAt(target, ["read"]) !== undefined) continue;
       this.stats.driftReads++;
       const read = await this.#compute.getIdentities(target);
-      if (!read.ok) {
-        if (read.error.kind === "throttled") this.#gates = closeGate(this.#gates, target, key, read.error.scope, clock.now() + read.error.retryAfterMs);
-        continue;
-      }
+      if (!read.ok) continue;
       if (known === undefined || !sameIdentityBlock(known.state, read.value)) changed = true;
       // Stamped with the pass's start, so the next pass (one interval later) reads it again.
       this.#known.set(key, { state: read.value, atMs: now });

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { parseMicFlags } from "../config/parse-mic-flags.js";
 import { MIC_WATCHED_RESOURCES } from "../composition/compose-mic.js";
-import { buildProbeApp } from "../http/probe-app.js";
+import { buildProbeApp } from "@podid/daemon-shell";
 
 const KUBECTL = process.env["PODID_KUBECTL"] ?? "kubectl";
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));

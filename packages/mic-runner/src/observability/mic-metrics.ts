@@ -1,21 +1,14 @@
 import { METRIC, METRIC_LABEL } from "@podid/core";
+import type { MetricDefinition } from "@podid/daemon-shell";
 
 /**
- * MIC's Prometheus metrics: the original's names (core's `METRIC`, reference §6; counters end in `_count`
- * because the original exported them through OpenCensus) plus two podid gauges. Who records what:
+ * MIC's Prometheus metrics: the original's names (core's `METRIC`, docs/compatibility.md#metric-names;
+ * counters end in `_count` because the original exported them through OpenCensus) plus two podid gauges. Who records what:
  * adapter-k8s records the AzureAssignedIdentity write durations and counts, Kubernetes API errors and
  * new-leader counts; adapter-azure records the ARM operation durations and errors by `operation_type`
  * (`vm_get`, `vm_update`, `vmss_get`, `vmss_update`); the controller records cycles.
  * @packageDocumentation
  */
-
-/** One metric to register. */
-export interface MetricDefinition {
-  readonly type: "counter" | "gauge" | "histogram";
-  readonly help: string;
-  readonly labelNames: readonly string[];
-  readonly buckets?: readonly number[];
-}
 
 /** podid's own MIC gauges (`podid_` prefix, as core's naming rule asks for new metrics). */
 export const MIC_GAUGE = {

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { err, ok, type Result } from "@podid/core";
 
 /**
- * The kubenet refusal (CVE-2021-1677, PR #842): on kubenet a pod with `CAP_NET_RAW` can ARP-spoof another
+ * The kubenet refusal (CVE-2021-1677): on kubenet a pod with `CAP_NET_RAW` can ARP-spoof another
  * pod's IP, and NMI attributes callers by source IP, so NMI refuses to start there unless told otherwise.
  * @packageDocumentation
  */

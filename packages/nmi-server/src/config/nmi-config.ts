@@ -30,89 +30,89 @@ export type InterceptionMode = "iptables" | "none";
 /** Log levels accepted by `--log-level`. */
 export type NmiLogLevel = "debug" | "info" | "warn" | "error";
 
-/** Typed NMI configuration. Durations are in the unit named by the field. */
+/** Typed NMI configuration (defaults: {@link NMI_CONFIG_DEFAULTS}). Durations are in the unit named by the field. */
 export interface NmiConfig {
   /** `--node` (required): this node's name; only its pods can be callers. */
   readonly nodeName: string;
-  /** `--nmi-listen-address` (default `127.0.0.1`). */
+  /** `--nmi-listen-address`. */
   readonly listenAddress: string;
-  /** `--nmi-port` (default 2579): the token server port and the DNAT target port. */
+  /** `--nmi-port`: the token server port and the DNAT target port. */
   readonly port: number;
-  /** `--metadata-ip` (default `169.254.169.254`): the address intercepted and proxied to. */
+  /** `--metadata-ip`: the address intercepted and proxied to. */
   readonly metadataAddress: string;
-  /** `--metadata-port` (default 80). */
+  /** `--metadata-port`. */
   readonly metadataPort: number;
-  /** `--ipt-update-interval-sec` (default 60): how often the interception is checked and repaired. */
+  /** `--ipt-update-interval-sec`: how often the interception is checked and repaired. */
   readonly iptUpdateIntervalSec: number;
   /** `--forceNamespaced` or env `FORCENAMESPACED=true`. */
   readonly forceNamespaced: boolean;
   /**
-   * `--MICNamespace` (default `default`). Accepted for compatibility; podid has no "is this MIC?" bypass
+   * `--MICNamespace`. Accepted for compatibility; podid has no "is this MIC?" bypass
    * (the original's ReplicaSet-name-prefix check), MIC gets its node identity through an exception.
    */
   readonly micNamespace: string;
-  /** `--http-probe-port` (default 8080): `/healthz`, `/readyz`, `/livez`. */
+  /** `--http-probe-port`: `/healthz`, `/readyz`, `/livez`. */
   readonly probePort: number;
-  /** `--probe-listen-address` (podid; default `0.0.0.0`, as the original listened on every interface). */
+  /** `--probe-listen-address` (podid). */
   readonly probeListenAddress: string;
-  /** `--prometheus-port` (default 9090): `/metrics`. */
+  /** `--prometheus-port`: `/metrics`. */
   readonly prometheusPort: number;
-  /** `--retry-attempts-for-created` (default 16). */
+  /** `--retry-attempts-for-created`. */
   readonly retryAttemptsForCreated: number;
-  /** `--retry-attempts-for-assigned` (default 4). */
+  /** `--retry-attempts-for-assigned`. */
   readonly retryAttemptsForAssigned: number;
-  /** `--find-identity-retry-interval` (default 5 s). With the two above it gives the total wait bound. */
+  /** `--find-identity-retry-interval`. With the two above it gives the total wait bound. */
   readonly findIdentityRetryIntervalSec: number;
-  /** `--enableScaleFeatures` (default true): the AAI informer is filtered by the `nodename` label. */
+  /** `--enableScaleFeatures`: the AAI informer is filtered by the `nodename` label. */
   readonly enableScaleFeatures: boolean;
-  /** `--block-instance-metadata` (default false). */
+  /** `--block-instance-metadata`. */
   readonly blockInstanceMetadata: boolean;
-  /** `--metadata-header-required` (default true). */
+  /** `--metadata-header-required`. */
   readonly metadataHeaderRequired: boolean;
-  /** `--operation-mode` (default `standard`, lower-cased as the original). */
+  /** `--operation-mode`. */
   readonly operationMode: OperationMode;
-  /** `--allow-network-plugin-kubenet` (default false). */
+  /** `--allow-network-plugin-kubenet`. */
   readonly allowNetworkPluginKubenet: boolean;
-  /** `--kubelet-config` (default `/etc/default/kubelet`). */
+  /** `--kubelet-config`. */
   readonly kubeletConfigPath: string;
-  /** `--set-retry-after-header` (default false). */
+  /** `--set-retry-after-header`. */
   readonly setRetryAfterHeader: boolean;
-  /** `--enable-conntrack-deletion` (default false); carried out by the netfilter adapter. */
+  /** `--enable-conntrack-deletion`; carried out by the netfilter adapter. */
   readonly enableConntrackDeletion: boolean;
   /** `--kubeconfig` or env `KUBECONFIG`; absent = in-cluster configuration. */
   readonly kubeconfig?: string;
   /**
-   * `--host-token` (podid; default **false**). The original always served `/host/token`, which lets any
+   * `--host-token` (podid). The original always served `/host/token`, which lets any
    * host-network process mint tokens for any pod of the node by naming it in two headers.
    */
   readonly hostToken: boolean;
-  /** `--interception-release` (podid; default `fail-closed`). */
+  /** `--interception-release` (podid). */
   readonly interceptionRelease: InterceptionRelease;
   /**
-   * `--interception`: `iptables` (default) installs the fail-closed `aad-metadata` rules; `none` installs
+   * `--interception`: `iptables` installs the fail-closed `aad-metadata` rules; `none` installs
    * nothing, so pods reach NMI only when they call it directly (e.g. `AZURE_POD_IDENTITY_AUTHORITY_HOST`) —
    * for the demo and development only, never a node.
    */
   readonly interception: InterceptionMode;
-  /** `--pod-rate-limit` (podid; default 5 requests/s per pod; 0 disables the per-pod limit). */
+  /** `--pod-rate-limit` (podid): token requests per second per pod; 0 turns the per-pod limit off. */
   readonly podRateLimitPerSecond: number;
-  /** `--pod-rate-burst` (podid; default 20). */
+  /** `--pod-rate-burst` (podid). */
   readonly podRateBurst: number;
-  /** `--graceful-shutdown-timeout-sec` (podid; default 25, under Kubernetes' default 30 s grace period). */
+  /** `--graceful-shutdown-timeout-sec` (podid): bounds the token server's drain on SIGTERM (kept under Kubernetes' default 30 s grace period). */
   readonly shutdownTimeoutSec: number;
-  /** `--log-level` (podid; default `info`). */
+  /** `--log-level` (podid). */
   readonly logLevel: NmiLogLevel;
   /** `--enableProfile`: accepted for compatibility and ignored (there is no pprof in Node). */
   readonly enableProfile: boolean;
   /**
-   * Timeout of one request forwarded to the metadata endpoint, in ms (no flag; default 30 s). The original
+   * Timeout of one request forwarded to the metadata endpoint, in ms (no flag). The original
    * had none, so a hung IMDS pinned the pod's request forever.
    */
   readonly proxyTimeoutMs: number;
   /** Largest request body the token server accepts, in bytes (no flag; IMDS requests have none, bodies are only forwarded). */
   readonly bodyLimitBytes: number;
   /**
-   * Reuse token-path decisions while the informer caches are unchanged (no flag; on). Off re-decides every
+   * Reuse token-path decisions while the informer caches are unchanged (no flag). Off re-decides every
    * request from scratch; the differential test compares both.
    */
   readonly memoiseDecisions: boolean;
@@ -191,7 +191,7 @@ export function decisionOptionsFrom(config: NmiConfig): NmiDecisionOptions {
 }
 
 /** The name of the nat chain, kept from the original so existing tooling and runbooks still apply. */
-export const INTERCEPTION_CHAIN = "aad-metadata";
+const INTERCEPTION_CHAIN = "aad-metadata";
 
 /**
  * The interception to install: pod TCP traffic to the metadata address goes to NMI. When NMI listens on

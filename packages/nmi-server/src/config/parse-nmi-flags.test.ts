@@ -20,7 +20,7 @@ function failure(argv: readonly string[]): string {
 }
 
 describe("parseNmiFlags", () => {
-  it("has the original's defaults (reference §3.2) and podid's for its additions", () => {
+  it("has the original's defaults (docs/compatibility.md#nmi-flags) and podid's for its additions", () => {
     const config = run(["--node", "n1"]);
     expect(config).toEqual({ nodeName: "n1", ...NMI_CONFIG_DEFAULTS });
     expect(config).toMatchObject({
@@ -119,12 +119,12 @@ describe("parseNmiFlags", () => {
 
   it("prints the version and help without running", () => {
     const version = parseNmiFlags(["--version"]);
-    expect(version.ok && version.value).toEqual({ kind: "version", text: `podid-nmi ${NMI_VERSION}` });
+    expect(version.ok && version.value).toEqual({ kind: "version", text: `podid-nmi ${NMI_VERSION.version}` });
     const help = parseNmiFlags(["--help"]);
     expect(help.ok && help.value.kind).toBe("help");
     expect(help.ok && help.value.kind === "help" && help.value.text).toContain("--set-retry-after-header");
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-    expect(NMI_VERSION).toBe(pkg.version);
+    expect(NMI_VERSION.version).toBe(pkg.version);
   });
 
   it("warns about accepted no-op flags", () => {

@@ -1,19 +1,17 @@
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import {
   err,
-  normaliseGoStyleArgs,
   ok,
-  parseBoolFlag,
   parseChoiceFlag,
   parseIntegerFlag,
   parseIpFlag,
   parseNumberFlag,
   type DeployableCommand,
   type FlagEnvironment,
-  type FlagValue,
   type InvalidFlags,
   type Result,
 } from "@podid/core";
+import { boolArg, flagArg, parseDaemonFlags, type DaemonCommandLine, type ParsedFlags, type RunCommand } from "@podid/daemon-shell";
 import { NMI_VERSION } from "../version.js";
 import {
   defineNmiConfig,
@@ -29,7 +27,8 @@ import {
  * `parseNmiFlags`: the original NMI's command line (its flag names and defaults) plus podid's additions,
  * parsed with commander into the one {@link NmiConfig}. Commander applies no defaults: an absent flag
  * stays `undefined` and `defineNmiConfig` fills it from `NMI_CONFIG_DEFAULTS`, so each default is applied
- * in one place (the help text only names it). Pure: the process environment is passed in, nothing is
+ * in one place (the help text only names it). daemon-shell's `parseDaemonFlags` runs the program
+ * (help, `--version`, Go-style arguments). Pure: the process environment is passed in, nothing is
  * printed and nothing exits.
  * @packageDocumentation
  */
@@ -37,20 +36,11 @@ import {
 /** What the command line asks for. */
 export type NmiCommand = DeployableCommand<NmiConfig>;
 
-/** Adapts one of core's flag-value parsers to commander, which reports what a parser throws. */
-const arg =
-  <T>(parse: (text: string) => FlagValue<T>) =>
-  (text: string): T => {
-    const parsed = parse(text);
-    if (!parsed.ok) throw new InvalidArgumentError(`expected ${parsed.error.expected}`);
-    return parsed.value;
-  };
-const booleanArg = arg(parseBoolFlag);
-const ipArg = arg(parseIpFlag);
-const integerArg = (min: number, max: number) => arg((text) => parseIntegerFlag(text, min, max));
-const numberArg = (min: number) => arg((text) => parseNumberFlag(text, { atLeast: min }));
+const ipArg = flagArg(parseIpFlag);
+const integerArg = (min: number, max: number) => flagArg((text) => parseIntegerFlag(text, min, max));
+const numberArg = (min: number) => flagArg((text) => parseNumberFlag(text, { atLeast: min }));
 const choiceArg = <T extends string>(choices: readonly T[], options: { readonly caseInsensitive?: boolean } = {}) =>
-  arg((text) => parseChoiceFlag(text, choices, options));
+  flagArg((text) => parseChoiceFlag(text, choices, options));
 
 /** Ports: 0 asks the OS for a free one (used by tests; the DNAT follows the port actually bound). */
 const port = integerArg(0, 65_535);
@@ -60,19 +50,13 @@ const D = NMI_CONFIG_DEFAULTS;
 /** A flag's description with its default named (commander's own default would apply it a second time). */
 const described = (description: string, fallback: unknown): string => `${description} (default: ${JSON.stringify(fallback)})`;
 
-/** The commander program; output is captured instead of printed. */
-function program(output: string[]): Command {
-  const bool = (flags: string, description: string, fallback: boolean) => [`${flags} [bool]`, described(description, fallback), booleanArg] as const;
+/** NMI's flags, added to daemon-shell's program (which has `-h/--help` and `--version`). */
+function addNmiFlags(program: Command): void {
+  // Not daemon-shell's `boolOption`: that one gives commander the default, which `defineNmiConfig` applies.
+  const bool = (flags: string, description: string, fallback: boolean) => [`${flags} [bool]`, described(description, fallback), boolArg] as const;
   const valued = <T>(flags: string, description: string, parse: (text: string) => T, fallback: T) => [flags, described(description, fallback), parse] as const;
   const text = (flags: string, description: string, fallback: string) => [flags, described(description, fallback)] as const;
-  return new Command()
-    .name("podid-nmi")
-    .description("podid node daemon (NMI): IMDS-compatible token server for pods")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => output.push(s), writeErr: (s) => output.push(s) })
-    .allowExcessArguments(false)
-    .helpOption("-h, --help", "show this help")
-    .option("--version [bool]", "print the version and exit", booleanArg)
+  program
     .option("--node <name>", "node name (required): only pods of this node can be callers")
     .option(...valued("--nmi-listen-address <ip>", "address the token server listens on", ipArg, D.listenAddress))
     .option(...valued("--nmi-port <port>", "token server port (and DNAT target port)", port, D.port))
@@ -108,7 +92,6 @@ function program(output: string[]): Command {
 
 /** Raw option values as commander returns them (names are the camel-cased flags; absent flags are `undefined`). */
 interface RawOptions {
-  readonly version?: boolean;
   readonly node?: string;
   readonly nmiListenAddress?: string;
   readonly nmiPort?: number;
@@ -155,26 +138,8 @@ function validate(config: NmiConfig): string | undefined {
   return undefined;
 }
 
-/**
- * Parses NMI's command line. Accepts `--flag=value`, `--flag value` and Go's `-flag=value`; booleans take
- * Go's spellings (`--flag`, `--flag=false`, `-flag=0`, …). `env` supplies `FORCENAMESPACED` (exactly
- * `true`, as the original) and `KUBECONFIG`. Returns the run configuration with notices for accepted
- * no-op flags, the version or help text, or an error naming the bad flag.
- */
-export function parseNmiFlags(argv: readonly string[], env: FlagEnvironment = {}): Result<NmiCommand, InvalidFlags> {
-  const output: string[] = [];
-  const cli = program(output);
-  try {
-    cli.parse(normaliseGoStyleArgs(argv), { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError && (error.code === "commander.helpDisplayed" || error.code === "commander.help")) {
-      return ok({ kind: "help", text: output.join("") });
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    return err({ kind: "invalidFlags", message: message.replace(/^error: /, "") });
-  }
-  const o = cli.opts<RawOptions>();
-  if (o.version === true) return ok({ kind: "version", text: `podid-nmi ${NMI_VERSION}` });
+/** The flags' values as the one {@link NmiConfig}, with notices for accepted no-op flags; or the refusal. */
+function interpret({ options: o, env }: ParsedFlags<RawOptions>): Result<Omit<RunCommand<NmiConfig>, "kind">, InvalidFlags> {
   const kubeconfig = o.kubeconfig ?? (env["KUBECONFIG"] !== undefined && env["KUBECONFIG"] !== "" ? env["KUBECONFIG"] : undefined);
   const config = defineNmiConfig({
     nodeName: o.node ?? "",
@@ -216,5 +181,24 @@ export function parseNmiFlags(argv: readonly string[], env: FlagEnvironment = {}
   if (config.micNamespace !== D.micNamespace) {
     notices.push("--MICNamespace is ignored: podid has no MIC bypass; give MIC its node identity with an AzurePodIdentityException");
   }
-  return ok({ kind: "run", config, notices });
+  return ok({ config, notices });
+}
+
+/** NMI's command line for daemon-shell's parser. */
+const NMI_COMMAND_LINE: DaemonCommandLine<RawOptions, NmiConfig> = {
+  name: "podid-nmi",
+  description: "podid node daemon (NMI): IMDS-compatible token server for pods",
+  versionText: NMI_VERSION.text,
+  flags: addNmiFlags,
+  interpret,
+};
+
+/**
+ * Parses NMI's command line. Accepts `--flag=value`, `--flag value` and Go's `-flag=value`; booleans take
+ * Go's spellings (`--flag`, `--flag=false`, `-flag=0`, …). `env` supplies `FORCENAMESPACED` (exactly
+ * `true`, as the original) and `KUBECONFIG`. Returns the run configuration with notices for accepted
+ * no-op flags, the version or help text, or an error naming the bad flag.
+ */
+export function parseNmiFlags(argv: readonly string[], env: FlagEnvironment = {}): Result<NmiCommand, InvalidFlags> {
+  return parseDaemonFlags(NMI_COMMAND_LINE, argv, env);
 }

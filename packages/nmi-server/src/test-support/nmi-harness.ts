@@ -1,8 +1,9 @@
 import { err, ok } from "@podid/core";
 import { FakeCluster, FakeTokenSource, RecordingLogger, RecordingMetrics, TEST_NODE, VirtualClock } from "@podid/testkit";
-import { buildNmiApp, type NmiApp } from "../app/build-nmi-app.js";
-import { defineNmiAppConfig, type NmiAppConfig } from "../app/nmi-app-config.js";
-import type { ForwardedResponse, ForwardRequest, ImdsForwarder } from "../proxy/http-forwarder.js";
+import { defineNmiConfig, type NmiConfig, type NmiConfigInput } from "../config/nmi-config.js";
+import type { ForwardedResponse, ForwardRequest, ImdsForwarder } from "../imds-forwarder.js";
+import { createNmiServer, type NmiApp } from "../token-path/1-http-entry.js";
+import type { NmiEngine } from "../token-path/2-routes.js";
 
 /**
  * A ready-made NMI app on testkit's fakes for nmi-server's own tests (not built, not shipped). The cluster
@@ -42,13 +43,14 @@ export interface NmiHarness {
   readonly logger: RecordingLogger;
   readonly metrics: RecordingMetrics;
   readonly forwarder: RecordingForwarder;
-  readonly config: NmiAppConfig;
+  readonly config: NmiConfig;
   readonly app: NmiApp;
+  readonly engine: NmiEngine;
 }
 
 /** Options of {@link createHarness}. */
 export interface HarnessOptions {
-  readonly config?: Partial<NmiAppConfig>;
+  readonly config?: Partial<NmiConfigInput>;
   readonly forwarder?: RecordingForwarder;
   /** Latency of every token-source answer, in virtual ms (default 0). */
   readonly tokenLatencyMs?: number;
@@ -72,8 +74,8 @@ export function createHarness(options: HarnessOptions = {}): NmiHarness {
   const logger = new RecordingLogger({ clock });
   const metrics = new RecordingMetrics();
   const forwarder = options.forwarder ?? new RecordingForwarder();
-  const config = defineNmiAppConfig({ nodeName: TEST_NODE, ...(options.config ?? {}) });
-  const deps = { kube: cluster, tokenSource: tokens, clock, logger, metrics };
-  const app = buildNmiApp(options.httpForwarding === true ? deps : { ...deps, forwarder }, config);
-  return { cluster, tokens, clock, logger, metrics, forwarder, config, app };
+  const config = defineNmiConfig({ nodeName: TEST_NODE, ...(options.config ?? {}) });
+  const ports = { kube: cluster, tokenSource: tokens, clock, logger, metrics };
+  const { app, engine } = createNmiServer(config, options.httpForwarding === true ? ports : { ...ports, forwarder });
+  return { cluster, tokens, clock, logger, metrics, forwarder, config, app, engine };
 }

@@ -10,15 +10,16 @@ import {
   type RequestRoute,
 } from "@podid/core";
 import type { ForwardedResponse } from "../imds-forwarder.js";
+import { BoundedLabel } from "@podid/daemon-shell";
 import { NMI_METRIC } from "../nmi-metrics.js";
-import { BoundedLabel } from "../observability/bounded-label.js";
 
 /**
  * Token path, step 7 of 8 — the response and its record. Every flow ends in a {@link FlowResult}; this file
  * renders it as the reply (IMDS's JSON shape through core's `toImdsResponse`), builds the request's audit
  * record (one per request: who asked — pod UID, namespace/name, source IP — for what, what was decided and
- * how it was served; never a token or secret) and records the request's metrics. The vocabulary the
- * earlier steps fill in ({@link Trace}, {@link CacheResult}) is defined here, where it is consumed.
+ * how it was served; never a token or secret; docs/compatibility.md#audit-record) and records the request's
+ * metrics. The vocabulary the earlier steps fill in ({@link Trace}, {@link CacheResult}) is defined here,
+ * where it is consumed.
  * @packageDocumentation
  */
 
@@ -106,9 +107,9 @@ export type AuditRecord = {
 export type AuditSubject = Pick<AuditRecord, "route" | "path" | "sourceIp" | "podUid" | "podNamespace" | "podName" | "identity" | "clientId" | "resource">;
 
 /** The fields before the subject, in order. */
-export const AUDIT_HEAD_KEYS = ["audit", "requestId", "method"] as const;
+const AUDIT_HEAD_KEYS = ["audit", "requestId", "method"] as const;
 /** The fields after the subject, in order. */
-export const AUDIT_TAIL_KEYS = ["decision", "reason", "status", "cacheHit", "cache", "upstreamMs", "waitedMs", "durationMs"] as const;
+const AUDIT_TAIL_KEYS = ["decision", "reason", "status", "cacheHit", "cache", "upstreamMs", "waitedMs", "durationMs"] as const;
 
 /** Head, subject and tail together name every field of a record (a compile-time check). */
 type UncoveredAuditKeys = Exclude<

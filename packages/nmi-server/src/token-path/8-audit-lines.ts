@@ -2,12 +2,13 @@ import type { Logger } from "pino";
 import { AUDIT_MESSAGE, buildAuditRecord, type AuditFacts, type AuditWriter } from "./7-response-audit.js";
 
 /**
- * Token path, step 8 of 8 — the audit line written. NMI's production audit writer: the very lines `createNmiPino`'s logger would write for each record
- * (`level` label, ISO `time`, the logger's bindings, the record's fields, `msg`), but collected during one
- * turn of the event loop and written to the logger's stream as one chunk. Serialising a record with
- * `JSON.stringify` and writing once per turn costs a fraction of a pino call per record, which matters at
- * one record per request: in the NMI benchmark (`harness/src/bench/nmi.bench.ts`) the audit line was the largest cost left on the cached
- * token path.
+ * Token path, step 8 of 8 — the audit line written. NMI's production audit writer: the very lines
+ * `createNmiPino`'s logger would write for each record (`level` label, ISO `time`, the logger's bindings,
+ * the record's fields, `msg`), but collected during one turn of the event loop and written to the logger's
+ * stream as one chunk. Why pino is bypassed here: serialising a record with `JSON.stringify` and writing
+ * once per turn costs a fraction of a pino call (with redaction) per record, which matters at one record
+ * per request — in the NMI benchmark (`harness/src/bench/nmi.bench.ts`) the audit line was the largest
+ * cost left on the cached-token path. A test compares these lines with pino's for arbitrary records.
  *
  * No redaction is needed: an audit record is a closed set of fields (names, ids, addresses,
  * numbers) none of which is a redacted key (checked by a test), and it never holds a token or secret.

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import type { AzureIdentityBinding } from "@podid/core";
-import { k8sNameArb, objectMetaArb } from "./object-meta.js";
+import { objectMetaArb } from "./object-meta.js";
 import { IDENTITY_NAME_POOL, NAMESPACE_POOL, SELECTOR_POOL } from "./pools.js";
 
 /** Options of {@link azureIdentityBindingArb}. */
@@ -43,6 +43,3 @@ export function azureIdentityBindingArb(options: AzureIdentityBindingArbOptions 
       }),
     );
 }
-
-/** Re-exported for callers that need arbitrary binding names. */
-export const bindingNameArb: fc.Arbitrary<string> = k8sNameArb;

@@ -68,13 +68,6 @@ export function vmssNodeArb(placement: PoolPlacement, instanceId: number): fc.Ar
   );
 }
 
-/** A whole VMSS pool: `minNodes..maxNodes` distinct instances of one scale set. */
-export function vmssGroupArb(minNodes = 2, maxNodes = 4): fc.Arbitrary<readonly NodeView[]> {
-  return fc
-    .tuple(placementArb, fc.uniqueArray(fc.nat(40), { minLength: minNodes, maxLength: maxNodes }))
-    .chain(([placement, ids]) => fc.tuple(...ids.map((id) => vmssNodeArb(placement, id))));
-}
-
 /**
  * A valid node: either a VM (`…/virtualMachines/<node>`) or a VMSS instance
  * (`…/virtualMachineScaleSets/<ss>/virtualMachines/<n>`, node `aks-pool-12345678-vmss00000a`).

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { BINDING_LABEL, type PodPhase, type PodView } from "@podid/core";
-import { k8sNameArb, labelsArb, objectMetaArb, plainRecord } from "./object-meta.js";
+import { labelsArb, objectMetaArb, plainRecord } from "./object-meta.js";
 import { NAMESPACE_POOL, SELECTOR_POOL, SERVICE_ACCOUNT_POOL } from "./pools.js";
 
 /** Every pod phase. */
@@ -86,6 +86,3 @@ export function podArb(options: PodArbOptions = {}): fc.Arbitrary<PodView> {
       };
     });
 }
-
-/** Re-exported for callers that need arbitrary pod names. */
-export const podNameArb: fc.Arbitrary<string> = k8sNameArb;

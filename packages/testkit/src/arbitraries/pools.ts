@@ -10,9 +10,6 @@ export const SUBSCRIPTION_POOL = [
   "c0ffee00-0000-4000-8000-00000000beef",
 ] as const;
 
-/** Resource groups holding user-assigned identities (mixed case on purpose: ARM ignores case). */
-export const IDENTITY_RESOURCE_GROUP_POOL = ["rg-identities", "RG-Shared", "MC_rg-aks_aks-cluster_westeurope"] as const;
-
 /** Node resource groups (AKS `MC_…` style and a hand-made one). */
 export const NODE_RESOURCE_GROUP_POOL = ["MC_rg-aks_aks-cluster_westeurope", "rg-k8s-nodes"] as const;
 

@@ -1,19 +1,3 @@
-import fc from "fast-check";
-import {
-  serialiseAzureAssignedIdentity,
-  serialiseAzureIdentity,
-  serialiseAzureIdentityBinding,
-  serialiseAzurePodIdentityException,
-  serialiseNode,
-  serialisePod,
-} from "@podid/core";
-import { azureAssignedIdentityArb, type AzureAssignedIdentityArbOptions } from "./azure-assigned-identity.js";
-import { azureIdentityArb, type AzureIdentityArbOptions } from "./azure-identity.js";
-import { azureIdentityBindingArb, type AzureIdentityBindingArbOptions } from "./azure-identity-binding.js";
-import { azurePodIdentityExceptionArb, type AzurePodIdentityExceptionArbOptions } from "./azure-pod-identity-exception.js";
-import { nodeArb, type NodeArbOptions } from "./node.js";
-import { podArb, type PodArbOptions } from "./pod.js";
-
 /** Decoded JSON as an API server returns it. */
 export type RawObject = Record<string, unknown>;
 
@@ -84,44 +68,4 @@ export function toLegacyPascalCase(wire: object): RawObject {
       return { ...raw };
   }
   return { ...raw, spec: legacySpec };
-}
-
-/** Wire JSON in camelCase or, at random, legacy PascalCase. */
-function eitherCase(wire: RecordLike): fc.Arbitrary<RawObject> {
-  return fc.boolean().map((legacy) => (legacy ? toLegacyPascalCase(wire) : { ...wire }));
-}
-
-/** Copies wire output into a plain JSON value (as if it went through the API server). */
-function asJson(value: unknown): RecordLike {
-  return JSON.parse(JSON.stringify(value)) as RecordLike;
-}
-
-/** Raw JSON of a valid AzureIdentity, randomly camelCase or legacy PascalCase. */
-export function rawAzureIdentityArb(options: AzureIdentityArbOptions = {}): fc.Arbitrary<RawObject> {
-  return azureIdentityArb(options).chain((m) => eitherCase(asJson(serialiseAzureIdentity(m))));
-}
-
-/** Raw JSON of a valid AzureIdentityBinding, randomly camelCase or legacy PascalCase. */
-export function rawAzureIdentityBindingArb(options: AzureIdentityBindingArbOptions = {}): fc.Arbitrary<RawObject> {
-  return azureIdentityBindingArb(options).chain((m) => eitherCase(asJson(serialiseAzureIdentityBinding(m))));
-}
-
-/** Raw JSON of a valid AzurePodIdentityException, randomly camelCase or legacy PascalCase. */
-export function rawAzurePodIdentityExceptionArb(options: AzurePodIdentityExceptionArbOptions = {}): fc.Arbitrary<RawObject> {
-  return azurePodIdentityExceptionArb(options).chain((m) => eitherCase(asJson(serialiseAzurePodIdentityException(m))));
-}
-
-/** Raw JSON of a valid AzureAssignedIdentity, randomly in the current or the pre-1.6 format. */
-export function rawAzureAssignedIdentityArb(options: AzureAssignedIdentityArbOptions = {}): fc.Arbitrary<RawObject> {
-  return azureAssignedIdentityArb(options).chain((m) => eitherCase(asJson(serialiseAzureAssignedIdentity(m))));
-}
-
-/** Raw JSON of a valid Pod (core objects have a single spelling). */
-export function rawPodArb(options: PodArbOptions = {}): fc.Arbitrary<RawObject> {
-  return podArb(options).map((m) => ({ ...asJson(serialisePod(m)) }));
-}
-
-/** Raw JSON of a valid Node. */
-export function rawNodeArb(options: NodeArbOptions = {}): fc.Arbitrary<RawObject> {
-  return nodeArb(options).map((m) => ({ ...asJson(serialiseNode(m)) }));
 }

@@ -31,11 +31,6 @@ export function netnsSupport(): Promise<NetnsSupport> {
   return cached;
 }
 
-/** True when {@link netnsSupport} says network-namespace tests can run here. */
-export async function isNetnsSupported(): Promise<boolean> {
-  return (await netnsSupport()).supported;
-}
-
 /**
  * Whether the `iptables` tools exist and work (an empty namespace is probed, so the host's rules are never
  * read or touched). `CI` installs them where missing; elsewhere tests skip with this reason.

@@ -133,13 +133,3 @@ export async function createNetnsTopology(options: NetnsTopologyOptions = {}): P
   }
   return { id, node, pods, nodeAddress, subnetCidr: `${subnet}.0/24`, metadataAddress, destroy };
 }
-
-/** Creates a topology, runs `body` with it, and always destroys it (also when `body` throws). */
-export async function withNetnsTopology<T>(options: NetnsTopologyOptions, body: (topology: NetnsTopology) => Promise<T>): Promise<T> {
-  const topology = await createNetnsTopology(options);
-  try {
-    return await body(topology);
-  } finally {
-    await topology.destroy();
-  }
-}

@@ -64,10 +64,11 @@ function daysFromNow(days: number): Date {
 /**
  * A certificate authority generated for one test run (or one demo), so that loopback fakes can speak real
  * HTTPS to clients that refuse anything else: the Azure SDK's bearer-token policy rejects `http` URLs and
- * `@azure/identity` rejects an `http` authority host (ecosystem.md §0 items 3–4). Clients trust the CA
- * through `NODE_EXTRA_CA_CERTS`, which Node reads only at process start — hence the vitest globalSetup
- * (`tls/global-setup.ts`) that creates the CA before any worker is forked. Production code therefore needs
- * no test-only transport: it simply talks HTTPS to whatever endpoint it is configured with.
+ * `@azure/identity` rejects an `http` authority host
+ * (docs/compatibility.md#azure-sdk-transport-requirements). Clients trust the CA through
+ * `NODE_EXTRA_CA_CERTS`, which Node reads only at process start — hence the vitest globalSetup
+ * (`tls/global-setup.ts`) that creates the CA before any worker is forked. Production code therefore needs no
+ * test-only transport: it simply talks HTTPS to whatever endpoint it is configured with.
  *
  * Keys are EC P-256 (generation takes milliseconds); leaf certificates carry IP and DNS subject
  * alternative names, as Node checks the SAN, not the common name.

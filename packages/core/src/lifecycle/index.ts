@@ -1,1 +1,0 @@
-export * from "./assigned-identity-lifecycle.js";

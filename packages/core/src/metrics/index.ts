@@ -1,1 +1,0 @@
-export * from "./metric-names.js";

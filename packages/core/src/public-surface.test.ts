@@ -1,0 +1,95 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import * as api from "./index.js";
+
+// The package's public surface, pinned so that adding or dropping an export is a deliberate, reviewed
+// change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
+// so they are read from the index's `export type { … }` lines.
+const VALUES = [
+  "API_GROUP", "API_VERSION", "ASSIGNED_IDENTITY_FINALIZER", "BEHAVIOR_ANNOTATION", "BEHAVIOR_NAMESPACED",
+  "BINDING_EVENT", "BINDING_LABEL", "CLOUD_OPERATION", "DEFAULT_ASSIGNED_IDENTITY_NAMESPACE",
+  "DEFAULT_INTERCEPTION_SPEC", "DEFAULT_IPT_UPDATE_INTERVAL_SECONDS", "DEFAULT_LEASE_DURATION_MS",
+  "DEFAULT_POD_RATE_LIMITER_CONFIG", "EMPTY_QUARANTINE", "EMPTY_RULESET", "GROUP_VERSION", "IMDS_CONTENT_TYPE",
+  "IdentityQuarantine", "IdentityType", "KIND", "METRIC", "METRIC_LABEL", "NMI_DECISION_DEFAULTS", "NMI_OPERATION",
+  "NMI_RETRY_AFTER_SECONDS", "NODENAME_LABEL", "OPEN_GATES", "PLURAL", "PlanExecution",
+  "admitUpstream", "allowPodRequest", "applyRestoreScript", "assignedIdentityName", "attributeCaller",
+  "bindingMatchesPod", "buildAssignedIdentity", "cancelQueued", "checkForwardedHeaders", "checkLeadership",
+  "checkMetadataHeader", "chooseManagedIdentity", "chooseStandardIdentity", "classifyArmError",
+  "classifyRequestPath", "closeGate", "compareByNamespaceName", "completeFetchPlan", "computeTargetId",
+  "computeTargetKey", "createElector", "createPodRateLimiter", "createTimerClock", "createTokenCache",
+  "createUpstreamBudget", "decideForwardRequest", "decideHostTokenRequest", "decideRejectedPath",
+  "decideTokenRequest", "defaultLeaderElectionConfig", "describeInterceptionSpecError", "describeValidationError",
+  "effectiveAssignedState", "err", "executeReconcilePlan", "fetchFailed", "fetchSucceeded", "findChain",
+  "findPodOnNode", "forgetIdentity", "forgetPod", "formatGoDuration", "formatUserAssignedIdentityId", "gateOpensAt",
+  "identityKey", "immutableIdentitySet", "inspectInterception", "invalidateIdentity",
+  "isAssignmentRelevantPodChange", "isBuiltInChain", "isFinalDecision", "isImmutableIdentity", "isLeader",
+  "isLoopbackIpv4", "isNamespacedIdentity", "isPodExcepted", "leaseWriteFailed", "leaseWriteSucceeded",
+  "lifecycleStateOf", "managedIdentityKey", "matchAssignments", "nearBindingLabelKeys", "nearMatchingBindings",
+  "normaliseGoStyleArgs", "normalizeIpAddress", "observeLease", "ok", "parseAzureAssignedIdentity",
+  "parseAzureIdentity", "parseAzureIdentityBinding", "parseAzurePodIdentityException", "parseBoolFlag",
+  "parseChoiceFlag", "parseComputeTargetId", "parseDurationFlag", "parseGoBool", "parseHostTokenRequest",
+  "parseIntegerFlag", "parseIpFlag", "parseIptablesDump", "parseNode", "parseNumberFlag", "parseObjectMeta",
+  "parsePod", "parseProviderId", "parseRetryAfter", "parseTokenRequest", "parseUserAssignedIdentityId",
+  "planIdentityPatches", "planInterceptionRemoval", "planInterceptionRepair", "planReconcile", "planTokenFetch",
+  "podBindingLabel", "podRef", "pruneGates", "prunePodBuckets", "quarantineIdentities", "recoverLeavingCreated",
+  "releaseIdentities", "releaseLease", "releaseUpstream", "renderInterceptionInstallScript", "renderIptablesSave",
+  "requestToken", "ruleText", "sameIdentityId", "selectorCanMatchPodLabel", "selectorNearMiss",
+  "serialiseAzureAssignedIdentity", "serialiseAzureIdentity", "serialiseAzureIdentityBinding",
+  "serialiseAzurePodIdentityException", "serialiseNode", "serialisePod", "sleepOnTimer", "startQueued",
+  "sweepTokenCache", "toImdsResponse", "toImdsTokenBody", "tokenCacheKey", "upstreamThrottled",
+  "validateInterceptionSpec", "validateLeaderElectionConfig", "verifyCallerBinding",
+];
+
+const TYPES = [
+  "ArmFailure", "AssignedIdentityState", "AssignedIdentityWireStatus", "AssignedIdentityWriterPort",
+  "AttributionError", "AttributionOptions", "AzureAssignedIdentity", "AzureAssignedIdentitySpec", "AzureIdError",
+  "AzureIdErrorReason", "AzureIdentity", "AzureIdentityBinding", "AzureIdentityBindingSpec", "AzureIdentitySpec",
+  "AzurePodIdentityException", "BudgetDecision", "BudgetStep", "CancellationSignal", "CatalogError",
+  "CatalogIdentity", "ClockPort", "ComputeError", "ComputeIdentityState", "ComputePort", "ComputeTarget",
+  "DeployableCommand", "DesiredAssignment", "ElectionAction", "ElectionStep", "ElectorState", "Err",
+  "EventRecorderPort", "ExecutionReport", "ExecutorOptions", "ExecutorPorts", "FetchOutcome", "FetchPurpose",
+  "FetchStep", "FinalNmiDecision", "FlagEnvironment", "FlagValue", "ForwardedHeaderError", "HeldAssignment",
+  "HostTimers", "HostTokenBody", "HostTokenDecisionInput", "HostTokenRequest", "HostTokenRequestError",
+  "HttpHeaders", "IdentityCatalogPort", "IdentityIntent", "IdentityPatch", "IdentityPatchPlan", "IdentityRequest",
+  "IdentitySelector", "IdentitySource", "IllegalTransition", "ImdsErrorBody", "ImdsErrorCode", "ImdsResponse",
+  "ImdsTokenBody", "InFlightFetch", "InterceptionSpec", "InterceptionSpecError", "InterceptionState",
+  "InvalidFlagValue", "InvalidFlags", "InvalidIdentityError", "InvalidationStep", "InvolvedObject", "IptablesChain",
+  "IptablesParseError", "IptablesRule", "IptablesRuleset", "IptablesTable", "KubeError", "KubeReaderPort",
+  "LeaderElectionConfig", "LeaderElectionConfigError", "LeadershipTransition", "LeaseObservation", "LeaseRecord",
+  "LeaseStorePort", "LeavingRecovery", "LeavingRecoveryInput", "LifecycleEvent", "LifecycleState", "LogFields",
+  "LoggerPort", "ManagedIdentityChoice", "MatchInput", "MatchResult", "MatchSkip", "MatchingOptions",
+  "MetadataHeaderError", "MetadataHeaderOptions", "MetricLabels", "MetricsPort", "NamespacedObject",
+  "NearMatchingBinding", "NearMiss", "NegativeEntry", "NetfilterError", "NetfilterPort", "NmiDecision",
+  "NmiDecisionOptions", "NmiOutcome", "NodeView", "ObjectMeta", "ObjectMetaOptions", "Ok", "ParseOptions",
+  "ParsedProviderId", "PathRejection", "PendingLeaseWrite", "PendingNmiDecision", "PodBucket", "PodPhase",
+  "PodRateDecision", "PodRateLimiterConfig", "PodRateLimiterState", "PodRef", "PodView", "QuarantineEntry",
+  "QuarantinePolicy", "QuarantineReason", "QuarantineState", "QueryParams", "QueuedDecision", "ReconcileInput",
+  "ReconcilePlan", "ReconcilePolicy", "RequestRoute", "ResourceEvent", "ResourceIdentityType",
+  "RestoreModelError", "RestorePlan", "Result", "SecretContentError", "SecretData", "SecretFailure", "SecretRef",
+  "SelectionOptions", "SelectorNearMiss", "StandardChoiceOptions", "StandardIdentityChoice", "TargetOutcome",
+  "TargetPlan", "ThrottleGates", "TimerHandle", "TokenBodyContext", "TokenBodyError", "TokenCacheConfig",
+  "TokenCacheEntry", "TokenCacheKey", "TokenCacheKeyError", "TokenCacheState", "TokenDecisionInput",
+  "TokenFetchPlan", "TokenParameterError", "TokenRequest", "TokenRequestDecision", "TokenRequestError",
+  "TokenRequestOptions", "TokenRequestStep", "TokenSourceError", "TokenSourcePort", "TokenSourceRequest",
+  "UnresolvedNode", "Unsubscribe", "UpstreamBudgetConfig", "UpstreamBudgetState", "UserAssignedIdentityId",
+  "ValidationError", "ValidationIssue", "ValidationReason", "WaitingLeavingObject", "WatchedResource",
+  "WatchedResources", "WireAzureAssignedIdentity", "WireAzureIdentity", "WireAzureIdentityBinding",
+  "WireAzurePodIdentityException", "WireGroupVersion", "WireNode", "WireObjectMeta", "WirePod", "WriteFailure",
+];
+
+const indexSource = readFileSync(new URL("./index.ts", import.meta.url), "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+
+describe("@podid/core public surface", () => {
+  it("exports exactly the listed values", () => {
+    expect(Object.keys(api).sort()).toEqual(VALUES);
+  });
+
+  it("names every export (no `export *`)", () => {
+    expect(indexSource).not.toMatch(/export\s+(type\s+)?\*/);
+  });
+
+  it("exports exactly the listed types", () => {
+    const types = [...indexSource.matchAll(/export\s+type\s*\{([^}]*)\}/g)].flatMap((m) => (m[1] ?? "").split(",").map((name) => name.trim()));
+    expect(types.filter((name) => name !== "").sort()).toEqual(TYPES);
+  });
+});

@@ -1,0 +1,150 @@
+import {
+  attributeCaller,
+  normalizeIpAddress,
+  podRef,
+  verifyCallerBinding,
+  type AttributionError,
+  type AzurePodIdentityException,
+  type HttpHeaders,
+  type IdentitySource,
+  type KubeReaderPort,
+  type MetricsPort,
+  type PodRef,
+  type PodView,
+  type Result,
+} from "@podid/core";
+import type { NmiConfig } from "../config/nmi-config.js";
+import { NMI_METRIC } from "../nmi-metrics.js";
+import { outcome, type FlowResult } from "./7-response-audit.js";
+
+/**
+ * Token path, step 3 of 8 — attribution: which pod is calling. The caller is the connection's peer
+ * address (`socket.remoteAddress`; forwarding headers are never trusted) matched against this node's pods
+ * by core's `attributeCaller`, which applies every rule (phase, hostNetwork, terminating, ambiguity).
+ * IP reuse: an address can pass from one pod to another while a request waits (for assignment or for
+ * upstream), so the caller is attributed again after every wait and must still be the same pod — same
+ * UID — or the request is refused (core's `verifyCallerBinding`). The informer caches are read through
+ * {@link ClusterView}, which also hands the decision (step 4) the identity source of the operation mode.
+ * @packageDocumentation
+ */
+
+/** A request as the token path sees it. */
+export interface PathRequest {
+  readonly method: string;
+  /** The request target exactly as received (path and query), never normalised. */
+  readonly rawTarget: string;
+  readonly headers: HttpHeaders;
+  /** The connection's peer address (`socket.remoteAddress`; proxies are never trusted). */
+  readonly remoteAddress: string;
+  readonly body?: Uint8Array;
+  /** Aborts when the client goes away or NMI shuts down (built on first read; see `RequestSignal`). */
+  readonly signal: AbortSignal;
+  /** Aborts only when NMI shuts down (to tell the two apart). */
+  readonly shutdownSignal: AbortSignal;
+}
+
+/** Core's attribution of a source address: the pod, or why there is none. */
+export type Attributed = Result<PodView, AttributionError>;
+
+/** Refusal because the pod behind the request changed (IP reuse or pod re-created) while it was served. */
+export function callerChanged(metrics: MetricsPort, expected: PodRef, actual: PodRef): FlowResult {
+  metrics.increment(NMI_METRIC.callerChanged, {});
+  return outcome({ kind: "callerUnknown", error: { kind: "callerChanged", expected, actual } });
+}
+
+/**
+ * After a wait: the refusal when the caller found `now` is not the pod `expected` (no pod, or another
+ * one), else `undefined`.
+ */
+export function callerStillBound(metrics: MetricsPort, expected: PodRef, now: Attributed): FlowResult | undefined {
+  if (!now.ok) return outcome({ kind: "callerUnknown", error: now.error });
+  const bound = verifyCallerBinding(expected, now.value);
+  return bound.ok ? undefined : callerChanged(metrics, expected, podRef(now.value));
+}
+
+/** The configuration {@link ClusterView} reads. */
+export type ClusterViewOptions = Pick<NmiConfig, "nodeName" | "operationMode" | "forceNamespaced">;
+
+/**
+ * A read-only view of the caches for one node. The IP index is rebuilt from `list("pods")` after any pod
+ * event (and while the caches are not yet synced). This relies on the port's contract that a change is
+ * visible through `list` by the time its event is delivered, which informers guarantee (the store is
+ * updated before handlers run) and `FakeCluster` does too.
+ */
+export class ClusterView {
+  readonly #kube: KubeReaderPort;
+  readonly #options: ClusterViewOptions;
+  #byIp: Map<string, PodView[]> | undefined;
+
+  /** A view over `kube` for the node and mode in `options`. */
+  constructor(kube: KubeReaderPort, options: ClusterViewOptions) {
+    this.#kube = kube;
+    this.#options = options;
+  }
+
+  /** The node name callers must be scheduled on. */
+  get nodeName(): string {
+    return this.#options.nodeName;
+  }
+
+  /** Marks the IP index stale (call on every pod event). */
+  podsChanged(): void {
+    this.#byIp = undefined;
+  }
+
+  /** Every pod of this node in the cache. */
+  podsOnNode(): readonly PodView[] {
+    return this.#kube.list("pods").filter((p) => p.nodeName === this.#options.nodeName);
+  }
+
+  /**
+   * Core's attribution of `sourceIp` among this node's pods. Only the pods holding that IP are passed to
+   * `attributeCaller`, which applies every rule (phase, hostNetwork, terminating, ambiguity) itself.
+   */
+  attribute(sourceIp: string): Result<PodView, AttributionError> {
+    const address = normalizeIpAddress(sourceIp);
+    const candidates = address === undefined ? [] : (this.#index().get(address) ?? []);
+    return attributeCaller(sourceIp, candidates, { nodeName: this.#options.nodeName });
+  }
+
+  /** The identity source of the configured mode, for a pod in `podNamespace`. */
+  identitySource(podNamespace: string): IdentitySource {
+    if (this.#options.operationMode === "managed") {
+      return {
+        mode: "managed",
+        bindings: this.#kube.list("azureidentitybindings", podNamespace),
+        identities: this.#kube.list("azureidentities", podNamespace),
+      };
+    }
+    return {
+      mode: "standard",
+      assignedIdentities: this.#kube.list("azureassignedidentities"),
+      options: { forceNamespaced: this.#options.forceNamespaced },
+    };
+  }
+
+  /** The AzurePodIdentityExceptions of a namespace (only those can except its pods). */
+  exceptions(namespace: string): readonly AzurePodIdentityException[] {
+    return this.#kube.list("azurepodidentityexceptions", namespace);
+  }
+
+  #index(): Map<string, PodView[]> {
+    if (this.#byIp !== undefined) return this.#byIp;
+    const index = new Map<string, PodView[]>();
+    for (const pod of this.podsOnNode()) {
+      const addresses = new Set<string>();
+      for (const ip of [pod.podIP, ...pod.podIPs]) {
+        const normalized = ip === "" ? undefined : normalizeIpAddress(ip);
+        if (normalized !== undefined) addresses.add(normalized);
+      }
+      for (const address of addresses) {
+        const list = index.get(address);
+        if (list === undefined) index.set(address, [pod]);
+        else list.push(pod);
+      }
+    }
+    // Until the caches are synced a later list may hold more pods: do not keep the index.
+    if (this.#kube.hasSynced()) this.#byIp = index;
+    return index;
+  }
+}

@@ -1,0 +1,299 @@
+import {
+  checkForwardedHeaders,
+  checkMetadataHeader,
+  decideHostTokenRequest,
+  decideTokenRequest,
+  findPodOnNode,
+  isFinalDecision,
+  parseHostTokenRequest,
+  parseTokenRequest,
+  type AzureAssignedIdentity,
+  type ClockPort,
+  type IdentitySource,
+  type MetricsPort,
+  type NmiDecision,
+  type NmiDecisionOptions,
+  type PodRef,
+  type PodView,
+  type QueryParams,
+  type ResourceEvent,
+} from "@podid/core";
+import { callerChanged, callerStillBound, type Attributed, type ClusterView, type PathRequest } from "./3-attribution.js";
+import {
+  obtainToken,
+  prepareFetch,
+  rateLimited,
+  type CallerRecheck,
+  type DecisionMemo,
+  type MemoisedDecision,
+  type MemoKey,
+  type TokenCacheParts,
+} from "./5-token-cache.js";
+import { auditSubject, outcome, SHUTTING_DOWN, type FlowResult, type Trace, type WaitWake } from "./7-response-audit.js";
+
+/**
+ * Token path, step 4 of 8 — the decision: which identity the caller gets. Core's pure functions decide
+ * (`parseTokenRequest`, `decideTokenRequest`, `decideHostTokenRequest`) from the request, the caller
+ * (step 3) and the informer caches; this file only runs them in a loop. When core says `wait` (standard
+ * mode: the identity is not Assigned yet), the request sleeps on the {@link AssignmentWatch} and is
+ * decided again on the next relevant change, re-attributing the caller and binding the request to the
+ * pod's UID. A decision taken at once with unchanged caches is memoised (step 5's `DecisionMemo`), so an
+ * identical request later skips deciding: {@link serveMemoised}.
+ * @packageDocumentation
+ */
+
+/** The parts of the engine a decision uses (the engine in step 2 builds them once). */
+export interface DecisionParts extends TokenCacheParts {
+  readonly view: ClusterView;
+  readonly watch: AssignmentWatch;
+  readonly clock: ClockPort;
+  readonly metrics: MetricsPort;
+  readonly options: NmiDecisionOptions;
+  /** Token-path decisions reused while the caches are unchanged. */
+  readonly memo: DecisionMemo<MemoisedDecision>;
+}
+
+/** An identity source with nothing in it, for decisions where the caller could not be attributed. */
+const EMPTY_SOURCE: IdentitySource = { mode: "standard", assignedIdentities: [], options: { forceNamespaced: false } };
+
+/** After a wait for upstream: is the pod at `sourceIp` still the one the decision was for? (step 3's rule) */
+function recheckAt(parts: DecisionParts, sourceIp: string): CallerRecheck {
+  return (expected) => callerStillBound(parts.metrics, expected, parts.view.attribute(sourceIp));
+}
+
+/**
+ * The memo key of a token-path request: everything core's token decision reads from the request — the
+ * source address and the raw target (path and query) — for requests that pass both header checks. A
+ * request that fails one (no `Metadata: true`, a forwarding header) is refused by core, and refusals are
+ * never memoised, so it has no key and is always decided afresh.
+ */
+export function tokenMemoKey(parts: DecisionParts, req: Pick<PathRequest, "remoteAddress" | "rawTarget" | "headers">): MemoKey | undefined {
+  if (!checkMetadataHeader(req.headers, parts.options).ok || !checkForwardedHeaders(req.headers).ok) return undefined;
+  return { source: req.remoteAddress, target: req.rawTarget };
+}
+
+/**
+ * Serves a token request whose decision was memoised: rate limit, then the cache. Synchronous when the
+ * token is in memory (nearly every request), so the hot path allocates no promise.
+ */
+export function serveMemoised(parts: DecisionParts, req: PathRequest, memo: MemoisedDecision, trace: Trace): FlowResult | Promise<FlowResult> {
+  trace.subject = memo.subject;
+  const limited = rateLimited(parts, memo.decision);
+  if (limited !== undefined) return limited;
+  return obtainToken(parts, memo.decision, memo.prepared, trace, recheckAt(parts, req.remoteAddress));
+}
+
+/** Serves the IMDS token path. */
+export async function serveToken(parts: DecisionParts, req: PathRequest, query: QueryParams, trace: Trace, memoKey?: MemoKey): Promise<FlowResult> {
+  const request = parseTokenRequest(query, req.headers, parts.options);
+  if (request.ok) trace.resource = request.value.resource;
+  const generation = parts.memo.generation;
+  let decisions = 0;
+  const decided = await decideWithWaits(parts, req, trace, (elapsedMs) => {
+    decisions += 1;
+    const caller = parts.view.attribute(req.remoteAddress);
+    const namespace = caller.ok ? caller.value.metadata.namespace : "";
+    return decideTokenRequest({
+      request,
+      caller,
+      exceptions: caller.ok ? parts.view.exceptions(namespace) : [],
+      identities: caller.ok ? parts.view.identitySource(namespace) : EMPTY_SOURCE,
+      elapsedMs,
+      options: parts.options,
+    });
+  });
+  if (isFlowResult(decided)) return decided;
+  const recheck = recheckAt(parts, req.remoteAddress);
+  if (decided.kind === "fetch" || decided.kind === "excepted") {
+    const prepared = prepareFetch(decided);
+    if (prepared === undefined) return outcome({ kind: "badRequest", reason: { kind: "missingResource" } });
+    // Only a decision taken at once (no wait) and with unchanged caches is memoised.
+    if (memoKey !== undefined && decisions === 1 && request.ok) {
+      const resource = request.value.resource;
+      const subject = auditSubject({ sourceIp: req.remoteAddress, pod: decided.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource });
+      parts.memo.set(memoKey, { decision: decided, prepared, subject }, generation);
+    }
+    return obtainToken(parts, decided, prepared, trace, recheck);
+  }
+  return perform(parts, decided, trace, recheck);
+}
+
+/** Serves `/host/token` (only when enabled; core refuses it otherwise). */
+export async function serveHostToken(parts: DecisionParts, req: PathRequest, query: QueryParams, trace: Trace): Promise<FlowResult> {
+  const request = parseHostTokenRequest(query, req.headers, req.remoteAddress);
+  if (request.ok) trace.resource = request.value.resource;
+  // After waiting for upstream, the named pod is looked up again with core's rule (live pod of this node).
+  const findNamed = (): Attributed =>
+    request.ok
+      ? findPodOnNode(request.value.podNamespace, request.value.podName, parts.view.podsOnNode(), { nodeName: parts.view.nodeName })
+      : { ok: false, error: { kind: "namedPodNotFound", namespace: "", name: "" } };
+  const recheck: CallerRecheck = (expected) => callerStillBound(parts.metrics, expected, findNamed());
+  const decided = await decideWithWaits(parts, req, trace, (elapsedMs) =>
+    decideHostTokenRequest({
+      request,
+      podsOnNode: parts.view.podsOnNode(),
+      attribution: { nodeName: parts.view.nodeName },
+      identities: request.ok ? parts.view.identitySource(request.value.podNamespace) : EMPTY_SOURCE,
+      elapsedMs,
+      options: parts.options,
+    }),
+  );
+  if (isFlowResult(decided)) return decided;
+  return perform(parts, decided, trace, recheck);
+}
+
+// ── the decide–wait loop ──
+
+/**
+ * How long the request has been served, as core's decision sees it. With `--set-retry-after-header` the
+ * request is decided as if its wait budget were spent, so a not-yet-assigned identity is answered with
+ * 503 + `Retry-After` at once instead of waiting; likewise after the client went away.
+ */
+function elapsedFor(parts: DecisionParts, startedMs: number, giveUp: boolean): number {
+  return giveUp || parts.options.setRetryAfterHeader ? Number.POSITIVE_INFINITY : parts.clock.now() - startedMs;
+}
+
+/**
+ * The decide–wait loop shared by both paths. `decide` is called with the elapsed time and returns core's
+ * decision; `recheck` re-attributes the caller after a wait and refuses a different pod.
+ */
+async function decideWithWaits(
+  parts: DecisionParts,
+  req: PathRequest,
+  trace: Trace,
+  decide: (elapsedMs: number) => NmiDecision,
+): Promise<FlowResult | NmiDecision> {
+  const startedMs = parts.clock.now();
+  let boundTo: PodRef | undefined;
+  let giveUp = false;
+  for (let first = true; ; first = false) {
+    const generation = parts.watch.generation;
+    const decision = decide(elapsedFor(parts, startedMs, giveUp));
+    if ("caller" in decision) {
+      trace.pod = decision.caller;
+      if (boundTo !== undefined && (decision.caller.uid === "" || decision.caller.uid !== boundTo.uid)) {
+        return callerChanged(parts.metrics, boundTo, decision.caller);
+      }
+    }
+    if (first) {
+      const limited = rateLimited(parts, decision);
+      if (limited !== undefined) return limited;
+    }
+    if (decision.kind !== "wait") {
+      if (boundTo !== undefined) {
+        trace.waitedMs = parts.clock.now() - startedMs;
+        trace.waitOutcome ??= decision.kind === "fetch" ? "assigned" : "timeout";
+      }
+      return decision;
+    }
+    boundTo = decision.caller;
+    const wake = await parts.watch.wait(decision.caller, generation, decision.remainingMs, req.signal);
+    if (wake === "aborted") {
+      trace.waitOutcome = "aborted";
+      trace.waitedMs = parts.clock.now() - startedMs;
+      if (req.shutdownSignal.aborted) {
+        return SHUTTING_DOWN;
+      }
+      // The client went away (the original answered 404 after "context canceled"): decide once more as if
+      // the budget were spent, so the record says what the answer would have been.
+      giveUp = true;
+    }
+  }
+}
+
+/** Narrows the loop's result. */
+function isFlowResult(value: FlowResult | NmiDecision): value is FlowResult {
+  return value.kind === "outcome" || value.kind === "forwarded" || value.kind === "response";
+}
+
+/** Turns a non-waiting decision into a flow result. */
+async function perform(parts: DecisionParts, decision: NmiDecision, trace: Trace, recheck: CallerRecheck): Promise<FlowResult> {
+  if (decision.kind === "fetch" || decision.kind === "excepted") {
+    const prepared = prepareFetch(decision);
+    if (prepared === undefined) return outcome({ kind: "badRequest", reason: { kind: "missingResource" } });
+    return obtainToken(parts, decision, prepared, trace, recheck);
+  }
+  if (isFinalDecision(decision)) return outcome(decision);
+  // Core never answers a token request with `forward`, and the loop resolves every `wait`.
+  throw new Error(`invariant: ${decision.kind} decision on a token path`);
+}
+
+// ── the assignment wait ──
+
+interface Waiter {
+  readonly namespace: string;
+  readonly name: string;
+  readonly wake: (why: WaitWake) => void;
+}
+
+/**
+ * The event-driven wait for an identity that MIC is still assigning. The original polled its AAI cache
+ * every 5 s up to 20 times; here a waiting request sleeps until an AzureAssignedIdentity or the pod itself
+ * changes (or its remaining budget runs out, or the client goes away) and is then decided again — so it
+ * completes as soon as the AAI turns `Assigned`. Every relevant event bumps {@link generation}; a request
+ * reads the generation before it decides and passes it to {@link wait}, so a change that lands between
+ * the decision and the wait is never missed.
+ */
+export class AssignmentWatch {
+  readonly #clock: ClockPort;
+  readonly #waiters = new Set<Waiter>();
+  #generation = 0;
+
+  /** A watch timing waits on `clock`. */
+  constructor(clock: ClockPort) {
+    this.#clock = clock;
+  }
+
+  /** Increases on every event fed in. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Requests currently waiting. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  /** Feed an AzureAssignedIdentity event: wakes the waiters of the pod it names (before or after the change). */
+  assignedIdentityChanged(event: ResourceEvent<AzureAssignedIdentity>): void {
+    this.#generation += 1;
+    const names = [event.object, event.previous].filter((o) => o !== undefined).map((o) => [o.spec.podNamespace, o.spec.pod] as const);
+    this.#wakeMatching((w) => names.some(([ns, name]) => w.namespace === ns && w.name === name));
+  }
+
+  /** Feed a pod event: wakes the waiters of that pod (its labels, phase or existence may have changed). */
+  podChanged(event: ResourceEvent<PodView>): void {
+    this.#generation += 1;
+    const { namespace, name } = event.object.metadata;
+    this.#wakeMatching((w) => w.namespace === namespace && w.name === name);
+  }
+
+  /**
+   * Resolves `changed` at once if anything changed since `sinceGeneration`, otherwise on the next change
+   * concerning `pod`; `timeout` after `timeoutMs`; `aborted` when `signal` fires.
+   */
+  wait(pod: PodRef, sinceGeneration: number, timeoutMs: number, signal: AbortSignal): Promise<WaitWake> {
+    if (signal.aborted) return Promise.resolve("aborted");
+    if (this.#generation !== sinceGeneration) return Promise.resolve("changed");
+    return new Promise<WaitWake>((resolve) => {
+      const waiter: Waiter = {
+        namespace: pod.namespace,
+        name: pod.name,
+        wake: (why) => {
+          if (!this.#waiters.delete(waiter)) return;
+          timer.cancel();
+          signal.removeEventListener("abort", onAbort);
+          resolve(why);
+        },
+      };
+      const onAbort = (): void => waiter.wake("aborted");
+      const timer = this.#clock.setTimer(Math.max(0, timeoutMs), () => waiter.wake("timeout"));
+      this.#waiters.add(waiter);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #wakeMatching(matches: (w: Waiter) => boolean): void {
+    for (const waiter of [...this.#waiters]) if (matches(waiter)) waiter.wake("changed");
+  }
+}

@@ -1,1 +1,0 @@
-export * from "./virtual-clock.js";

@@ -1,0 +1,61 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import * as api from "./index.js";
+
+// The package's public surface, pinned so that adding or dropping an export is a deliberate, reviewed
+// change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
+// so they are read from the index's `export type { … }` lines.
+const VALUES = [
+  "ARM_AUDIENCES", "FakeAadServer", "FakeArmServer", "FakeCluster", "FakeCompute", "FakeIdentityCatalog",
+  "FakeImdsServer", "FakeKubeApiServer", "FakeLeaseClient", "FakeLeaseStore", "FakeNetfilter", "FakeTokenSource",
+  "IDENTITY_NAME_POOL", "NAMESPACE_POOL", "NetnsHandle", "NetnsProcess", "PodNetns", "RecordingEventRecorder",
+  "RecordingHttpServer", "RecordingLogger", "RecordingMetrics", "SELECTOR_POOL", "TEST_NODE",
+  "TestCertificateAuthority", "USER_ASSIGNED_IDENTITY_POOL", "VirtualClock", "anyUserAssignedIdentityIdArb",
+  "armNameArb", "azureAssignedIdentityArb", "azureIdentityArb", "azureIdentityBindingArb",
+  "azurePodIdentityExceptionArb", "bindPod", "buildKubeconfig", "buildScaleCluster", "caseVariantArb", "clusterArb",
+  "computeTargetArb", "createClientCertificate", "createNetnsTopology", "curlFrom", "decodeFakeJwt", "encodeFakeJwt",
+  "fakeGuid", "freePort", "httpRequestFrom", "identityArmId", "identityClientId", "iptablesSupport", "makeAssigned",
+  "makeBinding", "makeException", "makeIdentity", "makePod", "nodeArb", "objectMetaArb", "podArb", "runCommand",
+  "startAzureCloud", "startEmbeddedCluster", "systemClock", "timestampArb", "toLegacyPascalCase", "tokenUrl",
+];
+
+const TYPES = [
+  "AppliedObject", "ArmWireError", "AzureAssignedIdentityArbOptions", "AzureCloud", "AzureCloudOptions",
+  "AzureIdentityArbOptions", "AzureIdentityBindingArbOptions", "AzurePodIdentityExceptionArbOptions",
+  "ClientCertificate", "ClusterArbOptions", "ClusterComponent", "ClusterSnapshot", "ClusterWriteCounts",
+  "ClusterWriteFault", "ClusterWriteLogEntry", "ClusterWriteOp", "CommandResult", "ComputeCallCounts",
+  "ComputeCallLogEntry", "ComputeCounts", "ComputeErrorKind", "ComputeIdentitySnapshot", "ComputeInitialIdentity",
+  "ComputeOp", "CreateCertificateAuthorityOptions", "CurlResult", "DemoServicePrincipal", "DropMode",
+  "DropWatchesOptions", "EmbeddedCluster", "EmbeddedClusterOptions", "EventQuery", "ExpireHistoryOptions",
+  "FailWritesOptions", "FakeAadApplication", "FakeAadCounts", "FakeAadFault", "FakeAadRequestLogEntry",
+  "FakeAadServerOptions", "FakeArmAuthOptions", "FakeArmCounts", "FakeArmFault", "FakeArmLroOptions",
+  "FakeArmOperation", "FakeArmRequestInfo", "FakeArmRequestLogEntry", "FakeArmServerOptions", "FakeClusterOptions",
+  "FakeComputeOptions", "FakeIdentityCatalogOptions", "FakeIdentityInput", "FakeImdsCounts", "FakeImdsFault",
+  "FakeImdsRequestLogEntry", "FakeImdsServerOptions", "FakeKubeApiServerOptions", "FakeLeaseStoreOptions",
+  "FakeServicePrincipal", "FakeTokenCall", "FakeTokenClaims", "FakeTokenCounts", "FakeTokenSourceOptions",
+  "IdentityOptions", "ImdsThrottleOptions", "InjectedWriteStatus", "KubeObject", "KubeconfigOptions", "LatencySpec",
+  "LeafCertificateOptions", "LeaseCounts", "LeaseLatency", "LeaseLogEntry", "LeaseOp", "LogLevel", "LogLine",
+  "MetadataTrafficVerdict", "MetricSeries", "NetfilterCounts", "NetfilterOp", "NetfilterTamper", "NetnsHttpOutcome",
+  "NetnsHttpRequest", "NetnsSupport", "NetnsTopology", "NetnsTopologyOptions", "NodeArbOptions",
+  "ObjectMetaArbOptions", "PemKeyPair", "PendingTimer", "PodArbOptions", "PodOptions", "ProcessExit", "RawObject",
+  "RecordedEvent", "RecordedHttpEvent", "RequestRecord", "RunCommandOptions", "RunUntilIdleOptions",
+  "RunUntilIdleResult", "ScaleCluster", "ScaleClusterOptions", "ServerTls", "UserAssignedIdentityFixture",
+  "VirtualClockOptions",
+];
+
+const indexSource = readFileSync(new URL("./index.ts", import.meta.url), "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+
+describe("@podid/testkit public surface", () => {
+  it("exports exactly the listed values", () => {
+    expect(Object.keys(api).sort()).toEqual(VALUES);
+  });
+
+  it("names every export (no `export *`)", () => {
+    expect(indexSource).not.toMatch(/export\s+(type\s+)?\*/);
+  });
+
+  it("exports exactly the listed types", () => {
+    const types = [...indexSource.matchAll(/export\s+type\s*\{([^}]*)\}/g)].flatMap((m) => (m[1] ?? "").split(",").map((name) => name.trim()));
+    expect(types.filter((name) => name !== "").sort()).toEqual(TYPES);
+  });
+});
