@@ -2,7 +2,8 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync, mkdirSync, symlinkSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AzureConfig, AzureConfigError } from "./azure-config.js";
+import type { AzureConfigError } from "./azure-config-error.js";
+import type { AzureConfig } from "./azure-config.js";
 import { AzureConfigWatcher } from "./azure-config-watcher.js";
 import { loadAzureConfig } from "./load-azure-config.js";
 

@@ -1,7 +1,8 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { err, ok, type Result } from "@podid/core";
-import { describeAzureConfigError, type AzureConfig, type AzureConfigError } from "./azure-config.js";
+import { describeAzureConfigError, type AzureConfigError } from "./azure-config-error.js";
+import type { AzureConfig } from "./azure-config.js";
 import { loadAzureConfig } from "./load-azure-config.js";
 
 /** Options of {@link AzureConfigWatcher}. */

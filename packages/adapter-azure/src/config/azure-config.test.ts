@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildAzureConfig, describeAzureConfigError, type AzureSettings } from "./azure-config.js";
+import { describeAzureConfigError } from "./azure-config-error.js";
+import { buildAzureConfig, type AzureSettings } from "./azure-config.js";
 import { AZURE_ENV_VARS, readAzureJsonSettings, readEnvironmentSettings } from "./read-settings.js";
 
 const base: AzureSettings = {

@@ -1,4 +1,5 @@
 import { err, ok, type Result } from "@podid/core";
+import type { AzureConfigError, AzureConfigProblem } from "./azure-config-error.js";
 import { resolveCloudEnvironment, type CloudEnvironment, type CloudOverrides } from "./cloud-environment.js";
 
 /**
@@ -31,27 +32,6 @@ export interface AzureConfig {
    * adds it to the immutable identities so MIC never removes it from a node (PR #981).
    */
   readonly clusterIdentityClientId: string;
-}
-
-/** What is wrong with one setting. */
-export interface AzureConfigProblem {
-  /** The `azure.json` field or environment variable name (`""` for the document as a whole). */
-  readonly field: string;
-  readonly reason: "invalidJson" | "missing" | "wrongType" | "invalidValue";
-  readonly message: string;
-}
-
-/** Why no configuration could be produced. */
-export type AzureConfigError =
-  /** A file could not be read (missing, permissions). */
-  | { readonly kind: "unreadable"; readonly path: string; readonly message: string }
-  /** The settings were read but are invalid; every problem is listed, not just the first. */
-  | { readonly kind: "invalid"; readonly source: string; readonly problems: readonly AzureConfigProblem[] };
-
-/** One sentence describing an {@link AzureConfigError}, for logs and fatal exits. */
-export function describeAzureConfigError(error: AzureConfigError): string {
-  if (error.kind === "unreadable") return `cannot read ${error.path}: ${error.message}`;
-  return `invalid Azure configuration in ${error.source}: ${error.problems.map((p) => (p.field === "" ? p.message : `${p.field}: ${p.message}`)).join("; ")}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { err, ok, type Result } from "@podid/core";
-import type { AzureConfigProblem } from "./azure-config.js";
+import type { AzureConfigProblem } from "./azure-config-error.js";
 
 /**
  * The endpoints of one Azure cloud that podid needs: where ARM is, where AAD issues tokens, and which

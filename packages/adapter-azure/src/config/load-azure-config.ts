@@ -1,11 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { err, type Result } from "@podid/core";
-import { buildAzureConfig, type AzureConfig, type AzureConfigError, type AzureConfigProblem, type AzureSettings } from "./azure-config.js";
+import type { AzureConfigError, AzureConfigProblem } from "./azure-config-error.js";
+import { buildAzureConfig, type AzureConfig, type AzureSettings } from "./azure-config.js";
 import { DEFAULT_CLOUD_NAME, knownCloud, parseEnvironmentFile, type CloudOverrides } from "./cloud-environment.js";
 import { AZURE_ENV_VARS, AZURE_ENVIRONMENT_FILEPATH, readAzureJsonSettings, readEnvironmentSettings } from "./read-settings.js";
-
-/** Where the original's manifests mount the node's cloud-provider configuration (`--cloudconfig`). */
-export const DEFAULT_AZURE_JSON_PATH = "/etc/kubernetes/azure.json";
 
 /** Where to read the cloud configuration from. */
 export interface LoadAzureConfigOptions {

@@ -1,5 +1,6 @@
 import { err, ok, type Result } from "@podid/core";
-import type { AzureConfigProblem, AzureSettings } from "./azure-config.js";
+import type { AzureConfigProblem } from "./azure-config-error.js";
+import type { AzureSettings } from "./azure-config.js";
 
 /**
  * Reading raw settings from `azure.json` text or from environment variables, with type checks but no

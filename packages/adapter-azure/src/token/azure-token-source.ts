@@ -17,7 +17,8 @@ import { clientCertificatePem, describeClientCertificateError } from "./certific
 import { CredentialCache, credentialKey } from "./credential-cache.js";
 import { identityErrorToTokenSourceError } from "./identity-errors.js";
 
-type SecretRequest = Extract<TokenSourceRequest, { readonly kind: "servicePrincipalSecret" }>;
+/** The service-principal-secret variant of core's token request (what {@link AzureTokenSource.acquireMultiTenant} takes). */
+export type SecretRequest = Extract<TokenSourceRequest, { readonly kind: "servicePrincipalSecret" }>;
 type CertificateRequest = Extract<TokenSourceRequest, { readonly kind: "servicePrincipalCertificate" }>;
 
 /** Retries of `@azure/identity`'s own pipeline towards AAD. */

@@ -35,7 +35,9 @@ function repeatToMultiple(input: Uint8Array, v: number): Uint8Array {
 /**
  * The PKCS#12 key-derivation function (RFC 7292 appendix B.2), used by the legacy `pbeWithSHAAnd…`
  * encryption algorithms and by the file's integrity MAC. `password` is already in its BMP form
- * ({@link bmpPassword}), or empty for "no password".
+ * ({@link bmpPassword}), or empty for "no password". Hand-written because `node:crypto` has only PBKDF2
+ * and the ASN.1 libraries parse without deriving keys (`pkijs` has a private, asynchronous WebCrypto
+ * version; `readPkcs12` is synchronous).
  */
 export function pkcs12Kdf(
   hash: Pkcs12Hash,

@@ -1,12 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { createPublicKey } from "node:crypto";
+import { createHmac, createPublicKey } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PFX } from "@peculiar/asn1-pfx";
+import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
+import * as asn1js from "asn1js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { children, parseDer } from "./der.js";
 import { readPkcs12 } from "./pkcs12.js";
+import { bmpPassword, pkcs12Kdf } from "./pkcs12-kdf.js";
 
 /**
  * PKCS#12 files written by the openssl CLI (an independent producer) in every layout podid must read:
@@ -28,9 +31,15 @@ beforeAll(() => {
   openssl(...base, "-certfile", file("ca.pem"), "-keypbe", "AES-128-CBC", "-certpbe", "AES-128-CBC", "-macalg", "sha512", "-out", file("chain.p12"), "-passout", "pass:pässwörd");
   openssl(...base, "-keypbe", "DES-EDE3-CBC", "-certpbe", "DES-EDE3-CBC", "-out", file("pbes2-3des.p12"), "-passout", "pass:s3cret");
   openssl("pkcs12", "-export", "-nokeys", "-in", file("c.pem"), "-out", file("nokey.p12"), "-passout", "pass:s3cret");
+  openssl(...base, "-nomac", "-out", file("nomac.p12"), "-passout", "pass:s3cret");
 }, 30_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The octets of a DER PFX's auth safe: what its MAC covers. */
+function authSafeOctets(der: Uint8Array): Uint8Array {
+  return new Uint8Array(AsnConvert.parse(AsnConvert.parse(der, PFX).authSafe.content, OctetString).buffer);
+}
 
 /** Re-encodes PFX → ContentInfo → [0] with indefinite lengths and the auth-safe OCTET STRING in 1000-byte segments. */
 function toOuterBer(der: Uint8Array): Uint8Array {
@@ -40,17 +49,47 @@ function toOuterBer(der: Uint8Array): Uint8Array {
     const header = len < 0x80 ? [tag, len] : len < 0x100 ? [tag, 0x81, len] : [tag, 0x82, len >> 8, len & 0xff];
     return Buffer.concat([Buffer.from(header), body]);
   };
-  const pfx = parseDer(der);
-  const [version, authSafe, mac] = children(pfx);
-  const [type, wrapper] = children(authSafe!);
-  const octetsNode = children(wrapper!)[0]!;
-  const body = octetsNode.bytes.subarray(octetsNode.start, octetsNode.contentEnd);
+  const body = authSafeOctets(der);
   const segments: Uint8Array[] = [];
   for (let i = 0; i < body.length; i += 1000) segments.push(definite(0x04, body.subarray(i, i + 1000)));
-  const slice = (n: { offset: number; end: number; bytes: Uint8Array }) => n.bytes.subarray(n.offset, n.end);
-  return new Uint8Array(
-    indefinite(0x30, slice(version!), indefinite(0x30, slice(type!), indefinite(0xa0, indefinite(0x24, ...segments))), slice(mac!)),
-  );
+  const version = definite(0x02, Uint8Array.of(3));
+  const dataType = definite(0x06, Buffer.from("2a864886f70d010701", "hex")); // 1.2.840.113549.1.7.1, id-data
+  const mac = new Uint8Array(AsnConvert.serialize(AsnConvert.parse(der, PFX).macData));
+  return new Uint8Array(indefinite(0x30, version, indefinite(0x30, dataType, indefinite(0xa0, indefinite(0x24, ...segments))), mac));
+}
+
+/**
+ * Re-encodes a DER PFX in BER throughout, inside the auth safe too: every constructed element of
+ * indefinite length, OCTET STRINGs and `[0] IMPLICIT` encrypted contents in 64-byte segments; the
+ * MAC recomputed over the new auth safe.
+ */
+function toBerThroughout(der: Uint8Array, password: string): Uint8Array {
+  const segmented = (block: asn1js.BaseBlock, tag: { tagClass: number; tagNumber: number }) => {
+    const bytes = block.valueBeforeDecodeView.subarray(block.idBlock.blockLength + block.lenBlock.blockLength);
+    const value = [];
+    for (let i = 0; i < bytes.length; i += 64) value.push(new asn1js.OctetString({ valueHex: bytes.slice(i, i + 64) }));
+    return new asn1js.Constructed({ idBlock: tag, lenBlock: { isIndefiniteForm: true }, value });
+  };
+  const ber = (block: asn1js.BaseBlock): asn1js.BaseBlock => {
+    const { tagClass, tagNumber, isConstructed } = block.idBlock;
+    if (!isConstructed && ((tagClass === 1 && tagNumber === 4) || (tagClass === 3 && tagNumber === 0)) && block.lenBlock.length > 64) {
+      return segmented(block, { tagClass, tagNumber });
+    }
+    if (block instanceof asn1js.Constructed) {
+      block.lenBlock.isIndefiniteForm = true;
+      block.valueBlock.value = block.valueBlock.value.map(ber);
+    }
+    return block;
+  };
+  const reencode = (bytes: Uint8Array) => new Uint8Array(ber(asn1js.fromBER(bytes, { parseEmbedded: false }).result).toBER());
+  const pfx = AsnConvert.parse(der, PFX);
+  const authSafe = reencode(authSafeOctets(der));
+  const hashes: Record<string, "sha1" | "sha256" | "sha512"> = { "1.3.14.3.2.26": "sha1", "2.16.840.1.101.3.4.2.1": "sha256", "2.16.840.1.101.3.4.2.3": "sha512" };
+  const hash = hashes[pfx.macData.mac.digestAlgorithm.algorithm] ?? "sha1";
+  const key = pkcs12Kdf(hash, bmpPassword(password), new Uint8Array(pfx.macData.macSalt.buffer), 3, pfx.macData.iterations, pfx.macData.mac.digest.byteLength);
+  pfx.macData.mac.digest = new OctetString(createHmac(hash, key).update(authSafe).digest());
+  pfx.authSafe.content = AsnConvert.serialize(new OctetString(authSafe));
+  return reencode(new Uint8Array(AsnConvert.serialize(pfx)));
 }
 
 const leafPublicKey = () => createPublicKey(readFileSync(file("k.pem"))).export({ type: "spki", format: "der" }).toString("hex");
@@ -85,6 +124,22 @@ describe("readPkcs12", () => {
     expect(result.ok && result.value.certificates[0]?.subject).toBe("CN=podid-leaf");
   });
 
+  it("reads a file in BER throughout: indefinite lengths and segmented octet strings inside the auth safe too", () => {
+    for (const [name, password] of [["modern.p12", "s3cret"], ["legacy.p12", "s3cret"], ["chain.p12", "pässwörd"]] as const) {
+      const ber = toBerThroughout(readFileSync(file(name)), password);
+      // Indefinite outer SEQUENCE; segmented `[0] IMPLICIT` encrypted contents and OCTET STRINGs further in.
+      const has = (hex: string) => Buffer.from(ber).includes(Buffer.from(hex, "hex"));
+      expect([ber[0] === 0x30 && ber[1] === 0x80, has("a0800440"), has("24800440")]).toEqual([true, true, true]);
+      const result = readPkcs12(ber, password);
+      expect(result.ok && result.value.certificates[0]?.subject).toBe("CN=podid-leaf");
+    }
+  });
+
+  it("reads a file without an integrity MAC (openssl -nomac)", () => {
+    const result = readPkcs12(readFileSync(file("nomac.p12")), "s3cret");
+    expect(result.ok && result.value.certificates[0]?.subject).toBe("CN=podid-leaf");
+  });
+
   it("reports a file without a private key", () => {
     expect(readPkcs12(readFileSync(file("nokey.p12")), "s3cret")).toMatchObject({ ok: false, error: { reason: "noPrivateKey" } });
   });
@@ -107,9 +162,9 @@ describe("readPkcs12", () => {
     // The MAC covers the auth safe's octets; the envelope around them and the MAC data are not covered, so
     // the reader itself must notice every change there (a length widened to swallow the MAC data, a
     // NULL turned into an empty string, an octet string retagged …).
-    const [, authSafeInfo] = children(parseDer(good));
-    const authSafe = children(children(authSafeInfo!)[1]!)[0]!;
-    const uncovered = [...Array(good.length).keys()].filter((at) => at < authSafe.start || at >= authSafe.contentEnd);
+    const authSafe = authSafeOctets(good);
+    const start = good.indexOf(authSafe);
+    const uncovered = [...Array(good.length).keys()].filter((at) => at < start || at >= start + authSafe.length);
     const accepted: string[] = [];
     for (const at of uncovered) {
       for (const xor of [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x84, 0x0f, 0xf0, 0xff]) {

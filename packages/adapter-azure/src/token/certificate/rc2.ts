@@ -2,8 +2,10 @@
  * RC2 decryption (RFC 2268) in CBC mode. Legacy PKCS#12 files — what `openssl pkcs12 -export` wrote
  * before OpenSSL 3, Windows' exports, and what the original (Go `x/crypto/pkcs12`) read — encrypt their
  * certificates with 40-bit RC2, which OpenSSL 3 (and therefore Node) only offers through its legacy
- * provider. Decrypting a certificate needs no secrecy guarantees from the cipher, so this small
- * implementation lets podid read those files without the legacy provider.
+ * provider: Node 22's `crypto.getCiphers()` lists no RC2 and `createDecipheriv("rc2-40-cbc", …)` fails
+ * as unsupported, and a library cannot load that provider (it takes a process-wide flag or OpenSSL
+ * configuration). The ASN.1 libraries podid uses parse but do not decrypt. Decrypting a certificate needs
+ * no secrecy guarantees from the cipher, so this small implementation lets podid read those files.
  * @packageDocumentation
  */
 
