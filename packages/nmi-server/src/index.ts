@@ -22,11 +22,20 @@ export { parseNmiFlags, type NmiCommand } from "./config/parse-nmi-flags.js";
 
 // ── the token server, built with injected ports ──
 export { createNmiServer, type NmiApp, type NmiServer, type NmiServerPorts } from "./token-path/1-http-entry.js";
-export type { NmiEngine, NmiRequest } from "./token-path/2-routes.js";
-export { loggerAuditWriter, type AuditRecord, type AuditWriter } from "./token-path/7-response-audit.js";
-export { PinoAuditWriter } from "./token-path/8-audit-lines.js";
+export type { NmiEngine, NmiEnginePorts, NmiRequest, OnClientGone } from "./token-path/2-routes.js";
+export {
+  loggerAuditWriter,
+  type AuditFacts,
+  type AuditRecord,
+  type AuditSubject,
+  type AuditWriter,
+  type CacheResult,
+  type NmiReply,
+  type ServedRequest,
+} from "./token-path/7-response-audit.js";
+export { PinoAuditWriter, type PinoAuditWriterOptions } from "./token-path/8-audit-lines.js";
 export { createNmiLogging, createNmiPino, REDACT_PATHS, type NmiLogging, type NmiPinoOptions } from "./nmi-logging.js";
-export type { ForwardedResponse, ForwardError, ForwardRequest, ImdsForwarder } from "./imds-forwarder.js";
+export type { ForwardedResponse, ForwardError, ForwardRequest, HeaderBag, ImdsForwarder } from "./imds-forwarder.js";
 export { NMI_METRIC, NMI_METRIC_DEFINITIONS } from "./nmi-metrics.js";
 
 // ── the whole daemon ──

@@ -178,6 +178,11 @@ export type {
   PemKeyPair,
 } from "./tls/test-certificate-authority.js";
 
+// --- Public-surface tests ------------------------------------------------------------------------
+// Reads what a package's index exports (values, type-only exports, any `export *`) for a test that pins it.
+export { publicSurfaceOf } from "./surface/public-surface.js";
+export type { PublicSurface } from "./surface/public-surface.js";
+
 // --- Network namespaces (Linux, root): real iptables and HTTP between pods and a node ------------
 export { NetnsHandle } from "./netns/netns-handle.js";
 export { curlFrom, httpRequestFrom, RecordingHttpServer } from "./netns/netns-http.js";

@@ -1,0 +1,25 @@
+import { readFileSync } from "node:fs";
+import { publicSurfaceOf } from "@podid/testkit";
+import { describe, expect, it } from "vitest";
+import * as api from "./index.js";
+
+// The package's public surface, pinned so that adding or dropping an export is a deliberate, reviewed
+// change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
+// so they are read from the index's source text (testkit's publicSurfaceOf).
+const VALUES = [
+  "MIC_LOG_LEVELS", "MicController", "composeMic", "parseMicFlags",
+];
+
+const TYPES = [
+  "CloudConfigSource", "MicAddresses", "MicArmCredential", "MicCommand", "MicConfig", "MicControllerOptions",
+  "MicControllerPorts", "MicControllerStats", "MicHost", "MicKubeConfig", "MicKubeReader",
+  "MicLeaderElectionConfig", "MicLeadership", "MicLogLevel", "MicOverrides", "MicProcessEnv", "MicRuntime",
+  "ReplaceableCompute",
+];
+
+describe("@podid/mic-runner public surface", () => {
+  it("names every export (no `export *`): exactly the listed values and types", () => {
+    const indexSource = readFileSync(new URL("./index.ts", import.meta.url), "utf8");
+    expect(publicSurfaceOf(indexSource, api)).toEqual({ values: VALUES, types: TYPES, wildcardExports: [] });
+  });
+});
