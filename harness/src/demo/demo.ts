@@ -1,5 +1,5 @@
 /**
- * `podid-sim demo` (`npm run demo`): the whole product on one machine. It starts the embedded cluster (fake
+ * `npm run demo`: the whole product on one machine. It starts the embedded cluster (fake
  * kube-apiserver with the CRDs, fake ARM with a 3-instance scale set, fake IMDS and AAD), the real MIC and
  * one real NMI per node as child processes, applies the example manifests as a user would, and prints a
  * timeline: the pod scheduled, its AzureAssignedIdentity going Created → Assigned, the scale-set PATCH,

@@ -1,6 +1,6 @@
 import { computeTargetKey, parseProviderId, type ComputeTarget, type EventRecorderPort } from "@podid/core";
 import { buildScaleCluster, FakeCluster, FakeCompute, RecordingLogger, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
-import { MicController, type MicControllerOptions } from "@podid/mic-runner";
+import { MicController, type MicControllerOptions } from "@podid/mic-runner/controller";
 
 /** ARM as the scale simulation models it: 40 s per VMSS operation, one operation at a time per VMSS. */
 export const SIM_VMSS_PATCH_MS = 40_000;

@@ -32,8 +32,7 @@ export type {
 export type { ReplaceableCompute } from "./composition/replaceable-compute.js";
 
 // --- The controller engine -----------------------------------------------------------------------
-// MicController on core's ports alone (no Kubernetes or ARM client): the scale simulation and `podid plan`'s
-// agreement test drive it on testkit's fakes.
-export { MicController } from "./controller/mic-controller.js";
-export type { MicControllerPorts, MicControllerStats } from "./controller/mic-controller.js";
-export type { MicControllerOptions } from "./controller/mic-options.js";
+// MicController on core's ports alone (no Kubernetes or ARM client). Programs that need only the engine (the
+// scale simulation, `podid plan`'s agreement test) import `@podid/mic-runner/controller`, which loads core alone.
+export { MicController } from "./controller.js";
+export type { MicControllerOptions, MicControllerPorts, MicControllerStats } from "./controller.js";

@@ -32,7 +32,7 @@ import {
   type PodView,
 } from "@podid/core";
 import { FakeCluster, FakeCompute, RecordingLogger, USER_ASSIGNED_IDENTITY_POOL, VirtualClock } from "@podid/testkit";
-import { MicController } from "@podid/mic-runner";
+import { MicController } from "@podid/mic-runner/controller";
 import { runCli } from "../test-support/run-cli.js";
 import type { OfflinePlan } from "./offline-plan.js";
 

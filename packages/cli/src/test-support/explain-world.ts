@@ -24,7 +24,7 @@ import { REPO_ROOT, runCli, type CliRun, type RunCliOptions } from "./run-cli.js
 /** When the fake API server stamps objects (one minute before the CLI's fixed "now"). */
 export const SERVER_NOW = new Date("2024-05-01T11:59:00Z");
 
-/** Subscription, node resource group and scale set of the demo (as `podid-sim demo` creates them). */
+/** Subscription, node resource group and scale set of the demo (as `npm run demo` creates them). */
 export const SUBSCRIPTION = "00000000-0000-4000-8000-00000000d3e0";
 /** The demo's node resource group. */
 export const NODE_RESOURCE_GROUP = "MC_demo_podid_westeurope";

@@ -1,7 +1,7 @@
 /**
  * The Azure half of the embedded cluster: a scale set in a {@link FakeCompute}, the identity catalogue, and
  * the fake ARM, AAD and IMDS servers on loopback, plus the `azure.json` that points MIC at them. Used by
- * `podid-sim demo`.
+ * the demo (`npm run demo`).
  * @packageDocumentation
  */
 import { writeFile } from "node:fs/promises";
