@@ -106,8 +106,9 @@ async function main(): Promise<void> {
   };
   const build = (logging: NmiLogging): NmiApp =>
     createNmiServer(
-      // One client (127.0.0.1) sends everything, so the per-pod limit (5/s) is off for the benchmark.
-      defineNmiConfig({ nodeName: TEST_NODE, podRateLimitPerSecond: 0 }),
+      // One client (127.0.0.1) sends everything, so the per-pod request limit (5/s) is off for the benchmark and
+      // its connection cap (64 per source address) is raised above the 64 connections of the top level.
+      defineNmiConfig({ nodeName: TEST_NODE, podRateLimitPerSecond: 0, maxConnectionsPerPod: 256 }),
       {
         kube: cluster,
         tokenSource,

@@ -134,6 +134,8 @@ export interface E2eNodeOptions {
   readonly attached: readonly E2eIdentity[];
   /** NMI flags added to the base ones (node, kubeconfig, kubelet config, short waits). */
   readonly nmiFlags?: readonly string[];
+  /** How pods attach to the node (default `bridged`; see testkit's `NetnsTopologyOptions.mode`). */
+  readonly topology?: "bridged" | "routed";
 }
 
 /** The topology, the fakes and NMI. Call {@link E2eNode.destroy} (idempotent) in `afterAll`. */
@@ -158,7 +160,7 @@ export class E2eNode {
     const dir = await mkdtemp(join(tmpdir(), "podid-nmi-e2e-"));
     let topology: NetnsTopology | undefined;
     try {
-      topology = await createNetnsTopology({ pods: options.pods });
+      topology = await createNetnsTopology({ pods: options.pods, ...(options.topology !== undefined ? { mode: options.topology } : {}) });
       // A kubelet configuration of a CNI node, so the kubenet guard runs and passes (CVE-2021-1677).
       await writeFile(join(dir, "kubelet"), 'KUBELET_FLAGS="--network-plugin=cni --node-labels=kubernetes.azure.com/mode=user"\n');
       const fakes = await NodeFakes.start(topology.node, NODE_FAKES_MAIN, {
@@ -179,6 +181,8 @@ export class E2eNode {
         "--retry-attempts-for-assigned=1",
         "--find-identity-retry-interval=1",
         "--graceful-shutdown-timeout-sec=5",
+        // Exceptions count only in listed namespaces: the defaults plus the pod-cache barrier's own.
+        `--exception-namespaces=podid-system,kube-system,${BARRIER_EXCEPTION.namespace}`,
         ...(options.nmiFlags ?? []),
       ];
       const node = new E2eNode(topology, fakes, dir, flags);

@@ -20,6 +20,8 @@ if (!support.supported) console.warn(`skipping NMI end-to-end tests in network n
 
 const ALPHA = e2eIdentity("id-alpha", "team-a");
 const BETA = e2eIdentity("id-beta", "team-b");
+/** Bound to the loner but never assigned: its requests wait for MIC (a pod no binding selects gets 404 at once). */
+const GAMMA = e2eIdentity("id-gamma", "team-a");
 const INTERVAL_MS = 1_000;
 const DNAT_RULE = "-A aad-metadata ! -s 127.0.0.1/32 -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 127.0.0.1:2579";
 const GUARD_RULE = "-A aad-metadata-guard -d 169.254.169.254/32 ! -i lo -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset";
@@ -127,7 +129,8 @@ describe.skipIf(!support.supported)("NMI end to end: fail-closed through kills, 
     const betaBinding = await node.addIdentityAndBinding(BETA, "beta");
     alpha = await node.addPod(p0!, { name: "alpha-app", namespace: "team-a", selector: "alpha" });
     beta = await node.addPod(p1!, { name: "beta-app", namespace: "team-b", selector: "beta" });
-    loner = await node.addPod(p2!, { name: "loner", namespace: "team-a" });
+    await node.addIdentityAndBinding(GAMMA, "gamma");
+    loner = await node.addPod(p2!, { name: "loner", namespace: "team-a", selector: "gamma" });
     pods = [alpha, beta, loner];
     await node.assign(alpha.pod, ALPHA, alphaBinding);
     await node.assign(beta.pod, BETA, betaBinding);
@@ -168,7 +171,7 @@ describe.skipIf(!support.supported)("NMI end to end: fail-closed through kills, 
     const logBefore = (await node.fakes.imds()).log.length;
     const prober = MetadataProber.start(beta.netns, tokenTarget(VAULT));
     await waitForProbes(prober, 3);
-    // An unbound pod's request is waiting for MIC (up to 5 s) when the SIGTERM arrives.
+    // A bound pod without an AzureAssignedIdentity is waiting for MIC (up to 5 s) when the SIGTERM arrives.
     const waiting = curlMetadata(loner.netns, tokenTarget(VAULT), { maxTimeSeconds: 10 });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const signalledAt = Date.now();

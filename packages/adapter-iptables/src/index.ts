@@ -16,6 +16,11 @@ export { IptablesNetfilter } from "./iptables-netfilter.js";
 export type { IptablesBinaries, IptablesNetfilterOptions } from "./iptables-netfilter.js";
 export type { SysctlAccess } from "./sysctl.js";
 
+// --- Anti-spoofing (docs/adr/0010-anti-spoofing.md) ---------------------------------------------
+// Pod IP → host interface / bridge port from the node, and podid's nftables tables applied with one `nft -f`.
+export { NftAntiSpoofing, parseNodeNetworkFacts } from "./anti-spoofing.js";
+export type { AntiSpoofingSync, NftAntiSpoofingOptions } from "./anti-spoofing.js";
+
 // --- Drift repair --------------------------------------------------------------------------------
 // Re-checks the rules every `--ipt-update-interval-sec` and repairs any drift (see README).
 export { DriftRepairLoop } from "./drift-repair-loop.js";

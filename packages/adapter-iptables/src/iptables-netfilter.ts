@@ -5,6 +5,7 @@ import {
   isLoopbackIpv4,
   ok,
   parseIptablesDump,
+  planGuardRepair,
   planInterceptionRemoval,
   planInterceptionRepair,
   validateInterceptionSpec,
@@ -149,6 +150,24 @@ export class IptablesNetfilter implements NetfilterPort {
    */
   ensure(spec: InterceptionSpec): Promise<Result<InterceptionState, NetfilterError>> {
     return this.#exclusive(() => this.#ensure(spec));
+  }
+
+  /**
+   * Installs or repairs only the filter guard (one `iptables-restore --noflush` of the filter table, nothing
+   * run when it is intact), leaving the nat table as it is: NMI's first step at start-up.
+   */
+  guard(spec: InterceptionSpec): Promise<Result<void, NetfilterError>> {
+    return this.#exclusive(async () => {
+      const valid = checkSpec(spec);
+      if (!valid.ok) return valid;
+      const current = await this.#read();
+      if (!current.ok) return current;
+      const plan = planGuardRepair(spec, current.value);
+      if (!plan.changes) return ok(undefined);
+      const applied = await this.#restore(plan);
+      if (applied.ok) this.#logger?.info({ chain: spec.chain }, "installed the metadata guard: pod traffic to the metadata address is refused");
+      return applied;
+    });
   }
 
   /**

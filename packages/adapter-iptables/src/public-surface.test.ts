@@ -7,12 +7,12 @@ import * as api from "./index.js";
 // change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
 // so they are read from the index's source text (testkit's publicSurfaceOf).
 const VALUES = [
-  "DriftRepairLoop", "IptablesNetfilter",
+  "DriftRepairLoop", "IptablesNetfilter", "NftAntiSpoofing", "parseNodeNetworkFacts",
 ];
 
 const TYPES = [
-  "CommandOutcome", "CommandRunner", "ConntrackFlushOutcome", "DriftRepairEvent", "DriftRepairLoopOptions",
-  "DriftRepairStats", "IptablesBinaries", "IptablesNetfilterOptions", "SysctlAccess",
+  "AntiSpoofingSync", "CommandOutcome", "CommandRunner", "ConntrackFlushOutcome", "DriftRepairEvent", "DriftRepairLoopOptions",
+  "DriftRepairStats", "IptablesBinaries", "IptablesNetfilterOptions", "NftAntiSpoofingOptions", "SysctlAccess",
 ];
 
 describe("@podid/adapter-iptables public surface", () => {

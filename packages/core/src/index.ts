@@ -160,6 +160,10 @@ export { decideForwardRequest, decideRejectedPath } from "./nmi/decide-route.js"
 export { decideHostTokenRequest, decideTokenRequest } from "./nmi/decide-token.js";
 export type { HostTokenDecisionInput, TokenDecisionInput } from "./nmi/decide-token.js";
 export { isFinalDecision } from "./nmi/decision.js";
+export { decideException, DEFAULT_EXCEPTION_NAMESPACES } from "./nmi/exception-policy.js";
+export { decideRequestLine, SUPPORTED_HTTP_VERSIONS, TOKEN_PATH_METHODS } from "./nmi/request-line.js";
+export type { ExceptionPolicy, ExceptionRefusal, ExceptionVerdict } from "./nmi/exception-policy.js";
+export { mayBeAssigned } from "./nmi/assignment-prospect.js";
 export type { FinalNmiDecision, NmiDecision, PendingNmiDecision } from "./nmi/decision.js";
 export { completeFetchPlan, planTokenFetch } from "./nmi/fetch-plan.js";
 export type { InvalidIdentityError, SecretContentError, TokenFetchPlan } from "./nmi/fetch-plan.js";
@@ -189,6 +193,8 @@ export { checkForwardedHeaders, checkMetadataHeader } from "./nmi/request-header
 export type { ForwardedHeaderError, MetadataHeaderError, MetadataHeaderOptions } from "./nmi/request-headers.js";
 export { classifyRequestPath } from "./nmi/request-path.js";
 export type { PathRejection, RequestRoute } from "./nmi/request-path.js";
+export { backAssignedIdentity } from "./nmi/assignment-backing.js";
+export type { LiveIdentityObjects, UnbackedAssignment, UnbackedReason } from "./nmi/assignment-backing.js";
 export { chooseStandardIdentity, effectiveAssignedState } from "./nmi/standard-identity.js";
 export type { IdentityRequest, StandardChoiceOptions, StandardIdentityChoice } from "./nmi/standard-identity.js";
 export { parseTokenRequest } from "./nmi/token-request.js";
@@ -238,6 +244,8 @@ export type {
   PodRateLimiterConfig,
   PodRateLimiterState,
 } from "./token-cache/pod-rate-limiter.js";
+export { cancelFair, createFairQueue, dequeueFair, enqueueFair, queuedFor } from "./token-cache/fair-queue.js";
+export type { FairEnqueue, FairQueueState } from "./token-cache/fair-queue.js";
 export {
   admitUpstream,
   cancelQueued,
@@ -299,8 +307,17 @@ export type {
   IptablesRuleset,
   IptablesTable,
 } from "./interception/iptables-ruleset.js";
-export { planInterceptionRemoval, planInterceptionRepair } from "./interception/restore-script.js";
+export { planGuardRepair, planInterceptionRemoval, planInterceptionRepair } from "./interception/restore-script.js";
 export type { RestorePlan } from "./interception/restore-script.js";
+// Anti-spoofing (docs/adr/0010-anti-spoofing.md): pod IP → interface/bridge port, and the nft rules.
+export {
+  ANTI_SPOOFING_TABLE,
+  antiSpoofingVerdict,
+  diffAttachments,
+  renderAntiSpoofingScript,
+  resolvePodAttachments,
+} from "./interception/anti-spoofing.js";
+export type { AttachmentDiff, AttachmentResolution, NodeNetworkFacts, PodAttachment } from "./interception/anti-spoofing.js";
 
 // --- Metric names --------------------------------------------------------------------------------
 export { CLOUD_OPERATION, METRIC, METRIC_LABEL, NMI_OPERATION } from "./metrics/metric-names.js";

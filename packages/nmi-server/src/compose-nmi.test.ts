@@ -6,7 +6,7 @@ import { FakeCluster, FakeNetfilter, FakeTokenSource, VirtualClock } from "@podi
 import { defineNmiConfig, interceptionSpecFrom, type NmiConfig } from "./config/nmi-config.js";
 import { silentPino, type DaemonProcessIo } from "@podid/daemon-shell";
 import { runNmi } from "./main.js";
-import { bindPod, makePod, TEST_NODE, tokenUrl } from "@podid/testkit";
+import { bindPod, makeBinding, makeIdentity, makePod, TEST_NODE, tokenUrl } from "@podid/testkit";
 import { RecordingForwarder } from "./test-support/nmi-harness.js";
 import { composeNmi, type NmiAdapters, type NmiAddresses, type NmiRuntime } from "./compose-nmi.js";
 
@@ -100,6 +100,8 @@ describe("composeNmi", () => {
   it("SIGTERM drain: waiting requests get 503, the interception is left fail-closed, probes close last", async () => {
     const w = world();
     w.cluster.apply("pods", makePod({ name: "waiter", ip: "127.0.0.1", selector: "none-yet" }));
+    // A binding selects it, so it waits for MIC (issue #12: a pod no binding selects is answered at once).
+    w.cluster.apply("azureidentitybindings", makeBinding(makeIdentity({ name: "id-waiter" }), "none-yet"));
     runtime = composeNmi(config, w.adapters, { pino: silentPino() });
     const addresses = await runtime.start();
     const spec = interceptionSpecFrom({ ...config, port: addresses.nmi.port });

@@ -1,11 +1,12 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
-import type { ClockPort, KubeReaderPort, LoggerPort, MetricsPort, NetfilterPort, TokenSourcePort } from "@podid/core";
+import type { ClockPort, EventRecorderPort, KubeReaderPort, LoggerPort, MetricsPort, NetfilterPort, TokenSourcePort } from "@podid/core";
 import { systemClock } from "@podid/adapter-k8s";
 import { buildProbeApp, listenOn, pinoLoggerPort, PromMetrics, silentPino, type DaemonRuntime } from "@podid/daemon-shell";
 import { interceptionSpecFrom, type NmiConfig } from "./config/nmi-config.js";
 import type { ImdsForwarder } from "./imds-forwarder.js";
+import { AntiSpoofingKeeper, CallerInterfaces, type AntiSpoofingPort } from "./anti-spoofing-keeper.js";
 import { InterceptionKeeper } from "./interception-keeper.js";
 import { createNmiLogging } from "./nmi-logging.js";
 import { NMI_METRIC_DEFINITIONS } from "./nmi-metrics.js";
@@ -53,6 +54,13 @@ export interface NmiAdapters {
   readonly clock?: ClockPort;
   /** Forwarding to IMDS; default: HTTP to `--metadata-ip:--metadata-port` (built by the token server). */
   readonly forwarder?: (context: NmiAdapterContext) => ImdsForwarder;
+  /** Kubernetes Events (adapter-k8s's `KubeEventRecorder`); default: none (refusals are still logged and counted). */
+  readonly events?: (context: NmiAdapterContext) => EventRecorderPort;
+  /**
+   * Anti-spoofing (adapter-iptables' `NftAntiSpoofing`; docs/adr/0010-anti-spoofing.md), used when
+   * `config.antiSpoofing`; absent: attribution by source IP alone (the original's behaviour).
+   */
+  readonly antiSpoofing?: (context: NmiAdapterContext) => AntiSpoofingPort;
 }
 
 /** Where the servers listen once started. */
@@ -127,6 +135,12 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
   const tokenSource = adapters.tokenSource(context);
   const netfilter = adapters.netfilter(context);
   const forwarder = adapters.forwarder?.(context);
+  const events = adapters.events?.(context);
+  // Anti-spoofing guards the intercepted packet path; with `--interception=none` there is none to guard (the
+  // demo's pods share the host's loopback), so attribution stays by source IP there.
+  const antiSpoofing = config.antiSpoofing && config.interception === "iptables" ? adapters.antiSpoofing?.(context) : undefined;
+  // The resolved-interface state attribution consults: until the first sync no pod is attributable.
+  const callerInterfaces = antiSpoofing === undefined ? undefined : new CallerInterfaces();
 
   // ── token server ── (no fastify logger: NMI logs its refusals and failures itself, see createNmiServer)
   const tokenServer = createNmiServer(config, {
@@ -137,7 +151,23 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
     audit,
     metrics,
     ...(forwarder !== undefined ? { forwarder } : {}),
+    ...(events !== undefined ? { events } : {}),
+    ...(callerInterfaces !== undefined ? { callerInterfaces } : {}),
   });
+  const spoofKeeper =
+    antiSpoofing === undefined || callerInterfaces === undefined
+      ? undefined
+      : new AntiSpoofingKeeper({
+          port: antiSpoofing,
+          state: callerInterfaces,
+          kube,
+          nodeName: config.nodeName,
+          clock,
+          logger,
+          metrics,
+          ...(events !== undefined ? { events } : {}),
+          intervalMs: config.iptUpdateIntervalSec * 1000,
+        });
 
   // ── interception keeper ── (built at start: the DNAT target is the port actually bound)
   let keeper: InterceptionKeeper | undefined;
@@ -179,6 +209,8 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
     });
     const installed = await keeper.start();
     if (!installed.ok) throw new Error(`cannot install the metadata interception: ${JSON.stringify(installed.error)}`);
+    // Anti-spoofing: bind pod IPs to their interfaces and install the drop rules (pods are refused until then).
+    await spoofKeeper?.start();
     return { nmi, probe, ...(metricsAddress !== undefined ? { metrics: metricsAddress } : {}) };
   };
 
@@ -190,7 +222,9 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
       if (!drained) logger.warn({ graceMs }, "drain timed out; remaining connections are dropped");
     }
     nmiListening = false;
-    if (keeper !== undefined) await keeper.release(config.interceptionRelease === "remove" ? "remove" : "failClosed");
+    // `remove` only after a healthy start (rules installed): a NMI that never got there leaves pods blocked.
+    if (keeper !== undefined) await keeper.release(config.interceptionRelease === "remove" && keeper.installed ? "remove" : "failClosed");
+    await spoofKeeper?.stop(config.interceptionRelease === "remove" && keeper?.installed === true ? "remove" : "failClosed");
     if (kubeStarted) await kube.stop?.();
     if (metricsApp !== undefined) await metricsApp.close();
     await probeApp.close();

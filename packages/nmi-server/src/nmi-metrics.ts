@@ -26,10 +26,16 @@ export const NMI_METRIC = {
   interceptionRepairs: "podid_nmi_interception_repairs_total",
   /** Failed netfilter operations, by operation. */
   interceptionErrors: "podid_nmi_interception_errors_total",
+  /** Pod IPs of this node whose host interface / bridge port could not be resolved (docs/adr/0010-anti-spoofing.md). */
+  unresolvedInterfaces: "podid_nmi_unresolved_pod_interfaces",
+  /** Token requests refused because the caller's interface is not resolved. */
+  interfaceUnresolvedRefusals: "podid_nmi_interface_unresolved_refusals_total",
   /** Responses of forwarded requests, by status class (2xx … 5xx, or `error`). */
   proxied: "podid_nmi_proxied_requests_total",
   /** Upstream token calls started (every call, success or failure). */
   upstreamCalls: "podid_nmi_upstream_calls_total",
+  /** Tokens refused because an AzureAssignedIdentity is not backed by a live binding and identity, by reason. */
+  unbackedAssignment: "podid_nmi_unbacked_assignments_total",
 } as const;
 
 /** `imds_operations_*` operation types of the original (`pkg/metrics`). */
@@ -71,6 +77,7 @@ export const NMI_METRIC_DEFINITIONS: Readonly<Record<string, MetricDefinition>> 
   [NMI_METRIC.tokenCacheRequests]: { type: "counter", help: "Token cache answers by result", labelNames: ["result"] },
   [NMI_METRIC.rateLimited]: { type: "counter", help: "Requests answered 429 by scope", labelNames: ["scope"] },
   [NMI_METRIC.decisions]: { type: "counter", help: "Final NMI decisions by kind", labelNames: ["decision"] },
+  [NMI_METRIC.unbackedAssignment]: { type: "counter", help: "Tokens refused: AzureAssignedIdentity not backed by a live binding and identity", labelNames: ["reason"] },
   [NMI_METRIC.callerChanged]: { type: "counter", help: "Requests refused because the pod at the source IP changed (IP reuse)", labelNames: [] },
   [NMI_METRIC.assignmentWait]: {
     type: "histogram",
@@ -81,6 +88,8 @@ export const NMI_METRIC_DEFINITIONS: Readonly<Record<string, MetricDefinition>> 
   [NMI_METRIC.interceptionActive]: { type: "gauge", help: "1 while the metadata interception is installed and intact", labelNames: [] },
   [NMI_METRIC.interceptionRepairs]: { type: "counter", help: "Interception repairs after drift", labelNames: [] },
   [NMI_METRIC.interceptionErrors]: { type: "counter", help: "Failed netfilter operations", labelNames: ["operation"] },
+  [NMI_METRIC.unresolvedInterfaces]: { type: "gauge", help: "Pod IPs of this node whose host interface could not be resolved", labelNames: [] },
+  [NMI_METRIC.interfaceUnresolvedRefusals]: { type: "counter", help: "Token requests refused: caller's interface not resolved", labelNames: [] },
   [NMI_METRIC.proxied]: { type: "counter", help: "Forwarded requests by upstream status class", labelNames: ["class"] },
   [NMI_METRIC.upstreamCalls]: { type: "counter", help: "Token calls made to IMDS or AAD", labelNames: [L.operationType] },
 };

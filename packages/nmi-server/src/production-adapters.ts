@@ -1,8 +1,8 @@
 import { KubeClient, KubeEventRecorder, KubeInformerReader, kubeConfigSourceFrom, loadKubeConfig } from "@podid/adapter-k8s";
 import { AzureTokenSource, metadataEndpoint } from "@podid/adapter-azure";
-import { IptablesNetfilter } from "@podid/adapter-iptables";
+import { IptablesNetfilter, NftAntiSpoofing } from "@podid/adapter-iptables";
 import { ok, type LoggerPort, type NetfilterPort } from "@podid/core";
-import type { NmiAdapters, NmiKubeReader } from "./compose-nmi.js";
+import type { NmiAdapterContext, NmiAdapters, NmiKubeReader } from "./compose-nmi.js";
 
 /**
  * The adapters of the deployable: adapter-k8s informers scoped to this node (pods by `spec.nodeName`,
@@ -11,15 +11,22 @@ import type { NmiAdapters, NmiKubeReader } from "./compose-nmi.js";
  * adapter-iptables' fail-closed interception (or none, for the demo).
  */
 export function productionAdapters(): NmiAdapters {
+  // One API client and one Event recorder per process, shared by the informers and the token path.
+  let shared: { client: KubeClient; events: KubeEventRecorder } | undefined;
+  const kube = (config: NmiAdapterContext["config"]) => {
+    if (shared !== undefined) return shared;
+    const kubeConfig = loadKubeConfig(kubeConfigSourceFrom(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig }));
+    const client = new KubeClient({ kubeConfig, qps: 50, burst: 100, userAgent: "podid-nmi" });
+    return (shared = { client, events: new KubeEventRecorder({ client }) });
+  };
   return {
     kubeReader: ({ config, logger }): NmiKubeReader => {
-      const kubeConfig = loadKubeConfig(kubeConfigSourceFrom(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig }));
-      const client = new KubeClient({ kubeConfig, qps: 50, burst: 100, userAgent: "podid-nmi" });
+      const { client, events } = kube(config);
       const reader = new KubeInformerReader({
         client,
         podNodeName: config.nodeName,
         ...(config.enableScaleFeatures ? { assignedIdentityNodeName: config.nodeName } : {}),
-        events: new KubeEventRecorder({ client }),
+        events,
         logger,
       });
       // NMI's start() must resolve only once the caches are synced (the original blocked on informer sync).
@@ -33,7 +40,10 @@ export function productionAdapters(): NmiAdapters {
         stop: () => stopInformers(),
       });
     },
+    events: ({ config }) => kube(config).events,
     tokenSource: ({ config }) => new AzureTokenSource({ imds: { endpoint: metadataEndpoint(config.metadataAddress, config.metadataPort) } }),
+    // Anti-spoofing (docs/adr/0010-anti-spoofing.md): pod IP → interface from the node, nftables drop rules.
+    antiSpoofing: ({ config, logger }) => new NftAntiSpoofing({ metadataAddress: config.metadataAddress, logger }),
     netfilter: ({ config, logger }) =>
       config.interception === "none" ? disabledInterception(logger) : new IptablesNetfilter({ flushConntrack: config.enableConntrackDeletion, logger }),
   };
@@ -55,6 +65,7 @@ function disabledInterception(logger: LoggerPort): NetfilterPort {
       }
       return intact();
     },
+    guard: async () => ok(undefined),
     inspect: async () => intact(),
     release: async () => ok(undefined),
   };

@@ -313,12 +313,16 @@ function nmiView(
       ? { outcome: `gets ${ref(choice.identity.metadata)} (managed mode; the identity must already be on the VM/VMSS)`, identity: ref(choice.identity.metadata) }
       : { outcome: "404: no binding and identity in the pod's namespace grant it an identity (managed mode)" };
   }
-  const choice = chooseStandardIdentity(readout.pod, readout.assigned, {}, { forceNamespaced });
+  const choice = chooseStandardIdentity(readout.pod, readout.assigned, { bindings, identities }, {}, { forceNamespaced });
   switch (choice.kind) {
     case "chosen":
       return { outcome: `gets ${ref(choice.identity.metadata)}`, identity: ref(choice.identity.metadata) };
     case "notYetAssigned":
       return { outcome: `waits: ${choice.pending.map((a) => ref(a.spec.azureIdentityRef.metadata)).join(", ")} Created but not Assigned yet (404 if not Assigned within NMI's wait)` };
+    case "unbacked":
+      return { outcome: `404 at once: ${choice.refused.map((u) => `${ref(u.aai.metadata)} (${u.reason})`).join(", ")} not backed by a live binding and identity` };
+    case "unbound":
+      return { outcome: "404 at once (\"no AzureIdentityBinding/AzureIdentity found\"): no binding selects the pod, so MIC will assign it nothing" };
     case "noneAssigned":
     case "notFound":
       return { outcome: "waits, then 404 (\"no AzureAssignedIdentity found\"): the pod has no AzureAssignedIdentity" };

@@ -62,6 +62,19 @@ export function planInterceptionRepair(spec: InterceptionSpec, current: Iptables
 }
 
 /**
+ * The smallest script that installs or repairs only the filter-table guard chain for `spec` (and its jumps
+ * from INPUT and FORWARD), leaving the nat table untouched: what NMI installs first at start-up, before
+ * anything that can fail, so a misconfigured NMI that exits leaves pods blocked rather than open.
+ */
+export function planGuardRepair(spec: InterceptionSpec, current: IptablesRuleset): RestorePlan {
+  return assemble(
+    desiredInterception(spec)
+      .filter((owned) => owned.table === "filter")
+      .map((owned) => ({ table: owned.table, lines: repairLines(owned, current) })),
+  );
+}
+
+/**
  * The script that installs everything from scratch (what {@link planInterceptionRepair} gives for no rules).
  * @internal Exported from the package index only for adapter-iptables' tests, which check IptablesNetfilter against this model.
  */

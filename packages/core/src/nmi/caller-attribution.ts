@@ -31,6 +31,11 @@ export type AttributionError =
   | { readonly kind: "callerTerminating"; readonly sourceIp: string; readonly pod: PodRef }
   /** The pod at an address is not the one a cached decision was made for (see `verifyCallerBinding`). */
   | { readonly kind: "callerChanged"; readonly expected: PodRef; readonly actual: PodRef }
+  /**
+   * Anti-spoofing (docs/adr/0010-anti-spoofing.md): NMI could not resolve which interface or bridge port
+   * the pod's IP enters the node through, so it cannot tell the pod from a neighbour spoofing its IP.
+   */
+  | { readonly kind: "interfaceUnresolved"; readonly sourceIp: string; readonly pod: PodRef; readonly reason: string }
   /** `/host/token` named a pod that is not a live pod of this node. */
   | { readonly kind: "namedPodNotFound"; readonly namespace: string; readonly name: string };
 

@@ -6,6 +6,8 @@ import {
   azureIdentityBindingArb,
   azurePodIdentityExceptionArb,
   IDENTITY_NAME_POOL,
+  makeBinding,
+  makeIdentity,
   NAMESPACE_POOL,
   podArb,
 } from "@podid/testkit";
@@ -34,6 +36,9 @@ const optionsArb: fc.Arbitrary<NmiDecisionOptions> = fc.record({
   waitForAssignedMs: fc.constantFrom(0, 100_000),
   hostTokenEnabled: fc.boolean(),
   blockInstanceMetadata: fc.boolean(),
+  // Exceptions in NAMESPACE_POOL are honoured only when listed (default list: podid-system, kube-system).
+  exceptionNamespaces: fc.subarray([...NAMESPACE_POOL]),
+  exceptionPassthrough: fc.boolean(),
 });
 
 const podsArb = fc.array(podArb({ nodeNames: [NODE], phases: ["Running", "Pending", "Succeeded"] }), { minLength: 1, maxLength: 4 });
@@ -61,11 +66,33 @@ function aaisFor(pods: readonly PodView[]): fc.Arbitrary<AzureAssignedIdentity[]
   );
 }
 
+/** The first object of each namespace/name, as a cluster holds at most one. */
+function uniqueByName<T extends { readonly metadata: { readonly namespace: string; readonly name: string } }>(objects: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return objects.filter((o) => {
+    const key = `${o.metadata.namespace}/${o.metadata.name}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 function sourceArb(pods: readonly PodView[]): fc.Arbitrary<IdentitySource> {
   return fc.oneof(
     fc.tuple(aaisFor(pods), fc.boolean()).map(([assignedIdentities, forceNamespaced]): IdentitySource => ({
       mode: "standard",
       assignedIdentities,
+      // Live objects backing the AAIs (their embedded identities, and bindings naming them from their namespace),
+      // unique by namespace/name as the API server keeps them: where two AAIs embed different copies of one
+      // object, the first copy is the live one and the other AAI carries a stale or forged copy.
+      identities: uniqueByName(assignedIdentities.map((a) => a.spec.azureIdentityRef)),
+      bindings: uniqueByName(
+        assignedIdentities.map((a) => {
+          const identity = a.spec.azureIdentityRef.metadata;
+          const binding = a.spec.azureBindingRef;
+          return { ...binding, metadata: { ...binding.metadata, namespace: identity.namespace }, spec: { ...binding.spec, azureIdentity: identity.name } };
+        }),
+      ),
       options: { forceNamespaced },
     })),
     fc
@@ -108,6 +135,7 @@ const inputArb: fc.Arbitrary<TokenDecisionInput & { readonly pods: readonly PodV
       request: requestArb,
       ip: fc.constantFrom(...pods.flatMap((p) => p.podIPs), "10.244.255.255"),
       exceptions: fc.array(azurePodIdentityExceptionArb(), { maxLength: 2 }),
+      managedIdentities: fc.array(azureIdentityArb({ names: [...IDENTITY_NAME_POOL] }), { maxLength: 3 }),
       identities: sourceArb(pods),
       elapsedMs: fc.constantFrom(0, 1_000, 79_999, 80_000, 99_999, 100_000, 150_000),
       options: optionsArb,
@@ -118,11 +146,17 @@ const inputArb: fc.Arbitrary<TokenDecisionInput & { readonly pods: readonly PodV
 /** True when the source grants `identity` to `pod` (independent of the chooser). */
 function granted(pod: PodView, identity: AzureIdentity, source: IdentitySource): boolean {
   if (source.mode === "standard") {
-    return source.assignedIdentities.some(
-      (aai) =>
-        aai.spec.azureIdentityRef === identity &&
-        effectiveAssignedState(aai.status) === "Assigned" &&
-        isAssignedIdentityForPod(aai, pod, source.options),
+    // The token's identity is the live AzureIdentity (never an AAI's embedded copy) that an Assigned AAI of the
+    // pod names.
+    return (
+      source.identities.includes(identity) &&
+      source.assignedIdentities.some(
+        (aai) =>
+          aai.spec.azureIdentityRef.metadata.namespace === identity.metadata.namespace &&
+          aai.spec.azureIdentityRef.metadata.name === identity.metadata.name &&
+          effectiveAssignedState(aai.status) === "Assigned" &&
+          isAssignedIdentityForPod(aai, pod, source.options),
+      )
     );
   }
   const label = pod.metadata.labels[BINDING_LABEL];
@@ -156,12 +190,13 @@ describe("decideTokenRequest: authorisation soundness", () => {
             break;
           case "excepted":
             expect(caller.ok && isPodExcepted(caller.value, input.exceptions)).toBe(true);
+            expect(caller.ok && input.options.exceptionNamespaces.includes(caller.value.metadata.namespace)).toBe(true);
             if (request.ok) expect(decision.request).toEqual({ kind: "managedIdentity", resource: request.value.resource, ...(request.value.selector ? { selector: request.value.selector } : {}) });
             break;
           case "fetch": {
             expect(caller.ok).toBe(true);
             if (!caller.ok || !request.ok) return;
-            expect(isPodExcepted(caller.value, input.exceptions)).toBe(false);
+            expect(isPodExcepted(caller.value, input.exceptions) && input.options.exceptionNamespaces.includes(caller.value.metadata.namespace)).toBe(false);
             expect(decision.caller.uid).toBe(caller.value.metadata.uid ?? "");
             expect(granted(caller.value, decision.identity, input.identities)).toBe(true);
             // Never the node's system-assigned identity for a non-excepted pod.
@@ -180,6 +215,9 @@ describe("decideTokenRequest: authorisation soundness", () => {
             expect(decision.retryAfterSeconds).toBe(input.options.setRetryAfterHeader ? 20 : undefined);
             break;
           case "invalidIdentity":
+            break;
+          case "exceptionRefused":
+            expect(input.options.exceptionPassthrough).toBe(false);
             break;
           default:
             throw new Error(`unexpected decision ${decision.kind}`);
@@ -218,7 +256,9 @@ describe("decideTokenRequest: examples", () => {
     request: ok({ resource: "r" }),
     caller: ok(pod),
     exceptions: [],
-    identities: { mode: "standard", assignedIdentities: [], options: { forceNamespaced: false } },
+    managedIdentities: [],
+    // A binding selects the pod (label "web"), so it may wait for MIC (issue #12: unbound pods do not wait).
+    identities: { mode: "standard", assignedIdentities: [], bindings: [makeBinding(makeIdentity({ name: "web-id", namespace: "team-a" }), "web")], identities: [], options: { forceNamespaced: false } },
     elapsedMs: 0,
     options: NMI_DECISION_DEFAULTS,
   };
@@ -235,11 +275,13 @@ describe("decideTokenRequest: examples", () => {
     });
   });
 
-  it("gives excepted pods the node identity: system-assigned without a selector, else the selector they sent", () => {
+  it("gives excepted pods (exception in a listed namespace) the node identity: system-assigned without a selector, else the selector they sent", () => {
+    // issue #12: exceptions count only in --exception-namespaces; here team-a is listed.
+    const listed = { ...base, options: { ...NMI_DECISION_DEFAULTS, exceptionNamespaces: ["team-a"] } };
     const exceptions = [{ kind: "AzurePodIdentityException" as const, metadata: { name: "e", namespace: "team-a", labels: {}, annotations: {}, finalizers: [] }, spec: { podLabels: { app: "MIC" } } }];
-    expect(decideTokenRequest({ ...base, exceptions })).toEqual({ kind: "excepted", caller: ref, request: { kind: "managedIdentity", resource: "r" } });
+    expect(decideTokenRequest({ ...listed, exceptions })).toEqual({ kind: "excepted", caller: ref, request: { kind: "managedIdentity", resource: "r" } });
     const selector: IdentitySelector = { by: "msi_res_id", value: "/x" };
-    expect(decideTokenRequest({ ...base, exceptions, request: ok({ resource: "r", selector }) })).toEqual({
+    expect(decideTokenRequest({ ...listed, exceptions, request: ok({ resource: "r", selector }) })).toEqual({
       kind: "excepted",
       caller: ref,
       request: { kind: "managedIdentity", resource: "r", selector },

@@ -1,6 +1,5 @@
 import type { Result } from "../result.js";
-import type { AzurePodIdentityException, PodView } from "../model/types.js";
-import { isPodExcepted } from "../matching/exceptions.js";
+import type { AzureIdentity, AzurePodIdentityException, PodView } from "../model/types.js";
 import {
   findPodOnNode,
   podRef,
@@ -8,6 +7,7 @@ import {
   type AttributionOptions,
 } from "./caller-attribution.js";
 import type { NmiDecision, NotFoundReason, TokenResponseShape } from "./decision.js";
+import { decideException } from "./exception-policy.js";
 import { planTokenFetch } from "./fetch-plan.js";
 import type { HostTokenRequest, HostTokenRequestError } from "./host-token-request.js";
 import { chooseIdentity, type IdentityChoice, type IdentitySource } from "./identity-source.js";
@@ -25,8 +25,13 @@ export interface TokenDecisionInput {
   readonly request: Result<TokenRequest, TokenRequestError>;
   /** `attributeCaller`'s result for the connection's source address. */
   readonly caller: Result<PodView, AttributionError>;
-  /** AzurePodIdentityExceptions (any namespace; only the caller's namespace counts, see `isPodExcepted`). */
+  /** AzurePodIdentityExceptions (any namespace; only the caller's namespace counts, see `decideException`). */
   readonly exceptions: readonly AzurePodIdentityException[];
+  /**
+   * Every AzureIdentity of the cluster (any namespace): an excepted pod never obtains an identity one of them
+   * names (`decideException`).
+   */
+  readonly managedIdentities: readonly AzureIdentity[];
   /** The mode and the objects identities are chosen from. */
   readonly identities: IdentitySource;
   /** Milliseconds since the request arrived (bounds waiting for assignment). */
@@ -82,6 +87,24 @@ export function decideForChoice(
       return waitOrGiveUp(pod, "notYetAssigned", options.waitForAssignedMs, { kind: "notAssignedInTime" }, elapsedMs, options);
     case "noneAssigned":
       return waitOrGiveUp(pod, "noneAssigned", options.waitForCreatedMs, { kind: "noAssignedIdentity" }, elapsedMs, options);
+    case "unbound":
+      // No AAI and no live binding can select the pod: MIC will write none, so 404 at once (no wait).
+      return notFound(pod, { kind: "noBoundIdentity" }, options);
+    case "unbacked": {
+      // Forged or stale AAIs: refused at once (no wait) and reported by what the first one claims.
+      const first = choice.refused[0];
+      const aai = first?.aai;
+      return notFound(
+        pod,
+        {
+          kind: "unbackedAssignment",
+          why: first?.reason ?? "noBindingSelectsPod",
+          assignedIdentity: { namespace: aai?.metadata.namespace ?? "", name: aai?.metadata.name ?? "" },
+          identity: { namespace: aai?.spec.azureIdentityRef.metadata.namespace ?? "", name: aai?.spec.azureIdentityRef.metadata.name ?? "" },
+        },
+        options,
+      );
+    }
     case "notFound":
       if (choice.mode === "standard") return notFound(pod, { kind: "requestedIdentityNotFound", selector: choice.selector }, options);
       return choice.selector === undefined
@@ -92,8 +115,9 @@ export function decideForChoice(
 
 /**
  * Decides a request to the token path, in this order: request errors (400; the `Metadata` header before
- * anything else), caller attribution (500), exception (node identity straight from IMDS), then the
- * identity of the pod in the configured mode — fetch, wait for assignment, or not found.
+ * anything else), caller attribution (500), exception (`decideException`: an honoured exception gets the
+ * node's own identity straight from IMDS, a request for an identity an AzureIdentity names is refused with
+ * 403), then the identity of the pod in the configured mode — fetch, wait for assignment, or not found.
  *
  * Deviation: the original also bypassed every check for pods in the MIC namespace whose ReplicaSet name
  * starts with "mic" (so "microservice-…" qualified); podid has no such rule — MIC gets its node identity
@@ -104,8 +128,13 @@ export function decideTokenRequest(input: TokenDecisionInput): NmiDecision {
   if (!request.ok) return { kind: "badRequest", reason: request.error };
   if (!caller.ok) return { kind: "callerUnknown", error: caller.error };
   const pod = caller.value;
-  if (isPodExcepted(pod, input.exceptions)) {
-    const { resource, selector } = request.value;
+  const { resource, selector } = request.value;
+  const exception = decideException(pod, input.exceptions, selector, input.managedIdentities, {
+    namespaces: options.exceptionNamespaces,
+    passthrough: options.exceptionPassthrough,
+  });
+  if (exception.kind === "refused") return { kind: "exceptionRefused", caller: podRef(pod), reason: exception.reason };
+  if (exception.kind === "allowed") {
     return {
       kind: "excepted",
       caller: podRef(pod),

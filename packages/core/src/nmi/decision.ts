@@ -1,5 +1,7 @@
 import type { AzureIdentity } from "../model/types.js";
+import type { UnbackedReason } from "./assignment-backing.js";
 import type { AttributionError, PodRef } from "./caller-attribution.js";
+import type { ExceptionRefusal } from "./exception-policy.js";
 import type { ManagedIdentityTokenRequest, TokenFetchPlan } from "./fetch-plan.js";
 import type { PathRejection } from "./request-path.js";
 import type { IdentitySelector, TokenRequestError } from "./token-request.js";
@@ -26,8 +28,21 @@ export type NotFoundReason =
   | { readonly kind: "notAssignedInTime" }
   /** The pod has identities, but not the requested one. */
   | { readonly kind: "requestedIdentityNotFound"; readonly selector: IdentitySelector }
-  /** Managed mode: no binding/identity for the pod. */
-  | { readonly kind: "noBoundIdentity" };
+  /**
+   * Managed mode: no binding/identity for the pod. Standard mode: the pod has no AAI and no live binding can
+   * select it (answered at once, never waited on).
+   */
+  | { readonly kind: "noBoundIdentity" }
+  /**
+   * Standard mode: an AAI names the pod, but the live bindings and identities do not grant it the identity
+   * (a forged or stale object); `assignedIdentity` and `identity` are what the AAI claims.
+   */
+  | {
+      readonly kind: "unbackedAssignment";
+      readonly why: UnbackedReason;
+      readonly assignedIdentity: { readonly namespace: string; readonly name: string };
+      readonly identity: { readonly namespace: string; readonly name: string };
+    };
 
 /** How a successful token is rendered. */
 export type TokenResponseShape =
@@ -44,6 +59,10 @@ export type NmiDecision =
   | { readonly kind: "callerUnknown"; readonly error: AttributionError }
   /** `/host/token` refused: `notFromHost` → 500 as the original, `disabled` → 403. */
   | { readonly kind: "hostTokenDenied"; readonly reason: "notFromHost" | "disabled" }
+  /** 405 + `Allow`: a method other than GET/HEAD on a token path (`decideRequestLine`). */
+  | { readonly kind: "methodNotAllowed"; readonly method: string; readonly allow: readonly string[] }
+  /** 505, connection closed: a request line other than HTTP/1.0 or HTTP/1.1 (`decideRequestLine`). */
+  | { readonly kind: "httpVersionNotSupported"; readonly version: string }
   /** 403 for `/metadata/instance…` with `--block-instance-metadata`. */
   | { readonly kind: "instanceBlocked" }
   /** Forward the request unchanged to IMDS (`target` = path and query as received). */
@@ -69,6 +88,11 @@ export type NmiDecision =
       readonly reason: NotFoundReason;
       readonly retryAfterSeconds?: number;
     }
+  /**
+   * 403: an excepted pod asked for an identity that is not the node's own (one an AzureIdentity names, or an
+   * `object_id` podid cannot check); see `decideException`.
+   */
+  | { readonly kind: "exceptionRefused"; readonly caller: PodRef; readonly reason: ExceptionRefusal }
   /** 403: the chosen AzureIdentity cannot yield tokens as written. */
   | { readonly kind: "invalidIdentity"; readonly caller: PodRef; readonly identity: AzureIdentity; readonly reason: string }
   /** Obtain a token for `identity` by `plan` (reading its Secret first for types 1 and 2). */

@@ -13,12 +13,16 @@ import {
  * @packageDocumentation
  */
 
-/** Where identities come from: MIC's AAIs (standard) or bindings + identities directly (managed). */
+/** Where identities come from: MIC's AAIs backed by the live bindings + identities (standard), or bindings + identities directly (managed). */
 export type IdentitySource =
   | {
       readonly mode: "standard";
       /** AAIs of this node (the NMI informer is filtered by the `nodename` label). */
       readonly assignedIdentities: readonly AzureAssignedIdentity[];
+      /** Live bindings of every namespace: an AAI is honoured only when they still grant it. */
+      readonly bindings: readonly AzureIdentityBinding[];
+      /** Live identities of every namespace: a grant uses these, never an AAI's embedded copy. */
+      readonly identities: readonly AzureIdentity[];
       readonly options: StandardChoiceOptions;
     }
   | {
@@ -34,6 +38,6 @@ export type IdentityChoice = StandardIdentityChoice | ManagedIdentityChoice;
 /** Chooses the identity for `pod` and `request` with the rules of the source's mode. */
 export function chooseIdentity(pod: PodView, request: IdentityRequest, source: IdentitySource): IdentityChoice {
   return source.mode === "standard"
-    ? chooseStandardIdentity(pod, source.assignedIdentities, request, source.options)
+    ? chooseStandardIdentity(pod, source.assignedIdentities, source, request, source.options)
     : chooseManagedIdentity(pod, source.bindings, source.identities, request, source.options ?? {});
 }

@@ -84,6 +84,12 @@ const outcomeArb: fc.Arbitrary<NmiOutcome> = fc.oneof(
       retry === undefined ? { kind: "notFound", caller: ref, reason } : { kind: "notFound", caller: ref, reason, retryAfterSeconds: retry },
     ),
   fc.constant<NmiOutcome>({ kind: "invalidIdentity", caller: ref, identity, reason: "bad" }),
+  fc.constantFrom<NmiOutcome>(
+    { kind: "exceptionRefused", caller: ref, reason: { kind: "managedIdentity", selector: { by: "client_id", value: "c" }, identity: { namespace: "ns", name: "id" } } },
+    { kind: "exceptionRefused", caller: ref, reason: { kind: "unverifiableSelector", selector: { by: "object_id", value: "o" } } },
+    { kind: "methodNotAllowed", method: "PURGE", allow: ["GET", "HEAD"] },
+    { kind: "httpVersionNotSupported", version: "2.0" },
+  ),
   fc.constantFrom<NmiOutcome>({ kind: "issued", shape: "imds", token }, { kind: "issued", shape: "host", token, clientId: "c" }),
   tokenErrorArb.map((error): NmiOutcome => ({ kind: "tokenFailed", error })),
   fc.oneof(
@@ -103,7 +109,12 @@ function documentedStatus(outcome: NmiOutcome): number {
       return outcome.reason === "notFromHost" ? 500 : 403;
     case "instanceBlocked":
     case "invalidIdentity":
+    case "exceptionRefused":
       return 403;
+    case "methodNotAllowed":
+      return 405;
+    case "httpVersionNotSupported":
+      return 505;
     case "notFound":
       return outcome.retryAfterSeconds === undefined ? 404 : 503;
     case "issued":

@@ -1,7 +1,9 @@
 import type { KubeError } from "../ports/kube-errors.js";
 import type { ImdsTokenBody, TokenSourceError } from "../ports/token-source.port.js";
 import type { AttributionError } from "./caller-attribution.js";
+import type { UnbackedReason } from "./assignment-backing.js";
 import type { BadRequestReason, FinalNmiDecision, NotFoundReason } from "./decision.js";
+import type { ExceptionRefusal } from "./exception-policy.js";
 import type { SecretContentError } from "./fetch-plan.js";
 import type { SecretRef } from "../model/types.js";
 
@@ -105,10 +107,20 @@ function callerDescription(error: AttributionError): string {
       return `the pod with IP ${error.sourceIp} is terminating`;
     case "callerChanged":
       return "the pod at the request's address changed while the request was processed";
+    case "interfaceUnresolved":
+      return `the network interface of the pod with IP ${error.sourceIp} could not be resolved on this node; refusing to guess`;
     case "namedPodNotFound":
       return `pod ${error.namespace}/${error.name} is not a running pod of this node`;
   }
 }
+
+/** Wording of each reason an AAI is not backed. */
+const UNBACKED_TEXT: Readonly<Record<UnbackedReason, string>> = {
+  noBindingSelectsPod: "no AzureIdentityBinding selects the pod's aadpodidbinding label",
+  identityNotFound: "the AzureIdentity it names does not exist",
+  namespaceMismatch: "namespaced matching: pod, binding and identity must share a namespace",
+  identityNotBound: "no AzureIdentityBinding selecting the pod names that AzureIdentity",
+};
 
 /** Description of a 404/503 "no identity". */
 function notFoundDescription(reason: NotFoundReason, pod: string): string {
@@ -121,6 +133,18 @@ function notFoundDescription(reason: NotFoundReason, pod: string): string {
       return `no azure identity found for pod ${pod} matching the requested ${reason.selector.by}`;
     case "noBoundIdentity":
       return `no AzureIdentityBinding/AzureIdentity found for pod ${pod}`;
+    case "unbackedAssignment":
+      return `AzureAssignedIdentity ${reason.assignedIdentity.namespace}/${reason.assignedIdentity.name} is not backed by a live binding and identity for pod ${pod} (${UNBACKED_TEXT[reason.why]}); no token issued`;
+  }
+}
+
+/** Description of a 403 for an excepted pod (names only what the pod asked for and the identity's object). */
+function exceptionRefusalDescription(reason: ExceptionRefusal): string {
+  switch (reason.kind) {
+    case "managedIdentity":
+      return `excepted pods obtain only the node's own identities; the requested ${reason.selector.by} is AzureIdentity ${reason.identity.namespace}/${reason.identity.name}, which podid manages for other pods`;
+    case "unverifiableSelector":
+      return "excepted pods obtain only the node's own identities; object_id cannot be checked against AzureIdentities, use client_id or msi_res_id";
   }
 }
 
@@ -180,12 +204,18 @@ export function toImdsResponse(outcome: NmiOutcome): ImdsResponse {
         : failure(403, "forbidden", "the /host/token endpoint is disabled");
     case "instanceBlocked":
       return failure(403, "forbidden", "Request blocked by AAD Pod Identity NMI");
+    case "methodNotAllowed":
+      return failure(405, "invalid_request", `method ${outcome.method} is not allowed on this endpoint; use ${outcome.allow.join(" or ")}`, { allow: outcome.allow.join(", ") });
+    case "httpVersionNotSupported":
+      return failure(505, "invalid_request", "only HTTP/1.0 and HTTP/1.1 are supported", { connection: "close" });
     case "notFound": {
       const description = notFoundDescription(outcome.reason, `${outcome.caller.namespace}/${outcome.caller.name}`);
       return outcome.retryAfterSeconds === undefined
         ? failure(404, "not_found", description)
         : failure(503, "service_unavailable", description, { "retry-after": String(outcome.retryAfterSeconds) });
     }
+    case "exceptionRefused":
+      return failure(403, "forbidden", exceptionRefusalDescription(outcome.reason));
     case "invalidIdentity":
       return failure(
         403,

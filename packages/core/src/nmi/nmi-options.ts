@@ -1,3 +1,5 @@
+import { DEFAULT_EXCEPTION_NAMESPACES } from "./exception-policy.js";
+
 /**
  * Options and defaults of NMI's request decisions (the flags of `cmd/nmi` that change answers).
  * @packageDocumentation
@@ -25,6 +27,16 @@ export interface NmiDecisionOptions {
   readonly hostTokenEnabled: boolean;
   /** `--block-instance-metadata`: answer `/metadata/instance…` with 403 instead of proxying. */
   readonly blockInstanceMetadata: boolean;
+  /**
+   * `--exception-namespaces`: AzurePodIdentityExceptions are honoured only in these namespaces (the original
+   * honoured them in every namespace, so any user could except their own pods).
+   */
+  readonly exceptionNamespaces: readonly string[];
+  /**
+   * `--exception-passthrough`: an excepted pod may obtain any identity IMDS has, as in the original; off,
+   * it obtains only identities no AzureIdentity names (the node's own).
+   */
+  readonly exceptionPassthrough: boolean;
 }
 
 /** The `Retry-After` value of the original's `--set-retry-after-header` mode. */
@@ -39,4 +51,6 @@ export const NMI_DECISION_DEFAULTS: NmiDecisionOptions = {
   waitForAssignedMs: 100_000,
   hostTokenEnabled: false,
   blockInstanceMetadata: false,
+  exceptionNamespaces: DEFAULT_EXCEPTION_NAMESPACES,
+  exceptionPassthrough: false,
 };

@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { azureAssignedIdentityArb, NAMESPACE_POOL, podArb, timestampArb } from "@podid/testkit";
 import { BEHAVIOR_ANNOTATION, BINDING_LABEL } from "../model/constants.js";
-import type { AzureAssignedIdentity, AzureIdentity, PodView } from "../model/types.js";
+import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding, PodView } from "../model/types.js";
+import { backAssignedIdentity, type LiveIdentityObjects } from "./assignment-backing.js";
 import { chooseStandardIdentity, effectiveAssignedState, isAssignedIdentityForPod } from "./standard-identity.js";
 import type { IdentitySelector } from "./token-request.js";
 
@@ -66,10 +67,32 @@ function selectorArb(aais: readonly AzureAssignedIdentity[]): fc.Arbitrary<Ident
   );
 }
 
+/**
+ * Live objects that back the AAIs as MIC would have written them: each embedded identity (first copy of a
+ * namespace/name wins, as in a cache) and, in its namespace, a binding with the embedded selector naming it.
+ */
+function liveBacking(aais: readonly AzureAssignedIdentity[]): LiveIdentityObjects {
+  const identities = new Map<string, AzureIdentity>();
+  const bindings = new Map<string, AzureIdentityBinding>();
+  for (const aai of aais) {
+    const identity = aai.spec.azureIdentityRef;
+    const { namespace, name } = identity.metadata;
+    if (!identities.has(`${namespace}/${name}`)) identities.set(`${namespace}/${name}`, identity);
+    const selector = aai.spec.azureBindingRef.spec.selector;
+    const binding: AzureIdentityBinding = {
+      kind: "AzureIdentityBinding",
+      metadata: { name: `${name}-${selector}`, namespace, labels: {}, annotations: {}, finalizers: [] },
+      spec: { azureIdentity: name, selector },
+    };
+    bindings.set(`${namespace}/${binding.metadata.name}`, binding);
+  }
+  return { bindings: [...bindings.values()], identities: [...identities.values()] };
+}
+
 const scenarioArb = fc
   .tuple(podArbitrary, fc.boolean())
-  .chain(([pod, forceNamespaced]) => aaisFor(pod).map((aais) => ({ pod, aais, forceNamespaced })))
-  .chain(({ pod, aais, forceNamespaced }) => selectorArb(aais).map((selector) => ({ pod, aais, forceNamespaced, selector })));
+  .chain(([pod, forceNamespaced]) => aaisFor(pod).map((aais) => ({ pod, aais, forceNamespaced, live: liveBacking(aais) })))
+  .chain(({ pod, aais, forceNamespaced, live }) => selectorArb(aais).map((selector) => ({ pod, aais, forceNamespaced, live, selector })));
 
 /** Independent statement of "this AAI lets this pod use its identity". */
 function grants(aai: AzureAssignedIdentity, pod: PodView, forceNamespaced: boolean): boolean {
@@ -96,18 +119,30 @@ function matches(identity: AzureIdentity, selector: IdentitySelector): boolean {
 describe("chooseStandardIdentity: authorisation soundness", () => {
   it("chooses only an identity Assigned to this very pod (and the requested one when asked)", () => {
     fc.assert(
-      fc.property(scenarioArb, ({ pod, aais, forceNamespaced, selector }) => {
-        const choice = chooseStandardIdentity(pod, aais, selector === undefined ? {} : { selector }, { forceNamespaced, principalIdOf });
-        const usable = aais.filter((a) => grants(a, pod, forceNamespaced));
+      fc.property(scenarioArb, ({ pod, aais, forceNamespaced, live, selector }) => {
+        const choice = chooseStandardIdentity(pod, aais, live, selector === undefined ? {} : { selector }, { forceNamespaced, principalIdOf });
+        // The live chain is property-tested on its own (assignment-backing.test.ts); here it is taken as given.
+        const backing = (a: AzureAssignedIdentity) => backAssignedIdentity(a, pod, live, { forceNamespaced });
+        const liveIdentity = (a: AzureAssignedIdentity): AzureIdentity => {
+          const b = backing(a);
+          return b.ok ? b.value.identity : a.spec.azureIdentityRef;
+        };
+        const aimed = aais.filter((a) => grants(a, pod, forceNamespaced));
+        const usable = aimed.filter((a) => backing(a).ok);
         const assigned = usable.filter((a) => a.status === "Assigned" || a.status === "");
-        const wanted = (a: AzureAssignedIdentity) => selector === undefined || matches(a.spec.azureIdentityRef, selector);
+        const wanted = (a: AzureAssignedIdentity) => selector === undefined || matches(liveIdentity(a), selector);
         switch (choice.kind) {
           case "chosen":
             expect(aais).toContain(choice.aai);
             expect(grants(choice.aai, pod, forceNamespaced)).toBe(true);
             expect(effectiveAssignedState(choice.aai.status)).toBe("Assigned");
-            expect(choice.identity).toBe(choice.aai.spec.azureIdentityRef);
+            expect(choice.identity).toBe(liveIdentity(choice.aai));
+            expect(live.identities).toContain(choice.identity);
             if (selector !== undefined) expect(matches(choice.identity, selector)).toBe(true);
+            break;
+          case "unbacked":
+            expect(assigned.filter(wanted)).toEqual([]);
+            for (const u of choice.refused) expect(backing(u.aai).ok).toBe(false);
             break;
           case "notYetAssigned":
             expect(assigned.filter(wanted)).toEqual([]);
@@ -117,11 +152,12 @@ describe("chooseStandardIdentity: authorisation soundness", () => {
             }
             break;
           case "noneAssigned":
+          case "unbound":
             expect(usable).toEqual([]);
             break;
           case "notFound":
             expect(selector).toBeDefined();
-            expect(usable.length).toBeGreaterThan(0);
+            expect(aimed.length).toBeGreaterThan(0);
             expect(usable.filter(wanted)).toEqual([]);
             break;
         }
@@ -137,20 +173,20 @@ describe("chooseStandardIdentity: authorisation soundness", () => {
     const seen = new Set(
       fc
         .sample(scenarioArb, { numRuns: 1500, seed: 20261122 })
-        .map(({ pod, aais, forceNamespaced, selector }) =>
-          chooseStandardIdentity(pod, aais, selector === undefined ? {} : { selector }, { forceNamespaced, principalIdOf }).kind,
+        .map(({ pod, aais, forceNamespaced, live, selector }) =>
+          chooseStandardIdentity(pod, aais, live, selector === undefined ? {} : { selector }, { forceNamespaced, principalIdOf }).kind,
         ),
     );
-    expect([...seen].sort()).toEqual(["chosen", "noneAssigned", "notFound", "notYetAssigned"]);
+    for (const kind of ["chosen", "noneAssigned", "notFound", "notYetAssigned"]) expect(seen).toContain(kind);
   });
 
   it("is deterministic: the order of the cache does not change the choice", () => {
     fc.assert(
-      fc.property(scenarioArb, fc.func(fc.integer()), ({ pod, aais, forceNamespaced, selector }, key) => {
+      fc.property(scenarioArb, fc.func(fc.integer()), ({ pod, aais, forceNamespaced, live, selector }, key) => {
         const request = selector === undefined ? {} : { selector };
         const shuffled = [...aais].sort((a, b) => key(a.metadata.name) - key(b.metadata.name));
-        const first = chooseStandardIdentity(pod, aais, request, { forceNamespaced, principalIdOf });
-        const second = chooseStandardIdentity(pod, shuffled, request, { forceNamespaced, principalIdOf });
+        const first = chooseStandardIdentity(pod, aais, live, request, { forceNamespaced, principalIdOf });
+        const second = chooseStandardIdentity(pod, shuffled, live, request, { forceNamespaced, principalIdOf });
         expect(second.kind).toBe(first.kind);
         if (first.kind === "chosen" && second.kind === "chosen") expect(second.aai).toBe(first.aai);
       }),
@@ -202,32 +238,42 @@ describe("chooseStandardIdentity: examples (TestGetIdentitiesStandardClient case
   const options = { forceNamespaced: false };
   const zeta = identity("zeta", "CCCC0000-0000-0000-0000-000000000003");
   const alpha = identity("alpha", "aaaa0000-0000-0000-0000-000000000001");
+  const foreign = identity("foreign", "dddd0000-0000-0000-0000-000000000004", "team-b");
+  const bindingOf = (id: AzureIdentity): AzureIdentityBinding => ({
+    kind: "AzureIdentityBinding",
+    metadata: { name: "b", namespace: id.metadata.namespace, labels: {}, annotations: {}, finalizers: [] },
+    spec: { azureIdentity: id.metadata.name, selector: "web" },
+  });
+  // The live objects granting all three (each AAI below embeds a copy of its identity and binding).
+  const live: LiveIdentityObjects = {
+    identities: [zeta, alpha, foreign],
+    bindings: [{ ...bindingOf(zeta), metadata: { ...bindingOf(zeta).metadata, name: "bz" } }, bindingOf(alpha), bindingOf(foreign)],
+  };
 
   it("no identities → noneAssigned; only Created → notYetAssigned; legacy '' counts as Assigned", () => {
-    expect(chooseStandardIdentity(pod, [], {}, options).kind).toBe("noneAssigned");
-    expect(chooseStandardIdentity(pod, [aai(alpha, "Created")], {}, options).kind).toBe("notYetAssigned");
-    expect(chooseStandardIdentity(pod, [aai(alpha, "")], {}, options)).toMatchObject({ kind: "chosen", identity: alpha });
-    expect(chooseStandardIdentity(pod, [aai(alpha, "Unassigned")], {}, options).kind).toBe("noneAssigned");
+    expect(chooseStandardIdentity(pod, [], live, {}, options).kind).toBe("noneAssigned");
+    expect(chooseStandardIdentity(pod, [aai(alpha, "Created")], live, {}, options).kind).toBe("notYetAssigned");
+    expect(chooseStandardIdentity(pod, [aai(alpha, "")], live, {}, options)).toMatchObject({ kind: "chosen", identity: alpha });
+    expect(chooseStandardIdentity(pod, [aai(alpha, "Unassigned")], live, {}, options).kind).toBe("noneAssigned");
   });
 
   it("without a selector picks the first by identity namespace/name, not cache order", () => {
-    expect(chooseStandardIdentity(pod, [aai(zeta, "Assigned"), aai(alpha, "Assigned")], {}, options)).toMatchObject({ identity: alpha });
+    expect(chooseStandardIdentity(pod, [aai(zeta, "Assigned"), aai(alpha, "Assigned")], live, {}, options)).toMatchObject({ identity: alpha });
   });
 
   it("matches client_id and msi_res_id ignoring case; a missing one is notFound at once when the pod has AAIs", () => {
     const both = [aai(zeta, "Assigned"), aai(alpha, "Assigned")];
-    expect(chooseStandardIdentity(pod, both, { selector: { by: "client_id", value: "cccc0000-0000-0000-0000-000000000003" } }, options)).toMatchObject({ identity: zeta });
-    expect(chooseStandardIdentity(pod, both, { selector: { by: "msi_res_id", value: zeta.spec.resourceID.toUpperCase() } }, options)).toMatchObject({ identity: zeta });
-    expect(chooseStandardIdentity(pod, both, { selector: { by: "client_id", value: "other" } }, options).kind).toBe("notFound");
+    expect(chooseStandardIdentity(pod, both, live, { selector: { by: "client_id", value: "cccc0000-0000-0000-0000-000000000003" } }, options)).toMatchObject({ identity: zeta });
+    expect(chooseStandardIdentity(pod, both, live, { selector: { by: "msi_res_id", value: zeta.spec.resourceID.toUpperCase() } }, options)).toMatchObject({ identity: zeta });
+    expect(chooseStandardIdentity(pod, both, live, { selector: { by: "client_id", value: "other" } }, options).kind).toBe("notFound");
     // object_id cannot match without a principal-id source.
-    expect(chooseStandardIdentity(pod, both, { selector: { by: "object_id", value: "x" } }, options).kind).toBe("notFound");
-    expect(chooseStandardIdentity(pod, [aai(alpha, "Assigned"), aai(zeta, "Created")], { selector: { by: "client_id", value: zeta.spec.clientID } }, options).kind).toBe("notYetAssigned");
+    expect(chooseStandardIdentity(pod, both, live, { selector: { by: "object_id", value: "x" } }, options).kind).toBe("notFound");
+    expect(chooseStandardIdentity(pod, [aai(alpha, "Assigned"), aai(zeta, "Created")], live, { selector: { by: "client_id", value: zeta.spec.clientID } }, options).kind).toBe("notYetAssigned");
   });
 
   it("namespaced: drops identities from other namespaces; label changes and foreign nodes void the AAI", () => {
-    const foreign = identity("foreign", "dddd0000-0000-0000-0000-000000000004", "team-b");
-    expect(chooseStandardIdentity(pod, [aai(foreign, "Assigned")], {}, options)).toMatchObject({ identity: foreign });
-    expect(chooseStandardIdentity(pod, [aai(foreign, "Assigned")], {}, { forceNamespaced: true }).kind).toBe("noneAssigned");
+    expect(chooseStandardIdentity(pod, [aai(foreign, "Assigned")], live, {}, options)).toMatchObject({ identity: foreign });
+    expect(chooseStandardIdentity(pod, [aai(foreign, "Assigned")], live, {}, { forceNamespaced: true }).kind).toBe("noneAssigned");
     const relabelled: PodView = { ...pod, metadata: { ...pod.metadata, labels: { [BINDING_LABEL]: "other" } } };
     expect(isAssignedIdentityForPod(aai(alpha, "Assigned"), relabelled, options)).toBe(false);
     expect(isAssignedIdentityForPod(aai(alpha, "Assigned"), { ...pod, nodeName: OTHER_NODE }, options)).toBe(false);

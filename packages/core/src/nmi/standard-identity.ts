@@ -4,15 +4,19 @@ import type {
   AssignedIdentityWireStatus,
   AzureAssignedIdentity,
   AzureIdentity,
+  AzureIdentityBinding,
   PodView,
 } from "../model/types.js";
+import { backAssignedIdentity, type LiveIdentityObjects, type UnbackedAssignment } from "./assignment-backing.js";
 import { isNamespacedIdentity } from "../matching/namespaced.js";
 import type { MatchingOptions } from "../matching/types.js";
+import { mayBeAssigned } from "./assignment-prospect.js";
 import { matchesSelector, selectCandidate, type SelectionOptions } from "./identity-selection.js";
 import type { IdentitySelector } from "./token-request.js";
 
 /**
- * Standard mode: a pod may use exactly the identities MIC has recorded for it as AzureAssignedIdentities.
+ * Standard mode: a pod may use exactly the identities MIC has recorded for it as AzureAssignedIdentities
+ * and that the live bindings and identities still grant it (`backAssignedIdentity`).
  * @packageDocumentation
  */
 
@@ -31,19 +35,33 @@ export interface StandardChoiceOptions extends MatchingOptions, SelectionOptions
 
 /** The outcome of standard-mode identity choice. */
 export type StandardIdentityChoice =
-  /** Use `identity` (the AAI's embedded copy), granted by `aai`. */
+  /**
+   * Use `identity` — the LIVE AzureIdentity, never the AAI's embedded copy — granted by `aai` and backed
+   * by the live `binding`.
+   */
   | {
       readonly kind: "chosen";
       readonly mode: "standard";
       readonly identity: AzureIdentity;
       readonly aai: AzureAssignedIdentity;
+      readonly binding: AzureIdentityBinding;
     }
   /** A matching AAI exists but is still `Created` (MIC is assigning it on the VM/VMSS): the caller may wait. */
   | { readonly kind: "notYetAssigned"; readonly mode: "standard"; readonly pending: readonly AzureAssignedIdentity[] }
   /** The pod has no usable AAI at all yet; MIC may not have processed it: the caller may wait. */
   | { readonly kind: "noneAssigned"; readonly mode: "standard" }
+  /**
+   * The pod has no AAI and no live binding can select it (`mayBeAssigned`): MIC will write none, so there is
+   * nothing to wait for.
+   */
+  | { readonly kind: "unbound"; readonly mode: "standard" }
   /** The pod has AAIs, but none for the requested identity. */
-  | { readonly kind: "notFound"; readonly mode: "standard"; readonly selector: IdentitySelector };
+  | { readonly kind: "notFound"; readonly mode: "standard"; readonly selector: IdentitySelector }
+  /**
+   * AAIs name the pod (and, with a selector, the requested identity), but the live bindings and identities
+   * do not grant it: forged or stale objects. Refused at once, never waited on.
+   */
+  | { readonly kind: "unbacked"; readonly mode: "standard"; readonly refused: readonly UnbackedAssignment[] };
 
 /**
  * True when `aai` grants an identity to this very pod. Beyond the original's `spec.pod`/`spec.podNamespace`
@@ -73,33 +91,57 @@ export function isAssignedIdentityForPod(aai: AzureAssignedIdentity, pod: PodVie
 }
 
 /**
- * Chooses the identity for a token request in standard mode from the AAIs of this node. With a selector:
- * the matching `Assigned` AAI, else `notYetAssigned` if a matching one is `Created`, else `notFound` if the
+ * Chooses the identity for a token request in standard mode from the AAIs of this node. An AAI counts only
+ * when {@link isAssignedIdentityForPod} holds and the live chain backs it (`backAssignedIdentity`: a live
+ * binding selecting the pod names the live identity the AAI names, namespaced rules applied); the identity
+ * used is the live one. With a selector: the matching `Assigned` AAI, else `notYetAssigned` if a matching
+ * one is `Created`, else `unbacked` if only AAIs the live objects do not back match, else `notFound` if the
  * pod has AAIs, else `noneAssigned`. Without one: the first `Assigned` AAI in deterministic order (see
- * `selectCandidate`), else `notYetAssigned`/`noneAssigned`. Never a list: the original could answer with
- * several identities' tokens; podid names exactly one.
+ * `selectCandidate`), else `notYetAssigned`/`unbacked`/`noneAssigned`. Never a list: the original could
+ * answer with several identities' tokens; podid names exactly one.
  *
- * Deviation: the original waited up to 80 s for a requested identity that was not even `Created`; podid
- * answers `notFound` at once when the pod already has other AAIs (MIC has processed it), so a typo in
- * `client_id` gets its 404 in milliseconds (#1402), and only waits while the pod has no AAI at all.
+ * Deviations: the original trusted the AAI alone — an `Assigned` object anyone wrote was a grant, and the
+ * token came from its embedded identity copy; podid refuses such an object (`unbacked`). The original also
+ * waited up to 80 s for a requested identity that was not even `Created`; podid answers `notFound` at once
+ * when the pod already has other AAIs (MIC has processed it), so a typo in `client_id` gets its 404 in
+ * milliseconds (#1402), and only waits while the pod has no AAI at all — and only while MIC can still
+ * write one: a pod without any AAI that no live binding can select (`mayBeAssigned`: no `aadpodidbinding`
+ * label, or no binding in scope with its value) is `unbound` at once, where the original waited 80 s.
  */
 export function chooseStandardIdentity(
   pod: PodView,
   assignedIdentities: readonly AzureAssignedIdentity[],
+  live: LiveIdentityObjects,
   request: IdentityRequest,
   options: StandardChoiceOptions,
 ): StandardIdentityChoice {
-  const own = assignedIdentities.filter((aai) => isAssignedIdentityForPod(aai, pod, options));
-  const assigned = own.filter((aai) => effectiveAssignedState(aai.status) === "Assigned");
-  const created = own.filter((aai) => effectiveAssignedState(aai.status) === "Created");
-  const identityOf = (aai: AzureAssignedIdentity): AzureIdentity => aai.spec.azureIdentityRef;
-  const grantOf = (aai: AzureAssignedIdentity) => aai.metadata;
+  interface Backed {
+    readonly aai: AzureAssignedIdentity;
+    readonly identity: AzureIdentity;
+    readonly binding: AzureIdentityBinding;
+  }
+  const aimed = assignedIdentities.filter((aai) => isAssignedIdentityForPod(aai, pod, options));
+  const own: Backed[] = [];
+  const unbacked: UnbackedAssignment[] = [];
+  for (const aai of aimed) {
+    const backing = backAssignedIdentity(aai, pod, live, options);
+    if (backing.ok) own.push({ aai, identity: backing.value.identity, binding: backing.value.binding });
+    else unbacked.push(backing.error);
+  }
+  const assigned = own.filter((b) => effectiveAssignedState(b.aai.status) === "Assigned");
+  const created = own.filter((b) => effectiveAssignedState(b.aai.status) === "Created");
+  const identityOf = (b: Backed): AzureIdentity => b.identity;
+  const grantOf = (b: Backed) => b.aai.metadata;
   const chosen = selectCandidate(assigned, identityOf, grantOf, request.selector, options);
-  if (chosen !== undefined) return { kind: "chosen", mode: "standard", identity: chosen.spec.azureIdentityRef, aai: chosen };
+  if (chosen !== undefined) return { kind: "chosen", mode: "standard", identity: chosen.identity, aai: chosen.aai, binding: chosen.binding };
   const { selector } = request;
-  const pending = selector === undefined ? created : created.filter((aai) => matchesSelector(identityOf(aai), selector, options));
+  const pending = (selector === undefined ? created : created.filter((b) => matchesSelector(b.identity, selector, options))).map((b) => b.aai);
   if (pending.length > 0) return { kind: "notYetAssigned", mode: "standard", pending };
-  // Without a selector, `own` is exactly `assigned` + `created`, both empty here.
-  if (own.length === 0 || selector === undefined) return { kind: "noneAssigned", mode: "standard" };
+  // Reported by what the AAI claims; its claims never reach a fetch.
+  const refused = selector === undefined ? unbacked : unbacked.filter((u) => matchesSelector(u.aai.spec.azureIdentityRef, selector, options));
+  if (refused.length > 0) return { kind: "unbacked", mode: "standard", refused };
+  // Without a selector, `aimed` is exactly `assigned` + `created` + `unbacked`, all empty here.
+  if (aimed.length === 0 && !mayBeAssigned(pod, live, options)) return { kind: "unbound", mode: "standard" };
+  if (aimed.length === 0 || selector === undefined) return { kind: "noneAssigned", mode: "standard" };
   return { kind: "notFound", mode: "standard", selector };
 }

@@ -29,6 +29,12 @@ export type NetfilterError =
 export interface NetfilterPort {
   /** Atomically installs or repairs the rules. */
   ensure(spec: InterceptionSpec): Promise<Result<InterceptionState, NetfilterError>>;
+  /**
+   * Installs or repairs only the guard — pod traffic to the metadata address that no DNAT rewrote is
+   * refused — and leaves the DNAT alone. NMI calls it first thing at start-up (and when its flags are
+   * invalid), before anything that can fail, so pods never reach IMDS while NMI is not healthy.
+   */
+  guard(spec: InterceptionSpec): Promise<Result<void, NetfilterError>>;
   /** Reads the current rules and compares them with `spec`. */
   inspect(spec: InterceptionSpec): Promise<Result<InterceptionState, NetfilterError>>;
   /**

@@ -14,30 +14,32 @@ import {
 const T0 = 1_700_000_000_000;
 
 describe("upstream budget: documented cases", () => {
-  it("defaults to IMDS's per-VM limits: 20 starts per second, 5 at once", () => {
-    expect(DEFAULT_UPSTREAM_BUDGET_CONFIG).toMatchObject({ maxStartsPerWindow: 20, windowMs: 1000, maxConcurrent: 5 });
+  it("defaults to a margin below IMDS's per-VM limits (20/s, 5 at once): 15 starts per second, 4 at once", () => {
+    expect(DEFAULT_UPSTREAM_BUDGET_CONFIG).toMatchObject({ maxStartsPerWindow: 15, windowMs: 1000, maxConcurrent: 4 });
     let s = createUpstreamBudget();
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 4; i++) {
       const step = admitUpstream(s, T0);
       expect(step.decision).toEqual({ kind: "start" });
       s = step.state;
     }
-    const sixth = admitUpstream(s, T0);
-    expect(sixth.decision).toEqual({ kind: "queue" }); // only concurrency blocks: no time to suggest
-    s = releaseUpstream(sixth.state);
+    const fifth = admitUpstream(s, T0);
+    expect(fifth.decision).toEqual({ kind: "queue" }); // only concurrency blocks: no time to suggest
+    s = releaseUpstream(fifth.state);
     expect(startQueued(s, T0).decision).toEqual({ kind: "start" });
   });
 
-  it("queues by rate with the instant the window frees a slot, and rejects once the queue is full", () => {
+  it("queues by rate until 1 ms after the window (closed at both ends) frees a slot, and rejects once the queue is full", () => {
     let s = createUpstreamBudget({ maxConcurrent: 100, maxStartsPerWindow: 2, maxQueued: 1 });
     s = admitUpstream(s, T0).state;
     s = admitUpstream(s, T0 + 300).state;
     const third = admitUpstream(s, T0 + 400);
-    expect(third.decision).toEqual({ kind: "queue", retryAtMs: T0 + 1000 });
+    expect(third.decision).toEqual({ kind: "queue", retryAtMs: T0 + 1001 });
     const fourth = admitUpstream(third.state, T0 + 500);
     expect(fourth.decision).toEqual({ kind: "rejectWithRetryAfter", retryAfterMs: 1000 });
-    expect(startQueued(third.state, T0 + 999).decision).toEqual({ kind: "wait", retryAtMs: T0 + 1000 });
-    expect(startQueued(third.state, T0 + 1000).decision).toEqual({ kind: "start" });
+    // Exactly one window after the first start is still inside its window: two starts 1000 ms apart
+    // would put three in the closed span [T0, T0 + 1000].
+    expect(startQueued(third.state, T0 + 1000).decision).toEqual({ kind: "wait", retryAtMs: T0 + 1001 });
+    expect(startQueued(third.state, T0 + 1001).decision).toEqual({ kind: "start" });
   });
 
   it("pauses after an upstream 429 for its Retry-After", () => {
@@ -129,7 +131,7 @@ describe("upstream budget: properties", () => {
               } else {
                 expect(d.kind).toBe("wait");
                 // Nothing but a busy slot, the window or a pause may hold a waiting caller back.
-                const inWindow = starts.filter((t) => t > now - config.windowMs).length;
+                const inWindow = starts.filter((t) => t >= now - config.windowMs).length;
                 expect(inFlight >= config.maxConcurrent || inWindow >= config.maxStartsPerWindow || now < pausedUntil).toBe(true);
                 if (d.kind === "wait" && d.retryAtMs !== undefined && inFlight < config.maxConcurrent) {
                   // The hint is exact: at retryAtMs the head of the queue can start.
@@ -141,7 +143,8 @@ describe("upstream budget: properties", () => {
             expect(s.queued).toBe(queued);
           }
           for (const a of starts) {
-            expect(starts.filter((t) => t >= a && t < a + config.windowMs).length).toBeLessThanOrEqual(config.maxStartsPerWindow);
+            // Closed spans: no `windowMs` span, both ends included, holds more than the limit.
+            expect(starts.filter((t) => t >= a && t <= a + config.windowMs).length).toBeLessThanOrEqual(config.maxStartsPerWindow);
           }
         },
       ),

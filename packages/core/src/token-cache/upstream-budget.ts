@@ -2,7 +2,8 @@
  * Limits on calls to the node's IMDS (or AAD). IMDS allows the Managed Identity category 20 requests/s and 5
  * concurrent requests per VM and answers 429 above that
  * (docs/compatibility.md#token-cache-and-upstream-limits); every pod on the node shares that one VM, so NMI
- * must stay under it itself.
+ * must stay under it itself — with a margin, because IMDS counts arrivals on its own clock while NMI counts
+ * starts on its own, and host-network processes of the node call IMDS past NMI.
  */
 export interface UpstreamBudgetConfig {
   /** Most fetch starts in any window of `windowMs`. */
@@ -16,11 +17,16 @@ export interface UpstreamBudgetConfig {
   readonly minRetryAfterMs: number;
 }
 
-/** IMDS's per-VM managed-identity limits, a queue of 64 and a 1 s minimum Retry-After. */
+/**
+ * 15 starts per second and 4 in flight — a quarter of IMDS's per-VM rate (20/s) and one of its 5 slots kept
+ * free (docs/compatibility.md#token-cache-and-upstream-limits): connection set-up and scheduling jitter
+ * move arrivals at IMDS closer together than NMI started them, a call NMI abandoned may still be running at
+ * IMDS, and host-network agents share the VM's budget. A queue of 64 and a 1 s minimum Retry-After.
+ */
 export const DEFAULT_UPSTREAM_BUDGET_CONFIG: UpstreamBudgetConfig = {
-  maxStartsPerWindow: 20,
+  maxStartsPerWindow: 15,
   windowMs: 1000,
-  maxConcurrent: 5,
+  maxConcurrent: 4,
   maxQueued: 64,
   minRetryAfterMs: 1000,
 };
@@ -120,10 +126,15 @@ function started(s: UpstreamBudgetState, nowMs: number): UpstreamBudgetState {
   return { ...s, recentStarts: [...s.recentStarts, nowMs], inFlight: s.inFlight + 1 };
 }
 
-/** Keeps only starts inside the window `(now - windowMs, now]`. */
+/**
+ * Keeps only starts inside the CLOSED window `[now - windowMs, now]`: a start at `t` counts until
+ * `t + windowMs` inclusive, so the next start it makes room for comes at `t + windowMs + 1` at the earliest.
+ * With a half-open window a start exactly `windowMs` after another would be admitted, and a closed span of
+ * `windowMs` (the way a throttle on the other side may count) would hold one start too many.
+ */
 function prune(s: UpstreamBudgetState, nowMs: number): UpstreamBudgetState {
   const from = nowMs - s.config.windowMs;
-  const first = s.recentStarts.findIndex((t) => t > from);
+  const first = s.recentStarts.findIndex((t) => t >= from);
   if (first === 0) return s;
   return { ...s, recentStarts: first === -1 ? [] : s.recentStarts.slice(first) };
 }
@@ -137,7 +148,7 @@ function nextRateOrPauseOpening(s: UpstreamBudgetState, nowMs: number): number |
   if (s.recentStarts.length >= s.config.maxStartsPerWindow) {
     // The start that must leave the window for the count to drop below the limit.
     const leaving = s.recentStarts[s.recentStarts.length - s.config.maxStartsPerWindow];
-    if (leaving !== undefined) at = Math.max(at, leaving + s.config.windowMs);
+    if (leaving !== undefined) at = Math.max(at, leaving + s.config.windowMs + 1);
   }
   at = Math.max(at, s.pausedUntilMs);
   return at > nowMs ? at : undefined;

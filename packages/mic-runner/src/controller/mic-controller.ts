@@ -10,16 +10,19 @@ import {
   planReconcile,
   recoverLeavingCreated,
   type AssignedIdentityWriterPort,
+  type AzureAssignedIdentity,
   type ClockPort,
   type ComputeIdentityState,
   type ComputePort,
   type ComputeTarget,
   type EventRecorderPort,
+  type KubeError,
   type KubeReaderPort,
   type LoggerPort,
   type MetricsPort,
   type QuarantineState,
   type ReconcilePlan,
+  type Result,
   type TargetOutcome,
   type TargetPlan,
   type Unsubscribe,
@@ -95,13 +98,19 @@ export class MicController {
   readonly #known = new Map<string, { state: ComputeIdentityState; atMs: number }>();
   readonly #unsubscribe: Unsubscribe[] = [];
   #phase: "new" | "running" | "stopped" = "new";
+  /** resourceVersion of each AzureAssignedIdentity as this controller last wrote it (by namespace/name). */
+  readonly #written = new Map<string, string>();
+  /** AzureAssignedIdentities someone else created or changed since the last planning pass (by namespace/name). */
+  readonly #unplanned = new Set<string>();
+  /** True once a planning pass ran: events before it are the initial list, not someone's edit. */
+  #planned = false;
 
   constructor(ports: MicControllerPorts, options: Partial<MicControllerOptions> = {}) {
     this.#ports = ports;
     this.#options = { ...DEFAULT_MIC_CONTROLLER_OPTIONS, ...options };
     const { clock, logger } = ports;
     this.#gates = new TargetGates(() => clock.now(), this.#options.failureBackoff);
-    this.#writer = fenceWriter(ports.writer, ports.isLeader);
+    this.#writer = this.#recordingWrites(fenceWriter(ports.writer, ports.isLeader));
     // Every ARM answer passes the gates, so a 429 anywhere (target work, drift, re-reads) holds that target.
     this.#compute = fenceCompute(this.#gates.recording(ports.compute), ports.isLeader);
     const onError = (error: unknown, key: string) => logger.error({ err: error, key }, "controller work failed");
@@ -138,7 +147,19 @@ export class MicController {
       reader.subscribe("azureidentities", () => this.#markDirty()),
       reader.subscribe("azureidentitybindings", () => this.#markDirty()),
       reader.subscribe("azureassignedidentities", (event) => {
-        if (event.type === "deleted") this.#markDirty();
+        const key = `${event.object.metadata.namespace}/${event.object.metadata.name}`;
+        if (event.type === "deleted") {
+          this.#written.delete(key);
+          this.#markDirty();
+          return;
+        }
+        // A create or update that is not this controller's own write: someone else's object or edit, which
+        // the next pass deletes (not planned) or rewrites (differs from the plan) — within the batch window,
+        // not at the next full resync. MIC's own writes are recognised by the resourceVersion they returned
+        // (an event that overtakes its write's answer only costs one pass with nothing to do).
+        if (this.#written.get(key) === event.object.metadata.resourceVersion) return;
+        if (this.#planned) this.#unplanned.add(key);
+        this.#markDirty();
       }),
     );
     this.#passes.mark(DRIFT, undefined, { planAfter: true });
@@ -216,6 +237,7 @@ export class MicController {
       { now: () => clock.now(), writeConcurrency: this.#options.writeConcurrency, maxRefusedIdentityRetries: this.#options.maxRefusedIdentityRetries },
       this.#quarantine,
     );
+    this.#reportUnplanned(plan);
     await execution.objectWrites(plan);
     const dispatched = this.#dispatch(plan, execution);
     if (hasObjectWork(plan) || dispatched > 0) {
@@ -239,6 +261,50 @@ export class MicController {
     for (const held of plan.held) this.#passes.mark(PLAN, held.untilMs);
     // `--syncRetryDuration`: an unconditional pass at least this often, whatever else happens.
     this.#passes.mark(PLAN, started + this.#options.fullResyncIntervalMs);
+  }
+
+  /** Wraps `writer` to remember the resourceVersion of every object this controller writes. */
+  #recordingWrites(writer: AssignedIdentityWriterPort): AssignedIdentityWriterPort {
+    const remember = (result: Result<AzureAssignedIdentity, KubeError>): Result<AzureAssignedIdentity, KubeError> => {
+      if (result.ok && result.value.metadata.resourceVersion !== undefined) {
+        this.#written.set(`${result.value.metadata.namespace}/${result.value.metadata.name}`, result.value.metadata.resourceVersion);
+      }
+      return result;
+    };
+    return {
+      create: async (identity) => remember(await writer.create(identity)),
+      update: async (identity) => remember(await writer.update(identity)),
+      setStatus: async (identity, status) => remember(await writer.setStatus(identity, status)),
+      delete: async (identity) => {
+        const result = await writer.delete(identity);
+        if (result.ok) this.#written.delete(`${identity.metadata.namespace}/${identity.metadata.name}`);
+        return result;
+      },
+    };
+  }
+
+  /**
+   * A Warning Event on each AzureAssignedIdentity someone else created or changed that this pass deletes
+   * (no binding and identity grant it: forged or stale) or rewrites (it differed from the plan).
+   */
+  #reportUnplanned(plan: ReconcilePlan): void {
+    this.#planned = true;
+    if (this.#unplanned.size === 0) return;
+    const keyOf = (aai: AzureAssignedIdentity) => `${aai.metadata.namespace}/${aai.metadata.name}`;
+    const record = (aai: AzureAssignedIdentity, reason: string, message: string): void => {
+      if (!this.#unplanned.has(keyOf(aai))) return;
+      this.#ports.logger.warn({ assignedIdentity: keyOf(aai), pod: `${aai.spec.podNamespace}/${aai.spec.pod}`, reason }, message);
+      this.#ports.events?.record(
+        { kind: "AzureAssignedIdentity", apiVersion: "aadpodidentity.k8s.io/v1", namespace: aai.metadata.namespace, name: aai.metadata.name },
+        "Warning",
+        reason,
+        message,
+      );
+    };
+    const removed = [...plan.releases, ...plan.orphans, ...plan.targets.flatMap((t) => t.detach)];
+    for (const aai of removed) record(aai, "UnplannedAssignedIdentity", "AzureAssignedIdentity not written by MIC and granted by no binding and identity: deleting it");
+    for (const aai of plan.updates) record(aai, "AssignedIdentityRepaired", "AzureAssignedIdentity changed by someone else: rewritten from the live binding and identity");
+    this.#unplanned.clear();
   }
 
   /**

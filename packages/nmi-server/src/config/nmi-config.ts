@@ -1,4 +1,5 @@
 import {
+  DEFAULT_EXCEPTION_NAMESPACES,
   DEFAULT_POD_RATE_LIMITER_CONFIG,
   NMI_RETRY_AFTER_SECONDS,
   type InterceptionSpec,
@@ -89,11 +90,28 @@ export interface NmiConfig {
   /** `--interception-release` (podid). */
   readonly interceptionRelease: InterceptionRelease;
   /**
+   * `--exception-namespaces` (podid, comma-separated): AzurePodIdentityExceptions are honoured only in these
+   * namespaces; the original honoured an exception in any namespace, so any user could except their own pods.
+   */
+  readonly exceptionNamespaces: readonly string[];
+  /**
+   * `--exception-passthrough` (podid): an excepted pod may obtain any identity IMDS has, as in the original.
+   * Off (default), it obtains only identities no AzureIdentity names — the node's own — and gets 403 otherwise.
+   */
+  readonly exceptionPassthrough: boolean;
+  /**
    * `--interception`: `iptables` installs the fail-closed `aad-metadata` rules; `none` installs
    * nothing, so pods reach NMI only when they call it directly (e.g. `AZURE_POD_IDENTITY_AUTHORITY_HOST`) —
    * for the demo and development only, never a node.
    */
   readonly interception: InterceptionMode;
+  /**
+   * `--anti-spoofing` (podid, default on; docs/adr/0010-anti-spoofing.md): bind every pod IP to the host
+   * interface or bridge port it enters through, drop metadata traffic (and bridged ARP) that carries a pod's
+   * IP from anywhere else (nftables), and refuse tokens to pods whose interface is not resolved. Only with
+   * `--interception=iptables`. Off restores the original's behaviour (attribution by source IP alone).
+   */
+  readonly antiSpoofing: boolean;
   /** `--pod-rate-limit` (podid): token requests per second per pod; 0 turns the per-pod limit off. */
   readonly podRateLimitPerSecond: number;
   /** `--pod-rate-burst` (podid). */
@@ -109,6 +127,27 @@ export interface NmiConfig {
    * had none, so a hung IMDS pinned the pod's request forever.
    */
   readonly proxyTimeoutMs: number;
+  /**
+   * `--max-connections-per-pod` (podid): connections one source address may hold open to the token server;
+   * more are closed at accept time (docs/compatibility.md#connection-limits).
+   */
+  readonly maxConnectionsPerPod: number;
+  /**
+   * `--max-connections` (podid): connections to the token server in total; lowered at start to the soft
+   * descriptor limit minus {@link NmiConfig.descriptorReserve}.
+   */
+  readonly maxConnections: number;
+  /** Descriptors kept free for probes, metrics, rule repair, watches and upstream calls (no flag). */
+  readonly descriptorReserve: number;
+  /** A request's headers must be complete this long after it began, in ms (no flag; IMDS clients send them at once). */
+  readonly headersTimeoutMs: number;
+  /**
+   * The whole request must be received this long after it began, in ms (no flag). Node stops this clock once
+   * the request is received, so the assignment wait that follows (up to 100 s) is not cut by it.
+   */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this many ms (no flag). */
+  readonly keepAliveTimeoutMs: number;
   /** Largest request body the token server accepts, in bytes (no flag; IMDS requests have none, bodies are only forwarded). */
   readonly bodyLimitBytes: number;
   /**
@@ -146,7 +185,11 @@ export const NMI_CONFIG_DEFAULTS: Omit<NmiConfig, "nodeName"> = {
   enableConntrackDeletion: false,
   hostToken: false,
   interceptionRelease: "fail-closed",
+  // podid's own namespace (deploy/, where MIC's exception lives) and kube-system (AKS add-ons).
+  exceptionNamespaces: DEFAULT_EXCEPTION_NAMESPACES,
+  exceptionPassthrough: false,
   interception: "iptables",
+  antiSpoofing: true,
   podRateLimitPerSecond: DEFAULT_POD_RATE_LIMITER_CONFIG.ratePerSecond,
   podRateBurst: DEFAULT_POD_RATE_LIMITER_CONFIG.burst,
   shutdownTimeoutSec: 25,
@@ -154,6 +197,12 @@ export const NMI_CONFIG_DEFAULTS: Omit<NmiConfig, "nodeName"> = {
   enableProfile: false,
   proxyTimeoutMs: 30_000,
   bodyLimitBytes: 64 * 1024,
+  maxConnectionsPerPod: 64,
+  maxConnections: 4096,
+  descriptorReserve: 256,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
   memoiseDecisions: true,
 };
 
@@ -187,6 +236,8 @@ export function decisionOptionsFrom(config: NmiConfig): NmiDecisionOptions {
     waitForAssignedMs: (config.retryAttemptsForCreated + config.retryAttemptsForAssigned) * intervalMs,
     hostTokenEnabled: config.hostToken,
     blockInstanceMetadata: config.blockInstanceMetadata,
+    exceptionNamespaces: config.exceptionNamespaces,
+    exceptionPassthrough: config.exceptionPassthrough,
   };
 }
 

@@ -8,6 +8,7 @@ import {
   parseNumberFlag,
   type DeployableCommand,
   type FlagEnvironment,
+  type FlagValue,
   type InvalidFlags,
   type Result,
 } from "@podid/core";
@@ -41,6 +42,21 @@ const integerArg = (min: number, max: number) => flagArg((text) => parseIntegerF
 const numberArg = (min: number) => flagArg((text) => parseNumberFlag(text, { atLeast: min }));
 const choiceArg = <T extends string>(choices: readonly T[], options: { readonly caseInsensitive?: boolean } = {}) =>
   flagArg((text) => parseChoiceFlag(text, choices, options));
+
+/** A Kubernetes namespace name (RFC 1123 label). */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * `--exception-namespaces`: comma-separated namespace names (spaces around names ignored, duplicates
+ * dropped); an empty value honours no exception at all.
+ */
+function parseNamespaceList(text: string): FlagValue<readonly string[]> {
+  const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const bad = names.find((name) => !NAMESPACE_NAME.test(name));
+  if (bad !== undefined) return err({ kind: "invalidFlagValue", expected: `comma-separated namespace names (${JSON.stringify(bad)} is not one)` });
+  return ok([...new Set(names)]);
+}
+const namespaceListArg = flagArg(parseNamespaceList);
 
 /** Ports: 0 asks the OS for a free one (used by tests; the DNAT follows the port actually bound). */
 const port = integerArg(0, 65_535);
@@ -83,9 +99,14 @@ function addNmiFlags(program: Command): void {
     .option("--kubeconfig <path>", "kubeconfig file (default: env KUBECONFIG, else in-cluster)")
     .option(...bool("--host-token", "serve /host/token for host agents (off by default; the original always served it)", D.hostToken))
     .option(...valued("--interception <mode>", "iptables (fail-closed rules) or none (demo/development only: nothing intercepts pod traffic)", choiceArg<InterceptionMode>(["iptables", "none"]), D.interception))
+    .option(...bool("--anti-spoofing", "bind pod IPs to their host interface/bridge port, drop spoofed metadata traffic and ARP, refuse unresolved pods (docs/adr/0010)", D.antiSpoofing))
     .option(...valued("--interception-release <mode>", "on shutdown: fail-closed (block pod traffic to the metadata address) or remove (the original's fail-open cleanup)", choiceArg<InterceptionRelease>(["fail-closed", "remove"]), D.interceptionRelease))
+    .option(...valued("--exception-namespaces <namespaces>", "comma-separated namespaces whose AzurePodIdentityExceptions are honoured", namespaceListArg, D.exceptionNamespaces))
+    .option(...bool("--exception-passthrough", "excepted pods may obtain any identity, also those AzureIdentities name (the original's behaviour)", D.exceptionPassthrough))
     .option(...valued("--pod-rate-limit <perSecond>", "token requests per second per pod (0 disables)", numberArg(0), D.podRateLimitPerSecond))
     .option(...valued("--pod-rate-burst <n>", "burst of token requests per pod", integerArg(1, 100_000), D.podRateBurst))
+    .option(...valued("--max-connections-per-pod <n>", "connections one pod (source address) may hold open; more are closed at accept", integerArg(1, 1_000_000), D.maxConnectionsPerPod))
+    .option(...valued("--max-connections <n>", "connections in total (lowered to the descriptor limit minus a reserve)", integerArg(1, 1_000_000), D.maxConnections))
     .option(...valued("--graceful-shutdown-timeout-sec <seconds>", "longest drain on SIGTERM", integerArg(0, 3_600), D.shutdownTimeoutSec))
     .option(...valued("--log-level <level>", "debug, info, warn or error", choiceArg<NmiLogLevel>(["debug", "info", "warn", "error"]), D.logLevel));
 }
@@ -119,9 +140,14 @@ interface RawOptions {
   readonly hostToken?: boolean;
   readonly interceptionRelease?: InterceptionRelease;
   readonly interception?: InterceptionMode;
+  readonly antiSpoofing?: boolean;
+  readonly exceptionNamespaces?: readonly string[];
+  readonly exceptionPassthrough?: boolean;
   readonly podRateLimit?: number;
   readonly podRateBurst?: number;
   readonly gracefulShutdownTimeoutSec?: number;
+  readonly maxConnectionsPerPod?: number;
+  readonly maxConnections?: number;
   readonly logLevel?: NmiLogLevel;
 }
 
@@ -168,9 +194,14 @@ function interpret({ options: o, env }: ParsedFlags<RawOptions>): Result<Omit<Ru
     hostToken: o.hostToken,
     interceptionRelease: o.interceptionRelease,
     interception: o.interception,
+    antiSpoofing: o.antiSpoofing,
+    exceptionNamespaces: o.exceptionNamespaces,
+    exceptionPassthrough: o.exceptionPassthrough,
     podRateLimitPerSecond: o.podRateLimit,
     podRateBurst: o.podRateBurst,
     shutdownTimeoutSec: o.gracefulShutdownTimeoutSec,
+    maxConnectionsPerPod: o.maxConnectionsPerPod,
+    maxConnections: o.maxConnections,
     logLevel: o.logLevel,
     enableProfile: o.enableProfile,
   });

@@ -1,9 +1,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { IMDS_CONTENT_TYPE, type ClockPort, type KubeReaderPort, type LoggerPort, type MetricsPort, type TokenSourcePort } from "@podid/core";
+import { IMDS_CONTENT_TYPE, type ClockPort, type EventRecorderPort, type KubeReaderPort, type LoggerPort, type MetricsPort, type TokenSourcePort } from "@podid/core";
 import type { NmiConfig } from "../config/nmi-config.js";
+import { limitConnections } from "../connection-limits.js";
 import { createHttpForwarder, type ImdsForwarder } from "../imds-forwarder.js";
+import type { CallerInterfaces } from "../anti-spoofing-keeper.js";
 import { NmiEngine } from "./2-routes.js";
 import type { AuditWriter, NmiReply } from "./7-response-audit.js";
 
@@ -28,6 +30,10 @@ export interface NmiServerPorts {
   readonly metrics: MetricsPort;
   /** Where forwarded requests go (default: HTTP to `config.metadataAddress:metadataPort`, `config.proxyTimeoutMs`). */
   readonly forwarder?: ImdsForwarder;
+  /** Where NMI records Events (a refused forged or stale AzureAssignedIdentity); default: none. */
+  readonly events?: EventRecorderPort;
+  /** Anti-spoofing's resolved-interface state (docs/adr/0010-anti-spoofing.md); absent: attribution by source IP alone. */
+  readonly callerInterfaces?: CallerInterfaces;
   /**
    * A logger for fastify's own internal lines (build it with `createNmiPino` for redaction). Default: none.
    * NMI logs every refused or failed request itself through `logger`, and a fastify logger costs a child
@@ -69,6 +75,7 @@ export function createNmiServer(config: NmiConfig, ports: NmiServerPorts): NmiSe
     const served = engine.serve({
       requestId: String(request.id),
       method: request.raw.method ?? request.method,
+      httpVersion: request.raw.httpVersion,
       rawTarget: request.raw.url ?? "",
       headers: request.raw.headers,
       remoteAddress: request.socket.remoteAddress ?? "",
@@ -127,6 +134,8 @@ export function createNmiServer(config: NmiConfig, ports: NmiServerPorts): NmiSe
       socket.end(answer.raw);
     },
   });
+  // Per-pod and total connection caps at accept time, and the header/request/keep-alive timeouts.
+  limitConnections(app.server, config);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
   app.route({ method: app.supportedMethods, url: "/*", handler: handle });

@@ -1,11 +1,13 @@
 import {
   classifyRequestPath,
+  decideRequestLine,
   decideForwardRequest,
   decideRejectedPath,
   IMDS_CONTENT_TYPE,
   isFinalDecision,
   type AzureIdentity,
   type ClockPort,
+  type EventRecorderPort,
   type HttpHeaders,
   type ImdsResponse,
   type KubeReaderPort,
@@ -20,6 +22,7 @@ import {
 import { decisionOptionsFrom, type NmiConfig } from "../config/nmi-config.js";
 import type { ImdsForwarder } from "../imds-forwarder.js";
 import { NMI_METRIC } from "../nmi-metrics.js";
+import type { CallerInterfaces } from "../anti-spoofing-keeper.js";
 import { ClusterView, type PathRequest } from "./3-attribution.js";
 import { AssignmentWatch, serveHostToken, serveMemoised, serveToken, tokenMemoKey, type DecisionParts } from "./4-decision.js";
 import { DecisionMemo, identityCacheKey, PodRateGate, TokenCacheDriver, type MemoisedDecision, type MemoKey } from "./5-token-cache.js";
@@ -54,12 +57,18 @@ export interface NmiEnginePorts {
   readonly forwarder: ImdsForwarder;
   /** Where audit records go (default: one `info` line each through `logger`). */
   readonly audit?: AuditWriter;
+  /** Where NMI records Events (a refused forged or stale AzureAssignedIdentity); default: none. */
+  readonly events?: EventRecorderPort;
+  /** Anti-spoofing's resolved-interface state (docs/adr/0010-anti-spoofing.md); absent: attribution by source IP alone. */
+  readonly callerInterfaces?: CallerInterfaces;
 }
 
 /** A request to serve. */
 export interface NmiRequest {
   readonly requestId: string;
   readonly method: string;
+  /** The request line's HTTP version (`1.1`, `1.0`, or what else the parser let through); absent = `1.1`. */
+  readonly httpVersion?: string;
   readonly rawTarget: string;
   readonly headers: HttpHeaders;
   readonly remoteAddress: string;
@@ -99,7 +108,7 @@ export class NmiEngine {
     const { clock, metrics, logger, kube } = ports;
     this.#recorder = new RequestRecorder(ports.audit ?? loggerAuditWriter(logger), metrics);
     const options = decisionOptionsFrom(config);
-    const view = new ClusterView(kube, config);
+    const view = new ClusterView(kube, config, ports.callerInterfaces);
     const watch = new AssignmentWatch(clock);
     const podRate = new PodRateGate(clock, { ratePerSecond: config.podRateLimitPerSecond, burst: config.podRateBurst });
     this.#gate = new UpstreamGate(clock);
@@ -109,9 +118,10 @@ export class NmiEngine {
     });
     const fetcher = new TokenFetcher({ kube, tokenSource: ports.tokenSource, gate: this.#gate, clock, metrics });
     const memo = new DecisionMemo<MemoisedDecision>();
-    this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, options, memo };
+    this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, options, memo, logger, ...(ports.events === undefined ? {} : { events: ports.events }) };
     this.#forwarding = { forwarder: ports.forwarder, metrics, options };
     // Every change of an object a decision reads empties the decision memo first.
+    if (ports.callerInterfaces !== undefined) this.#unsubscribe.push(ports.callerInterfaces.onChange(() => memo.invalidate()));
     this.#unsubscribe.push(
       kube.subscribe("pods", (event) => {
         memo.invalidate();
@@ -145,6 +155,12 @@ export class NmiEngine {
   serve(request: NmiRequest): ServedRequest | Promise<ServedRequest> {
     const startedMs = this.#ports.clock.now();
     const trace: Trace = {};
+    // Only what IMDS answers (core's `decideRequestLine`), checked before the memo, whose key has no method.
+    if (request.method !== "GET" || (request.httpVersion !== undefined && request.httpVersion !== "1.1")) {
+      const route = classifyRequestPath(request.rawTarget);
+      const refused = decideRequestLine(request.method, request.httpVersion ?? "1.1", route);
+      if (refused !== undefined && isFinalDecision(refused)) return this.#finish(request, route, { kind: "outcome", outcome: refused }, trace, startedMs);
+    }
     // A request identical to one decided since the caches last changed reuses that decision.
     const memoKey = this.#memoise ? tokenMemoKey(this.#parts, request) : undefined;
     const memoised = memoKey === undefined ? undefined : this.#parts.memo.get(memoKey);
@@ -202,6 +218,8 @@ export class NmiEngine {
         return { kind: "outcome", outcome: decision };
       }
       case "token":
+        // Anti-spoofing: a pod whose IP is not bound to its interface yet waits (bounded) for one re-sync.
+        if (this.#ports.callerInterfaces !== undefined) await this.#parts.view.settleInterface(request.remoteAddress);
         return serveToken(this.#parts, request, route.query, trace, memoKey);
       case "hostToken":
         return serveHostToken(this.#parts, request, route.query, trace);

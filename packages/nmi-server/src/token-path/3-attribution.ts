@@ -1,9 +1,11 @@
 import {
   attributeCaller,
+  err,
   normalizeIpAddress,
   podRef,
   verifyCallerBinding,
   type AttributionError,
+  type AzureIdentity,
   type AzurePodIdentityException,
   type HttpHeaders,
   type IdentitySource,
@@ -13,6 +15,7 @@ import {
   type PodView,
   type Result,
 } from "@podid/core";
+import type { CallerInterfaces } from "../anti-spoofing-keeper.js";
 import type { NmiConfig } from "../config/nmi-config.js";
 import { NMI_METRIC } from "../nmi-metrics.js";
 import { outcome, type FlowResult } from "./7-response-audit.js";
@@ -74,12 +77,18 @@ export type ClusterViewOptions = Pick<NmiConfig, "nodeName" | "operationMode" | 
 export class ClusterView {
   readonly #kube: KubeReaderPort;
   readonly #options: ClusterViewOptions;
+  readonly #interfaces: CallerInterfaces | undefined;
   #byIp: Map<string, PodView[]> | undefined;
 
-  /** A view over `kube` for the node and mode in `options`. */
-  constructor(kube: KubeReaderPort, options: ClusterViewOptions) {
+  /**
+   * A view over `kube` for the node and mode in `options`. With `interfaces` (anti-spoofing, see
+   * docs/adr/0010-anti-spoofing.md) a pod is attributed only when its IP is bound to the host interface or
+   * bridge port it enters through — then the node's rules guarantee the packet came from that pod.
+   */
+  constructor(kube: KubeReaderPort, options: ClusterViewOptions, interfaces?: CallerInterfaces) {
     this.#kube = kube;
     this.#options = options;
+    this.#interfaces = interfaces;
   }
 
   /** The node name callers must be scheduled on. */
@@ -104,7 +113,25 @@ export class ClusterView {
   attribute(sourceIp: string): Result<PodView, AttributionError> {
     const address = normalizeIpAddress(sourceIp);
     const candidates = address === undefined ? [] : (this.#index().get(address) ?? []);
-    return attributeCaller(sourceIp, candidates, { nodeName: this.#options.nodeName });
+    const attributed = attributeCaller(sourceIp, candidates, { nodeName: this.#options.nodeName });
+    if (!attributed.ok || this.#interfaces === undefined || address === undefined) return attributed;
+    // Anti-spoofing: the source IP proves the pod only when the IP is bound to its interface (never a guess).
+    const bound = this.#interfaces.check(address);
+    if (bound.ok) return attributed;
+    const pod = podRef(attributed.value);
+    this.#interfaces.refused(pod, address, bound.reason);
+    return err({ kind: "interfaceUnresolved", sourceIp: address, pod, reason: bound.reason });
+  }
+
+  /**
+   * Anti-spoofing: before attributing, a pod of this node whose IP is not bound to its interface yet waits
+   * (bounded) for one prompt re-sync; other addresses (unknown callers) never trigger one.
+   */
+  async settleInterface(sourceIp: string): Promise<void> {
+    const address = normalizeIpAddress(sourceIp);
+    if (this.#interfaces === undefined || address === undefined || this.#interfaces.isBound(address)) return;
+    if (!attributeCaller(sourceIp, this.#index().get(address) ?? [], { nodeName: this.#options.nodeName }).ok) return;
+    await this.#interfaces.settle(address);
   }
 
   /** The identity source of the configured mode, for a pod in `podNamespace`. */
@@ -116,11 +143,19 @@ export class ClusterView {
         identities: this.#kube.list("azureidentities", podNamespace),
       };
     }
+    // Bindings and identities of every namespace: an AAI is honoured only when they still grant it.
     return {
       mode: "standard",
       assignedIdentities: this.#kube.list("azureassignedidentities"),
+      bindings: this.#kube.list("azureidentitybindings"),
+      identities: this.#kube.list("azureidentities"),
       options: { forceNamespaced: this.#options.forceNamespaced },
     };
+  }
+
+  /** Every AzureIdentity of the cluster: identities an excepted pod must not obtain (core's `decideException`). */
+  azureIdentities(): readonly AzureIdentity[] {
+    return this.#kube.list("azureidentities");
   }
 
   /** The AzurePodIdentityExceptions of a namespace (only those can except its pods). */

@@ -9,7 +9,9 @@ import {
   parseTokenRequest,
   type AzureAssignedIdentity,
   type ClockPort,
+  type EventRecorderPort,
   type IdentitySource,
+  type LoggerPort,
   type MetricsPort,
   type NmiDecision,
   type NmiDecisionOptions,
@@ -18,6 +20,7 @@ import {
   type QueryParams,
   type ResourceEvent,
 } from "@podid/core";
+import { NMI_METRIC } from "../nmi-metrics.js";
 import { callerChanged, callerStillBound, type Attributed, type ClusterView, type PathRequest } from "./3-attribution.js";
 import {
   obtainToken,
@@ -51,10 +54,13 @@ export interface DecisionParts extends TokenCacheParts {
   readonly options: NmiDecisionOptions;
   /** Token-path decisions reused while the caches are unchanged. */
   readonly memo: DecisionMemo<MemoisedDecision>;
+  /** Where NMI records Events (a refused forged or stale AzureAssignedIdentity); none in some tests. */
+  readonly events?: EventRecorderPort;
+  readonly logger?: LoggerPort;
 }
 
 /** An identity source with nothing in it, for decisions where the caller could not be attributed. */
-const EMPTY_SOURCE: IdentitySource = { mode: "standard", assignedIdentities: [], options: { forceNamespaced: false } };
+const EMPTY_SOURCE: IdentitySource = { mode: "standard", assignedIdentities: [], bindings: [], identities: [], options: { forceNamespaced: false } };
 
 /** After a wait for upstream: is the pod at `sourceIp` still the one the decision was for? (step 3's rule) */
 function recheckAt(parts: DecisionParts, sourceIp: string): CallerRecheck {
@@ -97,6 +103,7 @@ export async function serveToken(parts: DecisionParts, req: PathRequest, query: 
       request,
       caller,
       exceptions: caller.ok ? parts.view.exceptions(namespace) : [],
+      managedIdentities: caller.ok ? parts.view.azureIdentities() : [],
       identities: caller.ok ? parts.view.identitySource(namespace) : EMPTY_SOURCE,
       elapsedMs,
       options: parts.options,
@@ -206,6 +213,26 @@ function isFlowResult(value: FlowResult | NmiDecision): value is FlowResult {
   return value.kind === "outcome" || value.kind === "forwarded" || value.kind === "response";
 }
 
+/** The refusal core reports when an AAI is not backed by the live bindings and identities. */
+type UnbackedReport = Extract<Extract<NmiDecision, { kind: "notFound" }>["reason"], { kind: "unbackedAssignment" }>;
+
+/**
+ * A token refused because an AzureAssignedIdentity names the pod without a live binding and identity
+ * granting it: a Warning Event on that object (Events are aggregated by the recorder), a warning line and
+ * a metric, so a forged object is visible to operators and not only to the refused pod.
+ */
+function reportUnbacked(parts: DecisionParts, caller: PodRef, reason: UnbackedReport): void {
+  const { assignedIdentity, identity, why } = reason;
+  parts.metrics.increment(NMI_METRIC.unbackedAssignment, { reason: why });
+  parts.logger?.warn({ pod: `${caller.namespace}/${caller.name}`, assignedIdentity, identity, why }, "refused a token: AzureAssignedIdentity not backed by a live binding and identity");
+  parts.events?.record(
+    { kind: "AzureAssignedIdentity", apiVersion: "aadpodidentity.k8s.io/v1", namespace: assignedIdentity.namespace, name: assignedIdentity.name },
+    "Warning",
+    "UnbackedAssignedIdentity",
+    `NMI refused pod ${caller.namespace}/${caller.name} a token for ${identity.namespace}/${identity.name}: no live binding and identity grant it (${why})`,
+  );
+}
+
 /** Turns a non-waiting decision into a flow result. */
 async function perform(parts: DecisionParts, decision: NmiDecision, trace: Trace, recheck: CallerRecheck): Promise<FlowResult> {
   if (decision.kind === "fetch" || decision.kind === "excepted") {
@@ -213,7 +240,10 @@ async function perform(parts: DecisionParts, decision: NmiDecision, trace: Trace
     if (prepared === undefined) return outcome({ kind: "badRequest", reason: { kind: "missingResource" } });
     return obtainToken(parts, decision, prepared, trace, recheck);
   }
-  if (isFinalDecision(decision)) return outcome(decision);
+  if (isFinalDecision(decision)) {
+    if (decision.kind === "notFound" && decision.reason.kind === "unbackedAssignment") reportUnbacked(parts, decision.caller, decision.reason);
+    return outcome(decision);
+  }
   // Core never answers a token request with `forward`, and the loop resolves every `wait`.
   throw new Error(`invariant: ${decision.kind} decision on a token path`);
 }

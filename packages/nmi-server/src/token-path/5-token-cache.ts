@@ -279,7 +279,9 @@ export function obtainToken(
 ): FlowResult | Promise<FlowResult> {
   trace.identity = prepared.identityLabel;
   if (prepared.clientId !== undefined) trace.clientId = prepared.clientId;
-  const obtained = parts.cache.obtain(prepared.key, prepared.version, parts.fetcher.fetchFor(prepared.plan, prepared.clientIdHint));
+  // The pod whose miss starts a fetch queues it in its own line of the upstream gate (fair queueing).
+  const queueKey = trace.pod?.uid ?? "";
+  const obtained = parts.cache.obtain(prepared.key, prepared.version, parts.fetcher.fetchFor(prepared.plan, prepared.clientIdHint, queueKey));
   // A token from memory is answered in the same turn; only a wait for upstream goes through a promise.
   return obtained instanceof Promise
     ? obtained.then((o) => tokenResult(parts, decision, o, trace, recheck))

@@ -1,8 +1,12 @@
 import {
   admitUpstream,
+  cancelFair,
   cancelQueued,
   completeFetchPlan,
+  createFairQueue,
   createUpstreamBudget,
+  dequeueFair,
+  enqueueFair,
   err,
   METRIC,
   ok,
@@ -11,6 +15,7 @@ import {
   toImdsTokenBody,
   upstreamThrottled,
   type ClockPort,
+  type FairQueueState,
   type ImdsTokenBody,
   type KubeReaderPort,
   type MetricsPort,
@@ -30,8 +35,8 @@ import { IMDS_OPERATION, KUBE_OPERATION, NMI_METRIC } from "../nmi-metrics.js";
  * Token path, step 6 of 8 — upstream. What the token cache runs on a miss: one fetch for a fetch plan.
  * For types 1 and 2 it reads the identity's Secret (`KubeReaderPort.readSecret`) and completes the plan
  * with core's `completeFetchPlan`; then it calls the token source through the {@link UpstreamGate}, so NMI
- * itself never exceeds IMDS's managed-identity limits (20 requests/s, 5 concurrent per VM) however many
- * pods ask at once; then it normalises the answer to IMDS's all-string shape with core's
+ * itself stays below IMDS's managed-identity limits (20 requests/s, 5 concurrent per VM; core's budget keeps
+ * a margin: 15/s, 4) however many pods ask at once, serving the pods' queued misses round robin; then it normalises the answer to IMDS's all-string shape with core's
  * `toImdsTokenBody` (so `expires_on` and `client_id` are always there).
  * @packageDocumentation
  */
@@ -77,13 +82,14 @@ export class TokenFetcher {
 
   /**
    * The fetch for `plan`. `clientIdHint` fills `client_id` when the upstream answer lacks it (the
-   * identity's client id; `""` for the node identity, where IMDS's own `client_id` is used).
+   * identity's client id; `""` for the node identity, where IMDS's own `client_id` is used). `queueKey`
+   * is the pod whose miss starts the fetch: the gate's fair queue is per pod.
    */
-  fetchFor(plan: TokenFetchPlan, clientIdHint: string): TokenFetch {
-    return (signal) => this.#fetch(plan, clientIdHint, signal);
+  fetchFor(plan: TokenFetchPlan, clientIdHint: string, queueKey: string): TokenFetch {
+    return (signal) => this.#fetch(plan, clientIdHint, queueKey, signal);
   }
 
-  async #fetch(plan: TokenFetchPlan, clientIdHint: string, signal: AbortSignal): Promise<TokenFetchResult> {
+  async #fetch(plan: TokenFetchPlan, clientIdHint: string, queueKey: string, signal: AbortSignal): Promise<TokenFetchResult> {
     const { kube, tokenSource, gate, clock, metrics } = this.#deps;
     let request: TokenSourceRequest;
     if (plan.kind === "managedIdentity") {
@@ -100,7 +106,7 @@ export class TokenFetcher {
     }
     const operation = imdsOperationOf(request);
     let upstreamMs = 0;
-    const gated = await gate.run(async () => {
+    const gated = await gate.run(queueKey, async () => {
       metrics.increment(NMI_METRIC.upstreamCalls, { operation_type: operation });
       const started = clock.now();
       try {
@@ -142,14 +148,18 @@ interface Waiter {
 }
 
 /**
- * The async driver of core's upstream budget (IMDS: 20 starts/s, 5 in flight): callers over the limit
- * queue in FIFO order; when the queue is full they are refused with a `Retry-After`. Core's budget
- * defaults apply (NMI has no flag for them).
+ * The async driver of core's upstream budget (15 starts/s, 4 in flight: a margin below IMDS's 20/s and 5)
+ * and of core's fair queue: callers over the limit wait in their pod's own line, and the lines are served
+ * round robin (a pod with nothing queued goes before the backlogs), so one pod's misses delay another pod's
+ * first call by at most one opening of the budget. When the queue is full a caller may push out the newest
+ * call of the longest line, otherwise it is refused with a `Retry-After`. Core's defaults apply (NMI has no
+ * flag for them).
  */
 export class UpstreamGate {
   #state: UpstreamBudgetState;
   readonly #clock: ClockPort;
-  readonly #queue: Waiter[] = [];
+  readonly #lines = new Map<string, Waiter[]>();
+  #fair: FairQueueState = createFairQueue();
   #timer: TimerHandle | undefined;
   #timerDueMs = Number.POSITIVE_INFINITY;
   #closed = false;
@@ -167,23 +177,33 @@ export class UpstreamGate {
 
   /** Callers waiting for capacity. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#fair.total;
   }
 
   /**
-   * Runs `task` once the budget admits it (immediately, or after queueing), or refuses. The slot is
-   * released when `task` settles, whatever the outcome.
+   * Runs `task` once the budget admits it (immediately, or after queueing in `key`'s line), or refuses. The
+   * slot is released when `task` settles, whatever the outcome.
    */
-  async run<T>(task: () => Promise<T>): Promise<GateResult<T>> {
+  async run<T>(key: string, task: () => Promise<T>): Promise<GateResult<T>> {
     if (this.#closed) return { kind: "rejected", retryAfterMs: this.#state.config.minRetryAfterMs };
     const step = admitUpstream(this.#state, this.#clock.now());
     this.#state = step.state;
     const decision = step.decision;
-    if (decision.kind === "rejectWithRetryAfter") return { kind: "rejected", retryAfterMs: decision.retryAfterMs };
-    if (decision.kind === "queue") {
+    if (decision.kind !== "start") {
+      // The budget counts the queue; the fair queue orders it (and may swap a newcomer for a backlog's newest).
+      const queued = enqueueFair(this.#fair, key, decision.kind === "queue" ? Number.POSITIVE_INFINITY : this.#state.config.maxQueued);
+      if (queued.outcome.kind === "full") {
+        return { kind: "rejected", retryAfterMs: decision.kind === "rejectWithRetryAfter" ? decision.retryAfterMs : this.#state.config.minRetryAfterMs };
+      }
+      this.#fair = queued.state;
+      if (queued.outcome.kind === "queuedEvicting") {
+        this.#lines.get(queued.outcome.evicted)?.pop()?.refuse(decision.kind === "rejectWithRetryAfter" ? decision.retryAfterMs : this.#state.config.minRetryAfterMs);
+      }
       const admitted = await new Promise<number | undefined>((resolve) => {
-        this.#queue.push({ start: () => resolve(undefined), refuse: (ms) => resolve(ms) });
-        if (decision.retryAtMs !== undefined) this.#wakeAt(decision.retryAtMs);
+        let line = this.#lines.get(key);
+        if (line === undefined) this.#lines.set(key, (line = []));
+        line.push({ start: () => resolve(undefined), refuse: (ms) => resolve(ms) });
+        if (decision.kind === "queue" && decision.retryAtMs !== undefined) this.#wakeAt(decision.retryAtMs);
       });
       if (admitted !== undefined) return { kind: "rejected", retryAfterMs: admitted };
     }
@@ -205,19 +225,28 @@ export class UpstreamGate {
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = undefined;
-    for (const waiter of this.#queue.splice(0)) {
-      this.#state = cancelQueued(this.#state);
-      waiter.refuse(this.#state.config.minRetryAfterMs);
+    for (const [key, line] of this.#lines) {
+      for (const waiter of line.splice(0)) {
+        this.#state = cancelQueued(this.#state);
+        this.#fair = cancelFair(this.#fair, key);
+        waiter.refuse(this.#state.config.minRetryAfterMs);
+      }
     }
+    this.#lines.clear();
   }
 
   /** Starts queued callers while capacity allows; otherwise arms a timer for the next opening. */
   #pump(): void {
-    while (this.#queue.length > 0) {
+    while (this.#fair.total > 0) {
       const step = startQueued(this.#state, this.#clock.now());
       this.#state = step.state;
       if (step.decision.kind === "start") {
-        this.#queue.shift()?.start();
+        const next = dequeueFair(this.#fair);
+        this.#fair = next.state;
+        const line = next.key === undefined ? undefined : this.#lines.get(next.key);
+        const waiter = line?.shift();
+        if (line !== undefined && line.length === 0 && next.key !== undefined) this.#lines.delete(next.key);
+        waiter?.start();
         continue;
       }
       if (step.decision.kind === "wait" && step.decision.retryAtMs !== undefined) this.#wakeAt(step.decision.retryAtMs);

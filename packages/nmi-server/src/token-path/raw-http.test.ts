@@ -1,7 +1,7 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bindPod, makePod, tokenUrl } from "@podid/testkit";
+import { bindPod, makeBinding, makeIdentity, makePod, tokenUrl } from "@podid/testkit";
 import { createHarness, type NmiHarness } from "../test-support/nmi-harness.js";
 
 /**
@@ -186,6 +186,8 @@ describe("token path over a real socket", () => {
 
   it("aborts an assignment wait when the client disconnects", async () => {
     h.cluster.apply("pods", makePod({ name: "waiting-pod", ip: "127.0.0.1", selector: "nothing-yet" }));
+    // A binding selects it, so it waits for MIC (issue #12: a pod no binding selects is answered at once).
+    h.cluster.apply("azureidentitybindings", makeBinding(makeIdentity({ name: "id-waiting" }), "nothing-yet"));
     const service = h.engine;
     const socket = connect(port, "127.0.0.1");
     socket.on("error", () => undefined);

@@ -72,13 +72,13 @@ describe("token path: standard mode", () => {
     expect(decodeFakeJwt(String(body["access_token"]))).toMatchObject({ appid: identity.spec.clientID, aud: "https://management.azure.com/" });
   });
 
-  it("accepts the SDK's trailing slash, any case of /metadata and any method", async () => {
+  it("accepts the SDK's trailing slash, any case of /metadata, GET and HEAD (other methods: 405, request-line.test.ts)", async () => {
     h = createHarness();
     bindPod(h, { pod: "app", ip: "10.0.0.5", identity: "id-a" });
     for (const [method, url] of [
       ["GET", "/metadata/identity/oauth2/token/?resource=https%3A%2F%2Fvault.azure.net"],
       ["GET", "/METADATA/identity/oauth2/token?resource=https%3A%2F%2Fvault.azure.net"],
-      ["POST", "/Metadata/identity/oauth2/token/?resource=https%3A%2F%2Fvault.azure.net"],
+      ["HEAD", "/Metadata/identity/oauth2/token/?resource=https%3A%2F%2Fvault.azure.net"],
     ] as const) {
       const res = await h.app.inject({ method, url, headers: META, remoteAddress: "10.0.0.5" });
       expect(res.statusCode, `${method} ${url}`).toBe(200);

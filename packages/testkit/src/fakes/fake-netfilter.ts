@@ -43,6 +43,8 @@ export interface NetfilterCounts {
   readonly repairs: number;
   readonly inspects: number;
   readonly releases: number;
+  /** `guard` calls. */
+  readonly guards: number;
   /** Calls that returned an error. */
   readonly failures: number;
   /** `tamper` calls. */
@@ -50,7 +52,7 @@ export interface NetfilterCounts {
 }
 
 /** The netfilter operations, for fault targeting. */
-export type NetfilterOp = "ensure" | "inspect" | "release";
+export type NetfilterOp = "ensure" | "inspect" | "release" | "guard";
 
 const PREROUTING = "PREROUTING";
 const FORWARD = "FORWARD";
@@ -87,7 +89,7 @@ export class FakeNetfilter implements NetfilterPort {
   readonly #forward: string[] = [];
   readonly #failures: Array<{ error: NetfilterError; ops: readonly NetfilterOp[] }> = [];
   readonly #faults = new Set<(op: NetfilterOp) => NetfilterError | undefined>();
-  #counts = { ensures: 0, repairs: 0, inspects: 0, releases: 0, failures: 0, tampers: 0 };
+  #counts = { ensures: 0, repairs: 0, inspects: 0, releases: 0, guards: 0, failures: 0, tampers: 0 };
 
   /** Installs or repairs the interception atomically; also removes a fail-closed block rule. */
   async ensure(spec: InterceptionSpec): Promise<Result<InterceptionState, NetfilterError>> {
@@ -103,6 +105,19 @@ export class FakeNetfilter implements NetfilterPort {
     this.#nat.set(PREROUTING, [jumpRule(spec), ...prerouting]);
     if (blockIndex >= 0) this.#forward.splice(blockIndex, 1);
     return ok(this.#inspectNow(spec));
+  }
+
+  /**
+   * Installs only the block rule for the metadata address (NMI's start-up guard), leaving the nat table as
+   * it is; {@link verdict} is then `blocked` unless a DNAT to NMI intercepts first.
+   */
+  async guard(spec: InterceptionSpec): Promise<Result<void, NetfilterError>> {
+    this.#counts.guards++;
+    await Promise.resolve();
+    const fault = this.#fault("guard");
+    if (fault !== undefined) return err(fault);
+    if (!this.#forward.includes(blockRule(spec))) this.#forward.unshift(blockRule(spec));
+    return ok(undefined);
   }
 
   /** Compares the current rules with `spec`. */

@@ -14,6 +14,13 @@ export interface NetnsTopologyOptions {
   readonly subnet?: string;
   /** Address put on the node namespace's `lo` (default `169.254.169.254`); `false` for none. */
   readonly metadataAddress?: string | false;
+  /**
+   * How pods attach to the node (default `bridged`): `bridged` — every pod's veth is a port of `br0`
+   * (kubenet's cbr0, the bridge plugin); `routed` — no bridge, every pod's veth carries the node address
+   * and a /32 route to its pod (Azure CNI transparent mode, Calico, Cilium routing), pods use a /32 address
+   * with an on-link route to the node. In `routed` mode `rp_filter` is 0 in the node (the worst case).
+   */
+  readonly mode?: "bridged" | "routed";
 }
 
 /** A pod namespace: `eth0` with its own address, default route via the node's bridge. */
@@ -22,7 +29,7 @@ export class PodNetns extends NetnsHandle {
   readonly index: number;
   /** The pod's IPv4 address on `eth0`. */
   readonly ip: string;
-  /** The node-side end of the pod's veth pair (in the node namespace, enslaved to `br0`). */
+  /** The node-side end of the pod's veth pair (in the node namespace; a port of `br0` when bridged). */
   readonly nodeInterface: string;
 
   /** Wraps a pod namespace created by {@link createNetnsTopology}. */
@@ -45,6 +52,8 @@ export interface NetnsTopology {
   readonly nodeAddress: string;
   /** The pods' subnet in CIDR form. */
   readonly subnetCidr: string;
+  /** How pods attach to the node (see {@link NetnsTopologyOptions.mode}). */
+  readonly mode: "bridged" | "routed";
   /** The address on the node's `lo`, if any. */
   readonly metadataAddress: string | undefined;
   /** Kills every process inside the namespaces and deletes them (idempotent, never rejects). */
@@ -85,6 +94,7 @@ export async function createNetnsTopology(options: NetnsTopologyOptions = {}): P
   const subnet = options.subnet ?? `10.${String(200 + randomInt(50))}.${String(randomInt(256))}`;
   if (!/^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(subnet)) throw new Error(`subnet must be three octets, got ${subnet}`);
   const metadataAddress = options.metadataAddress === false ? undefined : (options.metadataAddress ?? "169.254.169.254");
+  const mode = options.mode ?? "bridged";
   await sweepStaleNetns(prefix);
   installExitHook();
 
@@ -110,10 +120,16 @@ export async function createNetnsTopology(options: NetnsTopologyOptions = {}): P
     liveNamespaces.add(node.name);
     await ip("-n", node.name, "link", "set", "lo", "up");
     if (metadataAddress !== undefined) await ip("-n", node.name, "addr", "add", `${metadataAddress}/32`, "dev", "lo");
-    await ip("-n", node.name, "link", "add", "br0", "type", "bridge");
-    await ip("-n", node.name, "addr", "add", `${nodeAddress}/24`, "dev", "br0");
-    await ip("-n", node.name, "link", "set", "br0", "up");
-    await node.writeSysctls({ "net/ipv4/ip_forward": "1", "net/ipv4/conf/all/route_localnet": "1" });
+    if (mode === "bridged") {
+      await ip("-n", node.name, "link", "add", "br0", "type", "bridge");
+      await ip("-n", node.name, "addr", "add", `${nodeAddress}/24`, "dev", "br0");
+      await ip("-n", node.name, "link", "set", "br0", "up");
+    }
+    await node.writeSysctls({
+      "net/ipv4/ip_forward": "1",
+      "net/ipv4/conf/all/route_localnet": "1",
+      ...(mode === "routed" ? { "net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0" } : {}),
+    });
     for (const pod of pods) {
       if (pod.nodeInterface.length > MAX_INTERFACE_NAME_LENGTH) throw new Error(`interface name too long: ${pod.nodeInterface}`);
       await ip("netns", "add", pod.name);
@@ -121,15 +137,26 @@ export async function createNetnsTopology(options: NetnsTopologyOptions = {}): P
       liveNamespaces.add(pod.name);
       await ip("-n", pod.name, "link", "set", "lo", "up");
       await ip("-n", node.name, "link", "add", pod.nodeInterface, "type", "veth", "peer", "name", "eth0", "netns", pod.name);
-      await ip("-n", node.name, "link", "set", pod.nodeInterface, "master", "br0");
-      await ip("-n", node.name, "link", "set", pod.nodeInterface, "up");
-      await ip("-n", pod.name, "addr", "add", `${pod.ip}/24`, "dev", "eth0");
-      await ip("-n", pod.name, "link", "set", "eth0", "up");
-      await ip("-n", pod.name, "route", "add", "default", "via", nodeAddress);
+      if (mode === "bridged") {
+        await ip("-n", node.name, "link", "set", pod.nodeInterface, "master", "br0");
+        await ip("-n", node.name, "link", "set", pod.nodeInterface, "up");
+        await ip("-n", pod.name, "addr", "add", `${pod.ip}/24`, "dev", "eth0");
+        await ip("-n", pod.name, "link", "set", "eth0", "up");
+        await ip("-n", pod.name, "route", "add", "default", "via", nodeAddress);
+      } else {
+        await ip("-n", node.name, "addr", "add", `${nodeAddress}/32`, "dev", pod.nodeInterface);
+        await ip("-n", node.name, "link", "set", pod.nodeInterface, "up");
+        await ip("-n", node.name, "route", "add", `${pod.ip}/32`, "dev", pod.nodeInterface);
+        await node.writeSysctls({ [`net/ipv4/conf/${pod.nodeInterface}/rp_filter`]: "0" });
+        await ip("-n", pod.name, "addr", "add", `${pod.ip}/32`, "dev", "eth0");
+        await ip("-n", pod.name, "link", "set", "eth0", "up");
+        await ip("-n", pod.name, "route", "add", `${nodeAddress}/32`, "dev", "eth0");
+        await ip("-n", pod.name, "route", "add", "default", "via", nodeAddress, "dev", "eth0");
+      }
     }
   } catch (error) {
     await destroy();
     throw error;
   }
-  return { id, node, pods, nodeAddress, subnetCidr: `${subnet}.0/24`, metadataAddress, destroy };
+  return { id, node, pods, nodeAddress, subnetCidr: `${subnet}.0/24`, mode, metadataAddress, destroy };
 }
