@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FakeCluster, FakeNetfilter, FakeTokenSource, VirtualClock } from "@podid/testkit";
 import { defineNmiConfig, interceptionSpecFrom, type NmiConfig } from "./config/nmi-config.js";
 import { silentPino, type DaemonProcessIo } from "@podid/daemon-shell";
-import { runNmi } from "./main.js";
+import { runNmi } from "./run-nmi.js";
 import { bindPod, makeBinding, makeIdentity, makePod, TEST_NODE, tokenUrl } from "@podid/testkit";
 import { RecordingForwarder } from "./test-support/nmi-harness.js";
 import { composeNmi, type NmiAdapters, type NmiAddresses, type NmiRuntime } from "./compose-nmi.js";

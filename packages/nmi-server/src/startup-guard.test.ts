@@ -7,7 +7,7 @@ import { FakeCluster, FakeNetfilter, FakeTokenSource, TEST_NODE, VirtualClock } 
 import { silentPino, type DaemonProcessIo } from "@podid/daemon-shell";
 import type { NmiAdapters } from "./compose-nmi.js";
 import { defineNmiConfig, interceptionSpecFrom } from "./config/nmi-config.js";
-import { runNmi } from "./main.js";
+import { runNmi } from "./run-nmi.js";
 import { RecordingForwarder } from "./test-support/nmi-harness.js";
 
 /**
