@@ -229,8 +229,12 @@ describe("Dockerfiles", () => {
       const dockerfile = readFileSync(join(ROOT, "packages", runner, "Dockerfile"), "utf8");
       const copied = new Set([...dockerfile.matchAll(/COPY --from=build \/src\/packages\/([a-z0-9-]+)\/dist /g)].map((m) => m[1]));
       for (const pkg of [...workspaceClosure(runner), runner]) expect(copied.has(pkg), `${runner} image lacks packages/${pkg}/dist`).toBe(true);
+      // The image runs the entry point the bin's launcher imports (the launcher only adds a Node version check,
+      // which the image's pinned Node makes moot).
       const manifest = JSON.parse(readFileSync(join(ROOT, "packages", runner, "package.json"), "utf8")) as { bin: Record<string, string> };
-      expect(dockerfile).toContain(`/app/packages/${runner}/${manifest.bin[bin] ?? "?"}`);
+      const launcher = readFileSync(join(ROOT, "packages", runner, manifest.bin[bin] ?? "?"), "utf8");
+      expect(launcher).toContain(`await import("../dist/main.js")`);
+      expect(dockerfile).toContain(`/app/packages/${runner}/dist/main.js`);
       expect(dockerfile).toMatch(/npm ci --omit=dev/);
     });
   }
