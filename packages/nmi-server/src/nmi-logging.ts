@@ -50,13 +50,7 @@ export interface NmiPinoOptions {
 
 /** NMI's redacting pino logger (`component: "nmi"`, {@link REDACT_PATHS}). */
 export function createNmiPino(options: NmiPinoOptions = {}): Logger {
-  return createDaemonPino({
-    component: "nmi",
-    redactPaths: REDACT_PATHS,
-    ...(options.level !== undefined ? { level: options.level } : {}),
-    ...(options.base !== undefined ? { base: options.base } : {}),
-    ...(options.destination !== undefined ? { destination: options.destination } : {}),
-  });
+  return createDaemonPino({ ...options, component: "nmi", redactPaths: REDACT_PATHS });
 }
 
 /** NMI's process logging: the redacting logger and the audit writer, sharing one stream. */

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { azureAssignedIdentityArb, azureIdentityArb, azureIdentityBindingArb, NAMESPACE_POOL, podArb } from "@podid/testkit";
+import { azureAssignedIdentityArb, azureIdentityArb, azureIdentityBindingArb, makeAssigned, makeBinding, makeIdentity, makePod, NAMESPACE_POOL, podArb } from "@podid/testkit";
 import { BEHAVIOR_ANNOTATION, BEHAVIOR_NAMESPACED, BINDING_LABEL } from "../model/constants.js";
-import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding, PodView } from "../model/types.js";
+import type { AzureAssignedIdentity, AzureIdentity, PodView } from "../model/types.js";
 import { matchAssignments } from "../matching/desired-assignments.js";
 import { ok } from "../result.js";
 import { backAssignedIdentity, type LiveIdentityObjects } from "./assignment-backing.js";
@@ -123,47 +123,18 @@ describe("standard mode trusts no AzureAssignedIdentity on its own", () => {
 });
 
 describe("forged AzureAssignedIdentities: examples", () => {
-  const meta = (name: string, namespace: string, annotations: Record<string, string> = {}) => ({ name, namespace, labels: {}, annotations, finalizers: [] });
-  const identity = (name: string, namespace: string, clientID: string, annotations: Record<string, string> = {}): AzureIdentity => ({
-    kind: "AzureIdentity",
-    metadata: meta(name, namespace, annotations),
-    spec: {
-      type: 0,
-      resourceID: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`,
-      clientID,
-      tenantID: "",
-      auxiliaryTenantIDs: [],
-      adEndpoint: "",
-      adResourceID: "",
-    },
-  });
-  const binding = (name: string, namespace: string, azureIdentity: string, selector: string): AzureIdentityBinding => ({
-    kind: "AzureIdentityBinding",
-    metadata: meta(name, namespace),
-    spec: { azureIdentity, selector },
-  });
-  const pod = (labels: Record<string, string>): PodView => ({
-    kind: "Pod",
-    metadata: { name: "app-0", namespace: "team-a", uid: "u-1", labels, annotations: {}, finalizers: [] },
-    nodeName: NODE,
-    serviceAccountName: "default",
-    hostNetwork: false,
-    phase: "Running",
-    podIP: "10.244.0.9",
-    podIPs: ["10.244.0.9"],
-  });
+  // testkit's builders; the AAIs are hand-written as an attacker would, with whatever binding copy they like.
+  const identity = (name: string, namespace: string, clientId: string, annotations: Record<string, string> = {}): AzureIdentity =>
+    makeIdentity({ name, namespace, clientId, annotations });
+  const pod = (labels: Record<string, string>): PodView => makePod({ name: "app-0", namespace: "team-a", ip: "10.244.0.9", uid: "u-1", labels, node: NODE });
   const secret = identity("payments", "team-b", "bbbb0000-0000-4000-8000-000000000002");
-  const forgedAai = (target: PodView, id: AzureIdentity, selector: string): AzureAssignedIdentity => ({
-    kind: "AzureAssignedIdentity",
-    metadata: meta(`app-0-team-a-${id.metadata.name}`, "default"),
-    spec: { azureIdentityRef: id, azureBindingRef: binding("x", id.metadata.namespace, id.metadata.name, selector), pod: "app-0", podNamespace: "team-a", nodeName: target.nodeName },
-    status: "Assigned",
-  });
+  const forgedAai = (target: PodView, id: AzureIdentity, selector: string): AzureAssignedIdentity =>
+    makeAssigned(target, id, makeBinding(id, selector, "x"), "Assigned");
   const options = { forceNamespaced: false };
 
   it("an unlabelled pod gets nothing from a hand-written Assigned AAI naming another namespace's identity", () => {
     const unlabelled = pod({});
-    const live = { identities: [secret], bindings: [binding("payments", "team-b", "payments", "payments")] };
+    const live = { identities: [secret], bindings: [makeBinding(secret, "payments", "payments")] };
     const choice = chooseStandardIdentity(unlabelled, [forgedAai(unlabelled, secret, "")], live, {}, options);
     // The older AAI-only rule already drops it for want of a label: nothing is granted either way.
     expect(choice.kind).not.toBe("chosen");
@@ -175,11 +146,11 @@ describe("forged AzureAssignedIdentities: examples", () => {
   it("reports why: identity not bound, identity missing, namespaced", () => {
     const labelled = pod({ [BINDING_LABEL]: "web" });
     const own = identity("web", "team-a", "aaaa0000-0000-4000-8000-000000000001");
-    const live = { identities: [secret, own], bindings: [binding("web", "team-a", "web", "web")] };
+    const live = { identities: [secret, own], bindings: [makeBinding(own, "web", "web")] };
     expect(chooseStandardIdentity(labelled, [forgedAai(labelled, secret, "web")], live, {}, options)).toMatchObject({ kind: "unbacked", refused: [{ reason: "identityNotBound" }] });
     expect(chooseStandardIdentity(labelled, [forgedAai(labelled, own, "web")], { ...live, identities: [secret] }, {}, options)).toMatchObject({ kind: "unbacked", refused: [{ reason: "identityNotFound" }] });
     const guarded = identity("payments", "team-b", secret.spec.clientID, { [BEHAVIOR_ANNOTATION]: BEHAVIOR_NAMESPACED });
-    const crossNamespace = { identities: [guarded], bindings: [binding("b", "team-b", "payments", "web")] };
+    const crossNamespace = { identities: [guarded], bindings: [makeBinding(guarded, "web", "b")] };
     // (chooseStandardIdentity already drops this AAI by its embedded copy; the live rule refuses it on its own too.)
     expect(backAssignedIdentity(forgedAai(labelled, guarded, "web"), labelled, crossNamespace, options)).toMatchObject({ ok: false, error: { reason: "namespaceMismatch" } });
     expect(chooseStandardIdentity(labelled, [forgedAai(labelled, guarded, "web")], crossNamespace, {}, options).kind).not.toBe("chosen");
@@ -192,7 +163,7 @@ describe("forged AzureAssignedIdentities: examples", () => {
   it("takes client id, resource id and type from the live identity, not the AAI's copy", () => {
     const labelled = pod({ [BINDING_LABEL]: "web" });
     const own = identity("web", "team-a", "aaaa0000-0000-4000-8000-000000000001");
-    const live = { identities: [own], bindings: [binding("web", "team-a", "web", "web")] };
+    const live = { identities: [own], bindings: [makeBinding(own, "web", "web")] };
     const tampered: AzureIdentity = { ...own, spec: { ...own.spec, clientID: FORGED, resourceID: FORGED_RESOURCE } };
     const decision = decideTokenRequest({
       request: ok({ resource: "r" }),

@@ -25,11 +25,5 @@ export interface MicPinoOptions {
 
 /** A pino logger for MIC. */
 export function createMicPino(options: MicPinoOptions = {}): Logger {
-  return createDaemonPino({
-    component: "mic",
-    redactPaths: MIC_REDACT_PATHS,
-    ...(options.level !== undefined ? { level: options.level } : {}),
-    ...(options.base !== undefined ? { base: options.base } : {}),
-    ...(options.destination !== undefined ? { destination: options.destination } : {}),
-  });
+  return createDaemonPino({ ...options, component: "mic", redactPaths: MIC_REDACT_PATHS });
 }
