@@ -32,7 +32,7 @@ const MD_NAME_BEFORE_SECTION = /([\w.-]+\.md)\s*$/;
 
 /** Markdown links `[text](target)` (an optional title after the target is allowed). */
 const MARKDOWN_LINK = /\[[^\]\n]*\]\(([^)\s]+)(?:\s+"[^"\n]*")?\)/g;
-/** Repository paths written as code in `docs/` (no wildcards, no placeholders). */
+/** Repository paths written as code in `docs/`; a path with `*`, `<…>` or `…` names a pattern, not a file, and is skipped. */
 const CODE_PATH = /`((?:packages|harness|deploy|examples|scripts)\/[^`\s*<>…]*)`/g;
 /** Bare mentions of a document under `docs/`, read relative to the repository root. */
 const DOCS_MENTION = /(?<![\w./-])(docs\/[\w./-]*?\.md)(?:#([\w-]+))?/g;
