@@ -136,7 +136,45 @@ export interface E2eNodeOptions {
   readonly nmiFlags?: readonly string[];
   /** How pods attach to the node (default `bridged`; see testkit's `NetnsTopologyOptions.mode`). */
   readonly topology?: "bridged" | "routed";
+  /**
+   * The iptables backend of this node (default: env `PODID_E2E_IPTABLES_BACKEND`, else `nft`, what plain
+   * `iptables` is on Debian): the helpers' commands use its tools, and with `seedKubeRules` kube-proxy-like
+   * rules are written with it before NMI starts, so NMI's `--iptables-backend=auto` (its default) must pick
+   * it. `PODID_E2E_IPTABLES_BACKEND=legacy npx vitest run harness/src/nmi-e2e` runs every e2e file on legacy.
+   */
+  readonly backend?: "nft" | "legacy";
+  /**
+   * Write kube-proxy-like rules (KUBE-SERVICES and friends) with {@link E2eNodeOptions.backend}'s tools at
+   * creation (default: for `legacy` only — on an empty node auto-detection goes to nft).
+   */
+  readonly seedKubeRules?: boolean;
+  /**
+   * `HOST_IP` in NMI's environment, as the DaemonSet sets it from `status.hostIP` (default: the node's bridge
+   * address, so NMI listens there and DNATs to it); `false` leaves it unset (NMI falls back to 127.0.0.1).
+   */
+  readonly hostIp?: string | false;
 }
+
+/** `PODID_E2E_IPTABLES_BACKEND` (`nft` or `legacy`; anything else is an error, never silently nft). */
+function e2eBackendFromEnv(): "nft" | "legacy" {
+  const value = process.env["PODID_E2E_IPTABLES_BACKEND"];
+  if (value === undefined || value === "" || value === "nft") return "nft";
+  if (value === "legacy") return "legacy";
+  throw new Error(`PODID_E2E_IPTABLES_BACKEND must be nft or legacy, got ${JSON.stringify(value)}`);
+}
+
+/** kube-proxy-like rules (iptables mode) for {@link E2eNodeOptions.seedKubeRules}: foreign chains podid must leave alone. */
+const KUBE_PROXY_RULES = [
+  "*nat",
+  ":KUBE-SERVICES - [0:0]",
+  ":KUBE-POSTROUTING - [0:0]",
+  "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES",
+  "-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES",
+  "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING",
+  "-A KUBE-SERVICES -d 10.0.0.1/32 -p tcp -m comment --comment \"default/kubernetes:https cluster IP\" -m tcp --dport 443 -j DNAT --to-destination 10.0.0.2:6443",
+  "COMMIT",
+  "",
+].join("\n");
 
 /** The topology, the fakes and NMI. Call {@link E2eNode.destroy} (idempotent) in `afterAll`. */
 export class E2eNode {
@@ -144,14 +182,19 @@ export class E2eNode {
   readonly fakes: NodeFakes;
   readonly #dir: string;
   readonly #flags: readonly string[];
+  readonly #env: Readonly<Record<string, string>>;
+  /** The iptables backend of this node (see {@link E2eNodeOptions.backend}). */
+  readonly backend: "nft" | "legacy";
   #nmi: NmiProcess | undefined;
   #barriers = 0;
 
-  private constructor(topology: NetnsTopology, fakes: NodeFakes, dir: string, flags: readonly string[]) {
+  private constructor(topology: NetnsTopology, fakes: NodeFakes, dir: string, flags: readonly string[], env: Readonly<Record<string, string>>, backend: "nft" | "legacy") {
     this.topology = topology;
     this.fakes = fakes;
     this.#dir = dir;
     this.#flags = flags;
+    this.#env = env;
+    this.backend = backend;
   }
 
   /** Builds the namespaces and starts the fakes (NMI is started by {@link startNmi}, after seeding). */
@@ -161,6 +204,8 @@ export class E2eNode {
     let topology: NetnsTopology | undefined;
     try {
       topology = await createNetnsTopology({ pods: options.pods, ...(options.topology !== undefined ? { mode: options.topology } : {}) });
+      const backend = options.backend ?? e2eBackendFromEnv();
+      if (options.seedKubeRules ?? backend === "legacy") await topology.node.execOrThrow([`iptables-${backend}-restore`, "--noflush", "-w", "5"], { input: KUBE_PROXY_RULES });
       // A kubelet configuration of a CNI node, so the kubenet guard runs and passes (CVE-2021-1677).
       await writeFile(join(dir, "kubelet"), 'KUBELET_FLAGS="--network-plugin=cni --node-labels=kubernetes.azure.com/mode=user"\n');
       const fakes = await NodeFakes.start(topology.node, NODE_FAKES_MAIN, {
@@ -185,7 +230,8 @@ export class E2eNode {
         `--exception-namespaces=podid-system,kube-system,${BARRIER_EXCEPTION.namespace}`,
         ...(options.nmiFlags ?? []),
       ];
-      const node = new E2eNode(topology, fakes, dir, flags);
+      const hostIp = options.hostIp ?? topology.nodeAddress;
+      const node = new E2eNode(topology, fakes, dir, flags, hostIp === false ? {} : { HOST_IP: hostIp }, backend);
       await node.upsert(serialiseNode({ kind: "Node", metadata: { name: NODE_NAME, namespace: "", labels: {}, annotations: {}, finalizers: [] }, providerID: `azure://${computeTargetId(SCALE_SET)}/virtualMachines/0` }));
       return node;
     } catch (error) {
@@ -206,16 +252,21 @@ export class E2eNode {
     return this.#flags;
   }
 
+  /** NMI's environment beyond `PATH` (`HOST_IP` unless disabled). */
+  get nmiEnv(): Readonly<Record<string, string>> {
+    return this.#env;
+  }
+
   /** Starts `podid-nmi` in the node namespace (flags: the node's, then `extraFlags`) and waits until its rules are installed. */
   async startNmi(extraFlags: readonly string[] = []): Promise<NmiProcess> {
     if (this.#nmi !== undefined && this.#nmi.exit === undefined) throw new Error("NMI is already running");
-    this.#nmi = await NmiProcess.start(this.topology.node, NMI_MAIN, [...this.#flags, ...extraFlags]);
+    this.#nmi = await NmiProcess.start(this.topology.node, NMI_MAIN, [...this.#flags, ...extraFlags], { env: this.#env });
     return this.#nmi;
   }
 
-  /** Runs `iptables -w 5 <args>` in the node namespace (throws unless it succeeds); returns its stdout. */
+  /** Runs `iptables-<backend> -w 5 <args>` in the node namespace (throws unless it succeeds); returns its stdout. */
   async iptables(...args: string[]): Promise<string> {
-    return (await this.topology.node.execOrThrow(["iptables", "-w", "5", ...args])).stdout;
+    return (await this.topology.node.execOrThrow([`iptables-${this.backend}`, "-w", "5", ...args])).stdout;
   }
 
   /** Writes an object into the fake kube-apiserver. */

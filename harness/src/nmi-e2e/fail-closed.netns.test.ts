@@ -23,7 +23,8 @@ const BETA = e2eIdentity("id-beta", "team-b");
 /** Bound to the loner but never assigned: its requests wait for MIC (a pod no binding selects gets 404 at once). */
 const GAMMA = e2eIdentity("id-gamma", "team-a");
 const INTERVAL_MS = 1_000;
-const DNAT_RULE = "-A aad-metadata ! -s 127.0.0.1/32 -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 127.0.0.1:2579";
+/** The DNAT NMI installs: to the node IP it listens on (`HOST_IP`, which E2eNode sets as the DaemonSet does). */
+const dnatRule = (nodeIp: string): string => `-A aad-metadata ! -s 127.0.0.1/32 -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${nodeIp}:2579`;
 const GUARD_RULE = "-A aad-metadata-guard -d 169.254.169.254/32 ! -i lo -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset";
 const isRepair = (l: NmiLogLine): boolean => l.msg === "metadata interception drifted; repairing";
 
@@ -84,9 +85,9 @@ describe.skipIf(!support.supported)("NMI end to end: fail-closed through kills, 
   /** True when the nat DNAT, its PREROUTING jump and the filter guard are all in place. */
   const rulesIntact = async (): Promise<boolean> => {
     // Listing a missing chain fails: that is "not intact", not an error.
-    const list = async (...args: string[]): Promise<string> => (await node.topology.node.exec(["iptables", "-w", "5", ...args])).stdout;
+    const list = async (...args: string[]): Promise<string> => (await node.topology.node.exec([`iptables-${node.backend}`, "-w", "5", ...args])).stdout;
     const [chain, prerouting, guard] = await Promise.all([list("-t", "nat", "-S", "aad-metadata"), list("-t", "nat", "-S", "PREROUTING"), list("-t", "filter", "-S", "aad-metadata-guard")]);
-    return chain.includes(DNAT_RULE) && prerouting.split("\n")[1] === "-A PREROUTING -j aad-metadata" && guard.includes(GUARD_RULE);
+    return chain.includes(dnatRule(node.topology.nodeAddress)) && prerouting.split("\n")[1] === "-A PREROUTING -j aad-metadata" && guard.includes(GUARD_RULE);
   };
 
   const waitForIntactRules = async (timeoutMs: number): Promise<number> => {

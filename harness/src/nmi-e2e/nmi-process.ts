@@ -31,11 +31,13 @@ export class NmiProcess {
   }
 
   /**
-   * Starts `node <main> <args>` in `ns` with an environment holding only `PATH` (no `KUBECONFIG`, no proxy
-   * variables, nothing Azure), and waits (bounded) until it logs {@link NMI_READY_MESSAGE}.
+   * Starts `node <main> <args>` in `ns` with an environment holding only `PATH` and `options.env` (e.g.
+   * `HOST_IP`; no `KUBECONFIG`, no proxy variables, nothing Azure), and waits (bounded) until it logs
+   * {@link NMI_READY_MESSAGE}.
    */
-  static async start(ns: NetnsHandle, main: string, args: readonly string[], timeoutMs = 20_000): Promise<NmiProcess> {
-    const proc = ns.spawn([process.execPath, main, ...args], { PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin" });
+  static async start(ns: NetnsHandle, main: string, args: readonly string[], options: { readonly env?: Readonly<Record<string, string>>; readonly timeoutMs?: number } = {}): Promise<NmiProcess> {
+    const timeoutMs = options.timeoutMs ?? 20_000;
+    const proc = ns.spawn([process.execPath, main, ...args], { ...options.env, PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin" });
     const nmi = new NmiProcess(proc, args);
     try {
       await nmi.waitForLog((l) => l.msg === NMI_READY_MESSAGE, 1, timeoutMs);

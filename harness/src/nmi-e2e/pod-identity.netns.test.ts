@@ -165,8 +165,8 @@ describe.skipIf(!support.supported)("NMI end to end: a pod gets its own identity
 
     // NMI's audit trail: the new pods' requests were decided for their own UIDs and none was issued a token.
     const newUids = [replacement.pod.metadata.uid, sameName.pod.metadata.uid];
-    const decisions = node.nmi.logged((l) => isAudit(l) && newUids.includes(l["podUid"] as string));
-    expect(decisions.length).toBeGreaterThanOrEqual(3);
+    // Audit lines are written in batches: wait (bounded) for the three answers above to reach stdout.
+    const decisions = await node.nmi.waitForLog((l) => isAudit(l) && newUids.includes(l["podUid"] as string), 3, 5_000);
     expect(decisions.filter((d) => d["decision"] === "issued")).toEqual([]);
     expect(decisions.filter((d) => d["podUid"] === old.pod.metadata.uid)).toEqual([]);
   }, 50_000);

@@ -4,8 +4,10 @@
  * node, or one whose previous NMI removed its rules — with a missing `--kubelet-config`, with a kubeconfig
  * pointing at an apiserver nobody listens on, and with invalid flags. Each time a pod must get connection
  * refused and the fake IMDS must see nothing. A positive control first shows that without rules the pod does
- * reach IMDS (and the node identity), so "IMDS saw nothing" is a check that can fail. Needs root and
- * iptables; skipped with the reason otherwise.
+ * reach IMDS (and the node identity), so "IMDS saw nothing" is a check that can fail. With /proc/sys
+ * read-only (a private mount namespace, as in a non-privileged container) and route_localnet 0, a NMI that
+ * would DNAT to 127.0.0.1 exits 1 with one line naming the fix and leaves only the guard; with HOST_IP it
+ * starts. Needs root and iptables; skipped with the reason otherwise.
  */
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -29,7 +31,7 @@ describe.skipIf(!support.supported)("NMI end to end: fail-closed from the first 
 
   /** Removes every podid rule (as on a fresh node): jumps first, then the chains. Never throws. */
   const removeRules = async (): Promise<void> => {
-    const ipt = (...args: string[]) => node.topology.node.exec(["iptables", "-w", "5", ...args]);
+    const ipt = (...args: string[]) => node.topology.node.exec([`iptables-${node.backend}`, "-w", "5", ...args]);
     for (let i = 0; i < 5; i++) {
       await ipt("-t", "filter", "-D", "INPUT", "-j", "aad-metadata-guard");
       await ipt("-t", "filter", "-D", "FORWARD", "-j", "aad-metadata-guard");
@@ -94,7 +96,7 @@ describe.skipIf(!support.supported)("NMI end to end: fail-closed from the first 
       [
         "apiVersion: v1",
         "kind: Config",
-        "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]",
+        "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:9', insecure-skip-tls-verify: true}}]",
         "users: [{name: u, user: {token: t}}]",
         "contexts: [{name: x, context: {cluster: c, user: u}}]",
         "current-context: x",
@@ -115,6 +117,47 @@ describe.skipIf(!support.supported)("NMI end to end: fail-closed from the first 
       await nmi.stop("SIGKILL").catch(() => undefined);
     }
   }, 60_000);
+
+  describe("a node whose /proc/sys is read-only (a non-privileged container) and route_localnet is 0", () => {
+    const PATH = process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+    /** `argv` in a private mount namespace where /proc/sys is remounted read-only (writes fail with EROFS). */
+    const readOnlyProcSys = (argv: readonly string[]): string[] => [
+      "unshare", "--mount", "sh", "-c", 'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$0" "$@"', ...argv,
+    ];
+
+    beforeEach(async () => {
+      await node.topology.node.writeSysctls({ "net/ipv4/conf/all/route_localnet": "0" });
+    });
+    afterAll(async () => {
+      await node.topology.node.writeSysctls({ "net/ipv4/conf/all/route_localnet": "1" });
+    });
+
+    it("DNAT to 127.0.0.1 (no HOST_IP): exit 1 with exactly one stderr line naming the fix, pods stay blocked", async () => {
+      const result = await node.topology.node.exec(readOnlyProcSys([process.execPath, NMI_MAIN, ...node.nmiFlags]), { timeoutMs: 30_000, env: { PATH } });
+      expect(result.exitCode, result.stderr).toBe(1);
+      const lines = result.stderr.trim().split("\n");
+      expect(lines, result.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^podid-nmi: start-up failed: cannot install the metadata interception: DNAT to 127\.0\.0\.1 needs net\.ipv4\.conf\.all\.route_localnet=1, which is 0 and cannot be set here \(.*(EROFS|read-only file system).*\): /);
+      expect(lines[0]).toContain("set net.ipv4.conf.all.route_localnet=1 on the node, or let NMI DNAT to the node IP (env HOST_IP from status.hostIP)");
+      expect(await node.topology.node.readSysctl("net/ipv4/conf/all/route_localnet")).toBe("0");
+      // Only the guard went in (no DNAT to a loopback address the kernel would drop): pods are refused at once.
+      expect(await node.topology.node.exec([`iptables-${node.backend}`, "-w", "5", "-t", "nat", "-S", "aad-metadata"])).toMatchObject({ exitCode: 1 });
+      await expectPodBlocked("read-only /proc/sys with a loopback target");
+    }, 60_000);
+
+    it("positive control: with HOST_IP (the DaemonSet's setting) the same node starts and serves pods", async () => {
+      const nmi = node.topology.node.spawn(readOnlyProcSys([process.execPath, NMI_MAIN, ...node.nmiFlags]), { PATH, ...node.nmiEnv });
+      try {
+        await nmi.waitForLine((l) => l.includes("metadata interception installed"), 20_000);
+        const curl = await curlMetadata(pod.netns, tokenTarget(VAULT));
+        // The pod reaches NMI (which has no identity for it: 404), never IMDS and never a refusal.
+        expect(curl.status, curl.body + curl.stderr).toBe(404);
+        expect(await node.topology.node.readSysctl("net/ipv4/conf/all/route_localnet")).toBe("0");
+      } finally {
+        await nmi.stop("SIGKILL").catch(() => undefined);
+      }
+    }, 60_000);
+  });
 
   it("invalid flags: NMI exits 2 with the guard installed for the default metadata address and port", async () => {
     const run = await runNmiFor([`--node=${NODE_NAME}`, "--nmi-port=not-a-port"], 20_000);

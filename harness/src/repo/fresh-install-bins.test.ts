@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BINS = [
   { bin: "podid", args: ["--help"], expect: /explain/ },
+  { bin: "podid", args: ["--version"], expect: /^podid \d+\.\d+\.\d+\n$/ },
   { bin: "kubectl-podid", args: ["--help"], expect: /explain/ },
   { bin: "podid-mic", args: ["--version"], expect: /\d+\.\d+\.\d+/ },
   { bin: "podid-nmi", args: ["--version"], expect: /\d+\.\d+\.\d+/ },
@@ -66,7 +67,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (copy !== "") rmSync(copy, { recursive: true, force: true });
-});
+}, 120_000); // a whole node_modules: beyond the 10 s hook default on a loaded machine
 
 describe("right after npm ci in a fresh copy of the repository", () => {
   it.each(BINS)("npx $bin $args answers", async ({ bin, args, expect: pattern }) => {

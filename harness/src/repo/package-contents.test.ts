@@ -1,58 +1,108 @@
 /**
- * What each publishable package would put in its tarball (`npm pack --dry-run --json`): product code only —
- * no tests, test support, golden files, benches, simulations, end-to-end harness or build info — plus its
- * README and LICENSE, every `bin` and export target, and sources for the source maps to point at. Also: no
- * non-test source of a deployable imports `@podid/testkit`.
+ * What each publishable package puts in its tarball, as `scripts/pack.mjs` packs it for publishing (dry run):
+ * `dist` (and `bin`, and testkit's `crds.yaml`) only — no sources, no source maps (they would point at
+ * sources that stay in the repository), no tests, test support, golden files, benches, simulations or build
+ * info — plus README and LICENSE; every `bin` and every export target is in the tarball; the published
+ * manifest has no `@podid/source` condition, no devDependencies, `engines`, and sibling dependencies pinned
+ * to a version. Also: no non-test source of a deployable imports `@podid/testkit`.
+ * (docs/adr/0003-source-first-export-condition.md)
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const PACKAGES = readdirSync(join(ROOT, "packages")).filter((name) => existsSync(join(ROOT, "packages", name, "package.json")));
 
 interface Manifest {
   readonly name: string;
+  readonly version: string;
   readonly private?: boolean;
   readonly bin?: Readonly<Record<string, string>>;
-  readonly exports?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly exports?: Readonly<Record<string, string | Readonly<Record<string, string>>>>;
   readonly dependencies?: Readonly<Record<string, string>>;
+  readonly devDependencies?: Readonly<Record<string, string>>;
+  readonly scripts?: Readonly<Record<string, string>>;
+  readonly engines?: Readonly<Record<string, string>>;
+}
+
+/** One entry of `node scripts/pack.mjs --dry-run --json`. */
+interface Packed {
+  readonly name: string;
+  readonly dir: string;
+  readonly files: readonly string[];
+  readonly manifest: Manifest;
 }
 
 function manifest(pkg: string): Manifest {
   return JSON.parse(readFileSync(join(ROOT, "packages", pkg, "package.json"), "utf8")) as Manifest;
 }
 
-/** The paths `npm pack` would put in the tarball of `pkg`. */
-function packedFiles(pkg: string): Promise<string[]> {
+function packDryRun(): Promise<Packed[]> {
   return new Promise((resolve, reject) => {
-    execFile("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: join(ROOT, "packages", pkg), timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout) => {
-      if (error !== null) return reject(error);
-      const [report] = JSON.parse(stdout) as { files: { path: string }[] }[];
-      resolve((report?.files ?? []).map((f) => f.path));
+    execFile(process.execPath, [join(ROOT, "scripts", "pack.mjs"), "--dry-run", "--json"], { cwd: ROOT, timeout: 150_000, maxBuffer: 32 << 20 }, (error, stdout, stderr) => {
+      if (error !== null) return reject(new Error(`pack.mjs failed: ${stderr}`));
+      resolve(JSON.parse(stdout) as Packed[]);
     });
   });
 }
 
 /** Files that are test or harness material wherever they sit. */
 const NOT_PRODUCT = [/\.test\./, /(^|\/)test-support\//, /(^|\/)__golden__\//, /(^|\/)(bench|sim|e2e|system|testing)\//, /\.bench\./, /\.tsbuildinfo$/];
+/** What may sit outside dist/: the manifest, README, LICENSE, bin launchers, testkit's CRDs and demo manifests. */
+const OUTSIDE_DIST = /^(package\.json|README\.md|LICENSE|bin\/[^/]+\.mjs|crds\.yaml|examples\/demo\/[^/]+\.yaml)$/;
+const PUBLISHABLE = PACKAGES.filter((pkg) => manifest(pkg).private !== true);
+
+let packed = new Map<string, Packed>();
+beforeAll(async () => {
+  packed = new Map((await packDryRun()).map((p) => [p.dir.replace(/^packages\//, ""), p]));
+}, 160_000);
+
+function exportTargets(exports: Manifest["exports"]): string[] {
+  return Object.values(exports ?? {}).flatMap((target) => (typeof target === "string" ? [target] : Object.values(target)));
+}
 
 describe("published files", () => {
-  it.each(PACKAGES.filter((pkg) => manifest(pkg).private !== true))("%s ships product code, README and LICENSE only", async (pkg) => {
-    const files = await packedFiles(pkg);
+  it("every publishable package is packed", () => {
+    expect([...packed.keys()].sort()).toEqual([...PUBLISHABLE].sort());
+  });
+
+  it.each(PUBLISHABLE)("%s ships dist, README and LICENSE only: no sources, maps, tests or build info", (pkg) => {
+    const files = packed.get(pkg)?.files ?? [];
     expect(files.filter((path) => NOT_PRODUCT.some((pattern) => pattern.test(path)))).toEqual([]);
+    expect(files.filter((path) => !path.startsWith("dist/") && !OUTSIDE_DIST.test(path)), "only dist/ and the listed files").toEqual([]);
+    expect(files.filter((path) => path.endsWith(".map")), "no source maps (their sources are not shipped)").toEqual([]);
     expect(files).toContain("README.md");
     expect(files).toContain("LICENSE");
-    // Every emitted module has its source beside it in the tarball (source maps resolve; nothing stale ships).
-    const sources = new Set(files.filter((f) => f.startsWith("src/") && f.endsWith(".ts")));
-    const orphans = files.filter((f) => /^dist\/.*\.js$/.test(f) && !sources.has(f.replace(/^dist\//, "src/").replace(/\.js$/, ".ts")));
+    // Every emitted module has its source in the repository (nothing stale from a deleted source ships).
+    const orphans = files.filter((f) => /^dist\/.*\.js$/.test(f) && !existsSync(join(ROOT, "packages", pkg, f.replace(/^dist\//, "src/").replace(/\.js$/, ".ts"))));
     expect(orphans, "build output without a source (stale dist/? rm -rf the package's dist and rebuild)").toEqual([]);
-    const m = manifest(pkg);
-    for (const target of Object.values(m.bin ?? {})) expect(files).toContain(target.replace(/^\.\//, ""));
-    for (const conditions of Object.values(m.exports ?? {})) for (const target of Object.values(conditions)) expect(files).toContain(target.replace(/^\.\//, ""));
-  }, 120_000);
+  });
+
+  it.each(PUBLISHABLE)("%s: every bin and export target is in the tarball; the manifest is the published one", (pkg) => {
+    const p = packed.get(pkg);
+    const files = p?.files ?? [];
+    const m = p?.manifest;
+    expect(m?.name).toBe(manifest(pkg).name);
+    for (const target of Object.values(m?.bin ?? {})) expect(files).toContain(target.replace(/^\.\//, ""));
+    const targets = exportTargets(m?.exports);
+    expect(targets.length).toBeGreaterThan(0);
+    for (const target of targets) expect(files, `export target ${target}`).toContain(target.replace(/^\.\//, ""));
+    expect(JSON.stringify(m)).not.toContain("@podid/source");
+    expect(m?.devDependencies).toBeUndefined();
+    expect(m?.scripts).toBeUndefined();
+    expect(m?.engines?.["node"]).toBe(">=22.19");
+    for (const [dep, range] of Object.entries(m?.dependencies ?? {})) {
+      if (dep.startsWith("@podid/")) expect(range, `${dep} pinned to the sibling's version`).toMatch(/^\^\d+\.\d+\.\d+$/);
+    }
+  });
+
+  it("testkit ships the CRDs podid-sim applies", () => {
+    expect(packed.get("testkit")?.files).toContain("crds.yaml");
+    expect(packed.get("testkit")?.manifest.exports?.["./crds.yaml"]).toBe("./crds.yaml");
+  });
 });
 
 function sourceFiles(dir: string): string[] {

@@ -1,12 +1,25 @@
 /**
- * `npm run sim:scale`: the real MIC controller against the fake API server and fake ARM on a virtual clock
- * (ARM PATCH 40 s per VMSS operation, one at a time per VMSS). Scenarios: the original's load test
- * (2,000 pods, 30 nodes, 100 namespaces each with an identity and binding), 10,000 pods / 500 nodes /
- * 200 identities, and the #988 shape (47 identities, ~150 pods, 24 h steady state). One JSON line each.
+ * `npm run sim:scale`: the real MIC controller against the fake API server and fake ARM on a virtual clock.
+ * Bursts model what the real process meets (`bench:mic-real`): the kube client's token bucket at MIC's
+ * default `--clientQps` shared by AzureAssignedIdentity writes and Events, `--createDeleteBatch` writes in
+ * flight, and the bench's scale-set PATCH latency, one operation at a time per VMSS. Scenarios: the
+ * original's load test (2,000 pods, 30 nodes, 100 namespaces each with an identity and binding), 10,000
+ * pods / 500 nodes / 200 identities, and the #988 shape (47 identities, ~150 pods, 24 h steady state, 40 s
+ * PATCHes). Then it compares both bursts with the latest `bench:mic-real` runs, where there are any.
+ * One JSON line each.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { cpuUsage, memoryUsage } from "node:process";
 import type { ScaleClusterOptions } from "@podid/testkit";
-import { buildScaleWorld, SIM_VMSS_PATCH_MS, type ScaleWorld } from "./scale-world.js";
+import { MIC_REAL_RESULT_PATH, micDefaultClientLimits, SCENARIOS, VMSS_PATCH_LATENCY_MS, type MicRealResult } from "../bench/mic-real.bench.js";
+import { buildScaleWorld, type ScaleWorld, type ScaleWorldModel } from "./scale-world.js";
+
+const limits = micDefaultClientLimits();
+/** The real process's limits: what the burst scenarios simulate. */
+const REAL_PROCESS: ScaleWorldModel = {
+  vmssPatchMs: VMSS_PATCH_LATENCY_MS,
+  kube: { qps: limits.clientQps, maxConcurrentWrites: limits.createDeleteBatch },
+};
 
 const MAX_VIRTUAL_MS = 2 * 3600_000;
 let peakRss = 0;
@@ -28,7 +41,7 @@ async function advanceUntil(world: ScaleWorld, done: () => boolean, maxMs: numbe
 async function burst(name: string, shape: ScaleClusterOptions): Promise<Record<string, unknown>> {
   const cpuStart = cpuUsage();
   peakRss = 0;
-  const world = buildScaleWorld(shape);
+  const world = buildScaleWorld(shape, {}, REAL_PROCESS);
   world.controller.start();
   const t0 = world.clock.now();
   for (const pod of world.cluster0.pods) world.cluster.apply("pods", pod);
@@ -47,21 +60,25 @@ async function burst(name: string, shape: ScaleClusterOptions): Promise<Record<s
     scaleSets: world.targets.filter((t) => t.kind === "vmss").length,
     identities: world.cluster0.identities.length,
     allAssigned: world.assignedAt.size === expected,
+    firstAssignedS: Math.min(...latencies),
+    allAssignedS: Math.max(...latencies),
     allAssignedP50VirtualS: percentile(latencies, 50),
     allAssignedP99VirtualS: percentile(latencies, 99),
     allAssignedMaxVirtualS: Math.max(...latencies),
-    patchLatencyS: SIM_VMSS_PATCH_MS / 1000,
+    patchLatencyS: VMSS_PATCH_LATENCY_MS / 1000,
+    clientQps: limits.clientQps,
     armPatches: counts.patches,
     armGets: counts.gets,
     maxPatchesPerScaleSet: Math.max(...perTarget),
-    kubeWrites: writes.creates + writes.updates + writes.statusUpdates + writes.deletes,
+    kubeWrites: world.kube?.requests ?? writes.creates + writes.updates + writes.statusUpdates + writes.deletes,
+    aaiWrites: writes.creates + writes.updates + writes.statusUpdates + writes.deletes,
     planningPasses: world.controller.stats.cycles,
     cpuS: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
     peakRssMb: Math.round(peakRss / 1024 / 1024),
   };
   console.log(
-    `${name}: ${result.pods} pods on ${result.nodes} nodes → all Assigned ${result.allAssigned}; p50 ${result.allAssignedP50VirtualS} s, ` +
-      `p99 ${result.allAssignedP99VirtualS} s, max ${result.allAssignedMaxVirtualS} s (virtual; PATCH = ${result.patchLatencyS} s); ` +
+    `${name}: ${result.pods} pods on ${result.nodes} nodes → all Assigned ${result.allAssigned}; first ${result.firstAssignedS} s, p50 ${result.allAssignedP50VirtualS} s, ` +
+      `p99 ${result.allAssignedP99VirtualS} s, max ${result.allAssignedMaxVirtualS} s (virtual; PATCH = ${result.patchLatencyS} s, QPS ${result.clientQps}); ` +
       `ARM ${result.armPatches} PATCH / ${result.armGets} GET (max ${result.maxPatchesPerScaleSet} PATCH per scale set); ` +
       `${result.kubeWrites} kube writes; ${result.cpuS} s CPU; peak RSS ${result.peakRssMb} MB`,
   );
@@ -101,10 +118,44 @@ async function steadyDay(name: string, shape: ScaleClusterOptions, baselineCalls
   return result;
 }
 
+/**
+ * A simulated burst next to the latest real-process run of the same shape (`2k` or `10k`): first and all
+ * Assigned, kube writes and ARM PATCHes, each with its deviation (the simulation should agree within 25 %).
+ */
+function compareWithRealProcess(scenario: "2k" | "10k", sim: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (!existsSync(MIC_REAL_RESULT_PATH)) {
+    console.log(`no bench:mic-real result at ${MIC_REAL_RESULT_PATH}: run \`npm run bench:mic-real -- --scenario ${scenario}\` for the comparison`);
+    return undefined;
+  }
+  const real = (JSON.parse(readFileSync(MIC_REAL_RESULT_PATH, "utf8")) as { scenarios: MicRealResult[] }).scenarios.find((r) => r.scenario === scenario);
+  if (real === undefined) {
+    console.log(`${MIC_REAL_RESULT_PATH} holds no full ${scenario} run: run \`npm run bench:mic-real -- --scenario ${scenario}\``);
+    return undefined;
+  }
+  const rows = [
+    ["firstAssignedS", sim["firstAssignedS"], real.firstAssignedS],
+    ["allAssignedS", sim["allAssignedS"], real.allAssignedS],
+    ["kubeWrites", sim["kubeWrites"], real.kubeWrites],
+    ["armPatches", sim["armPatches"], real.armPatches],
+  ] as const;
+  const comparison: Record<string, unknown> = { scenario: `sim-vs-real-${scenario}`, clientQps: real.clientQps, patchLatencyS: real.patchLatencyS };
+  console.log(`\nsim:scale vs bench:mic-real, ${real.pods} pods (QPS ${real.clientQps}, PATCH ${real.patchLatencyS} s):`);
+  console.log("| figure | simulated | real process | deviation |\n|---|---|---|---|");
+  for (const [figure, simulated, measured] of rows) {
+    const deviation = typeof simulated === "number" && typeof measured === "number" && measured !== 0 ? (simulated - measured) / measured : Number.NaN;
+    comparison[figure] = { simulated, real: measured, deviationPct: Math.round(deviation * 100) };
+    console.log(`| ${figure} | ${String(simulated)} | ${String(measured)} | ${Number.isNaN(deviation) ? "n/a" : `${Math.round(deviation * 100)} %${Math.abs(deviation) > 0.25 ? " (beyond 25 %)" : ""}`} |`);
+  }
+  return comparison;
+}
+
+const loadTest = await burst("load-test-2000", SCENARIOS["2k"]);
+const scale10k = await burst("scale-10k", SCENARIOS["10k"]);
 const results = [
-  await burst("load-test-2000", { pods: 2000, nodes: 30, nodesPerScaleSet: 30, identities: 100, namespaces: 100 }),
-  await burst("scale-10k", { pods: 10_000, nodes: 500, nodesPerScaleSet: 50, identities: 200, namespaces: 100 }),
+  loadTest,
+  scale10k,
   await steadyDay("issue-988-vmss", { pods: 150, nodes: 10, nodesPerScaleSet: 5, identities: 47, namespaces: 10 }, 62_230),
   await steadyDay("issue-988-availability-set", { pods: 150, nodes: 10, nodesPerScaleSet: 0, identities: 47, namespaces: 10 }, 62_230),
 ];
-for (const result of results) console.log(JSON.stringify(result));
+const comparisons = [compareWithRealProcess("2k", loadTest), compareWithRealProcess("10k", scale10k)].filter((c) => c !== undefined);
+for (const result of [...results, ...comparisons]) console.log(JSON.stringify(result));

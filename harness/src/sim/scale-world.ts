@@ -1,8 +1,9 @@
 import { computeTargetKey, parseProviderId, type ComputeTarget, type EventRecorderPort } from "@podid/core";
 import { buildScaleCluster, FakeCluster, FakeCompute, RecordingLogger, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
 import { MicController, type MicControllerOptions } from "@podid/mic-runner/controller";
+import { KubeClientModel, type KubeClientModelOptions } from "./kube-client-model.js";
 
-/** ARM as the scale simulation models it: 40 s per VMSS operation, one operation at a time per VMSS. */
+/** ARM as the #988 steady-state runs model it: 40 s per VMSS operation, one operation at a time per VMSS. */
 export const SIM_VMSS_PATCH_MS = 40_000;
 /** VM PATCHes are faster (the original's docs: 10–20 s on a VM, 40–60 s on a VMSS). */
 export const SIM_VM_PATCH_MS = 15_000;
@@ -19,19 +20,30 @@ export interface ScaleWorld {
   readonly targets: readonly ComputeTarget[];
   /** Virtual time at which each AAI (namespace/name) first became Assigned. */
   readonly assignedAt: Map<string, number>;
+  /** The modelled kube client, when the world has one. */
+  readonly kube?: KubeClientModel;
+}
+
+/** How the world's ARM and kube client behave (defaults: 40 s VMSS PATCH, no client limits). */
+export interface ScaleWorldModel {
+  /** Virtual ms of one VMSS PATCH (a VM PATCH takes {@link SIM_VM_PATCH_MS}, or half this when set). */
+  readonly vmssPatchMs?: number;
+  /** The kube client's token bucket and write bound; without it every write is instant. */
+  readonly kube?: KubeClientModelOptions;
 }
 
 const countingEvents: EventRecorderPort = { record: () => undefined };
 
 /** Builds the world; pods are not applied yet (the caller decides when the burst starts). */
-export function buildScaleWorld(shape: ScaleClusterOptions, options: Partial<MicControllerOptions> = {}): ScaleWorld {
+export function buildScaleWorld(shape: ScaleClusterOptions, options: Partial<MicControllerOptions> = {}, model: ScaleWorldModel = {}): ScaleWorld {
   const clock = new VirtualClock({ startMs: Date.UTC(2026, 0, 1) });
   const cluster0 = buildScaleCluster(shape);
   const cluster = new FakeCluster({ clock });
   const compute = new FakeCompute({
     clock,
     getLatencyMs: SIM_GET_MS,
-    patchLatencyMs: (target) => (target.kind === "vmss" ? SIM_VMSS_PATCH_MS : SIM_VM_PATCH_MS),
+    patchLatencyMs: (target) =>
+      target.kind === "vmss" ? (model.vmssPatchMs ?? SIM_VMSS_PATCH_MS) : model.vmssPatchMs === undefined ? SIM_VM_PATCH_MS : model.vmssPatchMs / 2,
     oneOperationAtATimePerTarget: true,
   });
   const targets = new Map<string, ComputeTarget>();
@@ -50,9 +62,18 @@ export function buildScaleWorld(shape: ScaleClusterOptions, options: Partial<Mic
     const key = `${event.object.metadata.namespace}/${event.object.metadata.name}`;
     if (event.type !== "deleted" && event.object.status === "Assigned" && !assignedAt.has(key)) assignedAt.set(key, clock.now());
   });
+  const kube = model.kube === undefined ? undefined : new KubeClientModel(clock, model.kube);
   const controller = new MicController(
-    { reader: cluster, writer: cluster, compute, clock, logger: new RecordingLogger({ clock }).child({}), events: countingEvents, isLeader: () => true },
+    {
+      reader: cluster,
+      writer: kube === undefined ? cluster : kube.writer(cluster),
+      compute,
+      clock,
+      logger: new RecordingLogger({ clock }).child({}),
+      events: kube === undefined ? countingEvents : kube.events(),
+      isLeader: () => true,
+    },
     options,
   );
-  return { clock, cluster, compute, controller, cluster0, targets: [...targets.values()], assignedAt };
+  return { clock, cluster, compute, controller, cluster0, targets: [...targets.values()], assignedAt, ...(kube === undefined ? {} : { kube }) };
 }

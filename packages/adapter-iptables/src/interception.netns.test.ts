@@ -1,9 +1,12 @@
 /**
  * The interception in real network namespaces: a "node" namespace holding a stand-in IMDS on
  * 169.254.169.254:80 and a stand-in NMI on 127.0.0.1:2579, pod namespaces routed through it, and the real
- * iptables tools driven by IptablesNetfilter inside the node namespace. Needs root and iptables;
- * skipped with the reason otherwise. Nothing here touches the host's own namespace or rules.
+ * iptables tools driven by IptablesNetfilter inside the node namespace — once with the nf_tables backend
+ * (`iptables-nft`) and once with the legacy one (`iptables-legacy`), both shipped by Debian's iptables.
+ * Needs root and iptables; skipped with the reason otherwise. Nothing here touches the host's own
+ * namespace or rules.
  */
+import { spawnSync } from "node:child_process";
 import { DEFAULT_INTERCEPTION_SPEC } from "@podid/core";
 import {
   RecordingHttpServer,
@@ -25,8 +28,15 @@ if (!support.supported) console.warn(`skipping iptables interception tests in ne
 
 const spec = DEFAULT_INTERCEPTION_SPEC;
 const METADATA = spec.metadataAddress;
+/** The backends whose tools this machine has (Debian's iptables ships both); a missing one is skipped with a warning. */
+const BACKENDS = (["nft", "legacy"] as const).filter((backend) => {
+  const present = spawnSync(`iptables-${backend}`, ["--version"], { stdio: "ignore", timeout: 5_000 }).status === 0;
+  if (!present && support.supported) console.warn(`skipping the iptables-${backend} cases: iptables-${backend} is not installed`);
+  return present;
+});
 
-describe.skipIf(!support.supported)("metadata interception in real network namespaces", () => {
+describe.skipIf(!support.supported).each(BACKENDS)("metadata interception in real network namespaces (iptables-%s)", (backend) => {
+  const iptables = `iptables-${backend}`;
   let topology: NetnsTopology;
   let imds: RecordingHttpServer;
   let nmi: RecordingHttpServer | undefined;
@@ -41,7 +51,7 @@ describe.skipIf(!support.supported)("metadata interception in real network names
   const imdsPodEvents = () => imds.events().filter((e) => podIps().includes(e.remoteAddress));
   const tokenRequest = (from: NetnsHandle): Promise<NetnsHttpOutcome> =>
     httpRequestFrom(from, { host: METADATA, path: "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net", headers: { Metadata: "true" }, timeoutMs: 2_000 });
-  const iptablesInNode = async (...args: string[]): Promise<string> => (await topology.node.execOrThrow(["iptables", "-w", "5", ...args])).stdout;
+  const iptablesInNode = async (...args: string[]): Promise<string> => (await topology.node.execOrThrow([iptables, "-w", "5", ...args])).stdout;
   const answeredBy = (outcome: NetnsHttpOutcome): { server: string; remoteAddress: string } | undefined =>
     outcome.outcome === "response" ? (JSON.parse(outcome.body) as { server: string; remoteAddress: string }) : undefined;
 
@@ -49,7 +59,7 @@ describe.skipIf(!support.supported)("metadata interception in real network names
     topology = await createNetnsTopology({ pods: 2 });
     imds = await RecordingHttpServer.start(topology.node, { host: METADATA, port: spec.metadataPort, name: "imds" });
     await startNmi();
-    netfilter = IptablesNetfilter.forNetns(topology.node.name, { lockWaitSeconds: 5 });
+    netfilter = IptablesNetfilter.forNetns(topology.node.name, { lockWaitSeconds: 5, backend });
   }, 30_000);
 
   afterAll(async () => {
@@ -80,6 +90,9 @@ describe.skipIf(!support.supported)("metadata interception in real network names
     expect((await iptablesInNode("-t", "nat", "-S", "PREROUTING")).trim().split("\n")[1]).toBe("-A PREROUTING -j aad-metadata");
     expect((await iptablesInNode("-t", "filter", "-S", "FORWARD")).trim().split("\n")[1]).toBe("-A FORWARD -j aad-metadata-guard");
     expect((await iptablesInNode("-t", "filter", "-S", "INPUT")).trim().split("\n")[1]).toBe("-A INPUT -j aad-metadata-guard");
+    // The rules live in this backend's tables only.
+    const otherBackend = backend === "nft" ? "legacy" : "nft";
+    expect((await topology.node.execOrThrow([`iptables-${otherBackend}-save`])).stdout).not.toContain("aad-metadata");
 
     const imdsBefore = imdsPodEvents().length;
     for (const pod of topology.pods) {
@@ -110,7 +123,7 @@ describe.skipIf(!support.supported)("metadata interception in real network names
 
   it("a flushed nat chain leaves pods blocked by the guard, and the drift loop repairs it within its interval", async () => {
     await netfilter.ensure(spec);
-    await topology.node.execOrThrow(["iptables", "-w", "5", "-t", "nat", "-F", "aad-metadata"]);
+    await topology.node.execOrThrow([iptables, "-w", "5", "-t", "nat", "-F", "aad-metadata"]);
     const imdsBefore = imdsPodEvents().length;
     expect(await tokenRequest(topology.pods[0]!)).toEqual({ outcome: "refused" });
     expect(imdsPodEvents().length).toBe(imdsBefore);
@@ -130,7 +143,7 @@ describe.skipIf(!support.supported)("metadata interception in real network names
       ]) {
         const before = repairs.length;
         const brokenAt = Date.now();
-        await topology.node.execOrThrow(["iptables", "-w", "5", ...breakage]);
+        await topology.node.execOrThrow([iptables, "-w", "5", ...breakage]);
         await waitFor(() => repairs.length > before, 3_000);
         expect(Date.now() - brokenAt, breakage.join(" ")).toBeLessThan(300 + 1_500);
         expect(repairs.at(-1)?.state.intact).toBe(true);
@@ -165,7 +178,7 @@ describe.skipIf(!support.supported)("metadata interception in real network names
 
   it("release('failClosed') keeps pods away from IMDS while NMI is down", async () => {
     await netfilter.ensure(spec);
-    await topology.node.execOrThrow(["iptables", "-w", "5", "-t", "nat", "-F", "aad-metadata"]);
+    await topology.node.execOrThrow([iptables, "-w", "5", "-t", "nat", "-F", "aad-metadata"]);
     expect(await netfilter.release(spec, "failClosed")).toEqual({ ok: true, value: undefined });
     await nmi!.stop("SIGTERM");
     expect(await netfilter.inspect(spec)).toEqual({ ok: true, value: { intact: true, drift: [] } });
@@ -175,6 +188,28 @@ describe.skipIf(!support.supported)("metadata interception in real network names
     // NMI restarting finds the rules in place: no window in which pods reach IMDS.
     await startNmi();
     expect(answeredBy(await tokenRequest(topology.pods[0]!))).toMatchObject({ server: "nmi" });
+  });
+
+  it("a node IP target: no route_localnet needed, NMI's port answers only DNATed pod traffic and the node itself", async () => {
+    const nodeIpSpec = { ...spec, targetAddress: topology.nodeAddress };
+    const atNodeIp = await RecordingHttpServer.start(topology.node, { host: topology.nodeAddress, port: spec.targetPort, name: "nmi-node-ip" });
+    try {
+      await topology.node.writeSysctls({ "net/ipv4/conf/all/route_localnet": "0" });
+      expect(await netfilter.ensure(nodeIpSpec)).toEqual({ ok: true, value: { intact: true, drift: [] } });
+      expect(await topology.node.readSysctl("net/ipv4/conf/all/route_localnet")).toBe("0");
+      const imdsBefore = imdsPodEvents().length;
+      for (const pod of topology.pods) expect(answeredBy(await tokenRequest(pod))).toMatchObject({ server: "nmi-node-ip", remoteAddress: pod.ip });
+      // Straight to the node IP and port, past the metadata path (and its anti-spoofing checks): reset.
+      const direct = await httpRequestFrom(topology.pods[0]!, { host: topology.nodeAddress, port: spec.targetPort, path: "/metadata/identity/oauth2/token?resource=x", headers: { Metadata: "true" }, timeoutMs: 2_000 });
+      expect(direct).toEqual({ outcome: "refused" });
+      // The node's own processes (host agents on /host/token) arrive on lo and are served.
+      expect(answeredBy(await httpRequestFrom(topology.node, { host: topology.nodeAddress, port: spec.targetPort, path: "/", timeoutMs: 2_000 }))).toMatchObject({ server: "nmi-node-ip" });
+      expect(imdsPodEvents().length).toBe(imdsBefore);
+    } finally {
+      await atNodeIp.stop();
+      await topology.node.writeSysctls({ "net/ipv4/conf/all/route_localnet": "1" });
+      await netfilter.ensure(spec);
+    }
   });
 
   it("release('remove') deletes everything and restores direct access (the original's fail-open shutdown)", async () => {

@@ -95,12 +95,14 @@ class ModelRunner implements CommandRunner {
 class MemorySysctl implements SysctlAccess {
   values = new Map<string, string>([[ROUTE_LOCALNET_SYSCTL, "0"]]);
   failWrites = false;
+  writes = 0;
   async read(key: string): Promise<Result<string, string>> {
     const value = this.values.get(key);
     return value === undefined ? err("missing") : ok(value);
   }
   async write(key: string, value: string): Promise<Result<void, string>> {
-    if (this.failWrites) return err("read-only file system");
+    this.writes += 1;
+    if (this.failWrites) return err("EROFS: read-only file system");
     this.values.set(key, value);
     return ok(undefined);
   }
@@ -191,15 +193,35 @@ describe("IptablesNetfilter (against the iptables-restore model)", () => {
     expect(runner.calls).toEqual([]);
   });
 
-  it("sets route_localnet only for a loopback target, and reports when it cannot (rules stay installed)", async () => {
+  it("sets route_localnet only for a loopback target; a node IP target never touches it, even read-only", async () => {
     const remote = setup();
-    await remote.netfilter.ensure({ ...spec, targetAddress: "10.1.0.5" });
+    remote.sysctl.failWrites = true;
+    const nodeIp = { ...spec, targetAddress: "10.1.0.5" };
+    expect(await remote.netfilter.ensure(nodeIp)).toEqual({ ok: true, value: { intact: true, drift: [] } });
     expect(remote.sysctl.values.get(ROUTE_LOCALNET_SYSCTL)).toBe("0");
-    const readOnly = setup();
+    expect(remote.sysctl.writes).toBe(0);
+  });
+
+  it("a loopback target with a read-only route_localnet: one line naming the fix, only the guard installed", async () => {
+    const readOnly = setup(KUBE);
     readOnly.sysctl.failWrites = true;
     const result = await readOnly.netfilter.ensure(spec);
-    expect(result.ok ? "ok" : result.error.kind).toBe("unavailable");
-    expect(inspectInterception(spec, readOnly.runner.state).intact).toBe(true);
+    expect(result).toEqual({
+      ok: false,
+      error: {
+        kind: "unavailable",
+        message:
+          "DNAT to 127.0.0.1 needs net.ipv4.conf.all.route_localnet=1, which is 0 and cannot be set here (EROFS: read-only file system): " +
+          "set net.ipv4.conf.all.route_localnet=1 on the node, or let NMI DNAT to the node IP (env HOST_IP from status.hostIP)",
+      },
+    });
+    expect(result.ok || result.error.kind !== "unavailable" || result.error.message.includes("\n")).toBe(false);
+    // Fail-closed: the guard refuses pods at once; no DNAT to a loopback address the kernel would drop as martian.
+    expect(inspectInterception(spec, readOnly.runner.state).drift).toEqual(["nat chain aad-metadata does not exist", "nat PREROUTING does not jump to aad-metadata"]);
+    expect(findChain(readOnly.runner.state, "filter", "aad-metadata-guard")?.rules).toHaveLength(3);
+    // Once the node allows it (set by the operator), the next ensure completes.
+    readOnly.sysctl.values.set(ROUTE_LOCALNET_SYSCTL, "1");
+    expect(await readOnly.netfilter.ensure(spec)).toEqual({ ok: true, value: { intact: true, drift: [] } });
   });
 
   it("flushes conntrack after a change when enabled, reports a missing tool, and counts deletions", async () => {

@@ -1,6 +1,8 @@
 import {
+  DEFAULT_INTERCEPTION_SPEC,
   describeInterceptionSpecError,
   err,
+  guardChainName,
   inspectInterception,
   isLoopbackIpv4,
   ok,
@@ -11,6 +13,8 @@ import {
   validateInterceptionSpec,
   type InterceptionSpec,
   type InterceptionState,
+  type IptablesBackend,
+  type IptablesBackendSetting,
   type IptablesRuleset,
   type IptablesTable,
   type LoggerPort,
@@ -19,6 +23,7 @@ import {
   type RestorePlan,
   type Result,
 } from "@podid/core";
+import { backendBinaries, detectIptablesBackend } from "./backend-detection.js";
 import { ExecFileRunner, type CommandRunner } from "./command-runner.js";
 import { flushMetadataConntrack, type ConntrackFlushOutcome } from "./conntrack.js";
 import { describeNetfilterError, netfilterErrorOf } from "./netfilter-errors.js";
@@ -46,6 +51,13 @@ export interface IptablesNetfilterOptions {
   readonly sysctl?: SysctlAccess;
   readonly binaries?: Partial<IptablesBinaries>;
   /**
+   * Which iptables backend's tools to run: `nft` (`iptables-nft`, …), `legacy` (`iptables-legacy`, …) or
+   * `auto`, decided once, before the first operation, from the rules each backend holds (core's
+   * `chooseIptablesBackend`) and logged. Absent: the plain `iptables` tools, whatever backend they are.
+   * `binaries` given explicitly win over the backend's names.
+   */
+  readonly backend?: IptablesBackendSetting;
+  /**
    * Seconds to wait for `/run/xtables.lock` (`-w`), shared with kube-proxy. The original waited forever;
    * podid bounds it (default 10) and reports `lockTimeout`, and the repair loop tries again next interval.
    */
@@ -65,7 +77,10 @@ export interface IptablesNetfilterOptions {
   readonly flushConntrack?: boolean;
   /** Called with the outcome of every conntrack flush. */
   readonly onConntrackFlush?: (outcome: ConntrackFlushOutcome) => void;
-  /** Set `route_localnet=1` when the DNAT target is in 127.0.0.0/8 (default true). */
+  /**
+   * Set `route_localnet=1` when the DNAT target is in 127.0.0.0/8 (default true). When it is 0 and cannot
+   * be set, `ensure` installs only the guard and fails with one line naming the fix.
+   */
   readonly routeLocalnet?: boolean;
   readonly logger?: LoggerPort;
 }
@@ -87,7 +102,9 @@ export interface IptablesNetfilterOptions {
 export class IptablesNetfilter implements NetfilterPort {
   readonly #runner: CommandRunner;
   readonly #sysctl: SysctlAccess;
-  readonly #bin: IptablesBinaries;
+  #bin: IptablesBinaries;
+  readonly #explicitBinaries: Partial<IptablesBinaries>;
+  #backend: IptablesBackendSetting | undefined;
   readonly #lockWait: number;
   readonly #timeoutMs: number;
   readonly #reader: "iptables-save" | "iptables-S";
@@ -101,12 +118,9 @@ export class IptablesNetfilter implements NetfilterPort {
   constructor(options: IptablesNetfilterOptions = {}) {
     this.#runner = options.runner ?? new ExecFileRunner();
     this.#sysctl = options.sysctl ?? new ProcSysctl();
-    this.#bin = {
-      iptables: options.binaries?.iptables ?? "iptables",
-      iptablesSave: options.binaries?.iptablesSave ?? "iptables-save",
-      iptablesRestore: options.binaries?.iptablesRestore ?? "iptables-restore",
-      conntrack: options.binaries?.conntrack ?? "conntrack",
-    };
+    this.#explicitBinaries = options.binaries ?? {};
+    this.#backend = options.backend;
+    this.#bin = this.#binariesFor(options.backend === "nft" || options.backend === "legacy" ? options.backend : undefined);
     this.#lockWait = Math.max(1, Math.floor(options.lockWaitSeconds ?? 10));
     this.#timeoutMs = options.commandTimeoutMs ?? (this.#lockWait + 10) * 1000;
     this.#reader = options.reader ?? "iptables-save";
@@ -129,7 +143,15 @@ export class IptablesNetfilter implements NetfilterPort {
 
   /** Reads the filter and nat tables. */
   readRuleset(): Promise<Result<IptablesRuleset, NetfilterError>> {
-    return this.#exclusive(() => this.#read());
+    return this.#exclusive(async () => {
+      await this.#resolveBackend(ownChains(DEFAULT_INTERCEPTION_SPEC));
+      return this.#read();
+    });
+  }
+
+  /** The backend whose tools run: fixed, or what `auto` detected (`undefined`: plain `iptables`, or not detected yet). */
+  get backend(): IptablesBackend | undefined {
+    return this.#backend === "nft" || this.#backend === "legacy" ? this.#backend : undefined;
   }
 
   /** Compares the installed rules with `spec` (drift lines name every difference). */
@@ -137,15 +159,17 @@ export class IptablesNetfilter implements NetfilterPort {
     return this.#exclusive(async () => {
       const valid = checkSpec(spec);
       if (!valid.ok) return valid;
+      await this.#resolveBackend(ownChains(spec));
       const current = await this.#read();
       return current.ok ? ok(inspectInterception(spec, current.value)) : current;
     });
   }
 
   /**
-   * Installs or repairs the rules in one `iptables-restore --noflush` transaction per table (nothing is
-   * run when they are intact), retrying once on a failed restore (another agent changed the tables between
-   * our read and write), then flushes conntrack (optional) and enables `route_localnet` when needed.
+   * For a loopback target, first makes sure `route_localnet` is 1 (when it cannot be set, installs only the
+   * guard and returns the error naming the fix). Then installs or repairs the rules in one `iptables-restore
+   * --noflush` transaction per table (nothing is run when they are intact), retrying once on a failed restore
+   * (another agent changed the tables between our read and write), and flushes conntrack (optional).
    * Returns the state read back afterwards.
    */
   ensure(spec: InterceptionSpec): Promise<Result<InterceptionState, NetfilterError>> {
@@ -160,13 +184,8 @@ export class IptablesNetfilter implements NetfilterPort {
     return this.#exclusive(async () => {
       const valid = checkSpec(spec);
       if (!valid.ok) return valid;
-      const current = await this.#read();
-      if (!current.ok) return current;
-      const plan = planGuardRepair(spec, current.value);
-      if (!plan.changes) return ok(undefined);
-      const applied = await this.#restore(plan);
-      if (applied.ok) this.#logger?.info({ chain: spec.chain }, "installed the metadata guard: pod traffic to the metadata address is refused");
-      return applied;
+      await this.#resolveBackend(ownChains(spec));
+      return this.#guard(spec);
     });
   }
 
@@ -185,6 +204,7 @@ export class IptablesNetfilter implements NetfilterPort {
       }
       const valid = checkSpec(spec);
       if (!valid.ok) return valid;
+      await this.#resolveBackend(ownChains(spec));
       const current = await this.#read();
       if (!current.ok) return current;
       const plan = planInterceptionRemoval(spec, current.value);
@@ -202,9 +222,27 @@ export class IptablesNetfilter implements NetfilterPort {
     return this.#exclusive(() => this.#conntrack(spec));
   }
 
+  async #guard(spec: InterceptionSpec): Promise<Result<void, NetfilterError>> {
+    const current = await this.#read();
+    if (!current.ok) return current;
+    const plan = planGuardRepair(spec, current.value);
+    if (!plan.changes) return ok(undefined);
+    const applied = await this.#restore(plan);
+    if (applied.ok) this.#logger?.info({ chain: spec.chain }, "installed the metadata guard: pod traffic to the metadata address is refused");
+    return applied;
+  }
+
   async #ensure(spec: InterceptionSpec): Promise<Result<InterceptionState, NetfilterError>> {
     const valid = checkSpec(spec);
     if (!valid.ok) return valid;
+    await this.#resolveBackend(ownChains(spec));
+    // route_localnet first: without it a DNAT to loopback would drop pod packets as martians (pods would
+    // hang until their timeout); with only the guard installed they are refused at once instead.
+    const localnet = await this.#ensureRouteLocalnet(spec);
+    if (!localnet.ok) {
+      const guarded = await this.#guard(spec);
+      return guarded.ok ? localnet : guarded;
+    }
     let changed = false;
     for (let attempt = 1; ; attempt += 1) {
       const current = await this.#read();
@@ -222,8 +260,6 @@ export class IptablesNetfilter implements NetfilterPort {
       this.#logger?.warn({ chain: spec.chain, error: describeNetfilterError(applied.error) }, "iptables-restore failed; re-reading the rules and retrying once");
     }
     if (changed && this.#flushConntrack) await this.#conntrack(spec);
-    const localnet = await this.#ensureRouteLocalnet(spec);
-    if (!localnet.ok) return localnet;
     const after = await this.#read();
     return after.ok ? ok(inspectInterception(spec, after.value)) : after;
   }
@@ -234,8 +270,12 @@ export class IptablesNetfilter implements NetfilterPort {
     if (current.ok && current.value === "1") return ok(undefined);
     const written = await this.#sysctl.write(ROUTE_LOCALNET_SYSCTL, "1");
     if (!written.ok) {
-      // The rules stay (pods are still kept away from IMDS), but DNAT to loopback drops packets as martians.
-      return err({ kind: "unavailable", message: `route_localnet=1 is needed to DNAT to ${spec.targetAddress} but could not be set: ${written.error}` });
+      return err({
+        kind: "unavailable",
+        message:
+          `DNAT to ${spec.targetAddress} needs net.ipv4.conf.all.route_localnet=1, which is ${current.ok ? current.value : "unreadable"} and cannot be set here (${written.error}): ` +
+          "set net.ipv4.conf.all.route_localnet=1 on the node, or let NMI DNAT to the node IP (env HOST_IP from status.hostIP)",
+      });
     }
     this.#logger?.info({ sysctl: ROUTE_LOCALNET_SYSCTL }, "enabled route_localnet for the DNAT to loopback");
     return ok(undefined);
@@ -273,11 +313,33 @@ export class IptablesNetfilter implements NetfilterPort {
     return failure === undefined ? ok(undefined) : err(failure);
   }
 
+  #binariesFor(backend: IptablesBackend | undefined): IptablesBinaries {
+    const named = backend === undefined ? { iptables: "iptables", iptablesSave: "iptables-save", iptablesRestore: "iptables-restore" } : backendBinaries(backend);
+    return { ...named, conntrack: "conntrack", ...this.#explicitBinaries };
+  }
+
+  /** With `backend: "auto"`, detects the backend once (before the first operation) and logs the choice. */
+  async #resolveBackend(own: readonly string[]): Promise<void> {
+    if (this.#backend !== "auto") return;
+    const detected = await detectIptablesBackend(this.#runner, own, this.#timeoutMs);
+    this.#backend = detected.backend;
+    this.#bin = this.#binariesFor(detected.backend);
+    this.#logger?.info(
+      { backend: detected.backend, reason: detected.reason, nftRules: detected.nft.rules, legacyRules: detected.legacy.rules, nftKubeletHint: detected.nft.kubeletHint, legacyKubeletHint: detected.legacy.kubeletHint, unreadable: detected.unreadable },
+      `iptables backend: ${detected.backend}`,
+    );
+  }
+
   #exclusive<T>(operation: () => Promise<T>): Promise<T> {
     const next = this.#serial.then(operation, operation);
     this.#serial = next.catch(() => undefined);
     return next;
   }
+}
+
+/** The chains podid owns for `spec`; their rules never count when detecting the backend. */
+function ownChains(spec: InterceptionSpec): readonly string[] {
+  return [spec.chain, guardChainName(spec)];
 }
 
 function checkSpec(spec: InterceptionSpec): Result<InterceptionSpec, NetfilterError> {

@@ -1,8 +1,11 @@
 /**
- * @podid/adapter-k8s — binds @podid/core's Kubernetes ports to @kubernetes/client-node 2.x:
- * a rate-limited client, self-healing informers behind `KubeReaderPort`, AzureAssignedIdentity writes
- * in the original's wire format, Lease leader election driving core's state machine, and an Event
- * recorder with aggregation.
+ * @podid/adapter-k8s — binds @podid/core's Kubernetes ports to the Kubernetes API: a lean rate-limited
+ * client (raw JSON over Node's HTTP client; kubeconfig parsing and exec/token-file auth from
+ * @kubernetes/client-node's light modules), self-healing list/watch informers behind `KubeReaderPort`,
+ * AzureAssignedIdentity writes in the original's wire format, Lease leader election driving core's
+ * state machine, and an Event recorder with aggregation. Nothing reachable from here loads
+ * client-node's root or generated APIs; the typed client lives in the `./client-node` subpath
+ * (docs/adr/0011-lean-kube-access.md).
  *
  * Everything exported is named here on purpose (no `export *`); modules not listed are internal.
  * `public-surface.test.ts` pins the list.
@@ -10,14 +13,16 @@
  */
 
 // --- Kubernetes client ---------------------------------------------------------------------------
-// kubeconfig loading, a rate-limited client over @kubernetes/client-node, and error description.
+// kubeconfig loading, a rate-limited raw-JSON client, and error description.
 export { describeError, parseStatusBody } from "./client/kube-api-error.js";
 export type { KubeStatusBody } from "./client/kube-api-error.js";
 export type { ThrottleRetryOptions } from "./client/kube-call.js";
 export { KubeClient } from "./client/kube-client.js";
 export type { KubeClientOptions } from "./client/kube-client.js";
-export { kubeConfigSourceFrom, loadKubeConfig } from "./client/kube-config.js";
-export type { KubeConfigSource } from "./client/kube-config.js";
+export { KubeConfig, kubeConfigSourceFrom, loadKubeConfig } from "./client/kube-config.js";
+export type { KubeCluster, KubeConfigSource, KubeContext, KubeUser } from "./client/kube-config.js";
+export { KubeHttpError } from "./client/kube-http.js";
+export type { KubeHttpRequest, KubeQuery } from "./client/kube-http.js";
 
 // --- Informers: KubeReaderPort -------------------------------------------------------------------
 // Self-healing list/watch informers behind core's KubeReaderPort.

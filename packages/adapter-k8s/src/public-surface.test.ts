@@ -7,14 +7,15 @@ import * as api from "./index.js";
 // change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
 // so they are read from the index's source text (testkit's publicSurfaceOf).
 const VALUES = [
-  "KubeAssignedIdentityWriter", "KubeClient", "KubeEventRecorder", "KubeInformerReader", "LeaderElector",
+  "KubeAssignedIdentityWriter", "KubeClient", "KubeConfig", "KubeEventRecorder", "KubeHttpError", "KubeInformerReader", "LeaderElector",
   "createMicLeaderElector", "describeError", "kubeConfigSourceFrom", "loadKubeConfig", "parseStatusBody",
   "systemClock", "toWireJson",
 ];
 
 const TYPES = [
   "BackoffOptions", "EventCorrelatorOptions", "InformerStats", "KubeAssignedIdentityWriterOptions",
-  "KubeClientOptions", "KubeConfigSource", "KubeEventRecorderOptions", "KubeInformerReaderOptions", "KubeStatusBody",
+  "KubeClientOptions", "KubeCluster", "KubeConfigSource", "KubeContext", "KubeEventRecorderOptions", "KubeHttpRequest",
+  "KubeInformerReaderOptions", "KubeQuery", "KubeStatusBody", "KubeUser",
   "LeaderElectorOptions", "MicLeaderElectionOptions", "ThrottleRetryOptions",
 ];
 

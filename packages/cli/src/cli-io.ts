@@ -11,8 +11,9 @@ export interface CliIo {
 }
 
 /**
- * Exit codes of `podid`: `0` success; `1` usage, input/output or cluster-access errors; `2` (`plan` only) the
- * plan contains quarantined or invalid identities — so CI can gate a manifest change on it.
+ * Exit codes of `podid`: `0` success; `1` usage, input/output or cluster-access errors; `2` findings — `plan`:
+ * the plan contains quarantined or invalid identities, `explain`: a verdict is a problem (see
+ * `explain/verdict-severity.ts`) — so CI and scripts can gate on it.
  */
 export const EXIT_CODE = { ok: 0, error: 1, findings: 2 } as const;
 

@@ -22,6 +22,8 @@ export type { PodidDeps } from "./program.js";
 export type { IdentityReadout } from "./explain/cluster-reader.js";
 export { explainIdentity } from "./explain/explain-identity.js";
 export { explainPod } from "./explain/explain-pod.js";
+export { explanationHasProblems, VERDICT_SEVERITY } from "./explain/verdict-severity.js";
+export type { VerdictSeverity } from "./explain/verdict-severity.js";
 export type { ExplainOptions } from "./explain/explain-pod.js";
 export type {
   AssignedIdentityFacts,

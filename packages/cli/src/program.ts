@@ -19,8 +19,13 @@ import { openKubeAccess, type KubeAccess } from "./explain/kube-access.js";
 import { renderIdentityExplanation, renderPodExplanation } from "./explain/render-explanation.js";
 import { loadManifests } from "./manifests/load-manifests.js";
 import { readManifestObjects } from "./manifests/manifest-objects.js";
+import { explanationHasProblems, VERDICT_SEVERITY } from "./explain/verdict-severity.js";
 import { buildOfflinePlan, planHasFindings } from "./plan/offline-plan.js";
 import { renderPlan } from "./plan/render-plan.js";
+import { PODID_CLI_VERSION } from "./version.js";
+
+/** The verdict kinds `explain` exits 0 with, for `--help`. */
+const NOT_PROBLEMS = Object.entries(VERDICT_SEVERITY).filter(([, severity]) => severity !== "problem").map(([kind]) => kind);
 
 /** What the program needs from its surroundings. */
 export interface PodidDeps {
@@ -100,6 +105,13 @@ export function buildPodidProgram(deps: PodidDeps, name: string, setExit: (code:
   const { io } = deps;
   const program = new Command(name)
     .description("Explain podid's identity decisions for a live cluster, and preview MIC's changes offline.")
+    .version(`podid ${PODID_CLI_VERSION}`, "--version", "print podid's version")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 success (explain: no verdict is a problem); 1 usage, input or cluster-access error;\n" +
+        `2 explain: a verdict is a problem (any kind but ${NOT_PROBLEMS.join(", ")});\n` +
+        "plan: invalid objects or quarantined identities.",
+    )
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError("(add --help for usage)");
@@ -126,25 +138,25 @@ export function buildPodidProgram(deps: PodidDeps, name: string, setExit: (code:
     explain
       .command("pod")
       .argument("<name>", "pod name")
-      .description("Explain which identities a pod gets, which it nearly gets, and the fix for each one that it does not."),
+      .description("Explain which identities a pod gets, which it nearly gets, and the fix for each one that it does not. Exit code 2 when a verdict is a problem."),
   ).action(async (podName: string, flags: ClusterFlags) => {
     const { access, namespace, options, compute } = await cluster(flags);
     const readout = await readPodReadout(access, namespace, podName, compute);
     const explanation = explainPod(readout, options);
     io.out(flags.output === "json" ? `${JSON.stringify(explanation, null, 2)}\n` : renderPodExplanation(explanation));
-    setExit(EXIT_CODE.ok);
+    setExit(explanationHasProblems(explanation) ? EXIT_CODE.findings : EXIT_CODE.ok);
   });
   clusterOptions(
     explain
       .command("identity")
       .argument("<name>", "AzureIdentity name")
-      .description("Explain which pods use an AzureIdentity, on which nodes and VMs/VMSS, and in which state."),
+      .description("Explain which pods use an AzureIdentity, on which nodes and VMs/VMSS, and in which state. Exit code 2 when a verdict is a problem."),
   ).action(async (identityName: string, flags: ClusterFlags) => {
     const { access, namespace, options, compute } = await cluster(flags);
     const readout = await readIdentityReadout(access, namespace, identityName, compute);
     const explanation = explainIdentity(readout, options);
     io.out(flags.output === "json" ? `${JSON.stringify(explanation, null, 2)}\n` : renderIdentityExplanation(explanation));
-    setExit(EXIT_CODE.ok);
+    setExit(explanationHasProblems(explanation) ? EXIT_CODE.findings : EXIT_CODE.ok);
   });
 
   program
@@ -181,7 +193,8 @@ export function buildPodidProgram(deps: PodidDeps, name: string, setExit: (code:
 
 /**
  * Runs the program on `argv` (the arguments after the executable) and returns the exit code: 0, 1 for
- * usage/IO/cluster errors (printed as `podid: <message>` plus a `→ <hint>` line), 2 for plans with findings.
+ * usage/IO/cluster errors (printed as `podid: <message>` plus a `→ <hint>` line), 2 for plans with findings
+ * and for explanations with a problem verdict.
  */
 export async function runPodid(argv: readonly string[], deps: PodidDeps, name = "podid"): Promise<ExitCode> {
   let code: ExitCode = EXIT_CODE.ok;

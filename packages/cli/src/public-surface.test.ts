@@ -7,8 +7,8 @@ import * as api from "./index.js";
 // change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
 // so they are read from the index's source text (testkit's publicSurfaceOf).
 const VALUES = [
-  "EXIT_CODE", "buildOfflinePlan", "explainIdentity", "explainPod", "planHasFindings", "processDeps",
-  "renderIdentityExplanation", "renderPlan", "renderPodExplanation", "runPodid",
+  "EXIT_CODE", "VERDICT_SEVERITY", "buildOfflinePlan", "explainIdentity", "explainPod", "explanationHasProblems",
+  "planHasFindings", "processDeps", "renderIdentityExplanation", "renderPlan", "renderPodExplanation", "runPodid",
 ];
 
 const TYPES = [
@@ -17,7 +17,7 @@ const TYPES = [
   "IdentityFacts", "IdentityPodFacts", "IdentityReadout", "IdentityTargetFacts", "InvalidObject", "Located",
   "ManifestObjects", "NodeFacts", "OfflinePlan", "OfflinePlanOptions", "Parsed", "PlanSkip",
   "PlannedAssignedIdentity", "PlannedTarget", "PodExplanation", "PodReadout", "PodidDeps", "SourceLocation",
-  "TargetFacts", "Verdict", "VerdictKind",
+  "TargetFacts", "Verdict", "VerdictKind", "VerdictSeverity",
 ];
 
 describe("@podid/cli public surface", () => {

@@ -156,6 +156,8 @@ export type { IllegalTransition, LifecycleEvent, LifecycleState } from "./lifecy
 export { attributeCaller, findPodOnNode, podRef } from "./nmi/caller-attribution.js";
 export type { AttributionError, AttributionOptions, PodRef } from "./nmi/caller-attribution.js";
 export { verifyCallerBinding } from "./nmi/caller-binding.js";
+export { assignedIdentitiesNaming, indexAssignedIdentitiesByPod, indexLiveIdentityObjects } from "./nmi/decision-index.js";
+export type { AssignedIdentitiesByPod, IndexedLiveIdentityObjects } from "./nmi/decision-index.js";
 export { decideForwardRequest, decideRejectedPath } from "./nmi/decide-route.js";
 export { decideHostTokenRequest, decideTokenRequest } from "./nmi/decide-token.js";
 export type { HostTokenDecisionInput, TokenDecisionInput } from "./nmi/decide-token.js";
@@ -295,9 +297,19 @@ export {
   DEFAULT_INTERCEPTION_SPEC,
   DEFAULT_IPT_UPDATE_INTERVAL_SECONDS,
   describeInterceptionSpecError,
+  guardChainName,
   isLoopbackIpv4,
   validateInterceptionSpec,
 } from "./interception/interception-spec.js";
+// Which iptables backend the node uses (docs/adr/0014-dnat-target-and-iptables-backend.md).
+export { chooseIptablesBackend, summariseIptablesSave } from "./interception/iptables-backend.js";
+export type {
+  BackendChoice,
+  BackendChoiceReason,
+  BackendRuleSummary,
+  IptablesBackend,
+  IptablesBackendSetting,
+} from "./interception/iptables-backend.js";
 export type { InterceptionSpecError } from "./interception/interception-spec.js";
 export type { IptablesRule } from "./interception/iptables-rule.js";
 export { parseIptablesDump } from "./interception/iptables-ruleset.js";

@@ -4,7 +4,8 @@ import { Registry } from "prom-client";
 import type { ClockPort, EventRecorderPort, KubeReaderPort, LoggerPort, MetricsPort, NetfilterPort, TokenSourcePort } from "@podid/core";
 import { systemClock } from "@podid/adapter-k8s";
 import { buildProbeApp, listenOn, pinoLoggerPort, PromMetrics, silentPino, type DaemonRuntime } from "@podid/daemon-shell";
-import { interceptionSpecFrom, type NmiConfig } from "./config/nmi-config.js";
+import { interceptionSpecFrom, listenAddressesFrom, type NmiConfig } from "./config/nmi-config.js";
+import { listenAlso, type ExtraListener } from "./extra-listener.js";
 import type { ImdsForwarder } from "./imds-forwarder.js";
 import { AntiSpoofingKeeper, CallerInterfaces, type AntiSpoofingPort } from "./anti-spoofing-keeper.js";
 import { InterceptionKeeper } from "./interception-keeper.js";
@@ -42,8 +43,9 @@ export interface NmiKubeReader extends KubeReaderPort {
 /** Factories of the adapters NMI runs on. */
 export interface NmiAdapters {
   /**
-   * Informer caches of this node's pods, AzureAssignedIdentities (label `nodename=<node>` when
-   * `enableScaleFeatures`), AzureIdentities, bindings and exceptions, plus Secret reads (adapter-k8s).
+   * Informer caches of what the token path reads (`nmiWatchScope`): this node's pods and AzureAssignedIdentities
+   * (label `nodename=<node>` when `enableScaleFeatures`; none in managed mode), AzureIdentities, bindings, the
+   * exceptions of the exception namespaces, plus Secret reads (adapter-k8s). No Nodes.
    */
   readonly kubeReader: (context: NmiAdapterContext) => NmiKubeReader;
   /** IMDS and AAD token acquisition (adapter-azure). */
@@ -172,6 +174,7 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
   // ── interception keeper ── (built at start: the DNAT target is the port actually bound)
   let keeper: InterceptionKeeper | undefined;
   let nmiListening = false;
+  const extraListeners: ExtraListener[] = [];
   let kubeStarted = false;
   let stopping: Promise<void> | undefined;
 
@@ -194,10 +197,14 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
     logger.info({ probe: probe.port, metrics: metricsAddress?.port ?? probe.port }, "probe and metrics servers listening");
     kubeStarted = true;
     await kube.start?.();
-    logger.info({ node: config.nodeName, mode: config.operationMode }, "caches synced");
-    const nmi = await listenOn(tokenServer.app, config.listenAddress, config.port);
+    // The node is on every line already (the logger's base); naming it again would repeat the key.
+    logger.info({ mode: config.operationMode }, "caches synced");
+    const [primary = config.listenAddress, ...others] = listenAddressesFrom(config);
+    const nmi = await listenOn(tokenServer.app, primary, config.port);
     nmiListening = true;
-    logger.info({ address: nmi.address, port: nmi.port }, "token server listening");
+    // 127.0.0.1 next to the node IP, for `/host/token` callers on the node (same port, same server).
+    for (const address of others) extraListeners.push(await listenAlso(tokenServer.app.server, address, nmi.port));
+    logger.info({ address: nmi.address, port: nmi.port, also: others }, "token server listening");
     // Installed only once NMI listens, so redirected pod traffic always finds it.
     keeper = new InterceptionKeeper({
       netfilter,
@@ -208,7 +215,11 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
       intervalMs: config.iptUpdateIntervalSec * 1000,
     });
     const installed = await keeper.start();
-    if (!installed.ok) throw new Error(`cannot install the metadata interception: ${JSON.stringify(installed.error)}`);
+    if (!installed.ok) {
+      // One line (runDaemon prints it on stderr): the adapter's message names the fix, e.g. route_localnet.
+      const reason = installed.error.kind === "commandFailed" ? `${installed.error.stderr} (exit ${String(installed.error.exitCode)})` : installed.error.message;
+      throw new Error(`cannot install the metadata interception: ${reason.replace(/\s*\n\s*/g, "; ")}`);
+    }
     // Anti-spoofing: bind pod IPs to their interfaces and install the drop rules (pods are refused until then).
     await spoofKeeper?.start();
     return { nmi, probe, ...(metricsAddress !== undefined ? { metrics: metricsAddress } : {}) };
@@ -217,6 +228,7 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
   const drain = async (reason: string): Promise<void> => {
     logger.info({ reason }, "shutting down: draining token requests");
     const graceMs = config.shutdownTimeoutSec * 1000;
+    for (const listener of extraListeners.splice(0)) await listener.close();
     if (nmiListening) {
       const drained = await within(tokenServer.app.close(), graceMs, clock);
       if (!drained) logger.warn({ graceMs }, "drain timed out; remaining connections are dropped");

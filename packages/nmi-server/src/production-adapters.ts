@@ -1,14 +1,15 @@
 import { KubeClient, KubeEventRecorder, KubeInformerReader, kubeConfigSourceFrom, loadKubeConfig } from "@podid/adapter-k8s";
-import { AzureTokenSource, metadataEndpoint } from "@podid/adapter-azure";
+import { AzureTokenSource, metadataEndpoint } from "@podid/adapter-azure/token-source";
 import { IptablesNetfilter, NftAntiSpoofing } from "@podid/adapter-iptables";
 import { ok, type LoggerPort, type NetfilterPort } from "@podid/core";
 import type { NmiAdapterContext, NmiAdapters, NmiKubeReader } from "./compose-nmi.js";
+import { nmiWatchScope, ScopedKubeReader } from "./nmi-watch-scope.js";
 
 /**
- * The adapters of the deployable: adapter-k8s informers scoped to this node (pods by `spec.nodeName`,
- * AzureAssignedIdentities by the `nodename` label when `--enableScaleFeatures`), adapter-azure's token
- * source asking IMDS at `--metadata-ip:--metadata-port` (and AAD for service principals), and
- * adapter-iptables' fail-closed interception (or none, for the demo).
+ * The adapters of the deployable: adapter-k8s informers limited to what NMI reads (`nmiWatchScope`: this
+ * node's pods and AzureAssignedIdentities, identities and bindings, exceptions of the exception namespaces; no
+ * Nodes), adapter-azure's token source asking IMDS at `--metadata-ip:--metadata-port` (and AAD for service
+ * principals), and adapter-iptables' fail-closed interception (or none, for the demo).
  */
 export function productionAdapters(): NmiAdapters {
   // One API client and one Event recorder per process, shared by the informers and the token path.
@@ -22,30 +23,30 @@ export function productionAdapters(): NmiAdapters {
   return {
     kubeReader: ({ config, logger }): NmiKubeReader => {
       const { client, events } = kube(config);
-      const reader = new KubeInformerReader({
+      const scope = nmiWatchScope(config);
+      const node = new KubeInformerReader({
         client,
-        podNodeName: config.nodeName,
-        ...(config.enableScaleFeatures ? { assignedIdentityNodeName: config.nodeName } : {}),
+        resources: scope.resources,
+        podNodeName: scope.podNodeName,
+        ...(scope.assignedIdentityNodeName !== undefined ? { assignedIdentityNodeName: scope.assignedIdentityNodeName } : {}),
         events,
         logger,
       });
-      // NMI's start() must resolve only once the caches are synced (the original blocked on informer sync).
-      const startInformers = reader.start.bind(reader);
-      const stopInformers = reader.stop.bind(reader);
-      return Object.assign(reader, {
-        start: async () => {
-          startInformers();
-          await reader.whenSynced();
-        },
-        stop: () => stopInformers(),
-      });
+      const exceptions = new Map(
+        scope.exceptionNamespaces.map((namespace) => [
+          namespace,
+          new KubeInformerReader({ client, resources: ["azurepodidentityexceptions"], namespace, events, logger: logger.child({ namespace }) }),
+        ]),
+      );
+      // NMI's start() resolves only once every cache is synced (the original blocked on informer sync).
+      return new ScopedKubeReader(node, exceptions);
     },
     events: ({ config }) => kube(config).events,
     tokenSource: ({ config }) => new AzureTokenSource({ imds: { endpoint: metadataEndpoint(config.metadataAddress, config.metadataPort) } }),
     // Anti-spoofing (docs/adr/0010-anti-spoofing.md): pod IP → interface from the node, nftables drop rules.
     antiSpoofing: ({ config, logger }) => new NftAntiSpoofing({ metadataAddress: config.metadataAddress, logger }),
     netfilter: ({ config, logger }) =>
-      config.interception === "none" ? disabledInterception(logger) : new IptablesNetfilter({ flushConntrack: config.enableConntrackDeletion, logger }),
+      config.interception === "none" ? disabledInterception(logger) : new IptablesNetfilter({ flushConntrack: config.enableConntrackDeletion, backend: config.iptablesBackend, logger }),
   };
 }
 

@@ -1,5 +1,4 @@
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
-import { ClientCertificateCredential, ClientSecretCredential } from "@azure/identity";
 import {
   err,
   ok,
@@ -13,9 +12,30 @@ import {
 import { isKnownAuthorityHost, KNOWN_CLOUDS } from "../config/cloud-environment.js";
 import { ImdsClient, type ImdsClientOptions } from "../imds/imds-client.js";
 import { accessTokenBody, resourceToScope } from "./access-token-body.js";
-import { clientCertificatePem, describeClientCertificateError } from "./certificate/client-certificate.js";
 import { CredentialCache, credentialKey } from "./credential-cache.js";
 import { identityErrorToTokenSourceError } from "./identity-errors.js";
+
+/**
+ * `@azure/identity` (with MSAL) and the PKCS#12 reader (the asn1 libraries) are loaded on the first
+ * service-principal request, not at start: most nodes only ever serve managed identities through IMDS, and
+ * those modules would otherwise sit in every NMI's memory (docs/compatibility.md, "What NMI watches and loads").
+ */
+const loadIdentity = () => import("@azure/identity");
+const loadCertificate = () => import("./certificate/client-certificate.js");
+
+/** A credential built by `create`, or the SDK's constructor error as core's token-source error. */
+function construct(create: () => TokenCredential): Result<TokenCredential, TokenSourceError> {
+  try {
+    return ok(create());
+  } catch (error) {
+    return err(identityErrorToTokenSourceError(error));
+  }
+}
+
+/** A failed lazy load as core's token-source error (a broken installation, not a refusal). */
+function loadFailure(what: string, error: unknown): TokenSourceError {
+  return { kind: "unavailable", message: `cannot load ${what}: ${error instanceof Error ? error.message : String(error)}` };
+}
 
 /** The service-principal-secret variant of core's token request (what {@link AzureTokenSource.acquireMultiTenant} takes). */
 export type SecretRequest = Extract<TokenSourceRequest, { readonly kind: "servicePrincipalSecret" }>;
@@ -88,7 +108,7 @@ function toAbortSignal(signal: CancellationSignal | undefined): AbortSignal | un
 export class AzureTokenSource implements TokenSourcePort {
   readonly #imds: ImdsClient;
   readonly #options: AzureTokenSourceOptions;
-  readonly #credentials: CredentialCache<Result<TokenCredential, TokenSourceError>>;
+  readonly #credentials: CredentialCache<Promise<Result<TokenCredential, TokenSourceError>>>;
   readonly #now: () => number;
 
   /** Creates a token source. */
@@ -127,11 +147,12 @@ export class AzureTokenSource implements TokenSourcePort {
   }
 
   async #viaCredential(
-    credential: Result<TokenCredential, TokenSourceError>,
+    pending: Promise<Result<TokenCredential, TokenSourceError>>,
     tenantId: string,
     request: SecretRequest | CertificateRequest,
     signal: CancellationSignal | undefined,
   ): Promise<Result<ImdsTokenBody, TokenSourceError>> {
+    const credential = await pending;
     if (!credential.ok) return credential;
     const abortSignal = toAbortSignal(signal);
     let token: AccessToken | null;
@@ -162,31 +183,45 @@ export class AzureTokenSource implements TokenSourcePort {
     };
   }
 
-  #secretCredential(request: SecretRequest): Result<TokenCredential, TokenSourceError> {
+  #secretCredential(request: SecretRequest): Promise<Result<TokenCredential, TokenSourceError>> {
     const options = this.#commonOptions(request.authorityHost);
     const aux = [...new Set(request.auxiliaryTenantIds)].sort();
     const key = credentialKey(["secret", request.tenantId, request.clientId, options.authorityHost, ...aux], [request.secret]);
-    return this.#credentials.getOrCreate(key, () =>
-      ok(
-        new ClientSecretCredential(request.tenantId, request.clientId, request.secret, {
+    return this.#credentials.getOrCreate(key, async () => {
+      let identity: Awaited<ReturnType<typeof loadIdentity>>;
+      try {
+        identity = await loadIdentity();
+      } catch (error) {
+        return err(loadFailure("@azure/identity", error));
+      }
+      // The SDK validates its options in the constructor (e.g. an `http://` authority): a refusal, not a crash.
+      return construct(() =>
+        new identity.ClientSecretCredential(request.tenantId, request.clientId, request.secret, {
           ...options,
           ...(aux.length > 0 ? { additionallyAllowedTenants: aux } : {}),
         }),
-      ),
-    );
+      );
+    });
   }
 
-  #certificateCredential(request: CertificateRequest): Result<TokenCredential, TokenSourceError> {
+  #certificateCredential(request: CertificateRequest): Promise<Result<TokenCredential, TokenSourceError>> {
     const options = this.#commonOptions(request.authorityHost);
     const key = credentialKey(["certificate", request.tenantId, request.clientId, options.authorityHost], [request.certificate, request.password]);
-    return this.#credentials.getOrCreate(key, () => {
+    return this.#credentials.getOrCreate(key, async () => {
+      let modules: [Awaited<ReturnType<typeof loadIdentity>>, Awaited<ReturnType<typeof loadCertificate>>];
+      try {
+        modules = await Promise.all([loadIdentity(), loadCertificate()]);
+      } catch (error) {
+        return err(loadFailure("@azure/identity or the certificate reader", error));
+      }
+      const [identity, { clientCertificatePem, describeClientCertificateError }] = modules;
       const pem = clientCertificatePem(request.certificate, request.password);
       if (!pem.ok) {
         // No HTTP exchange happened (status 0): the Secret itself is unusable, so retrying will not help.
         return err({ kind: "rejected", status: 0, error: "invalid_client_certificate", description: describeClientCertificateError(pem.error) });
       }
-      return ok(
-        new ClientCertificateCredential(request.tenantId, request.clientId, { certificate: pem.value.pem }, {
+      return construct(() =>
+        new identity.ClientCertificateCredential(request.tenantId, request.clientId, { certificate: pem.value.pem }, {
           ...options,
           sendCertificateChain: this.#options.sendCertificateChain ?? false,
         }),

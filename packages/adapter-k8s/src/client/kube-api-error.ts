@@ -1,4 +1,3 @@
-import { ApiException } from "@kubernetes/client-node";
 import { parseRetryAfter, type KubeError } from "@podid/core";
 
 /** The parts of a Kubernetes `Status` error body podid reads. */
@@ -13,10 +12,9 @@ export interface KubeStatusBody {
 export const DEFAULT_THROTTLE_RETRY_MS = 1000;
 
 /**
- * Reads a `Status` body. client-node 2.x hands `ApiException.body` over as the raw JSON **string** for
- * codes its generated API does not declare (409, 410, 422, 429, 5xx…;
- * docs/compatibility.md#kubernetes-client-behaviour), and as an object sometimes; both are accepted,
- * anything else yields `{}`.
+ * Reads a `Status` body: podid's requests hand over the raw JSON **string**, as client-node 2.x does in
+ * `ApiException.body` for codes its generated API does not declare (409, 410, 422, 429, 5xx…;
+ * docs/compatibility.md#kubernetes-client-behaviour); an object is accepted too, anything else yields `{}`.
  */
 export function parseStatusBody(body: unknown): KubeStatusBody {
   let value: unknown = body;
@@ -70,19 +68,17 @@ export function kubeErrorFromStatus(code: number, status: KubeStatusBody, retryA
 }
 
 /**
- * Turns anything a client-node call threw into a {@link KubeError}: an `ApiException` by its code and
- * parsed body, an error carrying `statusCode`/`code` (client-node's `Watch` throws those), and network
- * failures, aborts and timeouts (`fetch failed`, `AbortError`, `TimeoutError`) as `transient`.
+ * Turns anything a request threw into a {@link KubeError}: an HTTP answer by its status code and parsed
+ * `Status` body — podid's own `KubeHttpError` (`statusCode`, `body`, `headers`) as well as client-node's
+ * `ApiException` (`code`, `body`, `headers`, used by the CLI's typed client) — and network failures,
+ * aborts and timeouts (`ECONNREFUSED`, `AbortError`, `TimeoutError`) as `transient`. Recognised by
+ * shape, so this module never loads client-node.
  */
 export function toKubeError(error: unknown, nowMs: number): KubeError {
-  if (error instanceof ApiException) {
-    const code = typeof error.code === "number" ? error.code : 0;
-    return kubeErrorFromStatus(code, parseStatusBody(error.body), header(error.headers, "retry-after"), nowMs);
-  }
   if (typeof error === "object" && error !== null) {
     const record = error as Record<string, unknown>;
-    const code = typeof record["statusCode"] === "number" ? record["statusCode"] : undefined;
-    if (code !== undefined && code >= 400) return kubeErrorFromStatus(code, parseStatusBody(record["body"]), undefined, nowMs);
+    const code = typeof record["statusCode"] === "number" ? record["statusCode"] : typeof record["code"] === "number" ? record["code"] : undefined;
+    if (code !== undefined && code >= 400) return kubeErrorFromStatus(code, parseStatusBody(record["body"]), header(record["headers"], "retry-after"), nowMs);
   }
   return { kind: "transient", message: describeError(error) };
 }

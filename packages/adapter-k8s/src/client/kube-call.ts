@@ -10,7 +10,7 @@ export interface ThrottleRetryOptions {
 }
 
 /**
- * Runs one client-node call and returns its value or a {@link KubeError}, never throwing. A 429 is
+ * Runs one API call and returns its value or a {@link KubeError}, never throwing. A 429 is
  * retried after its Retry-After (bounded by `options`) because the API server's priority-and-fairness
  * asks exactly that; every other failure is returned at once for the caller to judge.
  */

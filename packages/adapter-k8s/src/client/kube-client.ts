@@ -1,29 +1,20 @@
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  ServerConfiguration,
-  createConfiguration,
-  setHeaderOptions,
-  type Configuration,
-  type ConfigurationOptions,
-  type Middleware,
-} from "@kubernetes/client-node";
+import type { IncomingMessage } from "node:http";
 import type { ClockPort } from "@podid/core";
 import { systemClock } from "../support/system-clock.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
-import { headerMiddleware, observableTimeoutMiddleware, rateLimitMiddleware, timeoutMiddleware } from "./middleware.js";
+import { kubeConnection, type KubeConnection } from "./kube-connection.js";
+import type { KubeConfig } from "./kube-config.js";
+import { openKubeWatch, sendKubeRequest, type KubeHttpRequest, type KubeQuery } from "./kube-http.js";
 import { TokenBucketRateLimiter } from "./token-bucket.js";
 
 /** MIC's `--clientQps` default in the original (client-go QPS = burst = 5). */
 export const DEFAULT_CLIENT_QPS = 5;
 /** The original ran at most 20 AzureAssignedIdentity creates/updates/deletes at once. */
 export const DEFAULT_MAX_CONCURRENT_WRITES = 20;
-/** Deadline of one API request (watches excepted: they have client-node's inactivity timeout). */
+/** Deadline of one API request: for the answer, then for each gap in its body (for a watch: until the server answers; the informer watchdog covers the stream). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-/** The User-Agent podid sends, so API server audit logs tell it apart from other client-node users. */
-export const DEFAULT_USER_AGENT = "podid (@kubernetes/client-node)";
+/** The User-Agent podid sends when the caller names none, so API server audit logs tell it apart. */
+export const DEFAULT_USER_AGENT = "podid";
 
 /** Settings of a {@link KubeClient}. */
 export interface KubeClientOptions {
@@ -45,11 +36,13 @@ function defaultBurst(qps: number): number {
 }
 
 /**
- * One connection to the Kubernetes API: the kubeconfig, typed API clients that share a client-side
- * token-bucket limit and a per-request deadline, and a bound on concurrent writes. Informers take their
- * list and watch requests from the same bucket. Leader election should use its own client
- * ({@link withOwnRateLimit}) so a burst of AzureAssignedIdentity writes can never delay a Lease
- * renewal past the renew deadline (client-go users do the same with a separate rest config).
+ * One connection to the Kubernetes API: the kubeconfig's transport (TLS, credentials), raw JSON
+ * requests that share a client-side token-bucket limit and carry a per-request deadline, and a bound
+ * on concurrent writes. Informers take their list and watch requests from the same bucket. Leader
+ * election should use its own client ({@link withOwnRateLimit}) so a burst of AzureAssignedIdentity
+ * writes can never delay a Lease renewal past the renew deadline (client-go users do the same with a
+ * separate rest config). Requests go through Node's HTTP client, not client-node's generated APIs, so
+ * the daemons never load those (docs/adr/0011-lean-kube-access.md).
  */
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
@@ -58,37 +51,78 @@ export class KubeClient {
   readonly writeLimiter: ConcurrencyLimiter;
   readonly requestTimeoutMs: number;
   readonly userAgent: string;
-  readonly core: CoreV1Api;
-  readonly custom: CustomObjectsApi;
-  readonly coordination: CoordinationV1Api;
+  readonly #connection: KubeConnection;
   #requestsSent = 0;
 
-  /** Builds the clients. Throws when the kubeconfig has no current cluster or a limit is nonsensical. */
+  /**
+   * Builds the client. Throws when the kubeconfig has no current cluster, names settings podid does not
+   * support (proxy-url, auth-providers other than token files), names unreadable certificate files, or
+   * a limit is nonsensical.
+   */
   constructor(options: KubeClientOptions) {
-    const cluster = options.kubeConfig.getCurrentCluster();
-    if (cluster === null) throw new Error("kubeconfig has no current cluster");
     this.kubeConfig = options.kubeConfig;
+    this.#connection = kubeConnection(options.kubeConfig);
     this.clock = options.clock ?? systemClock;
     const qps = options.qps ?? DEFAULT_CLIENT_QPS;
     this.rateLimiter = new TokenBucketRateLimiter({ qps, burst: options.burst ?? defaultBurst(qps), clock: this.clock });
     this.writeLimiter = new ConcurrencyLimiter(options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES);
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
-    const configuration = this.#configuration(cluster.server);
-    this.core = new CoreV1Api(configuration);
-    this.custom = new CustomObjectsApi(configuration);
-    this.coordination = new CoordinationV1Api(configuration);
   }
 
-  /** Requests that have passed the rate limiter so far (generated-API calls and watches). */
+  /** The API server URL. */
+  get server(): string {
+    return this.#connection.server;
+  }
+
+  /** Requests that have passed the rate limiter so far (requests and watches). */
   get requestsSent(): number {
     return this.#requestsSent;
   }
 
-  /** Waits for a rate-limit token and counts the request (for requests client-node sends outside the generated APIs, i.e. watches). */
+  /** Waits for a rate-limit token and counts the request. */
   async beforeRequest(): Promise<void> {
     await this.rateLimiter.acquire();
     this.#requestsSent++;
+  }
+
+  /**
+   * Sends one request after a rate-limit token and returns the parsed JSON answer. Throws
+   * `KubeHttpError` for non-2xx answers (`toKubeError` classifies it) and network/deadline errors;
+   * `timeoutMs` tightens the client's deadline for this call (the Lease store uses it).
+   */
+  async request(request: KubeHttpRequest, options: { readonly timeoutMs?: number } = {}): Promise<unknown> {
+    await this.beforeRequest();
+    // A caller's own deadline (the Lease store's renew budget) is a hard bound on the whole exchange. The
+    // client's deadline only cuts off a server that stopped sending: a list page of 500 pods that keeps
+    // arriving on a CPU-starved node must not be aborted and force the informer into a full relist.
+    const deadline = options.timeoutMs !== undefined ? { signal: AbortSignal.timeout(Math.min(options.timeoutMs, this.requestTimeoutMs)) } : { idleMs: this.requestTimeoutMs };
+    return sendKubeRequest(this.#connection, request, this.userAgent, deadline);
+  }
+
+  /**
+   * Opens a watch on `path` after a rate-limit token; resolves with the event stream once the server
+   * answered 200 (within the request deadline). Aborting `signal` closes it.
+   */
+  async openWatch(path: string, query: KubeQuery, signal: AbortSignal): Promise<IncomingMessage> {
+    await this.beforeRequest();
+    // The deadline covers only the wait for the answer: once the stream is open it must stay open for as
+    // long as the server keeps it (the informer's watchdog covers a stream that goes quiet).
+    const connection = new AbortController();
+    const forward = (): void => connection.abort(signal.reason);
+    if (signal.aborted) forward();
+    signal.addEventListener("abort", forward, { once: true });
+    const deadline = setTimeout(() => connection.abort(new DOMException("watch request timed out", "TimeoutError")), this.requestTimeoutMs);
+    try {
+      const response = await openKubeWatch(this.#connection, path, query, this.userAgent, connection.signal);
+      response.once("close", () => signal.removeEventListener("abort", forward));
+      return response;
+    } catch (error) {
+      signal.removeEventListener("abort", forward);
+      throw error;
+    } finally {
+      clearTimeout(deadline);
+    }
   }
 
   /** A client on the same kubeconfig with its own token bucket (and write bound), e.g. for leader election. */
@@ -102,32 +136,8 @@ export class KubeClient {
     });
   }
 
-  /**
-   * Per-call options that set the `Content-Type` of a PATCH (client-node defaults to JSON Patch for
-   * `patch*` calls) while keeping this client's middleware (appended, not replaced).
-   */
-  patchOptions(contentType: string): ConfigurationOptions {
-    return setHeaderOptions("Content-Type", contentType);
-  }
-
-  /** Per-call options with a tighter deadline than the client's (the timeout runs first, so it wins). */
-  deadlineOptions(timeoutMs: number): ConfigurationOptions {
-    return { middleware: [observableTimeoutMiddleware(timeoutMs)], middlewareMergeStrategy: "prepend" };
-  }
-
-  #configuration(server: string): Configuration {
-    const middleware: Middleware[] = [
-      headerMiddleware("User-Agent", this.userAgent),
-      timeoutMiddleware(this.requestTimeoutMs),
-      rateLimitMiddleware(
-        () => this.rateLimiter.acquire(),
-        () => void this.#requestsSent++,
-      ),
-    ];
-    return createConfiguration({
-      baseServer: new ServerConfiguration<Record<string, string>>(server, {}),
-      authMethods: { default: this.kubeConfig },
-      promiseMiddleware: middleware,
-    });
+  /** Closes idle keep-alive sockets (shutdown; requests after this open new ones). */
+  close(): void {
+    this.#connection.close();
   }
 }

@@ -1,4 +1,3 @@
-import { PatchStrategy, type CoreV1Event } from "@kubernetes/client-node";
 import type { EventRecorderPort, InvolvedObject, LoggerPort } from "@podid/core";
 import { callKube } from "../client/kube-call.js";
 import type { KubeClient } from "../client/kube-client.js";
@@ -25,10 +24,14 @@ interface Pending {
   readonly object: InvolvedObject;
   readonly type: "Normal" | "Warning";
   readonly reason: string;
-  readonly message: string;
   created: boolean;
   dirty: boolean;
   running: Promise<void> | undefined;
+}
+
+/** The core/v1 Events collection of `namespace`. */
+function eventsPath(namespace: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`;
 }
 
 function truncate(message: string): string {
@@ -39,7 +42,8 @@ function truncate(message: string): string {
  * core's {@link EventRecorderPort} writing core/v1 Events (`involvedObject`, reason, message, type,
  * `source.component: aadpodidentity.k8s.io` like the original; reasons such as `binding applied`,
  * `binding apply error`, `binding removed`, `binding remove error` come from the callers). Repeats
- * within the window are aggregated into the `count` of one Event ({@link EventCorrelator}); writes
+ * within the window are aggregated into the `count` of one Event, similar messages into one combined
+ * Event, and each object's Events pass a spam budget ({@link EventCorrelator}); writes
  * for one Event are serialised and coalesced, so a burst of repeats costs one create and at most a
  * few patches. `record` never throws and never blocks: failures are logged and dropped, as Events are
  * best-effort everywhere in Kubernetes.
@@ -67,6 +71,8 @@ export class KubeEventRecorder implements EventRecorderPort {
     try {
       const text = truncate(message);
       const decision = this.#correlator.observe(object, type, reason, text, this.#client.clock.now());
+      // Over the object's spam budget: nothing is written (the remembered count still grows, as in client-go).
+      if (decision.kind === "skip") return;
       const existing = this.#pending.get(decision.event.key);
       if (existing !== undefined && decision.kind === "increment") {
         existing.event = decision.event;
@@ -78,7 +84,6 @@ export class KubeEventRecorder implements EventRecorderPort {
         object,
         type,
         reason,
-        message: text,
         created: decision.kind === "increment",
         dirty: true,
         running: undefined,
@@ -134,14 +139,12 @@ export class KubeEventRecorder implements EventRecorderPort {
     const { event } = pending;
     if (pending.created) {
       const patched = await callKube(this.#client.clock, () =>
-        this.#client.core.patchNamespacedEvent(
-          {
-            name: event.name,
-            namespace: event.namespace,
-            body: { count: event.count, lastTimestamp: new Date(event.lastTimestampMs).toISOString() },
-          },
-          this.#client.patchOptions(PatchStrategy.MergePatch),
-        ),
+        this.#client.request({
+          method: "PATCH",
+          path: `${eventsPath(event.namespace)}/${encodeURIComponent(event.name)}`,
+          body: { count: event.count, message: event.message, lastTimestamp: new Date(event.lastTimestampMs).toISOString() },
+          contentType: "application/merge-patch+json",
+        }),
       );
       if (patched.ok) return;
       if (patched.error.kind !== "notFound") {
@@ -153,7 +156,7 @@ export class KubeEventRecorder implements EventRecorderPort {
       pending.created = false;
     }
     const body = this.#body(pending);
-    const created = await callKube(this.#client.clock, () => this.#client.core.createNamespacedEvent({ namespace: pending.event.namespace, body }));
+    const created = await callKube(this.#client.clock, () => this.#client.request({ method: "POST", path: eventsPath(pending.event.namespace), body }));
     if (created.ok) {
       pending.created = true;
       return;
@@ -164,7 +167,7 @@ export class KubeEventRecorder implements EventRecorderPort {
     );
   }
 
-  #body(pending: Pending): CoreV1Event {
+  #body(pending: Pending): Record<string, unknown> {
     const { event, object } = pending;
     return {
       apiVersion: "v1",
@@ -179,11 +182,11 @@ export class KubeEventRecorder implements EventRecorderPort {
         ...(object.resourceVersion !== undefined ? { resourceVersion: object.resourceVersion } : {}),
       },
       reason: pending.reason,
-      message: pending.message,
+      message: event.message,
       type: pending.type,
       count: event.count,
-      firstTimestamp: new Date(event.firstTimestampMs),
-      lastTimestamp: new Date(event.lastTimestampMs),
+      firstTimestamp: new Date(event.firstTimestampMs).toISOString(),
+      lastTimestamp: new Date(event.lastTimestampMs).toISOString(),
       source: { component: this.#component, ...(this.#host !== undefined ? { host: this.#host } : {}) },
       reportingComponent: this.#component,
       ...(this.#host !== undefined ? { reportingInstance: this.#host } : {}),

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NODENAME_LABEL, type AzureIdentity, type PodView, type ResourceEvent } from "@podid/core";
 import { FakeKubeApiServer, RecordingLogger } from "@podid/testkit";
+import { TypedKubeClient, loadTypedKubeConfig } from "../client-node/index.js";
 import { KubeClient } from "../client/kube-client.js";
 import { loadKubeConfig } from "../client/kube-config.js";
 import { KubeEventRecorder } from "../events/kube-event-recorder.js";
@@ -18,7 +19,10 @@ const RESOURCE_ID = (name: string): string => `/subscriptions/00000000-0000-0000
 const FAST = { backoff: { initialMs: 20, maxMs: 200, jitter: 0.5 }, maxReconnectDelayMs: 20 } as const;
 
 /** Creates a pod and sets its status the way the kubelet does (status is ignored on create). */
-async function createPod(client: KubeClient, manifest: ReturnType<typeof podManifest>): Promise<void> {
+/** The typed client-node client (test fixtures only: the code under test uses the lean {@link KubeClient}). */
+const typedClient = (yaml: string): TypedKubeClient => new TypedKubeClient({ kubeConfig: loadTypedKubeConfig({ kind: "yaml", yaml }), qps: Number.POSITIVE_INFINITY });
+
+async function createPod(client: TypedKubeClient, manifest: ReturnType<typeof podManifest>): Promise<void> {
   const { namespace, name } = manifest.metadata;
   await client.core.createNamespacedPod({ namespace, body: manifest });
   await client.core.patchNamespacedPodStatus({ namespace, name, body: { status: manifest.status } }, client.patchOptions(PatchStrategy.MergePatch));
@@ -53,12 +57,12 @@ function identityManifest(namespace: string, name: string, clientID: string): ob
 
 describe("KubeInformerReader against the fake kube-apiserver", () => {
   let server: FakeKubeApiServer;
-  let writer: KubeClient;
+  let writer: TypedKubeClient;
 
   beforeAll(async () => {
     server = await FakeKubeApiServer.start({ bookmarkIntervalMs: 200 });
     server.applyManifests(CRDS);
-    writer = new KubeClient({ kubeConfig: loadKubeConfig({ kind: "yaml", yaml: server.kubeconfig() }), qps: Number.POSITIVE_INFINITY });
+    writer = typedClient(server.kubeconfig());
   });
   afterAll(async () => {
     await server.close();
@@ -277,7 +281,7 @@ describe("KubeInformerReader against the fake kube-apiserver", () => {
       logger,
       ...FAST,
     });
-    const direct = new KubeClient({ kubeConfig: loadKubeConfig({ kind: "yaml", yaml }), qps: Number.POSITIVE_INFINITY });
+    const direct = typedClient(yaml);
     await createPod(direct, podManifest("default", "old", "10.2.0.1", "x"));
     await createPod(direct, podManifest("default", "twin", "10.2.0.3", "x"));
     const deleted: string[] = [];
@@ -294,7 +298,7 @@ describe("KubeInformerReader against the fake kube-apiserver", () => {
       await first.close();
       await until("a restart after the connection failures", () => logger.findAll(/restarting with backoff/).length >= 2);
       second = await FakeKubeApiServer.start({ port });
-      const again = new KubeClient({ kubeConfig: loadKubeConfig({ kind: "yaml", yaml }), qps: Number.POSITIVE_INFINITY });
+      const again = typedClient(yaml);
       await createPod(again, podManifest("default", "new", "10.2.0.2", "x"));
       await createPod(again, podManifest("default", "twin", "10.2.0.3", "x"));
       await until("the cache to match the new server", () => reader.list("pods").map((p) => p.metadata.name).sort().join() === "new,twin");

@@ -35,13 +35,18 @@ export interface KubeInformerReaderOptions {
   readonly podNodeName?: string;
   /** Watch only AzureAssignedIdentities labelled `nodename=<node>`, as the original NMI did. */
   readonly assignedIdentityNodeName?: string;
+  /**
+   * Watch namespaced resources in this namespace only, through the namespaced list/watch paths (NMI reads
+   * AzurePodIdentityExceptions of its `--exception-namespaces` only); cluster-scoped resources are unaffected.
+   */
+  readonly namespace?: string;
   /** Where Warning Events about invalid objects go (reason `InvalidObject`). */
   readonly events?: EventRecorderPort;
   readonly logger?: LoggerPort;
   /** Relist when no event, bookmark or list was seen for this long (default 5 min). */
   readonly watchdogMs?: number;
   readonly backoff?: BackoffOptions;
-  /** Cap on client-node's reconnect delay after a watch closes cleanly (default: the library's 30 s). */
+  /** Cap on the reconnect delay after a watch closes cleanly without events (default 30 s). */
   readonly maxReconnectDelayMs?: number;
   readonly pageSize?: number;
   readonly random?: () => number;
@@ -62,7 +67,7 @@ function podAddresses(pod: PodView): readonly string[] {
 }
 
 /**
- * core's {@link KubeReaderPort} over client-node informers ({@link ResourceInformer}): cached reads of
+ * core's {@link KubeReaderPort} over list/watch informers ({@link ResourceInformer}): cached reads of
  * pods, nodes and the four custom resources, change subscriptions with `previous` on `modified`,
  * invalid objects skipped and reported once per version as a log line plus a Warning Event, and the
  * lookups NMI and MIC need on hot paths kept as indexes (pods by IP, AAIs by pod and by `nodename`).
@@ -176,8 +181,12 @@ export class KubeInformerReader implements KubeReaderPort {
   /** GETs a Secret and decodes its data (see the class comment for why secrets are not watched). */
   async readSecret(namespace: string, name: string): Promise<Result<SecretData, KubeError>> {
     try {
-      const secret = await this.#client.core.readNamespacedSecret({ namespace, name });
-      return ok(decodeSecretData(secret.data));
+      const secret = (await this.#client.request({
+        method: "GET",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+      })) as { data?: unknown } | undefined;
+      const data = secret?.data;
+      return ok(decodeSecretData(typeof data === "object" && data !== null ? (data as Record<string, unknown>) : undefined));
     } catch (error) {
       const kubeError = toKubeError(error, this.#client.clock.now());
       this.#logger.warn({ namespace, name, error: kubeError.kind }, "reading secret failed");
@@ -204,17 +213,18 @@ export class KubeInformerReader implements KubeReaderPort {
         ? `${NODENAME_LABEL}=${options.assignedIdentityNodeName}`
         : undefined;
     const client = this.#client;
+    const scoped = options.namespace === undefined ? undefined : descriptor.inNamespace?.(options.namespace);
+    const listPage = scoped?.listPage ?? descriptor.listPage;
     const informer = new ResourceInformer<WatchedResources[R]>({
       resource,
       kind: descriptor.kind,
       apiVersion: descriptor.apiVersion,
-      path: descriptor.path,
+      path: scoped?.path ?? descriptor.path,
       ...(labelSelector !== undefined ? { labelSelector } : {}),
       ...(fieldSelector !== undefined ? { fieldSelector } : {}),
-      listPage: (query) => descriptor.listPage(client, query),
+      listPage: (query) => listPage(client, query),
       parse: descriptor.parse,
-      kubeConfig: client.kubeConfig,
-      beforeWatch: () => client.beforeRequest(),
+      openWatch: (path, query, signal) => client.openWatch(path, query, signal),
       clock: client.clock,
       logger: this.#logger.child({ informer: resource }),
       onInvalid: (invalid) => void reporter.report(invalid),

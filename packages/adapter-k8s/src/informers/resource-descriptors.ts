@@ -10,14 +10,17 @@ import {
   parseAzurePodIdentityException,
   parseNode,
   parsePod,
+  ok,
+  type AzureAssignedIdentity,
   type Result,
   type ValidationError,
   type WatchedResource,
   type WatchedResources,
 } from "@podid/core";
 import type { KubeClient } from "../client/kube-client.js";
+import type { KubeQuery } from "../client/kube-http.js";
+import { ContentInterner, internEmbedded } from "./embedded-interner.js";
 import type { ListQuery, RawListPage } from "./resource-informer.js";
-import { toWireJson } from "./wire-json.js";
 
 /** How to list, watch and parse one resource podid reads. */
 export interface ResourceDescriptor<R extends WatchedResource> {
@@ -28,19 +31,11 @@ export interface ResourceDescriptor<R extends WatchedResource> {
   readonly path: string;
   readonly parse: (raw: unknown) => Result<WatchedResources[R], ValidationError>;
   readonly listPage: (client: KubeClient, query: ListQuery) => Promise<RawListPage>;
-}
-
-interface TypedList {
-  readonly items: readonly unknown[];
-  readonly metadata?: { readonly resourceVersion?: string; readonly _continue?: string };
-}
-
-function typedPage(list: TypedList): RawListPage {
-  return {
-    items: list.items.map(toWireJson),
-    resourceVersion: list.metadata?.resourceVersion ?? "",
-    ...(list.metadata?._continue !== undefined ? { continueToken: list.metadata._continue } : {}),
-  };
+  /**
+   * The same collection within one namespace (namespaced list/watch paths, which a namespaced Role can
+   * grant); absent for cluster-scoped resources.
+   */
+  readonly inNamespace?: (namespace: string) => { readonly path: string; readonly listPage: (client: KubeClient, query: ListQuery) => Promise<RawListPage> };
 }
 
 function rawPage(list: unknown): RawListPage {
@@ -53,12 +48,47 @@ function rawPage(list: unknown): RawListPage {
   };
 }
 
-function listParams(query: ListQuery): { labelSelector?: string; fieldSelector?: string; limit?: number; _continue?: string } {
+/** The query of one list page: selectors, `limit` and `continue` as the API names them. */
+function listQuery(query: ListQuery): KubeQuery {
   return {
-    ...(query.labelSelector !== undefined ? { labelSelector: query.labelSelector } : {}),
-    ...(query.fieldSelector !== undefined ? { fieldSelector: query.fieldSelector } : {}),
-    ...(query.limit !== undefined ? { limit: query.limit } : {}),
-    ...(query.continueToken !== undefined ? { _continue: query.continueToken } : {}),
+    labelSelector: query.labelSelector,
+    fieldSelector: query.fieldSelector,
+    limit: query.limit,
+    continue: query.continueToken,
+  };
+}
+
+/**
+ * A descriptor whose pages are fetched as raw JSON and handed to core's parser untouched: no typed
+ * model, no `Date` revival, no re-serialisation (docs/adr/0011-lean-kube-access.md).
+ */
+function rawResource<R extends WatchedResource>(
+  resource: R,
+  kind: string,
+  apiVersion: string,
+  scope: { readonly path: string; readonly namespacedPath?: (namespace: string) => string },
+  parse: (raw: unknown) => Result<WatchedResources[R], ValidationError>,
+): ResourceDescriptor<R> {
+  const pager =
+    (path: string) =>
+    async (client: KubeClient, query: ListQuery): Promise<RawListPage> =>
+      rawPage(await client.request({ method: "GET", path, query: listQuery(query) }));
+  const { namespacedPath } = scope;
+  return {
+    resource,
+    kind,
+    apiVersion,
+    path: scope.path,
+    parse,
+    listPage: pager(scope.path),
+    ...(namespacedPath !== undefined
+      ? {
+          inNamespace: (namespace: string) => {
+            const path = namespacedPath(namespace);
+            return { path, listPage: pager(path) };
+          },
+        }
+      : {}),
   };
 }
 
@@ -67,38 +97,32 @@ function customResource<R extends WatchedResource>(
   kind: string,
   parse: (raw: unknown) => Result<WatchedResources[R], ValidationError>,
 ): ResourceDescriptor<R> {
-  return {
+  const base = `/apis/${API_GROUP}/${API_VERSION}`;
+  return rawResource(
     resource,
     kind,
-    apiVersion: GROUP_VERSION,
-    path: `/apis/${API_GROUP}/${API_VERSION}/${resource}`,
+    GROUP_VERSION,
+    { path: `${base}/${resource}`, namespacedPath: (namespace) => `${base}/namespaces/${encodeURIComponent(namespace)}/${resource}` },
     parse,
-    listPage: async (client, query) =>
-      rawPage(await client.custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: resource, ...listParams(query) })),
-  };
+  );
+}
+
+/** Shared by every reader in the process: the copies are frozen and held weakly, so sharing is always safe. */
+const EMBEDDED_COPIES = new ContentInterner();
+
+/** core's AzureAssignedIdentity parser, with the embedded identity and binding shared between AAIs. */
+function parseSharingEmbedded(raw: unknown): Result<AzureAssignedIdentity, ValidationError> {
+  const parsed = parseAzureAssignedIdentity(raw);
+  return parsed.ok ? ok(internEmbedded(EMBEDDED_COPIES, parsed.value)) : parsed;
 }
 
 /** The six resources of core's `WatchedResources`, with core's parsers. */
 export const RESOURCE_DESCRIPTORS: { readonly [R in WatchedResource]: ResourceDescriptor<R> } = {
-  pods: {
-    resource: "pods",
-    kind: "Pod",
-    apiVersion: "v1",
-    path: "/api/v1/pods",
-    parse: parsePod,
-    listPage: async (client, query) => typedPage(await client.core.listPodForAllNamespaces(listParams(query))),
-  },
-  nodes: {
-    resource: "nodes",
-    kind: "Node",
-    apiVersion: "v1",
-    path: "/api/v1/nodes",
-    parse: parseNode,
-    listPage: async (client, query) => typedPage(await client.core.listNode(listParams(query))),
-  },
+  pods: rawResource("pods", "Pod", "v1", { path: "/api/v1/pods", namespacedPath: (namespace) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` }, parsePod),
+  nodes: rawResource("nodes", "Node", "v1", { path: "/api/v1/nodes" }, parseNode),
   azureidentities: customResource(PLURAL.AzureIdentity, KIND.AzureIdentity, (raw) => parseAzureIdentity(raw)),
   azureidentitybindings: customResource(PLURAL.AzureIdentityBinding, KIND.AzureIdentityBinding, (raw) => parseAzureIdentityBinding(raw)),
-  azureassignedidentities: customResource(PLURAL.AzureAssignedIdentity, KIND.AzureAssignedIdentity, parseAzureAssignedIdentity),
+  azureassignedidentities: customResource(PLURAL.AzureAssignedIdentity, KIND.AzureAssignedIdentity, parseSharingEmbedded),
   azurepodidentityexceptions: customResource(PLURAL.AzurePodIdentityException, KIND.AzurePodIdentityException, parseAzurePodIdentityException),
 };
 

@@ -1,8 +1,8 @@
-import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import type { ClockPort, LoggerPort, ObjectMeta, ResourceEvent, Result, TimerHandle, Unsubscribe, ValidationError } from "@podid/core";
 import { describeError } from "../client/kube-api-error.js";
 import { DEFAULT_INFORMER_BACKOFF, jitteredBackoffMs, type BackoffOptions } from "./backoff.js";
-import { InformerWatch, StaleWatchError } from "./informer-watch.js";
 import type { InvalidObject } from "./invalid-object-reporter.js";
 
 /** One page of a list call, as plain wire JSON. */
@@ -25,6 +25,11 @@ export interface ListQuery {
 export const DEFAULT_WATCHDOG_MS = 5 * 60_000;
 /** List page size, as client-go's reflector uses (keeps a 10,000-pod list from being one huge response). */
 export const DEFAULT_LIST_PAGE_SIZE = 500;
+/** Reconnect delays after watches that closed without delivering anything: 1 s doubling to 30 s (client-node's ListWatch). */
+const RECONNECT_BASE_MS = 1000;
+const RECONNECT_MAX_MS = 30_000;
+/** Server-side watch lifetime: 5 to 10 minutes, randomised like client-go's reflector so watches do not reconnect in step. */
+const WATCH_TIMEOUT_MIN_S = 300;
 
 /** Settings of a {@link ResourceInformer}. */
 export interface ResourceInformerOptions<T> {
@@ -41,9 +46,11 @@ export interface ResourceInformerOptions<T> {
   readonly listPage: (query: ListQuery) => Promise<RawListPage>;
   /** core's parser for the kind; rejected objects are skipped and reported. */
   readonly parse: (raw: unknown) => Result<T, ValidationError>;
-  readonly kubeConfig: KubeConfig;
-  /** Called before each watch request (the client's rate limiter). */
-  readonly beforeWatch: () => Promise<void>;
+  /**
+   * Opens a watch of `path` with `query` (the client's rate limit and connect deadline apply) and resolves
+   * with the newline-delimited event stream once the server answered 200; aborting `signal` closes it.
+   */
+  readonly openWatch: (path: string, query: Readonly<Record<string, string | number | boolean | undefined>>, signal: AbortSignal) => Promise<Readable>;
   readonly clock: ClockPort;
   readonly logger: LoggerPort;
   /** Receives each object that fails validation (deduplication is the receiver's job). */
@@ -52,7 +59,7 @@ export interface ResourceInformerOptions<T> {
   readonly onForget?: (namespace: string, name: string) => void;
   readonly backoff?: BackoffOptions;
   readonly watchdogMs?: number;
-  /** Cap on client-node's own reconnect delay after a cleanly closed watch (default: its 30 s cap). */
+  /** Cap on the reconnect delay after a cleanly closed watch that delivered nothing (default 30 s, as client-node's). */
   readonly maxReconnectDelayMs?: number;
   readonly pageSize?: number;
   readonly random?: () => number;
@@ -84,6 +91,12 @@ interface RawMeta {
   readonly resourceVersion: string | undefined;
 }
 
+/** A BOOKMARK's resourceVersion (bookmarks carry an object with only `metadata.resourceVersion`). */
+function bookmarkVersion(object: unknown): string | undefined {
+  const metadata = typeof object === "object" && object !== null ? (object as { metadata?: { resourceVersion?: unknown } }).metadata : undefined;
+  return typeof metadata?.resourceVersion === "string" ? metadata.resourceVersion : undefined;
+}
+
 function rawMeta(raw: unknown): RawMeta | undefined {
   if (typeof raw !== "object" || raw === null) return undefined;
   const metadata = (raw as { metadata?: unknown }).metadata;
@@ -98,27 +111,50 @@ function rawMeta(raw: unknown): RawMeta | undefined {
   };
 }
 
-class StaleListError extends Error {
-  /** The error a superseded list ends with. */
+/** Ends the work of a stopped or superseded generation; never reported. */
+class StaleGenerationError extends Error {
+  /** The error a superseded list or watch ends with. */
   constructor() {
-    super("list belongs to a stopped or superseded informer generation");
-    this.name = "StaleListError";
+    super("list/watch belongs to a stopped or superseded informer generation");
+    this.name = "StaleGenerationError";
   }
 }
 
+/** Ends a watch whose resourceVersion the server no longer has (HTTP 410 or an ERROR event with code 410). */
+class ExpiredError extends Error {
+  /** A 410 seen on a watch. */
+  constructor() {
+    super("watch resourceVersion expired (410)");
+    this.name = "ExpiredError";
+  }
+}
+
+/** How one watch connection ended without an error. */
+interface WatchOutcome {
+  /** The resourceVersion to resume from. */
+  readonly resourceVersion: string;
+  /** Whether the watch delivered at least one event (resets the reconnect delay). */
+  readonly delivered: boolean;
+}
+
+const isExpiredStatus = (error: unknown): boolean => typeof error === "object" && error !== null && (error as { statusCode?: unknown }).statusCode === 410;
+
 /**
- * A self-healing informer for one resource, built on client-node's `ListWatch`, holding objects parsed
- * by core. What it adds to the library (docs/compatibility.md#kubernetes-client-behaviour):
- * - **its own cache of parsed objects**, so `modified` events carry `previous` (client-node passes only
- *   the new object) and objects that fail validation are never visible — they are reported through
- *   `onInvalid` instead, and a valid object that turns invalid is seen as deleted;
+ * A self-healing informer for one resource, holding only objects parsed by core (raw API objects are
+ * dropped as soon as they are parsed; there is no second cache of raw objects). It lists and watches
+ * itself over the client's raw JSON requests (docs/adr/0011-lean-kube-access.md):
+ * - **paged lists** (`limit`, `continue`) whose items go straight into core's parser;
  * - **list = replace**: every list (first, after 410, after a restart) reconciles the cache against the
  *   complete result, emitting `deleted` for what vanished, so no restart strategy can leave ghosts;
+ * - **watch from the list's resourceVersion** with bookmarks and a randomised server-side timeout;
+ *   a cleanly closed watch reconnects from the last resourceVersion seen (at once if it delivered
+ *   events, else after 1 s doubling to 30 s, as client-node's ListWatch); a 410 relists;
+ * - `modified` events carry `previous`, objects that fail validation are never visible — they are
+ *   reported through `onInvalid` instead — and a valid object that turns invalid is seen as deleted;
  * - **idempotent handling**: a version already cached (same uid and resourceVersion) changes nothing,
  *   so relists and replays emit nothing for unchanged objects;
- * - **restart after any error** with jittered exponential backoff (the library stops for good after
- *   non-410 errors), guarded by a generation counter because `stop()` cannot abort a watch that is
- *   still connecting and its late failure would otherwise restart a stopped informer;
+ * - **restart after any other error** with jittered exponential backoff, guarded by a generation
+ *   counter so nothing a superseded list or watch still delivers is applied;
  * - **a watchdog** that relists when neither an event nor a bookmark nor a list was seen for
  *   `watchdogMs` (watches that stall silently: client-node #364, #958, #596).
  */
@@ -129,7 +165,8 @@ export class ResourceInformer<T extends { readonly metadata: ObjectMeta }> {
   readonly #handlers = new Set<(event: ResourceEvent<T>) => void>();
   #generation = 0;
   #stopped = true;
-  #listWatch: ListWatch<KubernetesObject> | undefined;
+  /** Aborts the current generation's watch request. */
+  #abort: AbortController | undefined;
   #restartTimer: TimerHandle | undefined;
   #watchdogTimer: TimerHandle | undefined;
   #failures = 0;
@@ -177,16 +214,16 @@ export class ResourceInformer<T extends { readonly metadata: ObjectMeta }> {
   }
 
   /** Stops for good (until started again); late results of in-flight requests are ignored. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.#stopped = true;
     this.#generation++;
     this.#restartTimer?.cancel();
     this.#restartTimer = undefined;
     this.#watchdogTimer?.cancel();
     this.#watchdogTimer = undefined;
-    const listWatch = this.#listWatch;
-    this.#listWatch = undefined;
-    await listWatch?.stop();
+    this.#abort?.abort();
+    this.#abort = undefined;
+    return Promise.resolve();
   }
 
   /** Throws away the current list/watch and lists again now (the cache stays and is reconciled). */
@@ -227,55 +264,43 @@ export class ResourceInformer<T extends { readonly metadata: ObjectMeta }> {
 
   #launch(): void {
     if (this.#stopped) return;
-    const previous = this.#listWatch;
+    this.#abort?.abort();
     const generation = ++this.#generation;
+    const abort = new AbortController();
+    this.#abort = abort;
     const isCurrent = (): boolean => !this.#stopped && generation === this.#generation;
-    void previous?.stop();
     this.#lastActivityMs = this.#options.clock.now();
-    const watch = new InformerWatch(this.#options.kubeConfig, {
-      beforeRequest: this.#options.beforeWatch,
-      isCurrent,
-      onEvent: () => {
-        this.#stats.watchEvents++;
-        this.#lastActivityMs = this.#options.clock.now();
-        this.#failures = 0;
-      },
-      onConnected: () => {
-        this.#failures = 0;
-      },
-    });
-    const maxReconnect = this.#options.maxReconnectDelayMs;
-    const listWatch = new ListWatch<KubernetesObject>(
-      this.#options.path,
-      watch,
-      () => this.#listAll(isCurrent),
-      false,
-      this.#options.labelSelector,
-      this.#options.fieldSelector,
-      { delayFn: (ms: number) => this.#options.clock.sleep(maxReconnect === undefined ? ms : Math.min(ms, maxReconnect)) },
-    );
-    listWatch.on("add", (raw) => {
-      if (isCurrent()) this.#upsert(raw);
-    });
-    listWatch.on("update", (raw) => {
-      if (isCurrent()) this.#upsert(raw);
-    });
-    listWatch.on("delete", (raw) => {
-      if (isCurrent()) this.#remove(raw);
-    });
-    listWatch.on("error", (err?: unknown) => {
-      if (isCurrent()) this.#onError(err);
-    });
-    this.#listWatch = listWatch;
-    listWatch.start().catch((err: unknown) => {
+    this.#run(isCurrent, abort.signal).catch((err: unknown) => {
       if (isCurrent()) this.#onError(err);
     });
   }
 
-  async #listAll(isCurrent: () => boolean): Promise<KubernetesListObject<KubernetesObject>> {
+  /** One generation: list, then watch and reconnect until an error, a 410 (relist) or supersession. */
+  async #run(isCurrent: () => boolean, signal: AbortSignal): Promise<void> {
+    let resourceVersion = await this.#listAll(isCurrent);
+    let reconnectDelayMs = 0;
+    for (;;) {
+      if (!isCurrent()) return;
+      let outcome: WatchOutcome;
+      try {
+        outcome = await this.#watchOnce(resourceVersion, isCurrent, signal);
+      } catch (error) {
+        if (!(error instanceof ExpiredError) && !isExpiredStatus(error)) throw error;
+        resourceVersion = await this.#listAll(isCurrent);
+        reconnectDelayMs = 0;
+        continue;
+      }
+      resourceVersion = outcome.resourceVersion;
+      reconnectDelayMs = outcome.delivered ? 0 : Math.min(reconnectDelayMs === 0 ? RECONNECT_BASE_MS : reconnectDelayMs * 2, RECONNECT_MAX_MS);
+      if (reconnectDelayMs > 0) await this.#options.clock.sleep(Math.min(reconnectDelayMs, this.#options.maxReconnectDelayMs ?? RECONNECT_MAX_MS));
+    }
+  }
+
+  /** Lists every page, applying each page's objects at once; returns the list's resourceVersion. */
+  async #listAll(isCurrent: () => boolean): Promise<string> {
     const { labelSelector, fieldSelector } = this.#options;
     const limit = this.#options.pageSize ?? DEFAULT_LIST_PAGE_SIZE;
-    const items: unknown[] = [];
+    const seen = new Map<string, Set<string>>();
     let resourceVersion = "";
     let continueToken: string | undefined;
     do {
@@ -285,25 +310,91 @@ export class ResourceInformer<T extends { readonly metadata: ObjectMeta }> {
         limit,
         ...(continueToken !== undefined ? { continueToken } : {}),
       });
-      if (!isCurrent()) throw new StaleListError();
-      items.push(...page.items);
+      if (!isCurrent()) throw new StaleGenerationError();
+      // Applied page by page, so at most one page of raw objects is alive at a time; the pages of one
+      // list are one consistent snapshot, and what no page named is dropped below.
+      for (const raw of page.items) {
+        const meta = rawMeta(raw);
+        if (meta === undefined) continue;
+        let names = seen.get(meta.namespace);
+        if (names === undefined) seen.set(meta.namespace, (names = new Set()));
+        names.add(meta.name);
+        this.#upsert(raw);
+      }
       resourceVersion = page.resourceVersion;
       continueToken = page.continueToken === "" ? undefined : page.continueToken;
     } while (continueToken !== undefined);
-    this.#replace(items);
+    this.#dropUnseen(seen);
     this.#stats.lists++;
     this.#lastActivityMs = this.#options.clock.now();
     if (!this.#synced) {
       this.#synced = true;
       this.#resolveSynced();
     }
-    // ListWatch diffs its own (fresh) cache against these and calls back; those calls find the same
-    // versions already cached here and change nothing.
-    return { metadata: { resourceVersion }, items: items.filter((i): i is KubernetesObject => rawMeta(i) !== undefined) };
+    return resourceVersion;
+  }
+
+  /**
+   * One watch connection from `resourceVersion`: resolves when the server ends the stream cleanly,
+   * rejects with {@link ExpiredError} on a 410 and with the transport error otherwise.
+   */
+  async #watchOnce(resourceVersion: string, isCurrent: () => boolean, signal: AbortSignal): Promise<WatchOutcome> {
+    const { labelSelector, fieldSelector } = this.#options;
+    const random = this.#options.random ?? Math.random;
+    const stream = await this.#options.openWatch(
+      this.#options.path,
+      {
+        resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: Math.floor(WATCH_TIMEOUT_MIN_S * (1 + random())),
+        labelSelector,
+        fieldSelector,
+      },
+      signal,
+    );
+    if (!isCurrent()) {
+      stream.destroy();
+      throw new StaleGenerationError();
+    }
+    this.#failures = 0;
+    let last = resourceVersion;
+    let delivered = false;
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (!isCurrent()) throw new StaleGenerationError();
+        if (line.trim() === "") continue;
+        let event: { type?: unknown; object?: unknown };
+        try {
+          event = JSON.parse(line) as { type?: unknown; object?: unknown };
+        } catch {
+          this.#options.logger.debug({ resource: this.#options.resource }, "ignoring a watch line that is not JSON");
+          continue;
+        }
+        this.#stats.watchEvents++;
+        this.#lastActivityMs = this.#options.clock.now();
+        this.#failures = 0;
+        delivered = true;
+        if (event.type === "ERROR") {
+          if ((event.object as { code?: unknown } | undefined)?.code === 410) throw new ExpiredError();
+          // Other ERROR events carry no object; the server closes the stream next and we resume.
+          continue;
+        }
+        const version = rawMeta(event.object)?.resourceVersion ?? bookmarkVersion(event.object);
+        if (event.type === "ADDED" || event.type === "MODIFIED") this.#upsert(event.object);
+        else if (event.type === "DELETED") this.#remove(event.object);
+        if (version !== undefined && version !== "") last = version;
+      }
+    } finally {
+      lines.close();
+      stream.destroy();
+    }
+    if (!isCurrent()) throw new StaleGenerationError();
+    return { resourceVersion: last, delivered };
   }
 
   #onError(err: unknown): void {
-    if (err instanceof StaleWatchError || err instanceof StaleListError) return;
+    if (err instanceof StaleGenerationError) return;
     this.#failures++;
     this.#stats.restarts++;
     const delayMs = jitteredBackoffMs(this.#failures, this.#options.backoff ?? DEFAULT_INFORMER_BACKOFF, this.#options.random);
@@ -313,9 +404,8 @@ export class ResourceInformer<T extends { readonly metadata: ObjectMeta }> {
     );
     // Retire the failed generation now so nothing it still delivers is applied.
     this.#generation++;
-    const failed = this.#listWatch;
-    this.#listWatch = undefined;
-    void failed?.stop();
+    this.#abort?.abort();
+    this.#abort = undefined;
     this.#restartTimer?.cancel();
     this.#restartTimer = this.#options.clock.setTimer(delayMs, () => {
       this.#restartTimer = undefined;
@@ -335,17 +425,8 @@ export class ResourceInformer<T extends { readonly metadata: ObjectMeta }> {
     this.#watchdogTimer = this.#options.clock.setTimer(interval, tick);
   }
 
-  /** Makes the cache hold exactly `items`. */
-  #replace(items: readonly unknown[]): void {
-    const seen = new Map<string, Set<string>>();
-    for (const raw of items) {
-      const meta = rawMeta(raw);
-      if (meta === undefined) continue;
-      let names = seen.get(meta.namespace);
-      if (names === undefined) seen.set(meta.namespace, (names = new Set()));
-      names.add(meta.name);
-      this.#upsert(raw);
-    }
+  /** Drops every cached object a complete list did not name (list = replace). */
+  #dropUnseen(seen: ReadonlyMap<string, ReadonlySet<string>>): void {
     for (const [namespace, bucket] of [...this.#cache]) {
       const names = seen.get(namespace);
       for (const [name, entry] of [...bucket]) {
@@ -416,8 +497,8 @@ export class ResourceInformer<T extends { readonly metadata: ObjectMeta }> {
 
   /**
    * core's parsers return errors and never throw; should one throw anyway (a bug), the object is treated
-   * as unusable (`error: undefined`, nothing reported) rather than letting the exception escape into
-   * client-node, which swallows callback errors on watches and would restart-loop on lists.
+   * as unusable (`error: undefined`, nothing reported) rather than letting the exception end the watch
+   * or restart-loop the list.
    */
   #parse(raw: unknown): { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ValidationError | undefined } {
     try {

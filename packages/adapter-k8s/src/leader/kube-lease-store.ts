@@ -1,7 +1,8 @@
 import { err, ok, type KubeError, type LeaseRecord, type LeaseStorePort, type Result } from "@podid/core";
 import { callKube } from "../client/kube-call.js";
 import type { KubeClient } from "../client/kube-client.js";
-import { leaseFromRecord, leaseRecordFromLease } from "./lease-wire.js";
+import type { KubeHttpRequest } from "../client/kube-http.js";
+import { leaseFromRecord, leaseRecordFromLease, type LeaseWire } from "./lease-wire.js";
 
 /** Settings of a {@link KubeLeaseStore}. */
 export interface KubeLeaseStoreOptions {
@@ -17,7 +18,7 @@ export interface KubeLeaseStoreOptions {
 }
 
 /**
- * core's {@link LeaseStorePort} on a `coordination.k8s.io/v1` Lease via `CoordinationV1Api`: read
+ * core's {@link LeaseStorePort} on a `coordination.k8s.io/v1` Lease over raw requests: read
  * (404 → absent), create (409 → `conflict` with `alreadyExists`: another candidate created it first) and
  * replace with `metadata.resourceVersion` (409 → `conflict`: the race was lost). 429 answers are not
  * retried here — the elector's retry period is the retry.
@@ -38,7 +39,7 @@ export class KubeLeaseStore implements LeaseStorePort {
 
   /** GETs the Lease; a 404 is `ok(undefined)`. */
   async read(): Promise<Result<LeaseRecord | undefined, KubeError>> {
-    const read = await this.#call(() => this.#client.coordination.readNamespacedLease({ name: this.#name, namespace: this.#namespace }, this.#options()));
+    const read = await this.#call({ method: "GET", path: this.#item() });
     if (read.ok) return ok(leaseRecordFromLease(read.value));
     return read.error.kind === "notFound" ? ok(undefined) : read;
   }
@@ -46,7 +47,7 @@ export class KubeLeaseStore implements LeaseStorePort {
   /** POSTs a new Lease; 409 → `conflict` (`alreadyExists`): another candidate was first. */
   async create(record: Omit<LeaseRecord, "resourceVersion">): Promise<Result<LeaseRecord, KubeError>> {
     const body = leaseFromRecord(this.#name, this.#namespace, record);
-    const created = await this.#call(() => this.#client.coordination.createNamespacedLease({ namespace: this.#namespace, body }, this.#options()));
+    const created = await this.#call({ method: "POST", path: this.#collection(), body });
     return created.ok ? ok(leaseRecordFromLease(created.value)) : created;
   }
 
@@ -54,17 +55,22 @@ export class KubeLeaseStore implements LeaseStorePort {
   async update(record: LeaseRecord): Promise<Result<LeaseRecord, KubeError>> {
     if (record.resourceVersion === "") return err({ kind: "invalid", message: "a Lease update needs the resourceVersion it was read at" });
     const body = leaseFromRecord(this.#name, this.#namespace, record);
-    const replaced = await this.#call(() =>
-      this.#client.coordination.replaceNamespacedLease({ name: this.#name, namespace: this.#namespace, body }, this.#options()),
-    );
+    const replaced = await this.#call({ method: "PUT", path: this.#item(), body });
     return replaced.ok ? ok(leaseRecordFromLease(replaced.value)) : replaced;
   }
 
-  #options(): ReturnType<KubeClient["deadlineOptions"]> | undefined {
-    return this.#requestTimeoutMs === undefined ? undefined : this.#client.deadlineOptions(this.#requestTimeoutMs);
+  #collection(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.#namespace)}/leases`;
   }
 
-  #call<T>(call: () => Promise<T>): Promise<Result<T, KubeError>> {
-    return callKube(this.#client.clock, call, { maxRetries: 0 });
+  #item(): string {
+    return `${this.#collection()}/${encodeURIComponent(this.#name)}`;
+  }
+
+  async #call(request: KubeHttpRequest): Promise<Result<LeaseWire, KubeError>> {
+    const timeout = this.#requestTimeoutMs === undefined ? {} : { timeoutMs: this.#requestTimeoutMs };
+    const answer = await callKube(this.#client.clock, () => this.#client.request(request, timeout), { maxRetries: 0 });
+    if (!answer.ok) return answer;
+    return typeof answer.value === "object" && answer.value !== null ? ok(answer.value as LeaseWire) : err({ kind: "invalid", message: "the API server returned a non-object Lease" });
   }
 }

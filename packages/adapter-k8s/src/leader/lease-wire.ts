@@ -1,10 +1,30 @@
-import { V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import type { LeaseRecord } from "@podid/core";
 
+/** The parts of a `coordination.k8s.io/v1` Lease podid reads and writes (wire JSON). */
+export interface LeaseWire {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly resourceVersion?: string };
+  readonly spec?: {
+    readonly holderIdentity?: string;
+    readonly leaseDurationSeconds?: number;
+    readonly acquireTime?: unknown;
+    readonly renewTime?: unknown;
+    readonly leaseTransitions?: number;
+  };
+}
+
 /**
- * Milliseconds of a Lease timestamp. client-node declares `acquireTime`/`renewTime` as `V1MicroTime`
- * (a `Date`), but its deserialiser does not know that type and hands over the raw RFC 3339 string with
- * microseconds (`2024-05-01T10:00:00.123456Z`); both forms are accepted. Missing or unparsable → 0
+ * A `MicroTime` as the API server requires it: RFC 3339 with exactly six fractional digits
+ * (`2024-05-01T10:00:00.123000Z`); JavaScript times have millisecond precision.
+ */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/**
+ * Milliseconds of a Lease timestamp: the raw RFC 3339 string with microseconds
+ * (`2024-05-01T10:00:00.123456Z`) the API returns, or a `Date`; both forms are accepted. Missing or unparsable → 0
  * (the epoch: such a lease counts as long expired, which is what client-go assumes of a zero time).
  */
 export function leaseTimeMs(value: unknown): number {
@@ -15,7 +35,7 @@ export function leaseTimeMs(value: unknown): number {
 }
 
 /** The {@link LeaseRecord} of a Lease read from the API (absent fields as client-go reads them: empty/zero). */
-export function leaseRecordFromLease(lease: V1Lease): LeaseRecord {
+export function leaseRecordFromLease(lease: LeaseWire): LeaseRecord {
   const spec = lease.spec ?? {};
   return {
     holderIdentity: spec.holderIdentity ?? "",
@@ -28,10 +48,10 @@ export function leaseRecordFromLease(lease: V1Lease): LeaseRecord {
 }
 
 /**
- * The Lease object to write for `record`: times as `V1MicroTime`, which serialises with the microsecond
+ * The Lease object to write for `record`: times as {@link microTime} strings, with the microsecond
  * precision the API server requires for `MicroTime` fields; `resourceVersion` only when known (update).
  */
-export function leaseFromRecord(name: string, namespace: string, record: Omit<LeaseRecord, "resourceVersion"> & { readonly resourceVersion?: string }): V1Lease {
+export function leaseFromRecord(name: string, namespace: string, record: Omit<LeaseRecord, "resourceVersion"> & { readonly resourceVersion?: string }): LeaseWire {
   return {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
@@ -43,8 +63,8 @@ export function leaseFromRecord(name: string, namespace: string, record: Omit<Le
     spec: {
       holderIdentity: record.holderIdentity,
       leaseDurationSeconds: record.leaseDurationSeconds,
-      acquireTime: new V1MicroTime(record.acquireTime),
-      renewTime: new V1MicroTime(record.renewTime),
+      acquireTime: microTime(record.acquireTime),
+      renewTime: microTime(record.renewTime),
       leaseTransitions: record.leaseTransitions,
     },
   };

@@ -207,7 +207,7 @@ describe("KubeAssignedIdentityWriter against the fake kube-apiserver", () => {
     const writer = new KubeAssignedIdentityWriter({ client });
     const doomed = { ...assigned, metadata: { ...assigned.metadata, name: "terminating" } };
     expect((await writer.create(doomed)).ok).toBe(true);
-    await client.custom.deleteNamespacedCustomObject({ group: "aadpodidentity.k8s.io", version: "v1", namespace: "default", plural: AAI, name: "terminating" });
+    await client.request({ method: "DELETE", path: `/apis/aadpodidentity.k8s.io/v1/namespaces/default/${AAI}/terminating` });
     expect(server.store.get(AAI, "terminating", "default")?.metadata["deletionTimestamp"]).toBeDefined();
     server.failNextWrites(2, 409, { resource: AAI });
     expect(await writer.delete(doomed)).toEqual({ ok: true, value: undefined });

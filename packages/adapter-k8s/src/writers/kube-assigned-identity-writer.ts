@@ -1,4 +1,3 @@
-import { PatchStrategy } from "@kubernetes/client-node";
 import {
   API_GROUP,
   API_VERSION,
@@ -19,6 +18,7 @@ import {
 } from "@podid/core";
 import { callKube, type ThrottleRetryOptions } from "../client/kube-call.js";
 import type { KubeClient } from "../client/kube-client.js";
+import type { KubeHttpRequest } from "../client/kube-http.js";
 import { silentLogger } from "../support/silent-logger.js";
 import { createBody, reapplyUpdate, replaceBody, sameAssignment, withoutFinalizer } from "./assigned-identity-body.js";
 
@@ -41,13 +41,16 @@ export interface KubeAssignedIdentityWriterOptions {
 }
 
 type JsonObject = Record<string, unknown>;
+
+/** Content type of a JSON merge patch (RFC 7386). */
+const MERGE_PATCH = "application/merge-patch+json";
 type Operation = (typeof ASSIGNED_IDENTITY_OPERATION)[keyof typeof ASSIGNED_IDENTITY_OPERATION];
 
 const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
 const isConflict = (e: KubeError): boolean => e.kind === "conflict";
 
 /**
- * core's {@link AssignedIdentityWriterPort} over `CustomObjectsApi`, writing exactly what the original
+ * core's {@link AssignedIdentityWriterPort} over raw custom-resource requests, writing exactly what the original
  * MIC wrote (docs/compatibility.md#azureassignedidentity-objects):
  * - `create`: POST with MIC's finalizer and the status the object carries (`Created`);
  * - `setStatus`: a JSON merge patch `{"status":{"status":…}}` of the **main resource** — the original's
@@ -86,7 +89,7 @@ export class KubeAssignedIdentityWriter implements AssignedIdentityWriterPort {
       const body = createBody(identity);
       let last: KubeError = { kind: "conflict", alreadyExists: false, message: "not attempted" };
       for (let attempt = 0; attempt <= this.#maxConflictRetries; attempt++) {
-        const created = await this.#call(() => this.#client.custom.createNamespacedCustomObject({ ...this.#target(namespace), body }));
+        const created = await this.#call({ method: "POST", path: this.#collection(namespace), body });
         if (created.ok) return this.#parse(created.value);
         if (!isConflict(created.error)) return created;
         last = created.error;
@@ -116,8 +119,7 @@ export class KubeAssignedIdentityWriter implements AssignedIdentityWriterPort {
           if (!stored.ok) return stored;
           body = reapplyUpdate(identity, stored.value);
         }
-        const replaceRequest = { ...this.#target(namespace), name, body };
-        const replaced = await this.#call(() => this.#client.custom.replaceNamespacedCustomObject(replaceRequest));
+        const replaced = await this.#call({ method: "PUT", path: this.#item(namespace, name), body });
         if (replaced.ok) return this.#parse(replaced.value);
         if (!isConflict(replaced.error)) return replaced;
         last = replaced.error;
@@ -131,12 +133,14 @@ export class KubeAssignedIdentityWriter implements AssignedIdentityWriterPort {
   setStatus(identity: AzureAssignedIdentity, status: AssignedIdentityState): Promise<Result<AzureAssignedIdentity, KubeError>> {
     return this.#write(ASSIGNED_IDENTITY_OPERATION.status, identity, async () => {
       const { namespace, name } = identity.metadata;
-      const options = this.#client.patchOptions(PatchStrategy.MergePatch);
       let last: KubeError = { kind: "conflict", alreadyExists: false, message: "not attempted" };
       for (let attempt = 0; attempt <= this.#maxConflictRetries; attempt++) {
-        const patched = await this.#call(() =>
-          this.#client.custom.patchNamespacedCustomObject({ ...this.#target(namespace), name, body: { status: { status } } }, options),
-        );
+        const patched = await this.#call({
+          method: "PATCH",
+          path: this.#item(namespace, name),
+          body: { status: { status } },
+          contentType: MERGE_PATCH,
+        });
         if (patched.ok) return this.#parse(patched.value);
         if (!isConflict(patched.error)) return patched;
         last = patched.error;
@@ -155,7 +159,7 @@ export class KubeAssignedIdentityWriter implements AssignedIdentityWriterPort {
       const { namespace, name } = identity.metadata;
       let deleted: Result<unknown, KubeError> = err({ kind: "conflict", alreadyExists: false, message: "not attempted" });
       for (let attempt = 0; attempt <= this.#maxConflictRetries; attempt++) {
-        deleted = await this.#call(() => this.#client.custom.deleteNamespacedCustomObject({ ...this.#target(namespace), name }));
+        deleted = await this.#call({ method: "DELETE", path: this.#item(namespace, name) });
         if (deleted.ok || !isConflict(deleted.error)) break;
       }
       if (!deleted.ok) return deleted.error.kind === "notFound" ? ok(undefined) : deleted;
@@ -178,7 +182,7 @@ export class KubeAssignedIdentityWriter implements AssignedIdentityWriterPort {
       }
       const body = withoutFinalizer(current);
       if (body === undefined) return ok(undefined);
-      const replaced = await this.#call(() => this.#client.custom.replaceNamespacedCustomObject({ ...this.#target(namespace), name, body }));
+      const replaced = await this.#call({ method: "PUT", path: this.#item(namespace, name), body });
       if (replaced.ok) return ok(undefined);
       if (replaced.error.kind === "notFound") return ok(undefined);
       if (!isConflict(replaced.error)) return replaced;
@@ -188,16 +192,20 @@ export class KubeAssignedIdentityWriter implements AssignedIdentityWriterPort {
     return err(last);
   }
 
-  #target(namespace: string): { group: string; version: string; namespace: string; plural: string } {
-    return { group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL.AzureAssignedIdentity };
+  #collection(namespace: string): string {
+    return `/apis/${API_GROUP}/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${PLURAL.AzureAssignedIdentity}`;
   }
 
-  #call<T>(call: () => Promise<T>): Promise<Result<T, KubeError>> {
-    return callKube(this.#client.clock, call, this.#throttle);
+  #item(namespace: string, name: string): string {
+    return `${this.#collection(namespace)}/${encodeURIComponent(name)}`;
+  }
+
+  #call(request: KubeHttpRequest): Promise<Result<unknown, KubeError>> {
+    return callKube(this.#client.clock, () => this.#client.request(request), this.#throttle);
   }
 
   async #read(namespace: string, name: string): Promise<Result<JsonObject, KubeError>> {
-    const read = await this.#call(() => this.#client.custom.getNamespacedCustomObject({ ...this.#target(namespace), name }));
+    const read = await this.#call({ method: "GET", path: this.#item(namespace, name) });
     if (!read.ok) return read;
     return isObject(read.value) ? ok(read.value) : err({ kind: "invalid", message: "the API server returned a non-object" });
   }

@@ -40,7 +40,7 @@ describe("podid explain identity", () => {
     const w = await cluster();
     const run = await w.run(["explain", "identity", "reader", "-n", "default"]);
     expect(run.stderr).toBe("");
-    expect(run.code).toBe(0);
+    expect(run.code, "a pod with a label typo is a problem verdict").toBe(2);
     expectGolden("explain-identity.txt", run.stdout);
   });
 
@@ -63,6 +63,7 @@ describe("podid explain identity", () => {
     world.identity("team-a", "lonely");
     const lonely = JSON.parse((await world.run(["explain", "identity", "lonely", "-n", "team-a", "-o", "json"])).stdout) as IdentityExplanation;
     expect(lonely.verdicts.map((v) => v.kind)).toEqual(["no binding"]);
+    expect((await world.run(["explain", "identity", "lonely", "-n", "team-a"])).code, "no binding is a problem").toBe(2);
     const missing = await world.run(["explain", "identity", "lonely", "-n", "default"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe("podid: AzureIdentity default/lonely not found\n  → an AzureIdentity named lonely exists in namespace team-a: use -n team-a\n");

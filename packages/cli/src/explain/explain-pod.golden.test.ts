@@ -65,13 +65,14 @@ describe("podid explain pod (verdict goldens)", () => {
     const w = await demo();
     w.assigned("default", "demo-app", "default", "demo-kv-reader", "Assigned");
     const run = await w.run(["explain", "pod", "demo-app", "--cloudconfig", "azure.json"], { openCompute: async () => computeWith([]) });
+    expect(run.code, "a problem verdict exits 2").toBe(2);
     expectGolden("explain-pod-not-attached.txt", run.stdout);
   });
 
   it("label typo: aadpodidbinding=demo-kv-acess while the binding selects demo-kv-access", async () => {
     const w = await demo("demo-kv-acess");
     const run = await w.run(["explain", "pod", "demo-app", "-n", "default"]);
-    expect(run.code).toBe(0);
+    expect(run.code, "a problem verdict exits 2").toBe(2);
     expectGolden("explain-pod-label-typo.txt", run.stdout);
   });
 
@@ -96,6 +97,8 @@ describe("podid explain pod (verdict goldens)", () => {
     const plainJson = JSON.parse(plain.stdout) as PodExplanation;
     const forcedJson = JSON.parse(forced.stdout) as PodExplanation;
     expect(plainJson.verdicts.map((v) => v.kind)).toEqual(["waiting for MIC"]);
+    expect(plain.code, "waiting for MIC is pending, not a problem").toBe(0);
+    expect(forced.code, "namespace mismatch is a problem").toBe(2);
     expect(forcedJson.forceNamespaced).toBe(true);
     expect(forcedJson.verdicts).toEqual([
       {

@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import { ApiException } from "@kubernetes/client-node";
-import { describeError, KubeClient, loadKubeConfig, parseStatusBody } from "@podid/adapter-k8s";
+import { describeError, parseStatusBody } from "@podid/adapter-k8s";
+import { TypedKubeClient as KubeClient, loadTypedKubeConfig as loadKubeConfig } from "@podid/adapter-k8s/client-node";
 import { CliError } from "../cli-io.js";
 
 /** Where the kubeconfig comes from (`--kubeconfig`, `--context`; default `$KUBECONFIG` / `~/.kube/config`). */

@@ -57,6 +57,28 @@ export function guardRule(spec: InterceptionSpec): IptablesRule {
   };
 }
 
+/**
+ * The port guard: `-A <chain>-guard -d <target>/32 ! -i lo -p tcp -m tcp --dport <targetPort> -m conntrack
+ * ! --ctstate DNAT -j REJECT --reject-with tcp-reset`. When NMI DNATs to the node's own IP, that address
+ * and port are reachable from every pod and from other nodes, past the anti-spoofing rules (which match
+ * only traffic to the metadata address). This rule lets a connection from outside the node's loopback
+ * reach NMI's port only when the nat DNAT put it there, so every pod caller has passed the metadata-path
+ * checks; the node's own processes (`/host/token`) arrive on `lo` and are left alone. For a loopback
+ * target it also closes the direct path `route_localnet=1` opens (docs/adr/0014-dnat-target-and-iptables-backend.md).
+ */
+export function targetGuardRule(spec: InterceptionSpec): IptablesRule {
+  return {
+    chain: guardChainName(spec),
+    args: [
+      "-d", `${spec.targetAddress}/32`,
+      "!", "-i", "lo",
+      "-p", "tcp", "-m", "tcp", "--dport", String(spec.targetPort),
+      "-m", "conntrack", "!", "--ctstate", "DNAT",
+      "-j", "REJECT", "--reject-with", "tcp-reset",
+    ],
+  };
+}
+
 /** `-A <chain> -j RETURN`: ends each owned chain explicitly, as the original's chain did. */
 export function returnRule(chain: string): IptablesRule {
   return { chain, args: ["-j", "RETURN"] };
@@ -76,7 +98,7 @@ export function jumpRule(from: string, to: string): IptablesRule {
 export function desiredInterception(spec: InterceptionSpec): readonly OwnedChain[] {
   const guard = guardChainName(spec);
   return [
-    { table: "filter", chain: guard, rules: [guardRule(spec), returnRule(guard)], jumpFrom: ["INPUT", "FORWARD"] },
+    { table: "filter", chain: guard, rules: [guardRule(spec), targetGuardRule(spec), returnRule(guard)], jumpFrom: ["INPUT", "FORWARD"] },
     { table: "nat", chain: spec.chain, rules: [dnatRule(spec), returnRule(spec.chain)], jumpFrom: ["PREROUTING"] },
   ];
 }

@@ -248,6 +248,8 @@ describe("drift messages (documented cases)", () => {
         "*filter",
         ":aad-metadata-guard - [0:0]",
         "-A aad-metadata-guard -d 169.254.169.254/32 ! -i lo -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset",
+        // NMI's own port is reachable from outside the node only through the DNAT.
+        "-A aad-metadata-guard -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 2579 -m conntrack ! --ctstate DNAT -j REJECT --reject-with tcp-reset",
         "-A aad-metadata-guard -j RETURN",
         "-I INPUT 1 -j aad-metadata-guard",
         "-I FORWARD 1 -j aad-metadata-guard",

@@ -11,6 +11,8 @@ export interface MatchInput {
   readonly pods: readonly PodView[];
   readonly bindings: readonly AzureIdentityBinding[];
   readonly identities: readonly AzureIdentity[];
+  /** When present, exactly `indexIdentities(identities)`, kept by a caller matching often against the same list. */
+  readonly identityIndex?: IdentityIndex;
 }
 
 /**
@@ -51,7 +53,7 @@ export interface MatchInput {
 export function matchAssignments(input: MatchInput, options: MatchingOptions): MatchResult {
   const bindingsBySelector = indexBindingsBySelector(input.bindings);
   if (bindingsBySelector.size === 0) return { assignments: [], skipped: [] };
-  const identities = indexIdentities(input.identities);
+  const identities = input.identityIndex ?? indexIdentities(input.identities);
 
   // Resolve each binding's identity, namespaced flag and AAI namespace once, not once per pod.
   const keptByNamespace = new Map<string, Map<string, DesiredAssignment>>();

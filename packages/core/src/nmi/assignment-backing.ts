@@ -1,6 +1,9 @@
 import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding, PodView } from "../model/types.js";
 import { bindingMatchesPod } from "../matching/binding-matches-pod.js";
 import { matchAssignments } from "../matching/desired-assignments.js";
+import type { BindingsBySelector, IdentityIndex } from "../matching/indexes.js";
+import { namespacedKey } from "../matching/order.js";
+import { podBindingLabel } from "../matching/pod-binding-label.js";
 import type { DesiredAssignment, MatchingOptions } from "../matching/types.js";
 import type { Result } from "../result.js";
 
@@ -15,6 +18,13 @@ import type { Result } from "../result.js";
 export interface LiveIdentityObjects {
   readonly bindings: readonly AzureIdentityBinding[];
   readonly identities: readonly AzureIdentity[];
+  /**
+   * When present, exactly `indexBindingsBySelector(bindings)` (build both with `indexLiveIdentityObjects`):
+   * the bindings selecting a pod are then one lookup instead of a scan. Never changes an answer.
+   */
+  readonly bindingsBySelector?: BindingsBySelector;
+  /** When present, exactly `indexIdentities(identities)`: saves indexing every identity per decision. */
+  readonly identityIndex?: IdentityIndex;
 }
 
 /** Why an AAI aimed at a pod is not backed by the live objects. */
@@ -49,18 +59,34 @@ export function backAssignedIdentity(
   live: LiveIdentityObjects,
   options: MatchingOptions,
 ): Result<DesiredAssignment, UnbackedAssignment> {
-  const bindings = live.bindings.filter((binding) => bindingMatchesPod(binding, pod));
+  const bindings = bindingsSelecting(pod, live);
   if (bindings.length === 0) return { ok: false, error: { reason: "noBindingSelectsPod", aai } };
   const named = aai.spec.azureIdentityRef.metadata;
-  const { assignments, skipped } = matchAssignments({ pods: [pod], bindings, identities: live.identities }, options);
+  const input = { pods: [pod], bindings, identities: live.identities, ...(live.identityIndex === undefined ? {} : { identityIndex: live.identityIndex }) };
+  const { assignments, skipped } = matchAssignments(input, options);
   const assignment = assignments.find(
     (a) => a.pod === pod && a.identity.metadata.namespace === named.namespace && a.identity.metadata.name === named.name,
   );
   if (assignment !== undefined) return { ok: true, value: assignment };
-  const exists = live.identities.some((i) => i.metadata.namespace === named.namespace && i.metadata.name === named.name);
+  const exists =
+    live.identityIndex?.has(namespacedKey(named.namespace, named.name)) ??
+    live.identities.some((i) => i.metadata.namespace === named.namespace && i.metadata.name === named.name);
   if (!exists) return { ok: false, error: { reason: "identityNotFound", aai } };
   const refused = skipped.some(
     (s) => s.reason === "namespaceMismatch" && s.identity.metadata.namespace === named.namespace && s.identity.metadata.name === named.name,
   );
   return { ok: false, error: { reason: refused ? "namespaceMismatch" : "identityNotBound", aai } };
+}
+
+const NO_BINDINGS: readonly AzureIdentityBinding[] = [];
+
+/**
+ * The live bindings selecting `pod` (`bindingMatchesPod`). From the selector index when there is one: it holds
+ * exactly the bindings with a non-empty selector, grouped by it, and matching orders bindings itself, so the
+ * group's order does not matter.
+ */
+function bindingsSelecting(pod: PodView, live: LiveIdentityObjects): readonly AzureIdentityBinding[] {
+  if (live.bindingsBySelector === undefined) return live.bindings.filter((binding) => bindingMatchesPod(binding, pod));
+  const label = podBindingLabel(pod);
+  return label === "" ? NO_BINDINGS : (live.bindingsBySelector.get(label) ?? NO_BINDINGS);
 }

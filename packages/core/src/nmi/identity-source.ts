@@ -1,4 +1,5 @@
 import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding, PodView } from "../model/types.js";
+import { assignedIdentitiesNaming, type AssignedIdentitiesByPod } from "./decision-index.js";
 import type { SelectionOptions } from "./identity-selection.js";
 import { chooseManagedIdentity, type ManagedIdentityChoice } from "./managed-identity.js";
 import {
@@ -19,6 +20,11 @@ export type IdentitySource =
       readonly mode: "standard";
       /** AAIs of this node (the NMI informer is filtered by the `nodename` label). */
       readonly assignedIdentities: readonly AzureAssignedIdentity[];
+      /**
+       * When present, exactly `indexAssignedIdentitiesByPod(assignedIdentities)`: the pod's own AAIs are then
+       * one lookup (only AAIs naming the pod can grant it anything). Never changes an answer.
+       */
+      readonly assignedIdentitiesByPod?: AssignedIdentitiesByPod;
       /** Live bindings of every namespace: an AAI is honoured only when they still grant it. */
       readonly bindings: readonly AzureIdentityBinding[];
       /** Live identities of every namespace: a grant uses these, never an AAI's embedded copy. */
@@ -37,7 +43,8 @@ export type IdentityChoice = StandardIdentityChoice | ManagedIdentityChoice;
 
 /** Chooses the identity for `pod` and `request` with the rules of the source's mode. */
 export function chooseIdentity(pod: PodView, request: IdentityRequest, source: IdentitySource): IdentityChoice {
-  return source.mode === "standard"
-    ? chooseStandardIdentity(pod, source.assignedIdentities, source, request, source.options)
-    : chooseManagedIdentity(pod, source.bindings, source.identities, request, source.options ?? {});
+  if (source.mode === "managed") return chooseManagedIdentity(pod, source.bindings, source.identities, request, source.options ?? {});
+  const byPod = source.assignedIdentitiesByPod;
+  const assigned = byPod === undefined ? source.assignedIdentities : assignedIdentitiesNaming(byPod, pod.metadata.namespace, pod.metadata.name);
+  return chooseStandardIdentity(pod, assigned, source, request, source.options);
 }

@@ -18,6 +18,18 @@ describe("normalizeIpAddress", () => {
     );
   });
 
+  it("accepts exactly the dotted quads Node's isIPv4 accepts (no leading zeros, octets ≤ 255), as they are", () => {
+    const text = fc.string({ unit: fc.constantFrom("0", "1", "2", "5", "6", "9", ".", "a", " "), maxLength: 17 });
+    const nearQuad = fc.tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(1100)).map((parts) => parts.join("."));
+    const padded = fc.ipV4().map((ip) => ip.replace(/(^|\.)(\d)/, "$10$2"));
+    fc.assert(
+      fc.property(fc.oneof(text, nearQuad, padded, fc.ipV4()), (candidate) => {
+        expect(normalizeIpAddress(candidate)).toBe(isIPv4(candidate) ? candidate : undefined);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it("folds IPv4-mapped IPv6 (dotted or hex tail, any case, any zero compression) to IPv4", () => {
     fc.assert(
       fc.property(fc.ipV4(), fc.constantFrom("::ffff:", "::FFFF:", "0:0:0:0:0:ffff:", "0::ffff:", "[::ffff:"), fc.boolean(), (ip, prefix, hex) => {

@@ -9,6 +9,7 @@ import type { LoggerPort } from "../ports/logger.port.js";
 import { managedIdentityKey } from "./assignment-comparison.js";
 import { BINDING_EVENT, bindingOf, identityLabel } from "./binding-events.js";
 import { forEachBounded } from "./bounded-all.js";
+import { orderCreates } from "./create-order.js";
 import { planIdentityPatches } from "./identity-delta.js";
 import type { ReconcilePlan, TargetPlan } from "./plan.js";
 import { DEFAULT_QUARANTINE_POLICY, IdentityQuarantine, type QuarantinePolicy, type QuarantineState } from "./quarantine.js";
@@ -96,6 +97,10 @@ export async function executeReconcilePlan(
  * The steps of {@link executeReconcilePlan} for controllers that schedule them themselves: first
  * {@link PlanExecution.objectWrites} for the whole plan, then {@link PlanExecution.target} for each
  * VM/VMSS whenever that target is free — so a slow or throttled scale set never delays the others.
+ * Pipelined controllers split the first step: {@link PlanExecution.writesBeforeCreates}, then
+ * {@link PlanExecution.createAndConfirm} while the targets already run — a target's PATCH waits only until one
+ * object per identity it attaches is `Created`, and each object's `Assigned` write only for that object's
+ * own create (docs/adr/0013-pipelined-assignment-and-client-qps.md).
  * Refusals and acceptances go straight into the caller's {@link IdentityQuarantine}, the one place that
  * holds the quarantine, so executions running side by side never keep copies that would need merging.
  */
@@ -106,6 +111,8 @@ export class PlanExecution {
   readonly #stored = new Map<string, AzureAssignedIdentity>();
   /** Objects whose create failed: their identities must not be attached (nothing would record them). */
   readonly #notCreated = new Set<string>();
+  /** Creates started by {@link createAndConfirm}: each settles true once its object exists, false when its create failed. */
+  readonly #creating = new Map<string, Promise<boolean>>();
   readonly #ports: ExecutorPorts;
   readonly #options: ExecutorOptions;
   readonly #quarantine: IdentityQuarantine;
@@ -126,34 +133,101 @@ export class PlanExecution {
     return { quarantine: this.#quarantine.state, targets, writeFailures: this.writeFailures, lifecycleErrors: this.lifecycleErrors };
   }
 
-  /** Orphan and release deletions, creates (as `Created`), in-place updates and confirmations. */
+  /** Every object write of the plan: {@link writesBeforeCreates}, then {@link createAndConfirm}. */
   async objectWrites(plan: ReconcilePlan): Promise<void> {
+    await this.writesBeforeCreates(plan);
+    await this.createAndConfirm(plan);
+  }
+
+  /** Orphan and release deletions and in-place updates. */
+  async writesBeforeCreates(plan: ReconcilePlan): Promise<void> {
     await forEachBounded(plan.orphans, this.#writeLimit, (aai) => this.#apply(aai, { type: "nodeGone" }));
     await forEachBounded(plan.releases, this.#writeLimit, (aai) =>
       this.#apply(aai, lifecycleStateOf(aai.status) === "Assigned" ? { type: "detachConfirmed" } : { type: "released" }),
     );
-    await forEachBounded(plan.creates, this.#writeLimit, async (aai) => {
-      const created = await this.#ports.writer.create(aai);
-      if (created.ok) this.#stored.set(nameOf(aai), created.value);
-      else {
-        this.#notCreated.add(nameOf(aai));
-        this.writeFailures.push({ object: nameOf(aai), operation: "create", error: created.error });
-      }
-    });
     await forEachBounded(plan.updates, this.#writeLimit, async (aai) => {
       const updated = await this.#ports.writer.update(aai);
       if (updated.ok) this.#stored.set(nameOf(aai), updated.value);
       else this.writeFailures.push({ object: nameOf(aai), operation: "update", error: updated.error });
     });
-    await forEachBounded(plan.confirms, this.#writeLimit, (aai) => this.#apply(aai, { type: "attachConfirmed" }));
+  }
+
+  /**
+   * Creates the plan's new objects (as `Created`) in {@link orderCreates}' order, so each VM/VMSS can start
+   * its PATCH early, and confirms (marks `Assigned` without a PATCH) each confirmation once it exists — a
+   * new object whose identity is already attached is both created and confirmed by one plan.
+   * {@link target} may run meanwhile and waits for exactly the creates it needs.
+   */
+  async createAndConfirm(plan: ReconcilePlan): Promise<void> {
+    const creating = this.#createAll(plan);
+    await forEachBounded(plan.confirms, this.#writeLimit, async (aai) => {
+      if (await this.#exists(aai)) await this.#apply(aai, { type: "attachConfirmed" });
+    });
+    await creating;
+  }
+
+  async #createAll(plan: ReconcilePlan): Promise<void> {
+    const ordered = orderCreates(plan);
+    const settle = new Map<string, (ok: boolean) => void>();
+    for (const aai of ordered) this.#creating.set(nameOf(aai), new Promise<boolean>((resolve) => settle.set(nameOf(aai), resolve)));
+    await forEachBounded(ordered, this.#writeLimit, async (aai) => {
+      const name = nameOf(aai);
+      let ok = false;
+      try {
+        const created = await this.#ports.writer.create(aai);
+        ok = created.ok;
+        if (created.ok) this.#stored.set(name, created.value);
+        else {
+          this.#notCreated.add(name);
+          this.writeFailures.push({ object: name, operation: "create", error: created.error });
+        }
+      } finally {
+        settle.get(name)?.(ok);
+      }
+    });
+  }
+
+  /** True once `aai` exists (waiting for its create when {@link createAndConfirm} is still on it). */
+  async #exists(aai: AzureAssignedIdentity): Promise<boolean> {
+    const name = nameOf(aai);
+    const creating = this.#creating.get(name);
+    return creating === undefined ? !this.#notCreated.has(name) : await creating;
+  }
+
+  /**
+   * The identity keys a PATCH may attach: for each identity of `attaching`, the first object naming it
+   * that exists (awaiting creates in order until one succeeded) — the crash-safe order needs one
+   * `Created` object per identity before its PATCH, not every one.
+   */
+  async #attachable(attaching: readonly AzureAssignedIdentity[]): Promise<Set<string>> {
+    const byKey = new Map<string, AzureAssignedIdentity[]>();
+    for (const aai of attaching) {
+      const key = managedIdentityKey(aai.spec.azureIdentityRef);
+      if (key === undefined) continue;
+      const objects = byKey.get(key);
+      if (objects === undefined) byKey.set(key, [aai]);
+      else objects.push(aai);
+    }
+    const add = new Set<string>();
+    await Promise.all(
+      [...byKey].map(async ([key, objects]) => {
+        for (const aai of objects) {
+          if (await this.#exists(aai)) {
+            add.add(key);
+            return;
+          }
+        }
+      }),
+    );
+    return add;
   }
 
   /** One VM/VMSS: read, PATCH in ≤150-entry chunks leaving refused identities out, then the lifecycle writes. */
   async target(plan: TargetPlan): Promise<TargetOutcome> {
     const compute = this.#ports.compute;
     // Repairs go through the same events as first attaches: a failed one demotes its object to `Created`.
-    const attaching = [...plan.attach.filter((aai) => !this.#notCreated.has(nameOf(aai))), ...plan.repair];
-    const add = new Set(attaching.map((aai) => managedIdentityKey(aai.spec.azureIdentityRef)).filter((k) => k !== undefined));
+    const attaching = [...plan.attach, ...plan.repair];
+    const add = await this.#attachable(attaching);
     const remove = new Set(plan.intent.remove);
     const quarantined: string[] = [];
     let refusal: string | undefined;
@@ -208,7 +282,9 @@ export class PlanExecution {
     // not touch, earlier), so a quarantine on it would only hold back other targets needlessly.
     this.#quarantine.release([...attachedNow]);
 
-    await forEachBounded(attaching, this.#writeLimit, (aai) => {
+    await forEachBounded(attaching, this.#writeLimit, async (aai) => {
+      // An object still being created gets its status once it exists; one whose create failed gets none.
+      if (!(await this.#exists(aai))) return;
       const key = managedIdentityKey(aai.spec.azureIdentityRef);
       const event: LifecycleEvent =
         state !== undefined && key !== undefined && attachedNow.has(key)

@@ -45,7 +45,10 @@ export interface MicConfig {
   readonly immutableUserMsis: readonly string[];
   /** `--createDeleteBatch` (default 20): concurrent AzureAssignedIdentity writes. */
   readonly createDeleteBatch: number;
-  /** `--clientQps` (default 5): Kubernetes client QPS and burst. */
+  /**
+   * `--clientQps` (default 50; the original's 5 made a 2,000-pod burst wait minutes on client-side
+   * throttling): Kubernetes client QPS and burst (docs/adr/0013-pipelined-assignment-and-client-qps.md).
+   */
   readonly clientQps: number;
   /** `--update-user-msi-max-retry` (default 2): PATCH retries after leaving refused identities out. */
   readonly updateUserMsiMaxRetry: number;
@@ -82,7 +85,7 @@ export const MIC_CONFIG_DEFAULTS = {
   prometheusPort: 8888,
   listenAddress: "0.0.0.0",
   createDeleteBatch: 20,
-  clientQps: 5,
+  clientQps: 50,
   updateUserMsiMaxRetry: 2,
   updateUserMsiRetryIntervalMs: 1_000,
   identityAssignmentReconcileIntervalMs: 180_000,

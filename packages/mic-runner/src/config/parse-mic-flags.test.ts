@@ -22,7 +22,7 @@ function failure(argv: readonly string[]): string {
 }
 
 describe("parseMicFlags", () => {
-  it("has the original MIC's defaults (docs/compatibility.md#mic-flags)", () => {
+  it("has the original MIC's defaults (docs/compatibility.md#mic-flags), except --clientQps 50 (docs/adr/0013-pipelined-assignment-and-client-qps.md)", () => {
     const { config, notices } = run([]);
     expect(config).toEqual({
       kubeconfig: "",
@@ -35,7 +35,7 @@ describe("parseMicFlags", () => {
       listenAddress: "0.0.0.0",
       immutableUserMsis: [],
       createDeleteBatch: 20,
-      clientQps: 5,
+      clientQps: 50,
       updateUserMsiMaxRetry: 2,
       updateUserMsiRetryIntervalMs: 1_000,
       identityAssignmentReconcileIntervalMs: 180_000,

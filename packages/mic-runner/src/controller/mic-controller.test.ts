@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeTargetKey, err, identityKey, parseProviderId, type ComputePort, type ComputeTarget } from "@podid/core";
+import { computeTargetKey, err, identityKey, parseProviderId, type AssignedIdentityWriterPort, type ComputePort, type ComputeTarget } from "@podid/core";
 import { buildScaleCluster, FakeCluster, FakeCompute, RecordingEventRecorder, RecordingLogger, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
 import { MicController } from "./mic-controller.js";
 
@@ -39,6 +39,35 @@ function world(shape: Omit<ScaleClusterOptions, "namespaces"> & { namespaces?: n
 }
 
 describe("MicController", () => {
+  it("starts each scale set's PATCH once one object per identity on it exists, not after every create in the cluster (ADR 13)", async () => {
+    const w = world({ pods: 200, nodes: 4, nodesPerScaleSet: 2, identities: 4 }, () => 2_000);
+    // A client-side rate limit in miniature: one create at a time, 100 ms each (200 creates = 20 s).
+    const slowWriter = {
+      create: async (aai: Parameters<FakeCluster["create"]>[0]) => {
+        await w.clock.sleep(100);
+        return w.cluster.create(aai);
+      },
+      update: (aai: Parameters<FakeCluster["update"]>[0]) => w.cluster.update(aai),
+      setStatus: (aai: Parameters<FakeCluster["setStatus"]>[0], status: Parameters<FakeCluster["setStatus"]>[1]) => w.cluster.setStatus(aai, status),
+      delete: (aai: Parameters<FakeCluster["delete"]>[0]) => w.cluster.delete(aai),
+    };
+    const controller = new MicController(
+      { reader: w.cluster, writer: slowWriter, compute: w.compute, clock: w.clock, logger: new RecordingLogger({ clock: w.clock }), isLeader: () => true },
+      { batchWindowMs: 1_000, writeConcurrency: 1 },
+    );
+    controller.start();
+    for (const pod of w.base.pods) w.cluster.apply("pods", pod);
+    const firstAssigned = await w.runUntil(() => w.assigned() > 0, 120_000, 100);
+    const createdByThen = w.cluster.list("azureassignedidentities").length;
+    // Batch window + 8 covering creates + GET + one 2 s PATCH, well before the 20 s of creates end.
+    expect(firstAssigned).toBeLessThan(6_000);
+    expect(createdByThen).toBeLessThan(200);
+    await w.runUntil(() => w.assigned() === 200, 120_000);
+    expect(w.assigned()).toBe(200);
+    expect(w.compute.counts().patches).toBe(w.targets.length);
+    controller.stop();
+  });
+
   it("assigns 40 pods on a scale set and two VMs within one PATCH latency, one PATCH per VM/VMSS", async () => {
     const w = world({ pods: 40, nodes: 5, nodesPerScaleSet: 3, identities: 5 });
     w.controller.start();
@@ -49,6 +78,42 @@ describe("MicController", () => {
     // 5 nodes: one scale set of 3 and one of 2 (scale sets of 3) — one PATCH each.
     expect(w.compute.counts().patches).toBe(w.targets.length);
     w.controller.stop();
+  });
+
+  it("writes no status before its object exists while pods keep arriving during a rate-limited burst (objects already attached are created and confirmed by one pass)", async () => {
+    const w = world({ pods: 1_000, nodes: 40, nodesPerScaleSet: 10, identities: 20, namespaces: 5 }, () => 5_000);
+    // Every write takes the next 20 ms slot: a 50 QPS client in miniature.
+    let nextSlot = w.clock.now();
+    const slot = async () => {
+      const at = Math.max(nextSlot, w.clock.now());
+      nextSlot = at + 20;
+      await w.clock.sleep(at - w.clock.now());
+    };
+    const failures: string[] = [];
+    const limited: AssignedIdentityWriterPort = {
+      create: async (aai) => (await slot(), w.cluster.create(aai)),
+      update: async (aai) => (await slot(), w.cluster.update(aai)),
+      setStatus: async (aai, status) => {
+        await slot();
+        const result = await w.cluster.setStatus(aai, status);
+        if (!result.ok) failures.push(`${aai.metadata.name}: ${result.error.kind}`);
+        return result;
+      },
+      delete: async (aai) => (await slot(), w.cluster.delete(aai)),
+    };
+    const controller = new MicController(
+      { reader: w.cluster, writer: limited, compute: w.compute, clock: w.clock, logger: new RecordingLogger({ clock: w.clock }), isLeader: () => true },
+      { batchWindowMs: 1_000 },
+    );
+    controller.start();
+    for (const [i, pod] of w.base.pods.entries()) {
+      w.cluster.apply("pods", pod);
+      if (i % 50 === 49) await w.clock.advanceAsync(2_000);
+    }
+    await w.runUntil(() => w.assigned() === 1_000, 300_000, 1_000);
+    controller.stop();
+    expect(failures.slice(0, 5)).toEqual([]);
+    expect(w.assigned()).toBe(1_000);
   });
 
   it("does not let a slow scale set delay a fast VM", async () => {

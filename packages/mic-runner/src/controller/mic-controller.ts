@@ -238,8 +238,13 @@ export class MicController {
       this.#quarantine,
     );
     this.#reportUnplanned(plan);
-    await execution.objectWrites(plan);
+    await execution.writesBeforeCreates(plan);
+    // Pipelined: each VM/VMSS's work is queued at once and its PATCH starts as soon as one object per
+    // identity it attaches is Created, while the remaining creates go on (ADR 13). Waiting for every
+    // create in the cluster first cost minutes per burst at a client-side rate limit.
+    const creating = execution.createAndConfirm(plan);
     const dispatched = this.#dispatch(plan, execution);
+    await creating;
     if (hasObjectWork(plan) || dispatched > 0) {
       this.stats.cyclesWithWork++;
       logger.info(

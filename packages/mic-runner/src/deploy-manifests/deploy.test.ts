@@ -3,16 +3,20 @@
  * PODID_KUBECTL=/path/to/kubectl; CI installs Debian's kubectl 1.20, whose built-in kustomize is v2, and
  * newer ones render the same objects), the rendered objects apply to the fake kube-apiserver with
  * `kubectl apply` (CRDs first) and apply again unchanged, the MIC Deployment's args parse with
- * `parseMicFlags` and agree with its ports and probes, RBAC grants MIC exactly what podid-mic calls, and the
- * Dockerfiles copy every workspace package their runner imports.
+ * `parseMicFlags` and agree with its ports and probes, RBAC grants MIC exactly what podid-mic calls, the
+ * namespace carries the Pod Security Admission labels NMI needs, every overlay (the original chart's knobs:
+ * custom cloud, admin secret, immutable identities, managed mode) renders, applies and configures MIC the
+ * way podid-mic and adapter-azure read it, and each image runs the bundle of the entry point its bin
+ * launches.
  *
  * kubectl runs asynchronously (the fake lives in this process) with this file's own `--cache-dir`.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { environmentAzureConfig, loadAzureConfig } from "@podid/adapter-azure";
 import { FakeKubeApiServer } from "@podid/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -209,33 +213,141 @@ suite("deploy/ (kustomize, kubectl apply)", { timeout: 60_000 }, () => {
   });
 });
 
-describe("Dockerfiles", () => {
-  /** @podid packages `pkg` depends on at run time, transitively. */
-  function workspaceClosure(pkg: string, seen = new Set<string>()): Set<string> {
-    const manifest = JSON.parse(readFileSync(join(ROOT, "packages", pkg, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
-    for (const dep of Object.keys(manifest.dependencies ?? {})) {
-      if (!dep.startsWith("@podid/")) continue;
-      const name = dep.slice("@podid/".length);
-      if (!seen.has(name)) {
-        seen.add(name);
-        workspaceClosure(name, seen);
+type Container = {
+  args: string[];
+  env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } } }[];
+  volumeMounts: { name: string; mountPath: string }[];
+  securityContext: { runAsUser?: number; runAsNonRoot?: boolean };
+};
+type PodSpecOf = { spec: { template: { spec: { containers: Container[]; volumes: { name: string; hostPath?: { path: string } }[] } } } };
+const micOf = (docs: readonly Obj[]) => {
+  const spec = (find(docs, "Deployment", "podid-mic") as PodSpecOf | undefined)?.spec.template.spec;
+  const container = spec?.containers[0];
+  if (spec === undefined || container === undefined) throw new Error("no MIC Deployment");
+  return { container, volumes: spec.volumes };
+};
+/** MIC's argv as the kubelet passes it: `$(VAR)` expanded from `vars`. */
+const expandArgs = (args: readonly string[], vars: Readonly<Record<string, string>>) => args.map((a) => a.replace(/\$\(([A-Z_]+)\)/g, (_m, name: string) => vars[name] ?? `$(${name})`));
+const parseMic = (args: readonly string[]) => {
+  const parsed = parseMicFlags([...args], {}, { hostname: "podid-mic-0" });
+  if (!parsed.ok || parsed.value.kind !== "run") throw new Error(`MIC args do not parse: ${parsed.ok ? parsed.value.kind : parsed.error.message}`);
+  expect(parsed.value.notices).toEqual([]);
+  return parsed.value.config;
+};
+
+suite("deploy/ knobs (Pod Security Admission, overlays)", { timeout: 60_000 }, () => {
+  it("labels the namespace for Pod Security Admission: NMI needs the privileged level (enforce, audit and warn)", async () => {
+    for (const path of ["deploy", "deploy/overlays/managed"]) {
+      const labels = find((await render(path)).docs, "Namespace", "podid-system")?.metadata.labels ?? {};
+      for (const mode of ["enforce", "audit", "warn"]) {
+        expect(labels[`pod-security.kubernetes.io/${mode}`], `${path} ${mode}`).toBe("privileged");
+        expect(labels[`pod-security.kubernetes.io/${mode}-version`], `${path} ${mode}-version`).toBe("latest");
       }
     }
-    return seen;
-  }
+    // What makes baseline impossible for NMI, so that the label is needed at all.
+    const nmi = (find((await render("deploy")).docs, "DaemonSet", "podid-nmi") as { spec: { template: { spec: { hostNetwork: boolean; containers: { securityContext: { capabilities: { add: string[] } } }[] } } } } | undefined)?.spec.template.spec;
+    expect(nmi?.hostNetwork).toBe(true);
+    expect(nmi?.containers[0]?.securityContext.capabilities.add).toContain("NET_ADMIN");
+  });
 
-  for (const [runner, bin] of [["mic-runner", "podid-mic"], ["nmi-server", "podid-nmi"]] as const) {
-    it(`${runner}: copies the dist of every workspace package it needs and runs its bin`, () => {
+  it("renders every overlay and applies it to the fake kube-apiserver with kubectl", async () => {
+    const overlays = readdirSync(join(ROOT, "deploy/overlays")).sort();
+    expect(overlays).toEqual(["admin-secret", "custom-cloud", "immutable-identities", "managed"]);
+    await apply("crds", (await render("deploy")).docs.filter((d) => d.kind === "CustomResourceDefinition"));
+    for (const overlay of overlays) {
+      const { docs } = await render(`deploy/overlays/${overlay}`);
+      for (const doc of docs) expect(doc.metadata.labels?.["app.kubernetes.io/part-of"], `${overlay}: ${doc.kind}/${doc.metadata.name}`).toBe("podid");
+      expect(await apply(overlay, docs)).toMatch(/daemonset.apps\/podid-nmi (created|configured|unchanged)/);
+    }
+  });
+
+  it("custom-cloud: MIC reads the node's akscustom.json through AZURE_ENVIRONMENT_FILEPATH, and adapter-azure resolves the cloud from it", async () => {
+    const { container, volumes } = micOf((await render("deploy/overlays/custom-cloud")).docs);
+    const variable = container.env.find((e) => e.name === "AZURE_ENVIRONMENT_FILEPATH");
+    const mount = container.volumeMounts.find((m) => m.mountPath === variable?.value);
+    expect(volumes.find((v) => v.name === mount?.name)?.hostPath?.path).toBe("/etc/kubernetes/akscustom.json");
+    const config = parseMic(expandArgs(container.args, { MIC_POD_NAMESPACE: "podid-system" }));
+    expect(config.cloudconfig).toBe("/etc/kubernetes/azure.json");
+    // The files as they would be on an Azure Stack Hub node, read the way MIC reads them.
+    const node = join(dir, "stack-node");
+    mkdirSync(node, { recursive: true });
+    writeFileSync(join(node, "akscustom.json"), JSON.stringify({ name: "AzureStackCloud", resourceManagerEndpoint: "https://management.local.azurestack.external/", activeDirectoryEndpoint: "https://login.microsoftonline.com/", tokenAudience: "https://management.adfs.azurestack.local/0c0a7b9e" }));
+    writeFileSync(join(node, "azure.json"), JSON.stringify({ cloud: "AzureStackCloud", tenantId: "72f988bf-0000-4000-8000-000000000001", aadClientId: "5d2c1f3e-0000-4000-8000-000000000002", aadClientSecret: "s", subscriptionId: "00000000-0000-4000-8000-000000000003" }));
+    const loaded = await loadAzureConfig({ path: join(node, "azure.json"), env: { [variable?.name ?? "?"]: join(node, "akscustom.json") } });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+    expect(loaded.value.cloud).toMatchObject({ resourceManagerEndpoint: "https://management.local.azurestack.external", custom: true });
+  });
+
+  it("admin-secret: MIC runs without --cloudconfig or host files, as non-root, with the original's variables from podid-admin-secret", async () => {
+    const { container, volumes } = micOf((await render("deploy/overlays/admin-secret")).docs);
+    const config = parseMic(expandArgs(container.args, { MIC_POD_NAMESPACE: "podid-system" }));
+    expect(config.cloudconfig).toBe("");
+    expect(volumes.filter((v) => v.hostPath !== undefined)).toEqual([]);
+    expect(container.volumeMounts).toEqual([]);
+    expect(container.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+    // The Secret's keys are the original chart's; fill them as an operator would and read the result as MIC does.
+    const secret: Record<string, string> = {
+      Cloud: "AzurePublicCloud", SubscriptionID: "00000000-0000-4000-8000-000000000003", ResourceGroup: "MC_rg", VMType: "vmss",
+      TenantID: "72f988bf-0000-4000-8000-000000000001", ClientID: "5d2c1f3e-0000-4000-8000-000000000002", ClientSecret: "s3cret", UseMSI: "false", UserAssignedMSIClientID: "",
+    };
+    const env: Record<string, string> = {};
+    for (const e of container.env) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref === undefined) continue;
+      expect(ref.name).toBe("podid-admin-secret");
+      expect(Object.keys(secret)).toContain(ref.key);
+      env[e.name] = secret[ref.key] ?? "";
+    }
+    expect(Object.keys(env)).toHaveLength(Object.keys(secret).length);
+    const loaded = await environmentAzureConfig(env);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+    expect(loaded.value).toMatchObject({ source: "environment", subscriptionId: secret["SubscriptionID"], vmType: "vmss", credential: { kind: "servicePrincipal", clientId: secret["ClientID"], clientSecret: "s3cret" } });
+  });
+
+  it("immutable-identities: the ConfigMap's list reaches --immutable-user-msis", async () => {
+    const { docs } = await render("deploy/overlays/immutable-identities");
+    const { container } = micOf(docs);
+    const ref = container.env.find((e) => e.name === "IMMUTABLE_USER_MSIS")?.valueFrom?.configMapKeyRef;
+    const configMap = docs.find((d) => d.kind === "ConfigMap" && d.metadata.name === ref?.name) as (Obj & { data: Record<string, string> }) | undefined;
+    expect(configMap?.metadata.namespace).toBe("podid-system");
+    expect(configMap?.data[ref?.key ?? "?"]).toBe("");
+    expect(parseMic(expandArgs(container.args, { MIC_POD_NAMESPACE: "podid-system", IMMUTABLE_USER_MSIS: "" })).immutableUserMsis).toEqual([]);
+    const listed = parseMic(expandArgs(container.args, { MIC_POD_NAMESPACE: "podid-system", IMMUTABLE_USER_MSIS: "6b4c2a10-0d3e-4f60-9d5e-2f0a3c1d7e11,0c1f2e3d-0000-4000-8000-00000000a9e7" }));
+    expect(listed.immutableUserMsis.map((id) => id.toLowerCase())).toEqual(["6b4c2a10-0d3e-4f60-9d5e-2f0a3c1d7e11", "0c1f2e3d-0000-4000-8000-00000000a9e7"]);
+  });
+
+  it("knobs stack: an operator's kustomization on the custom-cloud overlay with the admin-secret patch gets both", async () => {
+    // kustomize takes bases only as relative paths.
+    const own = join(dir, "my-podid");
+    mkdirSync(own, { recursive: true });
+    writeFileSync(join(own, "mic-admin-secret.yaml"), readFileSync(join(ROOT, "deploy/overlays/admin-secret/mic-admin-secret.yaml")));
+    writeFileSync(
+      join(own, "kustomization.yaml"),
+      ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization", "bases:", `  - ${relative(own, join(ROOT, "deploy/overlays/custom-cloud"))}`, "patchesJson6902:", "  - target: {group: apps, version: v1, kind: Deployment, name: podid-mic}", "    path: mic-admin-secret.yaml", ""].join("\n"),
+    );
+    const result = await kubectl(["kustomize", own]);
+    if (result.code !== 0) throw new Error(result.stderr);
+    const { container, volumes } = micOf(parseAllDocuments(result.stdout).map((d) => d.toJSON() as Obj));
+    expect(container.env.map((e) => e.name)).toEqual(expect.arrayContaining(["AZURE_ENVIRONMENT_FILEPATH", "CLIENT_SECRET"]));
+    expect(volumes.map((v) => v.hostPath?.path)).toEqual(["/etc/kubernetes/akscustom.json"]);
+    expect(parseMic(expandArgs(container.args, { MIC_POD_NAMESPACE: "podid-system" })).cloudconfig).toBe("");
+  });
+});
+
+describe("Dockerfiles", () => {
+  for (const [runner, bin, image] of [["mic-runner", "podid-mic", "mic"], ["nmi-server", "podid-nmi", "nmi"]] as const) {
+    it(`${runner}: the image runs the bundle of the entry point its bin launches`, () => {
       const dockerfile = readFileSync(join(ROOT, "packages", runner, "Dockerfile"), "utf8");
-      const copied = new Set([...dockerfile.matchAll(/COPY --from=build \/src\/packages\/([a-z0-9-]+)\/dist /g)].map((m) => m[1]));
-      for (const pkg of [...workspaceClosure(runner), runner]) expect(copied.has(pkg), `${runner} image lacks packages/${pkg}/dist`).toBe(true);
-      // The image runs the entry point the bin's launcher imports (the launcher only adds a Node version check,
-      // which the image's pinned Node makes moot).
       const manifest = JSON.parse(readFileSync(join(ROOT, "packages", runner, "package.json"), "utf8")) as { bin: Record<string, string> };
       const launcher = readFileSync(join(ROOT, "packages", runner, manifest.bin[bin] ?? "?"), "utf8");
       expect(launcher).toContain(`await import("../dist/main.js")`);
-      expect(dockerfile).toContain(`/app/packages/${runner}/dist/main.js`);
-      expect(dockerfile).toMatch(/npm ci --omit=dev/);
+      // The build stage bundles packages/<runner>/dist/main.js into /out/<image> (docs/adr/0012-container-images.md);
+      // harness/src/images checks what the built image holds and runs it.
+      const bundler = readFileSync(join(ROOT, "scripts/images/bundle.mjs"), "utf8");
+      expect(bundler).toContain(`{ runner: "${runner}", image: "${image}" }`);
+      expect(dockerfile).toContain(`COPY --from=build /out/${image} /app`);
+      expect(dockerfile).toContain(`ENTRYPOINT ["/usr/local/bin/node", "/app/main.mjs"]`);
     });
   }
 });
+

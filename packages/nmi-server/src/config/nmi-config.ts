@@ -2,7 +2,9 @@ import {
   DEFAULT_EXCEPTION_NAMESPACES,
   DEFAULT_POD_RATE_LIMITER_CONFIG,
   NMI_RETRY_AFTER_SECONDS,
+  isLoopbackIpv4,
   type InterceptionSpec,
+  type IptablesBackendSetting,
   type NmiDecisionOptions,
 } from "@podid/core";
 
@@ -35,8 +37,21 @@ export type NmiLogLevel = "debug" | "info" | "warn" | "error";
 export interface NmiConfig {
   /** `--node` (required): this node's name; only its pods can be callers. */
   readonly nodeName: string;
-  /** `--nmi-listen-address`. */
+  /**
+   * `--nmi-listen-address`; when the flag is absent, env `HOST_IP` (the node's IP, which the DaemonSet sets
+   * from `status.hostIP`) if set, else 127.0.0.1 (docs/adr/0014-dnat-target-and-iptables-backend.md).
+   */
   readonly listenAddress: string;
+  /**
+   * Env `HOST_IP`: the node's own IPv4 address. The DNAT target when NMI listens on every interface; as the
+   * default listen address it is also the default DNAT target, which needs no `route_localnet`.
+   */
+  readonly hostIp?: string;
+  /**
+   * `--iptables-backend` (podid): `auto` (default) uses the backend holding the node's rules, decided once
+   * at start and logged; `nft` or `legacy` fixes it (docs/adr/0014-dnat-target-and-iptables-backend.md).
+   */
+  readonly iptablesBackend: IptablesBackendSetting;
   /** `--nmi-port`: the token server port and the DNAT target port. */
   readonly port: number;
   /** `--metadata-ip`: the address intercepted and proxied to. */
@@ -163,6 +178,7 @@ export interface NmiConfig {
  */
 export const NMI_CONFIG_DEFAULTS: Omit<NmiConfig, "nodeName"> = {
   listenAddress: "127.0.0.1",
+  iptablesBackend: "auto",
   port: 2579,
   metadataAddress: "169.254.169.254",
   metadataPort: 80,
@@ -244,17 +260,32 @@ export function decisionOptionsFrom(config: NmiConfig): NmiDecisionOptions {
 /** The name of the nat chain, kept from the original so existing tooling and runbooks still apply. */
 const INTERCEPTION_CHAIN = "aad-metadata";
 
+/** True for the addresses that mean "every interface". */
+function isWildcard(address: string): boolean {
+  return address === "0.0.0.0" || address === "::";
+}
+
 /**
- * The interception to install: pod TCP traffic to the metadata address goes to NMI. When NMI listens on
- * every interface the DNAT target stays 127.0.0.1, as in the original.
+ * The interception to install: pod TCP traffic to the metadata address goes to NMI, at the address it
+ * listens on. When NMI listens on every interface the DNAT target is the node IP (`HOST_IP`) if known, else
+ * 127.0.0.1 as in the original (which then needs `route_localnet=1`).
  */
 export function interceptionSpecFrom(config: NmiConfig): InterceptionSpec {
-  const wildcard = config.listenAddress === "0.0.0.0" || config.listenAddress === "::";
   return {
     chain: INTERCEPTION_CHAIN,
     metadataAddress: config.metadataAddress,
     metadataPort: config.metadataPort,
-    targetAddress: wildcard ? "127.0.0.1" : config.listenAddress,
+    targetAddress: isWildcard(config.listenAddress) ? (config.hostIp ?? "127.0.0.1") : config.listenAddress,
     targetPort: config.port,
   };
+}
+
+/**
+ * Every address the token server listens on: the listen address, plus 127.0.0.1 when `--host-token` is on
+ * and the listen address is neither loopback nor a wildcard — `/host/token` answers only callers on
+ * 127.0.0.1, and host agents such as the Key Vault FlexVolume call it there, as with the original.
+ */
+export function listenAddressesFrom(config: NmiConfig): readonly string[] {
+  const loopbackToo = config.hostToken && !isWildcard(config.listenAddress) && !isLoopbackIpv4(config.listenAddress);
+  return loopbackToo ? [config.listenAddress, "127.0.0.1"] : [config.listenAddress];
 }

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { NMI_VERSION } from "../version.js";
 import { normaliseGoStyleArgs, parseGoBool } from "@podid/core";
-import { decisionOptionsFrom, interceptionSpecFrom, NMI_CONFIG_DEFAULTS, type NmiConfig } from "./nmi-config.js";
+import { decisionOptionsFrom, interceptionSpecFrom, listenAddressesFrom, NMI_CONFIG_DEFAULTS, type NmiConfig } from "./nmi-config.js";
 import { parseNmiFlags } from "./parse-nmi-flags.js";
 
 function run(argv: readonly string[], env: Record<string, string> = {}): NmiConfig {
@@ -130,6 +130,40 @@ describe("parseNmiFlags", () => {
   it("warns about accepted no-op flags", () => {
     const parsed = parseNmiFlags(["--node=n", "--enableProfile", "--MICNamespace=kube-system"]);
     expect(parsed.ok && parsed.value.kind === "run" && parsed.value.notices).toHaveLength(2);
+  });
+
+  it("HOST_IP (the DaemonSet's status.hostIP) is the default listen address and DNAT target: no route_localnet needed", () => {
+    const config = run(["--node=n"], { HOST_IP: "10.240.0.4" });
+    expect(config).toMatchObject({ listenAddress: "10.240.0.4", hostIp: "10.240.0.4", iptablesBackend: "auto" });
+    expect(interceptionSpecFrom(config)).toMatchObject({ targetAddress: "10.240.0.4", targetPort: 2579 });
+    // Every interface: the DNAT still goes to the node IP; an explicit address wins over HOST_IP.
+    expect(interceptionSpecFrom(run(["--node=n", "--nmi-listen-address=0.0.0.0"], { HOST_IP: "10.240.0.4" })).targetAddress).toBe("10.240.0.4");
+    expect(interceptionSpecFrom(run(["--node=n", "--nmi-listen-address=127.0.0.1"], { HOST_IP: "10.240.0.4" })).targetAddress).toBe("127.0.0.1");
+    // Unset or empty: the original's 127.0.0.1.
+    expect(run(["--node=n"], { HOST_IP: "" }).listenAddress).toBe("127.0.0.1");
+  });
+
+  it("refuses a HOST_IP that cannot be a DNAT target, naming the variable, only where it is used", () => {
+    for (const bad of ["fd00::4", "10.240.0", "node-1"]) {
+      const parsed = parseNmiFlags(["--node=n"], { HOST_IP: bad });
+      expect(parsed.ok ? "accepted" : parsed.error.message).toBe(
+        `env HOST_IP=${JSON.stringify(bad)} is not an IPv4 address; NMI DNATs the IPv4 metadata address to it: give the node's IPv4 address, or set --nmi-listen-address`,
+      );
+    }
+    expect(run(["--node=n", "--nmi-listen-address=10.0.0.9"], { HOST_IP: "fd00::4" }).listenAddress).toBe("10.0.0.9");
+  });
+
+  it("--iptables-backend takes auto, nft or legacy", () => {
+    expect(run(["--node=n", "--iptables-backend=legacy"]).iptablesBackend).toBe("legacy");
+    expect(run(["--node=n", "--iptables-backend", "nft"]).iptablesBackend).toBe("nft");
+    expect(failure(["--node=n", "--iptables-backend=xtables"])).toContain("--iptables-backend");
+  });
+
+  it("listens on 127.0.0.1 too for /host/token callers when NMI listens on the node IP", () => {
+    expect(listenAddressesFrom(run(["--node=n", "--host-token"], { HOST_IP: "10.240.0.4" }))).toEqual(["10.240.0.4", "127.0.0.1"]);
+    expect(listenAddressesFrom(run(["--node=n"], { HOST_IP: "10.240.0.4" }))).toEqual(["10.240.0.4"]);
+    expect(listenAddressesFrom(run(["--node=n", "--host-token"]))).toEqual(["127.0.0.1"]);
+    expect(listenAddressesFrom(run(["--node=n", "--host-token", "--nmi-listen-address=0.0.0.0"]))).toEqual(["0.0.0.0"]);
   });
 
   it("targets 127.0.0.1 with the DNAT when listening on every interface", () => {

@@ -10,6 +10,7 @@ import {
   type FlagEnvironment,
   type FlagValue,
   type InvalidFlags,
+  type IptablesBackendSetting,
   type Result,
 } from "@podid/core";
 import { boolArg, flagArg, parseDaemonFlags, type DaemonCommandLine, type ParsedFlags, type RunCommand } from "@podid/daemon-shell";
@@ -74,7 +75,8 @@ function addNmiFlags(program: Command): void {
   const text = (flags: string, description: string, fallback: string) => [flags, described(description, fallback)] as const;
   program
     .option("--node <name>", "node name (required): only pods of this node can be callers")
-    .option(...valued("--nmi-listen-address <ip>", "address the token server listens on", ipArg, D.listenAddress))
+    .option(...valued("--nmi-listen-address <ip>", "address the token server listens on and the DNAT target (default: env HOST_IP, the node IP, if set)", ipArg, D.listenAddress))
+    .option(...valued("--iptables-backend <backend>", "iptables tools to use: auto (the backend holding the node's rules, nft when equal), nft or legacy", choiceArg<IptablesBackendSetting>(["auto", "nft", "legacy"]), D.iptablesBackend))
     .option(...valued("--nmi-port <port>", "token server port (and DNAT target port)", port, D.port))
     .option(...valued("--metadata-ip <ip>", "instance metadata address to intercept and proxy to", ipArg, D.metadataAddress))
     .option(...valued("--metadata-port <port>", "instance metadata port", port, D.metadataPort))
@@ -115,6 +117,7 @@ function addNmiFlags(program: Command): void {
 interface RawOptions {
   readonly node?: string;
   readonly nmiListenAddress?: string;
+  readonly iptablesBackend?: IptablesBackendSetting;
   readonly nmiPort?: number;
   readonly metadataIp?: string;
   readonly metadataPort?: number;
@@ -151,6 +154,19 @@ interface RawOptions {
   readonly logLevel?: NmiLogLevel;
 }
 
+/** An IPv4 address in dotted-quad form (what a DNAT target must be). */
+const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
+
+/**
+ * Env `HOST_IP` (the DaemonSet sets it from `status.hostIP`): absent or empty means unknown. Checked only
+ * where it is used — as the listen address and DNAT target — which must be IPv4 (IMDS is IPv4-only).
+ */
+function checkHostIp(hostIp: string | undefined, listenFlag: string | undefined): string | undefined {
+  const used = listenFlag === undefined || listenFlag === "0.0.0.0" || listenFlag === "::";
+  if (hostIp === undefined || !used || IPV4.test(hostIp)) return undefined;
+  return `env HOST_IP=${JSON.stringify(hostIp)} is not an IPv4 address; NMI DNATs the IPv4 metadata address to it: give the node's IPv4 address, or set --nmi-listen-address`;
+}
+
 /** Checks that need several flags together. */
 function validate(config: NmiConfig): string | undefined {
   if (config.nodeName.trim() === "") return "--node is required (the name of the node this NMI serves)";
@@ -167,9 +183,14 @@ function validate(config: NmiConfig): string | undefined {
 /** The flags' values as the one {@link NmiConfig}, with notices for accepted no-op flags; or the refusal. */
 function interpret({ options: o, env }: ParsedFlags<RawOptions>): Result<Omit<RunCommand<NmiConfig>, "kind">, InvalidFlags> {
   const kubeconfig = o.kubeconfig ?? (env["KUBECONFIG"] !== undefined && env["KUBECONFIG"] !== "" ? env["KUBECONFIG"] : undefined);
+  const hostIp = env["HOST_IP"] === undefined || env["HOST_IP"].trim() === "" ? undefined : env["HOST_IP"].trim();
+  const badHostIp = checkHostIp(hostIp, o.nmiListenAddress);
+  if (badHostIp !== undefined) return err({ kind: "invalidFlags", message: badHostIp });
   const config = defineNmiConfig({
     nodeName: o.node ?? "",
-    listenAddress: o.nmiListenAddress,
+    listenAddress: o.nmiListenAddress ?? hostIp,
+    hostIp,
+    iptablesBackend: o.iptablesBackend,
     port: o.nmiPort,
     metadataAddress: o.metadataIp,
     metadataPort: o.metadataPort,
@@ -227,7 +248,7 @@ const NMI_COMMAND_LINE: DaemonCommandLine<RawOptions, NmiConfig> = {
 /**
  * Parses NMI's command line. Accepts `--flag=value`, `--flag value` and Go's `-flag=value`; booleans take
  * Go's spellings (`--flag`, `--flag=false`, `-flag=0`, …). `env` supplies `FORCENAMESPACED` (exactly
- * `true`, as the original) and `KUBECONFIG`. Returns the run configuration with notices for accepted
+ * `true`, as the original), `KUBECONFIG` and `HOST_IP` (the node IP: default listen address and DNAT target). Returns the run configuration with notices for accepted
  * no-op flags, the version or help text, or an error naming the bad flag.
  */
 export function parseNmiFlags(argv: readonly string[], env: FlagEnvironment = {}): Result<NmiCommand, InvalidFlags> {

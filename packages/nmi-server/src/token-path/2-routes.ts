@@ -5,6 +5,7 @@ import {
   decideRejectedPath,
   IMDS_CONTENT_TYPE,
   isFinalDecision,
+  normalizeIpAddress,
   type AzureIdentity,
   type ClockPort,
   type EventRecorderPort,
@@ -14,6 +15,7 @@ import {
   type LoggerPort,
   type MetricsPort,
   type NmiDecisionOptions,
+  type PodView,
   type RequestRoute,
   type ResourceEvent,
   type TokenSourcePort,
@@ -100,6 +102,7 @@ export class NmiEngine {
   readonly #active = new Set<AbortController>();
   readonly #unsubscribe: Unsubscribe[] = [];
   readonly #memoise: boolean;
+  readonly #routes = new RouteCache();
 
   /** Wires the engine and subscribes to pod, AzureAssignedIdentity and AzureIdentity changes. */
   constructor(config: NmiConfig, ports: NmiEnginePorts) {
@@ -117,28 +120,38 @@ export class NmiEngine {
         logger.warn({ identity: key.identityKey, resource: key.resource, failure: failure.kind }, "background token refresh failed; the cached token is served until it expires"),
     });
     const fetcher = new TokenFetcher({ kube, tokenSource: ports.tokenSource, gate: this.#gate, clock, metrics });
-    const memo = new DecisionMemo<MemoisedDecision>();
+    const memo = new DecisionMemo<MemoisedDecision>(normalizeIpAddress);
     this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, options, memo, logger, ...(ports.events === undefined ? {} : { events: ports.events }) };
     this.#forwarding = { forwarder: ports.forwarder, metrics, options };
-    // Every change of an object a decision reads empties the decision memo first.
+    // Every change of an object a decision reads drops the decisions taken from it first: a pod change those of
+    // the pod's addresses, any other change the whole memo.
     if (ports.callerInterfaces !== undefined) this.#unsubscribe.push(ports.callerInterfaces.onChange(() => memo.invalidate()));
     this.#unsubscribe.push(
       kube.subscribe("pods", (event) => {
-        memo.invalidate();
+        // Only decisions for the pod's own addresses (before and after) can change (see DecisionMemo).
+        memo.invalidateAddresses(podAddresses(event));
         view.podsChanged();
         watch.podChanged(event);
         if (event.type === "deleted" && event.object.metadata.uid !== undefined) podRate.forget(event.object.metadata.uid);
       }),
       kube.subscribe("azureassignedidentities", (event) => {
+        view.changed("azureassignedidentities");
         memo.invalidate();
         watch.assignedIdentityChanged(event);
       }),
       kube.subscribe("azureidentities", (event) => {
+        view.changed("azureidentities");
         memo.invalidate();
         this.#identityChanged(event);
       }),
-      kube.subscribe("azureidentitybindings", () => memo.invalidate()),
-      kube.subscribe("azurepodidentityexceptions", () => memo.invalidate()),
+      kube.subscribe("azureidentitybindings", () => {
+        view.changed("azureidentitybindings");
+        memo.invalidate();
+      }),
+      kube.subscribe("azurepodidentityexceptions", () => {
+        view.changed("azurepodidentityexceptions");
+        memo.invalidate();
+      }),
     );
   }
 
@@ -157,14 +170,42 @@ export class NmiEngine {
     const trace: Trace = {};
     // Only what IMDS answers (core's `decideRequestLine`), checked before the memo, whose key has no method.
     if (request.method !== "GET" || (request.httpVersion !== undefined && request.httpVersion !== "1.1")) {
-      const route = classifyRequestPath(request.rawTarget);
+      const route = this.#routes.classify(request.rawTarget);
       const refused = decideRequestLine(request.method, request.httpVersion ?? "1.1", route);
       if (refused !== undefined && isFinalDecision(refused)) return this.#finish(request, route, { kind: "outcome", outcome: refused }, trace, startedMs);
     }
     // A request identical to one decided since the caches last changed reuses that decision.
     const memoKey = this.#memoise ? tokenMemoKey(this.#parts, request) : undefined;
     const memoised = memoKey === undefined ? undefined : this.#parts.memo.get(memoKey);
-    const route: RequestRoute = memoised !== undefined ? MEMOISED_ROUTE : classifyRequestPath(request.rawTarget);
+    return this.#serveRoute(request, memoKey, memoised, trace, startedMs);
+  }
+
+  /**
+   * Serves `request` exactly as {@link serve} would if NMI answers it itself — a `GET` over HTTP/1.1 whose
+   * decision is memoised or whose target is a token path (or a rejected look-alike of one) — else does nothing
+   * and returns `undefined`. The HTTP entry answers those without the web framework's per-request objects and
+   * hands every other request (forwarded routes, other methods and versions) to {@link serve}. Nothing is
+   * recorded or counted for an `undefined`.
+   */
+  serveIfOwnAnswer(request: NmiRequest): ServedRequest | Promise<ServedRequest> | undefined {
+    if (request.method !== "GET" || (request.httpVersion !== undefined && request.httpVersion !== "1.1")) return undefined;
+    if (this.#shutdown.signal.aborted) return undefined;
+    const startedMs = this.#ports.clock.now();
+    const memoKey = this.#memoise ? tokenMemoKey(this.#parts, request) : undefined;
+    const memoised = memoKey === undefined ? undefined : this.#parts.memo.get(memoKey);
+    if (memoised === undefined && FORWARDED_ROUTES.has(this.#routes.classify(request.rawTarget).route)) return undefined;
+    return this.#serveRoute(request, memoKey, memoised, {}, startedMs);
+  }
+
+  /** The rest of {@link serve} once the request line passed and the memo was looked up. */
+  #serveRoute(
+    request: NmiRequest,
+    memoKey: MemoKey | undefined,
+    memoised: MemoisedDecision | undefined,
+    trace: Trace,
+    startedMs: number,
+  ): ServedRequest | Promise<ServedRequest> {
+    const route: RequestRoute = memoised !== undefined ? MEMOISED_ROUTE : this.#routes.classify(request.rawTarget);
     if (this.#shutdown.signal.aborted) return this.#finish(request, route, SHUTTING_DOWN, trace, startedMs);
     // Aborted by the client's disconnect or by shutdown; built only if a flow waits. (Never
     // `AbortSignal.any`: it registers every combined signal on the long-lived shutdown signal, which
@@ -239,6 +280,54 @@ export class NmiEngine {
       { identity: `${object.metadata.namespace}/${object.metadata.name}`, change: event.type },
       "AzureIdentity changed: its cached tokens were dropped",
     );
+  }
+}
+
+/**
+ * The source addresses a pod event concerns, normalised as attribution reads them: the pod's addresses
+ * after the change and, for a modification, before it.
+ */
+function podAddresses(event: ResourceEvent<PodView>): ReadonlySet<string> {
+  const addresses = new Set<string>();
+  for (const pod of event.previous === undefined ? [event.object] : [event.object, event.previous]) {
+    for (const ip of [pod.podIP, ...pod.podIPs]) {
+      const address = ip === "" ? undefined : normalizeIpAddress(ip);
+      if (address !== undefined) addresses.add(address);
+    }
+  }
+  return addresses;
+}
+
+// ── the route of a request target ──
+
+/** Routes whose answer is the metadata endpoint's, forwarded (every other route is answered by NMI itself). */
+const FORWARDED_ROUTES: ReadonlySet<RequestRoute["route"]> = new Set(["proxy", "instance"]);
+
+/** Targets whose route is kept at most; the cache is emptied when full (it refills with the hot targets at once). */
+const MAX_CACHED_ROUTES = 1024;
+/** Longer targets are classified every time (no SDK sends one; keeps the cache's memory small). */
+const MAX_CACHED_TARGET_LENGTH = 512;
+
+/**
+ * Core's `classifyRequestPath` of recent request targets. The route (canonical-path checks, percent-decoding,
+ * the parsed query) is a pure function of the raw target string alone — no header, address or cluster state
+ * enters it — and every pod's SDK sends the same few targets, so each is parsed once instead of once per
+ * request (about a third of deciding a token request). Routes are immutable, so sharing one is safe.
+ */
+export class RouteCache {
+  readonly #routes = new Map<string, RequestRoute>();
+
+  /** The route of `rawTarget`, exactly as `classifyRequestPath(rawTarget)` returns it. */
+  classify(rawTarget: string): RequestRoute {
+    let route = this.#routes.get(rawTarget);
+    if (route === undefined) {
+      route = classifyRequestPath(rawTarget);
+      if (rawTarget.length <= MAX_CACHED_TARGET_LENGTH) {
+        if (this.#routes.size >= MAX_CACHED_ROUTES) this.#routes.clear();
+        this.#routes.set(rawTarget, route);
+      }
+    }
+    return route;
   }
 }
 

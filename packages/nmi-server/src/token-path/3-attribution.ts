@@ -1,6 +1,12 @@
 import {
   attributeCaller,
   err,
+  indexAssignedIdentitiesByPod,
+  indexLiveIdentityObjects,
+  type AssignedIdentitiesByPod,
+  type AzureAssignedIdentity,
+  type AzureIdentityBinding,
+  type IndexedLiveIdentityObjects,
   normalizeIpAddress,
   podRef,
   verifyCallerBinding,
@@ -14,6 +20,8 @@ import {
   type PodRef,
   type PodView,
   type Result,
+  type WatchedResource,
+  type WatchedResources,
 } from "@podid/core";
 import type { CallerInterfaces } from "../anti-spoofing-keeper.js";
 import type { NmiConfig } from "../config/nmi-config.js";
@@ -65,6 +73,12 @@ export function callerStillBound(metrics: MetricsPort, expected: PodRef, now: At
   return bound.ok ? undefined : callerChanged(metrics, expected, podRef(now.value));
 }
 
+/** The key of a cluster-wide list among the kept lists (no namespace is empty). */
+const ALL_NAMESPACES = "";
+
+/** Source strings whose normalised address {@link ClusterView} keeps (a node runs at most a few hundred pods). */
+const MAX_REMEMBERED_SOURCES = 4096;
+
 /** The configuration {@link ClusterView} reads. */
 export type ClusterViewOptions = Pick<NmiConfig, "nodeName" | "operationMode" | "forceNamespaced">;
 
@@ -79,6 +93,12 @@ export class ClusterView {
   readonly #options: ClusterViewOptions;
   readonly #interfaces: CallerInterfaces | undefined;
   #byIp: Map<string, PodView[]> | undefined;
+  readonly #addresses = new Map<string, string | undefined>();
+  /** Lists read since the last event of their resource, by namespace (see {@link changed}). */
+  readonly #lists = new Map<WatchedResource, Map<string, readonly unknown[]>>();
+  /** Core's indexes of the kept lists, rebuilt when a list they were built from is replaced (see {@link identitySource}). */
+  #liveIndex: { readonly of: readonly [readonly AzureIdentityBinding[], readonly AzureIdentity[]]; readonly value: IndexedLiveIdentityObjects } | undefined;
+  #aaisByPod: { readonly of: readonly AzureAssignedIdentity[]; readonly value: AssignedIdentitiesByPod } | undefined;
 
   /**
    * A view over `kube` for the node and mode in `options`. With `interfaces` (anti-spoofing, see
@@ -101,6 +121,15 @@ export class ClusterView {
     this.#byIp = undefined;
   }
 
+  /**
+   * Drops the kept lists of `resource` (call on every event of it, before anything decides again). Until then
+   * a decision reads the same arrays: the port lists a change by the time its event arrives, so between two
+   * events of a resource its list cannot differ — and listing it copies every cached object.
+   */
+  changed(resource: Exclude<WatchedResource, "pods">): void {
+    this.#lists.delete(resource);
+  }
+
   /** Every pod of this node in the cache. */
   podsOnNode(): readonly PodView[] {
     return this.#kube.list("pods").filter((p) => p.nodeName === this.#options.nodeName);
@@ -111,7 +140,7 @@ export class ClusterView {
    * `attributeCaller`, which applies every rule (phase, hostNetwork, terminating, ambiguity) itself.
    */
   attribute(sourceIp: string): Result<PodView, AttributionError> {
-    const address = normalizeIpAddress(sourceIp);
+    const address = this.#normalised(sourceIp);
     const candidates = address === undefined ? [] : (this.#index().get(address) ?? []);
     const attributed = attributeCaller(sourceIp, candidates, { nodeName: this.#options.nodeName });
     if (!attributed.ok || this.#interfaces === undefined || address === undefined) return attributed;
@@ -139,28 +168,79 @@ export class ClusterView {
     if (this.#options.operationMode === "managed") {
       return {
         mode: "managed",
-        bindings: this.#kube.list("azureidentitybindings", podNamespace),
-        identities: this.#kube.list("azureidentities", podNamespace),
+        bindings: this.#list("azureidentitybindings", podNamespace),
+        identities: this.#list("azureidentities", podNamespace),
       };
     }
     // Bindings and identities of every namespace: an AAI is honoured only when they still grant it.
+    const assignedIdentities = this.#list("azureassignedidentities");
     return {
       mode: "standard",
-      assignedIdentities: this.#kube.list("azureassignedidentities"),
-      bindings: this.#kube.list("azureidentitybindings"),
-      identities: this.#kube.list("azureidentities"),
+      assignedIdentities,
+      assignedIdentitiesByPod: this.#assignedIdentitiesByPod(assignedIdentities),
+      ...this.#indexedLive(this.#list("azureidentitybindings"), this.#list("azureidentities")),
       options: { forceNamespaced: this.#options.forceNamespaced },
     };
   }
 
+  /**
+   * Core's selector and identity indexes of these lists. Kept while the lists are the same arrays — the kept
+   * lists live until their resource's next event — so a request reuses them instead of indexing every
+   * binding and identity again; the indexes never change a decision (core's property tests).
+   */
+  #indexedLive(bindings: readonly AzureIdentityBinding[], identities: readonly AzureIdentity[]): IndexedLiveIdentityObjects {
+    const kept = this.#liveIndex;
+    if (kept !== undefined && kept.of[0] === bindings && kept.of[1] === identities) return kept.value;
+    const value = indexLiveIdentityObjects({ bindings, identities });
+    this.#liveIndex = { of: [bindings, identities], value };
+    return value;
+  }
+
+  /** Core's by-pod index of this AAI list, kept like {@link #indexedLive}. */
+  #assignedIdentitiesByPod(assignedIdentities: readonly AzureAssignedIdentity[]): AssignedIdentitiesByPod {
+    const kept = this.#aaisByPod;
+    if (kept !== undefined && kept.of === assignedIdentities) return kept.value;
+    const value = indexAssignedIdentitiesByPod(assignedIdentities);
+    this.#aaisByPod = { of: assignedIdentities, value };
+    return value;
+  }
+
   /** Every AzureIdentity of the cluster: identities an excepted pod must not obtain (core's `decideException`). */
   azureIdentities(): readonly AzureIdentity[] {
-    return this.#kube.list("azureidentities");
+    return this.#list("azureidentities");
   }
 
   /** The AzurePodIdentityExceptions of a namespace (only those can except its pods). */
   exceptions(namespace: string): readonly AzurePodIdentityException[] {
-    return this.#kube.list("azurepodidentityexceptions", namespace);
+    return this.#list("azurepodidentityexceptions", namespace);
+  }
+
+  /**
+   * `normalizeIpAddress(sourceIp)`, remembered per source string: the same few pod addresses call again and
+   * again, and the result depends on the string alone. Bounded: emptied when it holds too many.
+   */
+  #normalised(sourceIp: string): string | undefined {
+    let address = this.#addresses.get(sourceIp);
+    if (address === undefined && !this.#addresses.has(sourceIp)) {
+      address = normalizeIpAddress(sourceIp);
+      if (this.#addresses.size >= MAX_REMEMBERED_SOURCES) this.#addresses.clear();
+      this.#addresses.set(sourceIp, address);
+    }
+    return address;
+  }
+
+  /** `kube.list(resource, namespace)`, kept until {@link changed} (only once the caches are synced). */
+  #list<R extends Exclude<WatchedResource, "pods">>(resource: R, namespace?: string): readonly WatchedResources[R][] {
+    let byNamespace = this.#lists.get(resource);
+    const key = namespace ?? ALL_NAMESPACES;
+    const kept = byNamespace?.get(key);
+    if (kept !== undefined) return kept as readonly WatchedResources[R][];
+    const listed = this.#kube.list(resource, namespace);
+    if (this.#kube.hasSynced()) {
+      if (byNamespace === undefined) this.#lists.set(resource, (byNamespace = new Map()));
+      byNamespace.set(key, listed);
+    }
+    return listed;
   }
 
   #index(): Map<string, PodView[]> {

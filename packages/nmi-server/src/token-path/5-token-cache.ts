@@ -6,7 +6,6 @@ import {
   fetchFailed,
   fetchSucceeded,
   forgetIdentity,
-  forgetPod,
   ok,
   prunePodBuckets,
   requestToken,
@@ -77,32 +76,49 @@ const PRUNE_EVERY = 4096;
 /**
  * Per-pod fairness in front of the token path (docs/compatibility.md#token-cache-and-upstream-limits): core's
  * token bucket per pod UID, so one noisy or crash-looping pod gets 429 + `Retry-After` instead of starving
- * the node's other pods.
+ * the node's other pods. Each pod has a limiter state of its own holding just its bucket: core's step
+ * copies the state's bucket map, and one shared state would make every request copy every pod's bucket
+ * (a third of a cached-token request's time with 110 pods on the node). Buckets are independent in core's
+ * rule, so a state per pod decides exactly as one shared state would.
  */
 export class PodRateGate {
-  #state: PodRateLimiterState | undefined;
+  readonly #config: PodRateLimiterConfig | undefined;
+  /** One limiter state per pod, each holding that pod's bucket only. */
+  readonly #byPod = new Map<string, PodRateLimiterState>();
   readonly #clock: ClockPort;
   #requests = 0;
 
   /** A gate of `ratePerSecond` (with `burst`) per pod; a rate of 0 turns the limit off (`--pod-rate-limit=0`). */
   constructor(clock: ClockPort, config: PodRateLimiterConfig) {
     this.#clock = clock;
-    this.#state = config.ratePerSecond > 0 ? createPodRateLimiter(config) : undefined;
+    this.#config = config.ratePerSecond > 0 ? config : undefined;
+  }
+
+  /** Pods with a bucket right now (recently active ones; for tests). */
+  get trackedPods(): number {
+    return this.#byPod.size;
   }
 
   /** Takes one request from the bucket of the pod with UID `podUid`. */
   allow(podUid: string): PodRateDecision {
-    if (this.#state === undefined) return { kind: "allow" };
+    if (this.#config === undefined) return { kind: "allow" };
     const now = this.#clock.now();
-    if (++this.#requests % PRUNE_EVERY === 0) this.#state = prunePodBuckets(this.#state, now);
-    const step = allowPodRequest(this.#state, podUid, now);
-    this.#state = step.state;
+    if (++this.#requests % PRUNE_EVERY === 0) this.#prune(now);
+    const step = allowPodRequest(this.#byPod.get(podUid) ?? createPodRateLimiter(this.#config), podUid, now);
+    this.#byPod.set(podUid, step.state);
     return step.decision;
   }
 
   /** Forgets a deleted pod's bucket. */
   forget(podUid: string): void {
-    if (this.#state !== undefined) this.#state = forgetPod(this.#state, podUid);
+    this.#byPod.delete(podUid);
+  }
+
+  /** Drops the buckets core's pruning drops (full again: the pod has been quiet long enough). */
+  #prune(now: number): void {
+    for (const [pod, state] of this.#byPod) {
+      if (prunePodBuckets(state, now).buckets.size === 0) this.#byPod.delete(pod);
+    }
   }
 }
 
@@ -121,10 +137,22 @@ export function identityCacheKey(namespace: string, name: string): string {
  * different version invalidates the identity's cached tokens (core's `requestToken`).
  */
 function identityVersion(identity: AzureIdentity): string {
-  const s = identity.spec;
-  const secret = s.clientPassword === undefined ? "" : `${s.clientPassword.namespace}/${s.clientPassword.name}`;
-  return JSON.stringify([identity.metadata.uid ?? "", s.type, s.clientID, s.resourceID, s.tenantID, secret, s.adEndpoint, s.auxiliaryTenantIDs]);
+  let version = versions.get(identity);
+  if (version === undefined) {
+    const s = identity.spec;
+    const secret = s.clientPassword === undefined ? "" : `${s.clientPassword.namespace}/${s.clientPassword.name}`;
+    version = JSON.stringify([identity.metadata.uid ?? "", s.type, s.clientID, s.resourceID, s.tenantID, secret, s.adEndpoint, s.auxiliaryTenantIDs]);
+    versions.set(identity, version);
+  }
+  return version;
 }
+
+/**
+ * Versions by identity object: the caches hand out the same immutable object until the AzureIdentity
+ * changes (a change is a new object), so its version is serialised once, not on every decision. Weak keys:
+ * entries go with the objects the caches drop.
+ */
+const versions = new WeakMap<AzureIdentity, string>();
 
 /** `plan` asking upstream for `resource` (the cache key's trimmed form, so the token matches its key). */
 function withResource(plan: TokenFetchPlan, resource: string): TokenFetchPlan {
@@ -190,8 +218,14 @@ export function prepareFetch(decision: TokenDecision): PreparedFetch | undefined
  * The decision memo. Core's decision for a token request is a pure function of the request target,
  * two header facts (the Metadata check and the forwarding-header check), the source address and the
  * informer caches — and, for waits only, of time. So a decision to fetch (or to serve an excepted pod)
- * can be reused for an identical request as long as no watched object has changed since it was taken:
- * every change to pods, AzureAssignedIdentities, AzureIdentities, bindings or exceptions empties the memo.
+ * can be reused for an identical request as long as no object it was taken from has changed: every change
+ * to AzureAssignedIdentities, AzureIdentities, bindings or exceptions empties the memo, and a pod change
+ * drops the decisions of the source addresses the pod held before or holds after it
+ * ({@link DecisionMemo.invalidateAddresses}). Why a pod change need not empty it all: the only pods a token
+ * decision reads are those holding the request's source address (attribution; the caller's own labels and
+ * namespace then choose bindings and exceptions), so a pod's change can alter only decisions for its own
+ * addresses — and on a busy node pods change several times a second, which would otherwise make NMI re-decide
+ * every pod's requests after each change.
  * The per-pod rate limit, the token cache (expiry, refresh, invalidation) and the audit record still run
  * for every request.
  */
@@ -212,8 +246,19 @@ export interface MemoKey {
 /** Decisions by request fingerprint, valid for one generation of the caches. */
 export class DecisionMemo<V> {
   readonly #bySource = new Map<string, Map<string, V>>();
+  /** The address each source string names (as attribution normalises it), computed once per source. */
+  readonly #addressOf = new Map<string, string | undefined>();
+  readonly #normalise: (source: string) => string | undefined;
   #size = 0;
   #generation = 0;
+
+  /**
+   * A memo; `normalise` maps a source as the connection reports it (e.g. `::ffff:10.0.0.5`) to the address
+   * pods are indexed by (attribution's rule), for {@link invalidateAddresses}.
+   */
+  constructor(normalise: (source: string) => string | undefined = (source) => source) {
+    this.#normalise = normalise;
+  }
 
   /** Increases whenever the memo is emptied; a decision taken in an older generation is never stored. */
   get generation(): number {
@@ -243,14 +288,38 @@ export class DecisionMemo<V> {
     targets.set(key.target, value);
   }
 
-  /** Empties the memo (call on every change of a watched object). */
+  /** Empties the memo (call on every change of a watched object other than a pod). */
   invalidate(): void {
     this.#generation += 1;
     this.#clear();
   }
 
+  /**
+   * Drops the decisions of every source naming one of `addresses` (normalised; a pod's addresses before and
+   * after its change). Like {@link invalidate} it starts a new generation, so no decision taken before the
+   * change is stored after it, whatever its source.
+   */
+  invalidateAddresses(addresses: ReadonlySet<string>): void {
+    this.#generation += 1;
+    if (addresses.size === 0) return;
+    for (const [source, targets] of this.#bySource) {
+      let address = this.#addressOf.get(source);
+      if (address === undefined && !this.#addressOf.has(source)) {
+        address = this.#normalise(source);
+        this.#addressOf.set(source, address);
+      }
+      // A source no address can be read from is never attributed; dropping it anyway costs nothing.
+      if (address === undefined || addresses.has(address)) {
+        this.#size -= targets.size;
+        this.#bySource.delete(source);
+        this.#addressOf.delete(source);
+      }
+    }
+  }
+
   #clear(): void {
     this.#bySource.clear();
+    this.#addressOf.clear();
     this.#size = 0;
   }
 }

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AssignedIdentityWireStatus } from "@podid/core";
 import { decodeFakeJwt, FakeCluster, FakeTokenSource, RecordingLogger, RecordingMetrics, VirtualClock } from "@podid/testkit";
 import { bindPod, makeAssigned, makeBinding, makeException, makeIdentity, makePod, TEST_NODE, tokenUrl } from "@podid/testkit";
@@ -42,6 +42,21 @@ describe("DecisionMemo", () => {
       }),
     );
   });
+  it("drops, on a pod change, only the sources naming the pod's addresses (as attribution normalises them)", () => {
+    const memo = new DecisionMemo<string>((source) => (source.startsWith("::ffff:") ? source.slice(7) : source));
+    memo.set({ source: "::ffff:10.0.0.5", target: "/a" }, "mapped", memo.generation);
+    memo.set({ source: "10.0.0.5", target: "/b" }, "plain", memo.generation);
+    memo.set({ source: "10.0.0.6", target: "/a" }, "other", memo.generation);
+    const generation = memo.generation;
+    memo.invalidateAddresses(new Set(["10.0.0.5"]));
+    expect(memo.get({ source: "::ffff:10.0.0.5", target: "/a" })).toBeUndefined();
+    expect(memo.get({ source: "10.0.0.5", target: "/b" })).toBeUndefined();
+    expect(memo.get({ source: "10.0.0.6", target: "/a" })).toBe("other");
+    expect(memo.size).toBe(1);
+    // A decision taken before the change is not stored after it, whatever its address.
+    memo.set({ source: "10.0.0.7", target: "/a" }, "late", generation);
+    expect(memo.get({ source: "10.0.0.7", target: "/a" })).toBeUndefined();
+  });
 });
 
 describe("memoised token decisions", () => {
@@ -58,6 +73,24 @@ describe("memoised token decisions", () => {
     h.cluster.remove("azureassignedidentities", "default", makeAssigned(pod, identity, binding).metadata.name);
     const afterRemoval = await h.app.inject({ url: tokenUrl(), headers: META, remoteAddress: "10.0.0.5" });
     expect(afterRemoval.statusCode).toBe(503);
+  });
+
+  it("are dropped for the addresses a pod held before a change, and kept for other pods' addresses", async () => {
+    h = createHarness({ config: { setRetryAfterHeader: true } });
+    const moving = bindPod(h, { pod: "moving", ip: "10.0.0.5", identity: "id-moving" });
+    bindPod(h, { pod: "steady", ip: "10.0.0.6", identity: "id-steady" });
+    const ask = (ip: string) => h!.app.inject({ url: tokenUrl(), headers: META, remoteAddress: ip });
+    expect((await ask("10.0.0.5")).statusCode).toBe(200);
+    expect((await ask("10.0.0.6")).statusCode).toBe(200);
+    // The pod moves to another address: its old address now belongs to no pod.
+    h.cluster.apply("pods", { ...moving.pod, podIP: "10.0.0.7", podIPs: ["10.0.0.7"] });
+    expect((await ask("10.0.0.5")).statusCode).toBe(500);
+    expect(decodeFakeJwt(JSON.parse((await ask("10.0.0.7")).body)["access_token"]).appid).toBe(moving.identity.spec.clientID);
+    // The other pod's decision was kept: answering it reads nothing from the caches.
+    const reads = vi.spyOn(h.cluster, "list");
+    expect((await ask("10.0.0.6")).statusCode).toBe(200);
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
   });
 
   it("do not survive the pod being replaced by another one with the same IP", async () => {

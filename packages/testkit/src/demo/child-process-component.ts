@@ -1,11 +1,11 @@
 /**
- * A podid deployable (MIC or NMI) run as a child process of `podid-sim`, exactly as it runs in a cluster:
+ * A podid deployable (MIC or NMI) run as a child process of `podid-sim demo`, exactly as it runs in a cluster:
  * its own process, flags, kubeconfig and probe port. Its JSON log lines are kept for the timeline.
  * @packageDocumentation
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import type { ClusterComponent } from "@podid/testkit";
+import type { ClusterComponent } from "../cli/embedded-cluster.js";
 
 /** Options of {@link startChildProcess}. */
 export interface ChildProcessOptions {

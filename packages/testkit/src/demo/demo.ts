@@ -1,27 +1,37 @@
 /**
- * `npm run demo`: the whole product on one machine. It starts the embedded cluster (fake
- * kube-apiserver with the CRDs, fake ARM with a 3-instance scale set, fake IMDS and AAD), the real MIC and
- * one real NMI per node as child processes, applies the example manifests as a user would, and prints a
+ * `podid-sim demo` (and `npm run demo` in the repository): the whole product on one machine. It starts the
+ * embedded cluster (fake kube-apiserver with the CRDs, fake ARM with a 3-instance scale set, fake IMDS and AAD),
+ * the real MIC and one real NMI per node as child processes, applies the example manifests as a user would, and prints a
  * timeline: the pod scheduled, its AzureAssignedIdentity going Created → Assigned, the scale-set PATCH,
  * the pod obtaining a token through its node's NMI with @azure/identity, then the pod deleted and the
  * identity detached. Pods are told apart by distinct loopback source addresses (no network namespaces).
+ * MIC and NMI are the installed `@podid/mic-runner` and `@podid/nmi-server` launchers (see
+ * `deployable-bins.ts`); the manifests are this package's copies of the repository's `examples/demo`.
  * @packageDocumentation
  */
-import { Agent } from "node:http";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDefaultHttpClient, type HttpClient } from "@azure/core-rest-pipeline";
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import type { ComputeTarget } from "@podid/core";
-import { decodeFakeJwt, freePort, startAzureCloud, startEmbeddedCluster, TestCertificateAuthority, type AzureCloud, type ClusterComponent } from "@podid/testkit";
+import { startAzureCloud, type AzureCloud } from "../cli/azure-cloud.js";
+import { startEmbeddedCluster, type ClusterComponent } from "../cli/embedded-cluster.js";
+import { freePort } from "../cli/free-port.js";
+import { decodeFakeJwt } from "../fakes/fake-jwt.js";
+import { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
 import { startChildProcess, type ChildProcessComponent } from "./child-process-component.js";
+import type { DeployableBins } from "./deployable-bins.js";
+import { micArgs, nmiArgs, podGetsToken } from "./demo-processes.js";
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
-  /** Repository root (where `deploy/`, `examples/` and the built packages are). */
-  readonly repoRoot: string;
+  /** The `podid-mic` and `podid-nmi` launchers to run. */
+  readonly bins: DeployableBins;
+  /** podid's CRDs (this package's `crds.yaml`). */
+  readonly crdsPath: string;
+  /** Directory holding `identity.yaml`, `binding.yaml` and `pod.yaml` (this package's `examples/demo`). */
+  readonly manifestsDir: string;
   readonly kubeconfigPath: string;
   /** Leave everything running after the timeline (until SIGINT/SIGTERM). */
   readonly keep: boolean;
@@ -51,10 +61,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   try {
     say("▶", "starting the embedded cluster");
     const ca = await TestCertificateAuthority.create({ dir: await mkdtemp(join(workDir, "ca-")) });
-    const cluster = await startEmbeddedCluster({ kubeconfigPath: options.kubeconfigPath, manifests: [join(options.repoRoot, "deploy/crds.yaml")] });
+    const cluster = await startEmbeddedCluster({ kubeconfigPath: options.kubeconfigPath, manifests: [options.crdsPath] });
     components.push(...cluster.components);
     say("✓", `kube-apiserver on ${cluster.kubeApiServer.url} with the podid CRDs`);
-    const identityDoc = await readYamlObjects(join(options.repoRoot, "examples/demo/identity.yaml"));
+    const identityDoc = await readYamlObjects(join(options.manifestsDir, "identity.yaml"));
     const identitySpec = (identityDoc[0]?.["spec"] ?? {}) as Record<string, string>;
     const identity = { id: identitySpec["ResourceID"] ?? identitySpec["resourceID"] ?? "", clientId: identitySpec["ClientID"] ?? identitySpec["clientID"] ?? "" };
     const azure: AzureCloud = await startAzureCloud({ ca, scaleSet: SCALE_SET, identities: [identity], servicePrincipal: SERVICE_PRINCIPAL, patchLatencyMs: options.patchLatencyMs });
@@ -81,7 +91,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const micProbe = await freePort();
     const mic = await startChildProcess({
       name: "MIC",
-      script: join(options.repoRoot, "packages/mic-runner/dist/main.js"),
+      script: options.bins.mic,
       args: micArgs({ kubeconfig: options.kubeconfigPath, cloudconfig: azureJson, probePort: micProbe, metricsPort: await freePort() }),
       env: childEnv,
       healthUrl: `http://127.0.0.1:${micProbe}/healthz`,
@@ -98,7 +108,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       nmiPorts.push(port);
       const nmi = await startChildProcess({
         name: `NMI ${node.name}`,
-        script: join(options.repoRoot, "packages/nmi-server/dist/main.js"),
+        script: options.bins.nmi,
         args: nmiArgs({ node: node.name, kubeconfig: options.kubeconfigPath, port, probePort: probe, metricsPort: await freePort(), imdsPort: new URL(azure.imds.url).port }),
         env: childEnv,
         healthUrl: `http://127.0.0.1:${probe}/healthz`,
@@ -109,12 +119,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say("✓", `NMI running on each node (127.0.0.1:${nmiPorts.join(", :")})`);
 
     for (const file of ["identity.yaml", "binding.yaml"]) {
-      for (const object of await readYamlObjects(join(options.repoRoot, "examples/demo", file))) {
+      for (const object of await readYamlObjects(join(options.manifestsDir, file))) {
         await objects.create(object as KubernetesObject);
         say("▶", `applied examples/demo/${file}: ${String(object["kind"])} ${String((object["metadata"] as Record<string, unknown>)["name"])}${file === "identity.yaml" ? " (type 0, legacy ResourceID/ClientID fields)" : " (AzureIdentity/Selector: demo-kv-access)"}`);
       }
     }
-    const [podManifest] = await readYamlObjects(join(options.repoRoot, "examples/demo/pod.yaml"));
+    const [podManifest] = await readYamlObjects(join(options.manifestsDir, "pod.yaml"));
     await objects.create(podManifest as KubernetesObject);
     say("▶", "applied examples/demo/pod.yaml: pod default/demo-app labelled aadpodidbinding=demo-kv-access");
 
@@ -161,54 +171,6 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   } finally {
     await stopAll();
   }
-}
-
-/** MIC flags for the demo: short lease and batch window so the timeline moves quickly. */
-function micArgs(o: { kubeconfig: string; cloudconfig: string; probePort: number; metricsPort: number }): string[] {
-  return [
-    `--kubeconfig=${o.kubeconfig}`,
-    `--cloudconfig=${o.cloudconfig}`,
-    `--http-probe-port=${o.probePort}`,
-    `--prometheus-port=${o.metricsPort}`,
-    "--leader-election-namespace=default",
-    "--leader-election-duration=2s",
-    "--batch-window=200ms",
-    "--arm-poll-interval=200ms",
-    "--listen-address=127.0.0.1",
-  ];
-}
-
-/** NMI flags for the demo: no interception (pods call NMI directly), metadata = the fake IMDS. */
-function nmiArgs(o: { node: string; kubeconfig: string; port: number; probePort: number; metricsPort: number; imdsPort: string }): string[] {
-  return [
-    `--node=${o.node}`,
-    `--kubeconfig=${o.kubeconfig}`,
-    "--nmi-listen-address=127.0.0.1",
-    `--nmi-port=${o.port}`,
-    "--metadata-ip=127.0.0.1",
-    `--metadata-port=${o.imdsPort}`,
-    `--http-probe-port=${o.probePort}`,
-    `--prometheus-port=${o.metricsPort}`,
-    "--probe-listen-address=127.0.0.1",
-    "--interception=none",
-    "--allow-network-plugin-kubenet",
-  ];
-}
-
-/**
- * What the pod does: @azure/identity's ManagedIdentityCredential pointed at its node's NMI (the
- * `AZURE_POD_IDENTITY_AUTHORITY_HOST` pod-identity endpoint), its connections leaving from the pod's IP.
- */
-async function podGetsToken(nmiUrl: string, podIp: string): Promise<string> {
-  process.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = nmiUrl;
-  // Imported only now: the SDK reads AZURE_POD_IDENTITY_AUTHORITY_HOST when its module loads.
-  const { ManagedIdentityCredential } = await import("@azure/identity");
-  const base = createDefaultHttpClient();
-  const agent = new Agent({ localAddress: podIp, keepAlive: false });
-  const httpClient: HttpClient = { sendRequest: (request) => base.sendRequest(Object.assign(request, { agent })) };
-  const credential = new ManagedIdentityCredential({ httpClient, retryOptions: { maxRetries: 1 } });
-  const token = await credential.getToken("https://vault.azure.net/.default");
-  return token.token;
 }
 
 async function readYamlObjects(path: string): Promise<Record<string, unknown>[]> {

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { deployMemoryLimitMb, micDefaultClientLimits, SCENARIOS } from "./mic-real.bench.js";
+import { resourceOfPath } from "./mic-real-protocol.js";
+
+describe("bench:mic-real's helpers", () => {
+  it("reads MIC's memory limit from the deploy manifests (MiB)", () => {
+    expect(deployMemoryLimitMb()).toBe(512);
+  });
+
+  it("tells which resource a kube request wrote", () => {
+    expect(resourceOfPath("/apis/aadpodidentity.k8s.io/v1/namespaces/default/azureassignedidentities/a-b")).toBe("azureassignedidentities");
+    expect(resourceOfPath("/api/v1/namespaces/ns-1/events")).toBe("events");
+    expect(resourceOfPath("/apis/coordination.k8s.io/v1/namespaces/default/leases/aad-pod-identity-mic?timeout=5s")).toBe("leases");
+    expect(resourceOfPath("/api/v1/nodes/n-1")).toBe("nodes");
+    expect(resourceOfPath("/api/v1/namespaces")).toBe("namespaces");
+    expect(resourceOfPath("/apis/aadpodidentity.k8s.io/v1/azureassignedidentities")).toBe("azureassignedidentities");
+  });
+
+  it("runs MIC's own flag defaults and the issue's two shapes", () => {
+    expect(micDefaultClientLimits()).toEqual({ clientQps: 50, createDeleteBatch: 20 });
+    expect(SCENARIOS["2k"]).toMatchObject({ pods: 2_000, nodes: 30 });
+    expect(SCENARIOS["10k"]).toMatchObject({ pods: 10_000, nodes: 500, nodesPerScaleSet: 50, identities: 200 });
+  });
+});

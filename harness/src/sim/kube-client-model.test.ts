@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { VirtualClock } from "@podid/testkit";
+import { KubeClientModel } from "./kube-client-model.js";
+
+describe("KubeClientModel (the simulation's kube client)", () => {
+  it("sends the burst at once, then qps per second, in FIFO order", async () => {
+    const clock = new VirtualClock({ startMs: 0 });
+    const client = new KubeClientModel(clock, { qps: 10, maxConcurrentWrites: 100, roundTripMs: 0 });
+    const sentAt: number[] = [];
+    const writes = Array.from({ length: 30 }, (_, i) => client.write(async () => void (sentAt[i] = clock.now())));
+    await clock.runUntilIdleAsync();
+    await Promise.all(writes);
+    expect(sentAt.slice(0, 10).every((t) => t === 0)).toBe(true);
+    // The 11th token is due 100 ms after the start, the 30th after 2 s.
+    expect(sentAt[10]).toBe(100);
+    expect(sentAt[29]).toBe(2_000);
+    expect([...sentAt].sort((a, b) => a - b)).toEqual(sentAt);
+    expect(client.requests).toBe(30);
+  });
+
+  it("never has more than maxConcurrentWrites requests in flight", async () => {
+    const clock = new VirtualClock({ startMs: 0 });
+    const client = new KubeClientModel(clock, { qps: 1_000, maxConcurrentWrites: 3, roundTripMs: 50 });
+    let inFlight = 0;
+    let peak = 0;
+    const writes = Array.from({ length: 12 }, () =>
+      client.write(async () => {
+        peak = Math.max(peak, ++inFlight);
+        await clock.sleep(10);
+        inFlight--;
+      }),
+    );
+    await clock.runUntilIdleAsync();
+    await Promise.all(writes);
+    expect(peak).toBeLessThanOrEqual(3);
+    // 12 writes, 3 at a time, each holding its slot ~60 ms: about four rounds.
+    expect(clock.now()).toBeGreaterThanOrEqual(4 * 60);
+  });
+
+  it("counts every Event as one write", async () => {
+    const clock = new VirtualClock({ startMs: 0 });
+    const client = new KubeClientModel(clock, { qps: 5, maxConcurrentWrites: 20 });
+    const events = client.events();
+    for (let i = 0; i < 7; i++) events.record({ kind: "AzureIdentityBinding", apiVersion: "aadpodidentity.k8s.io/v1", namespace: "ns", name: "b" }, "Normal", "binding applied", `pod ${i}`);
+    await clock.runUntilIdleAsync();
+    expect(events.recorded()).toBe(7);
+    expect(client.requests).toBe(7);
+    expect(clock.now()).toBeGreaterThanOrEqual(400);
+  });
+
+  it("refuses a non-positive qps", () => {
+    expect(() => new KubeClientModel(new VirtualClock(), { qps: 0, maxConcurrentWrites: 1 })).toThrow(/qps must be positive/);
+  });
+});

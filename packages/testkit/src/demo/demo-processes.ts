@@ -1,0 +1,56 @@
+/**
+ * How `podid-sim demo` runs each part: MIC's and NMI's flags (loopback, short timings so the timeline moves
+ * quickly) and the pod's token request through @azure/identity.
+ * @packageDocumentation
+ */
+import { Agent } from "node:http";
+import { createDefaultHttpClient, type HttpClient } from "@azure/core-rest-pipeline";
+
+/** MIC flags for the demo: short lease and batch window so the timeline moves quickly. */
+export function micArgs(o: { kubeconfig: string; cloudconfig: string; probePort: number; metricsPort: number }): string[] {
+  return [
+    `--kubeconfig=${o.kubeconfig}`,
+    `--cloudconfig=${o.cloudconfig}`,
+    `--http-probe-port=${o.probePort}`,
+    `--prometheus-port=${o.metricsPort}`,
+    "--leader-election-namespace=default",
+    "--leader-election-duration=2s",
+    "--batch-window=200ms",
+    "--arm-poll-interval=200ms",
+    "--listen-address=127.0.0.1",
+  ];
+}
+
+/** NMI flags for the demo: no interception (pods call NMI directly), metadata = the fake IMDS. */
+export function nmiArgs(o: { node: string; kubeconfig: string; port: number; probePort: number; metricsPort: number; imdsPort: string }): string[] {
+  return [
+    `--node=${o.node}`,
+    `--kubeconfig=${o.kubeconfig}`,
+    "--nmi-listen-address=127.0.0.1",
+    `--nmi-port=${o.port}`,
+    "--metadata-ip=127.0.0.1",
+    `--metadata-port=${o.imdsPort}`,
+    `--http-probe-port=${o.probePort}`,
+    `--prometheus-port=${o.metricsPort}`,
+    "--probe-listen-address=127.0.0.1",
+    "--interception=none",
+    "--allow-network-plugin-kubenet",
+  ];
+}
+
+/**
+ * What the pod does: @azure/identity's ManagedIdentityCredential pointed at its node's NMI (the
+ * `AZURE_POD_IDENTITY_AUTHORITY_HOST` pod-identity endpoint), its connections leaving from the pod's IP.
+ */
+export async function podGetsToken(nmiUrl: string, podIp: string): Promise<string> {
+  process.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = nmiUrl;
+  // Imported only now: the SDK reads AZURE_POD_IDENTITY_AUTHORITY_HOST when its module loads.
+  const { ManagedIdentityCredential } = await import("@azure/identity");
+  const base = createDefaultHttpClient();
+  const agent = new Agent({ localAddress: podIp, keepAlive: false });
+  const httpClient: HttpClient = { sendRequest: (request) => base.sendRequest(Object.assign(request, { agent })) };
+  const credential = new ManagedIdentityCredential({ httpClient, retryOptions: { maxRetries: 1 } });
+  const token = await credential.getToken("https://vault.azure.net/.default");
+  return token.token;
+}
+

@@ -1,0 +1,93 @@
+/**
+ * Starts the Azure side of a scenario: every scale set and VM in one {@link FakeCompute} with the
+ * identities they hold, the identity catalogue, fake ARM (with the scenario's latency and faults), fake
+ * AAD knowing MIC's service principal, and one fake IMDS per scale set or VM.
+ * @packageDocumentation
+ */
+import { computeTargetKey } from "@podid/core";
+import type { FakeArmRequestInfo, FakeArmFault } from "../azure/fake-arm-server.js";
+import { FakeAadServer } from "../azure/fake-aad-server.js";
+import { FakeArmServer } from "../azure/fake-arm-server.js";
+import { FakeImdsServer } from "../azure/fake-imds-server.js";
+import { systemClock } from "../azure/system-clock.js";
+import { FakeCompute } from "../fakes/fake-compute.js";
+import { FakeIdentityCatalog } from "../fakes/fake-identity-catalog.js";
+import type { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
+import type { ScenarioArmFault, SimScenario } from "./scenario.js";
+
+/** The running Azure fakes of a scenario. */
+export interface ScenarioCloud {
+  readonly compute: FakeCompute;
+  readonly catalog: FakeIdentityCatalog;
+  readonly arm: FakeArmServer;
+  readonly aad: FakeAadServer;
+  /** IMDS per target, by `computeTargetKey`. */
+  readonly imds: ReadonlyMap<string, FakeImdsServer>;
+  /** Stops every server (idempotent). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A fault hook answering the scenario's faults: the `nth` request of each operation, counted per
+ * operation over the whole run (one hook, so every request is counted even when another fault fires).
+ */
+export function scenarioFaultHook(faults: readonly ScenarioArmFault[]): (request: Pick<FakeArmRequestInfo, "operation">) => FakeArmFault | undefined {
+  const seen = new Map<string, number>();
+  return (request) => {
+    const count = (seen.get(request.operation) ?? 0) + 1;
+    seen.set(request.operation, count);
+    const fault = faults.find((f) => f.operation === request.operation && f.nth === count);
+    if (fault === undefined) return undefined;
+    return {
+      status: fault.status,
+      code: fault.code,
+      message: fault.message,
+      ...(fault.retryAfterSeconds !== undefined ? { headers: { "retry-after": String(fault.retryAfterSeconds) } } : {}),
+    };
+  };
+}
+
+/** Starts the fakes; stops what it started if a later step fails. */
+export async function startScenarioCloud(scenario: SimScenario, ca: TestCertificateAuthority): Promise<ScenarioCloud> {
+  const compute = new FakeCompute({
+    clock: systemClock,
+    patchLatencyMs: scenario.arm.patchLatencyMs,
+    getLatencyMs: scenario.arm.getLatencyMs,
+    oneOperationAtATimePerTarget: true,
+  });
+  const catalog = new FakeIdentityCatalog({ tenantId: scenario.tenantId });
+  for (const identity of scenario.identities) {
+    catalog.register({ id: identity.id, tenantId: scenario.tenantId, ...(identity.clientId !== undefined ? { clientId: identity.clientId } : {}) });
+  }
+  for (const target of scenario.targets) compute.add(target.target, { systemAssigned: target.systemAssigned, userAssigned: target.identities });
+
+  const started: { close(): Promise<void> }[] = [];
+  const stop = async (): Promise<void> => {
+    for (const server of started.splice(0).reverse()) await server.close();
+  };
+  try {
+    const arm = await FakeArmServer.start({ ca, compute, catalog, tenantId: scenario.tenantId, location: scenario.location });
+    started.push(arm);
+    if (scenario.arm.faults.length > 0) arm.injectFault(scenarioFaultHook(scenario.arm.faults));
+    const aad = await FakeAadServer.start({ ca, tenants: [scenario.tenantId] });
+    started.push(aad);
+    aad.registerApplication({ tenantId: scenario.tenantId, clientId: scenario.servicePrincipal.clientId, secret: scenario.servicePrincipal.secret });
+    const imds = new Map<string, FakeImdsServer>();
+    for (const target of scenario.targets) {
+      const server = await FakeImdsServer.start({
+        compute,
+        catalog,
+        target: target.target,
+        host: scenario.imdsAddress,
+        port: target.imdsPort,
+        location: scenario.location,
+      });
+      started.push(server);
+      imds.set(computeTargetKey(target.target), server);
+    }
+    return { compute, catalog, arm, aad, imds, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
