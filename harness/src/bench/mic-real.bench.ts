@@ -10,6 +10,8 @@
  * 4. the bench waits until every pod's AzureAssignedIdentity is `Assigned`, then 10 s more, and takes the
  *    steady RSS as the mean over the next 10 s.
  *
+ * MIC runs with its image's node flags and `NODE_OPTIONS` (V8 settings, from packages/mic-runner/Dockerfile;
+ * `PODID_MIC_NODE_OPTIONS` replaces the `NODE_OPTIONS` to compare settings).
  * MIC's VmRSS and VmHWM come from `/proc/<pid>/status` every 250 ms. Scale-set PATCHes take
  * {@link VMSS_PATCH_LATENCY_MS} (ARM needs 10–40 s for real; 5 s keeps the runs short and is what the target
  * formula uses). Kube writes are counted at the fake API server by MIC's User-Agent; ARM calls at the fake.
@@ -25,12 +27,14 @@ import { parseArgs } from "node:util";
 import { buildScaleCluster } from "@podid/testkit";
 import { parseMicFlags } from "@podid/mic-runner";
 import { parseAllDocuments } from "yaml";
+import { readImageLaunch, type ImageLaunch } from "./nmi-footprint-image.js";
 import { BENCH_USER_AGENT, type BenchShape, type FromFakes, type ToFakes } from "./mic-real-protocol.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MIC_MAIN = join(ROOT, "packages/mic-runner/dist/main.js");
 const FAKES_MAIN = fileURLToPath(new URL("./mic-real-fakes-main.js", import.meta.url));
 const DEPLOYMENT = join(ROOT, "deploy/base/mic/mic-deployment.yaml");
+const MIC_DOCKERFILE = join(ROOT, "packages/mic-runner/Dockerfile");
 /** Scaled ARM latency of one scale-set identity PATCH (real ARM: 10–40 s). */
 export const VMSS_PATCH_LATENCY_MS = 5_000;
 const SAMPLE_MS = 250;
@@ -81,6 +85,20 @@ export function deployMemoryLimitMb(path = DEPLOYMENT): number {
     return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
   }
   throw new Error(`no memory limit in ${path}`);
+}
+
+/** How MIC's image starts node (ENTRYPOINT flags, ENV), read from packages/mic-runner/Dockerfile. */
+export function micImageLaunch(): ImageLaunch {
+  return readImageLaunch(readFileSync(MIC_DOCKERFILE, "utf8"));
+}
+
+/**
+ * MIC's node flags and `NODE_OPTIONS` in the bench: the image's, so the bench measures the V8 settings that ship;
+ * `PODID_MIC_NODE_OPTIONS` replaces the image's `NODE_OPTIONS` to compare settings.
+ */
+function micNodeSettings(): { readonly flags: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly nodeOptions: string } {
+  const launch = micImageLaunch();
+  return { flags: launch.nodeFlags, env: launch.env, nodeOptions: process.env["PODID_MIC_NODE_OPTIONS"] ?? launch.env["NODE_OPTIONS"] ?? "" };
 }
 
 /** VmRSS and VmHWM of `pid` in bytes (undefined once the process is gone). */
@@ -208,8 +226,8 @@ async function runScenario(name: string, shape: BenchShape, options: { settleMs:
     const log = createWriteStream(join(dir, "mic.log"));
     mic = spawn(
       process.execPath,
-      [MIC_MAIN, `--kubeconfig=${ready.kubeconfigPath}`, `--cloudconfig=${ready.azureJsonPath}`, `--http-probe-port=${probePort}`, `--prometheus-port=${probePort}`, "--listen-address=127.0.0.1", "--leader-election-instance=bench-mic"],
-      { cwd: ROOT, env: { ...process.env, ...ready.childEnv }, stdio: ["ignore", "pipe", "pipe"] },
+      [...micNodeSettings().flags, MIC_MAIN, `--kubeconfig=${ready.kubeconfigPath}`, `--cloudconfig=${ready.azureJsonPath}`, `--http-probe-port=${probePort}`, `--prometheus-port=${probePort}`, "--listen-address=127.0.0.1", "--leader-election-instance=bench-mic"],
+      { cwd: ROOT, env: { ...process.env, ...ready.childEnv, ...micNodeSettings().env, NODE_OPTIONS: micNodeSettings().nodeOptions }, stdio: ["ignore", "pipe", "pipe"] },
     );
     mic.stdout?.pipe(log);
     mic.stderr?.pipe(log);
@@ -335,7 +353,7 @@ function printTable(results: readonly MicRealResult[], limitMb: number): void {
     ["ARM PATCH / GET", (r) => `${r.armPatches} / ${r.armGets}`],
     ["MIC CPU (user+system)", (r) => `${r.micCpuS} s`],
   ];
-  console.log(`\npodid-mic, real process, default flags; deploy memory limit ${limitMb} MiB (deploy/base/mic/mic-deployment.yaml)`);
+  console.log(`\npodid-mic, real process, default flags, node flags "${[...micNodeSettings().flags, micNodeSettings().nodeOptions].join(" ").trim()}"; deploy memory limit ${limitMb} MiB (deploy/base/mic/mic-deployment.yaml)`);
   console.log(`| | ${results.map((r) => r.scenario).join(" | ")} |`);
   console.log(`|---|${results.map(() => "---").join("|")}|`);
   for (const [label, cell] of rows) console.log(`| ${label} | ${results.map(cell).join(" | ")} |`);

@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { deployMemoryLimitMb, micDefaultClientLimits, SCENARIOS } from "./mic-real.bench.js";
+import { deployMemoryLimitMb, micDefaultClientLimits, micImageLaunch, SCENARIOS } from "./mic-real.bench.js";
 import { resourceOfPath } from "./mic-real-protocol.js";
 
 describe("bench:mic-real's helpers", () => {
   it("reads MIC's memory limit from the deploy manifests (MiB)", () => {
     expect(deployMemoryLimitMb()).toBe(512);
+  });
+
+  it("starts MIC with the V8 settings of its image (young generation capped, as measured in docs/adr/0018-mic-memory-and-event-budget.md)", () => {
+    const launch = micImageLaunch();
+    expect([...launch.nodeFlags, launch.env["NODE_OPTIONS"] ?? ""].join(" ")).toMatch(/--max-semi-space-size=\d+/);
   });
 
   it("tells which resource a kube request wrote", () => {

@@ -7,9 +7,10 @@
  * for changed elsewhere in the cluster (goal: 0). A related change (a pod of its own node) is the control
  * that shows events are counted at all.
  *
- * `measureNmiFootprint()` returns the figures as a JSON-able record; run alone (`npm run bench:nmi-footprint`)
- * it prints them for the default build, for NMI with V8's young generation capped (`--max-semi-space-size=1`),
- * and for a bare `node` process as the same-run baseline.
+ * `measureNmiFootprint()` returns the figures as a JSON-able record; run alone (`npm run bench:nmi-footprint`,
+ * `-- --json` for a JSON line whose `rssMb` is the as-shipped figure) it prints them for NMI as the image ships
+ * it (the bundle `scripts/images/bundle.mjs` builds, with the Dockerfile's node flags and environment), for the
+ * dist entry with and without those flags, and for a bare `node` process as the same-run baseline.
  * @packageDocumentation
  */
 import { spawn } from "node:child_process";
@@ -19,6 +20,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ComputeTarget } from "@podid/core";
 import { buildKubeconfig, FakeCompute, FakeIdentityCatalog, FakeImdsServer, FakeKubeApiServer, tokenUrl } from "@podid/testkit";
+import { buildNmiImageEntry } from "./nmi-footprint-image.js";
 import { KubeTrafficRecorder, type RecordedList, type RecordedWatch, type RecordedWatchEvent } from "./kube-traffic-recorder.js";
 import { populate, RESOURCE_GROUP, SCALE_SET, SUBSCRIPTION, TEAM_NAMESPACES, touch } from "./nmi-footprint-cluster.js";
 import { cachedTokenLoad, cpuMsOf, freePort, getAs, memoryOf, round, sleep, until, type NmiLoadFigures, type RunningNmi } from "./nmi-footprint-process.js";
@@ -32,6 +34,8 @@ const CRDS = join(ROOT, "deploy/crds.yaml");
 const RESOURCE = "https://vault.azure.net";
 /** Bounds of every wait. */
 const START_TIMEOUT_MS = 120_000;
+/** Idle time between the warm-up and the steady-state memory reading. */
+export const STEADY_AFTER_MS = 10_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** Shape of the measured cluster and run. */
@@ -50,6 +54,8 @@ export interface NmiFootprintOptions {
   readonly nodeFlags?: readonly string[];
   /** Environment variables for the NMI process besides `PATH`, e.g. an image's `ENV` lines (default none). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Idle time after the warm-up before the steady-state reading (default {@link STEADY_AFTER_MS}). */
+  readonly steadyAfterMs?: number;
   /** How long to wait for events after the unrelated changes (default 2,000 ms). */
   readonly settleMs?: number;
   /** Cached-token requests sent after the warm-up, to weigh a V8 flag's cost (default 0: none; bounded by 30 s). */
@@ -70,8 +76,10 @@ export interface ListedCollection {
 export interface NmiFootprint {
   readonly cluster: { readonly nodes: number; readonly pods: number; readonly podsOnNode: number; readonly identities: number; readonly assignedIdentities: number };
   readonly nodeFlags: readonly string[];
-  /** Resident memory of the NMI process after the warm-up, MB. */
+  /** Resident memory of the NMI process in steady state: idle for `steadyAfterMs` after the warm-up, MB. */
   readonly rssMb: number;
+  /** Resident memory 0.5 s after the warm-up, before V8 collected its garbage, MB. */
+  readonly afterWarmUpRssMb: number;
   /** Peak resident memory of the NMI process, MB. */
   readonly hwmMb: number;
   /** Of `rssMb`: private memory (heap, malloc) and file-backed pages (mostly the `node` binary's code, shared with every Node process on the host), MB. */
@@ -211,6 +219,10 @@ export async function measureNmiFootprint(options: NmiFootprintOptions = {}): Pr
       }),
     );
     await sleep(500);
+    const afterWarmUp = await memoryOf(pid);
+    // The figure that counts is the steady state: an NMI spends nearly all its life idle with a warm cache, and V8
+    // collects the warm-up's garbage by itself when allocation stops (no forced collection here).
+    await sleep(options.steadyAfterMs ?? STEADY_AFTER_MS);
     const memory = await memoryOf(pid);
     child.kill("SIGUSR2");
     await until(() => usage !== undefined, "NMI's memory usage after a collection", 10_000, nmi);
@@ -238,6 +250,7 @@ export async function measureNmiFootprint(options: NmiFootprintOptions = {}): Pr
       cluster: { nodes: o.nodes, pods: o.pods, podsOnNode: o.podsOnNode, identities: cluster.identities, assignedIdentities: cluster.assigned },
       nodeFlags,
       rssMb: round(memory.rssMb),
+      afterWarmUpRssMb: round(afterWarmUp.rssMb),
       hwmMb: round(memory.hwmMb),
       anonMb: round(memory.anonMb),
       fileMb: round(memory.fileMb),
@@ -278,7 +291,7 @@ export async function measureBareNode(nodeFlags: readonly string[] = []): Promis
 export function describeNmiFootprint(f: NmiFootprint): string[] {
   const lines = [
     `NMI footprint (${f.cluster.nodes} nodes, ${f.cluster.pods} pods, ${f.cluster.podsOnNode} on NMI's node, ${f.cluster.identities} identities, ${f.cluster.assignedIdentities} AAIs; node flags: ${f.nodeFlags.join(" ") || "none"})`,
-    `  RSS ${f.rssMb} MB (private ${f.anonMb}, file-backed ${f.fileMb}), peak (VmHWM) ${f.hwmMb} MB after ${f.warmTokens}/${f.cluster.podsOnNode} pods obtained a token; CPU to synced caches ${f.startCpuMs} ms`,
+    `  RSS ${f.rssMb} MB in steady state (private ${f.anonMb}, file-backed ${f.fileMb}; ${f.afterWarmUpRssMb} MB right after the warm-up), peak (VmHWM) ${f.hwmMb} MB after ${f.warmTokens}/${f.cluster.podsOnNode} pods obtained a token; CPU to synced caches ${f.startCpuMs} ms`,
     `  after a full GC: RSS ${f.afterGc.rssMb} MB, V8 heap used ${f.afterGc.heapUsedMb} MB of ${f.afterGc.heapTotalMb} MB, external + array buffers ${f.afterGc.externalMb} MB`,
     "  listed at start:",
     ...f.listed.map((l) => `    ${l.path}${l.labelSelector !== undefined ? ` labelSelector=${l.labelSelector}` : ""}${l.fieldSelector !== undefined ? ` fieldSelector=${l.fieldSelector}` : ""}: ${l.objects} objects (${l.pages} page${l.pages === 1 ? "" : "s"})`),
@@ -291,14 +304,42 @@ export function describeNmiFootprint(f: NmiFootprint): string[] {
   return lines;
 }
 
+/** One NMI launch the bench compares. */
+interface Variant {
+  readonly label: string;
+  readonly entry: string;
+  readonly nodeFlags: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
 async function main(): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  const bare = await measureBareNode();
-  out(`baseline: bare node ${process.version} process RSS ${bare.rssMb} MB (private ${bare.anonMb}, file-backed ${bare.fileMb})`);
-  for (const nodeFlags of [[], ["--max-semi-space-size=1"]]) {
-    const footprint = await measureNmiFootprint({ nodeFlags, loadRequests: 20_000 });
-    for (const line of describeNmiFootprint(footprint)) out(line);
-    if (process.argv.includes("--json")) out(JSON.stringify(footprint));
+  const json = process.argv.includes("--json");
+  const dir = await mkdtemp(join(tmpdir(), "podid-nmi-image-"));
+  try {
+    // As shipped: the image's bundle with the image's flags and environment (packages/nmi-server/Dockerfile).
+    const image = buildNmiImageEntry(ROOT, dir);
+    const variants: Variant[] = [
+      { label: "image bundle as shipped (/app/main.mjs, the Dockerfile's ENTRYPOINT flags and ENV)", ...image },
+      { label: "dist entry (npx podid-nmi) with the same flags", entry: NMI_BIN, nodeFlags: image.nodeFlags, env: image.env },
+      { label: "dist entry without flags", entry: NMI_BIN, nodeFlags: [], env: {} },
+    ];
+    const bare = await measureBareNode();
+    out(`baseline: bare node ${process.version} process RSS ${bare.rssMb} MB (private ${bare.anonMb}, file-backed ${bare.fileMb})`);
+    const results: { label: string; footprint: NmiFootprint }[] = [];
+    for (const v of variants) {
+      const footprint = await measureNmiFootprint({ entry: v.entry, nodeFlags: v.nodeFlags, env: v.env, loadRequests: 20_000 });
+      results.push({ label: v.label, footprint });
+      out(`${v.label}${Object.keys(v.env).length > 0 ? ` env ${JSON.stringify(v.env)}` : ""}:`);
+      for (const line of describeNmiFootprint(footprint)) out(`  ${line}`);
+    }
+    const shipped = results[0]?.footprint;
+    if (shipped !== undefined) out(`NMI as shipped: RSS ${shipped.rssMb} MB (goal ≤ 80 MB; bare node ${bare.rssMb} MB in this run)`);
+    if (json && shipped !== undefined) {
+      out(JSON.stringify({ rssMb: shipped.rssMb, asShipped: shipped, bareNode: bare, variants: results.map((r) => ({ label: r.label, ...r.footprint })) }));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

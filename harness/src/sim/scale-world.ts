@@ -1,5 +1,5 @@
-import { computeTargetKey, parseProviderId, type ComputeTarget, type EventRecorderPort } from "@podid/core";
-import { buildScaleCluster, FakeCluster, FakeCompute, RecordingLogger, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
+import { type ComputeTarget, type EventRecorderPort } from "@podid/core";
+import { buildScaleCluster, FakeCluster, FakeCompute, RecordingLogger, seedScaleCluster, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
 import { MicController, type MicControllerOptions } from "@podid/mic-runner/controller";
 import { KubeClientModel, type KubeClientModelOptions } from "./kube-client-model.js";
 
@@ -46,17 +46,7 @@ export function buildScaleWorld(shape: ScaleClusterOptions, options: Partial<Mic
       target.kind === "vmss" ? (model.vmssPatchMs ?? SIM_VMSS_PATCH_MS) : model.vmssPatchMs === undefined ? SIM_VM_PATCH_MS : model.vmssPatchMs / 2,
     oneOperationAtATimePerTarget: true,
   });
-  const targets = new Map<string, ComputeTarget>();
-  for (const node of cluster0.nodes) {
-    cluster.apply("nodes", node);
-    const parsed = parseProviderId(node.providerID);
-    if (parsed.ok && !targets.has(computeTargetKey(parsed.value.target))) {
-      targets.set(computeTargetKey(parsed.value.target), parsed.value.target);
-      compute.add(parsed.value.target, { systemAssigned: true });
-    }
-  }
-  for (const identity of cluster0.identities) cluster.apply("azureidentities", identity);
-  for (const binding of cluster0.bindings) cluster.apply("azureidentitybindings", binding);
+  const targets = seedScaleCluster(cluster0, cluster, compute);
   const assignedAt = new Map<string, number>();
   cluster.subscribe("azureassignedidentities", (event) => {
     const key = `${event.object.metadata.namespace}/${event.object.metadata.name}`;

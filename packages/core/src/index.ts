@@ -238,7 +238,9 @@ export {
   createPodRateLimiter,
   DEFAULT_POD_RATE_LIMITER_CONFIG,
   forgetPod,
+  isPodBucketFull,
   prunePodBuckets,
+  takePodToken,
 } from "./token-cache/pod-rate-limiter.js";
 export type {
   PodBucket,

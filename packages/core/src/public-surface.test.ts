@@ -24,7 +24,7 @@ const VALUES = [
   "findPodOnNode", "forgetIdentity", "forgetPod", "formatGoDuration", "formatUserAssignedIdentityId", "gateOpensAt", "guardChainName",
   "identityKey", "immutableIdentitySet", "indexAssignedIdentitiesByPod", "indexLiveIdentityObjects", "inspectInterception", "invalidateIdentity",
   "isAssignmentRelevantPodChange", "isBuiltInChain", "isFinalDecision", "isImmutableIdentity", "isLeader",
-  "isLoopbackIpv4", "isNamespacedIdentity", "isPodExcepted", "leaseWriteFailed", "leaseWriteSucceeded",
+  "isLoopbackIpv4", "isNamespacedIdentity", "isPodBucketFull", "isPodExcepted", "leaseWriteFailed", "leaseWriteSucceeded",
   "lifecycleStateOf", "managedIdentityKey", "matchAssignments", "mayBeAssigned", "nearBindingLabelKeys", "nearMatchingBindings",
   "normaliseGoStyleArgs", "normalizeIpAddress", "observeLease", "ok", "parseAzureAssignedIdentity",
   "parseAzureIdentity", "parseAzureIdentityBinding", "parseAzurePodIdentityException", "parseBoolFlag",
@@ -37,7 +37,7 @@ const VALUES = [
   "requestToken", "resolvePodAttachments", "ruleText", "sameIdentityId", "selectorCanMatchPodLabel", "selectorNearMiss",
   "serialiseAzureAssignedIdentity", "serialiseAzureIdentity", "serialiseAzureIdentityBinding",
   "serialiseAzurePodIdentityException", "serialiseNode", "serialisePod", "sleepOnTimer", "startQueued",
-  "summariseIptablesSave", "sweepTokenCache", "toImdsResponse", "toImdsTokenBody", "tokenCacheKey", "upstreamThrottled",
+  "summariseIptablesSave", "sweepTokenCache", "takePodToken", "toImdsResponse", "toImdsTokenBody", "tokenCacheKey", "upstreamThrottled",
   "validateInterceptionSpec", "validateLeaderElectionConfig", "verifyCallerBinding",
 ];
 

@@ -108,6 +108,7 @@ export {
 } from "./objects/cluster-objects.js";
 export type { IdentityOptions, PodOptions } from "./objects/cluster-objects.js";
 export { buildScaleCluster } from "./scenarios/scale-cluster.js";
+export { seedScaleCluster } from "./scenarios/seed-scale-cluster.js";
 export type { ScaleCluster, ScaleClusterOptions } from "./scenarios/scale-cluster.js";
 
 // --- Azure fakes over HTTP: ARM, IMDS and AAD ----------------------------------------------------

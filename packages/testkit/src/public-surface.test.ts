@@ -17,7 +17,7 @@ const VALUES = [
   "computeTargetArb", "createClientCertificate", "createNetnsTopology", "curlFrom", "decodeFakeJwt", "encodeFakeJwt",
   "fakeGuid", "freePort", "httpRequestFrom", "identityArmId", "identityClientId", "iptablesSupport", "makeAssigned",
   "makeBinding", "makeException", "makeIdentity", "makePod", "nodeArb", "objectMetaArb", "podArb",
-  "publicSurfaceOf", "runCommand",
+  "publicSurfaceOf", "runCommand", "seedScaleCluster",
   "startAzureCloud", "startEmbeddedCluster", "systemClock", "timestampArb", "toLegacyPascalCase", "tokenUrl",
 ];
 

@@ -1,3 +1,5 @@
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { request as httpsRequest } from "node:https";
 import {
   err,
   parseRetryAfter,
@@ -119,27 +121,19 @@ export class ImdsClient {
   async token(request: ManagedIdentityRequest, signal?: CancellationSignal): Promise<Result<ImdsTokenBody, TokenSourceError>> {
     const url = this.tokenUrl(request);
     const linked = linkedSignal(this.#timeoutMs, signal);
-    let response: Response;
-    let text: string;
+    let response: ImdsAnswer;
     try {
-      response = await fetch(url, {
-        method: "GET",
-        headers: { Metadata: "true", Accept: "application/json" },
-        redirect: "error",
-        signal: linked.signal,
-      });
-      text = await response.text();
+      response = await get(url, linked.signal);
     } catch (e) {
       const reason = linked.signal.aborted ? linked.signal.reason : e;
       return err({ kind: "unavailable", message: `IMDS request failed: ${describe(reason)}` });
     } finally {
       linked.dispose();
     }
-    return this.#interpret(request, response, text);
+    return this.#interpret(request, response.status, response.headers, response.text);
   }
 
-  #interpret(request: ManagedIdentityRequest, response: Response, text: string): Result<ImdsTokenBody, TokenSourceError> {
-    const status = response.status;
+  #interpret(request: ManagedIdentityRequest, status: number, headers: IncomingHttpHeaders, text: string): Result<ImdsTokenBody, TokenSourceError> {
     if (status === 200) {
       let raw: unknown;
       try {
@@ -156,7 +150,7 @@ export class ImdsClient {
     }
     const { error, description } = errorFields(text);
     if (status === 429) {
-      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after") ?? undefined, this.#now()) ?? DEFAULT_IMDS_RETRY_AFTER_MS;
+      const retryAfterMs = parseRetryAfter(firstHeader(headers["retry-after"]), this.#now()) ?? DEFAULT_IMDS_RETRY_AFTER_MS;
       return err({ kind: "throttled", retryAfterMs, message: `IMDS throttled: ${error} ${description}`.trim() });
     }
     if (status >= 500 || status === 404 || status === 410) {
@@ -172,4 +166,34 @@ function describe(reason: unknown): string {
     return cause instanceof Error ? `${reason.message} (${cause.message})` : reason.message;
   }
   return String(reason);
+}
+
+/** IMDS's answer: status, headers and the body as text. */
+interface ImdsAnswer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+}
+
+/**
+ * One GET with Node's HTTP client. Why not `fetch`: global `fetch` loads Node's bundled undici (its source and a
+ * WebAssembly HTTP parser), about 9 MB of resident memory in NMI, for one request per token lifetime
+ * (docs/adr/0017-nmi-as-shipped-footprint.md). Redirects are not followed (IMDS never redirects).
+ */
+function get(url: URL, signal: AbortSignal): Promise<ImdsAnswer> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = send(url, { method: "GET", headers: { Metadata: "true", Accept: "application/json" }, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("error", reject);
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

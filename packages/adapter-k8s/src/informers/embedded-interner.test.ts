@@ -7,7 +7,7 @@ import { RESOURCE_DESCRIPTORS } from "./resource-descriptors.js";
 
 const identity = makeIdentity({ name: "reader", namespace: "team-a", resourceVersion: "7" });
 const binding = makeBinding(identity, "reader");
-const wireFor = (pod: string) => JSON.parse(JSON.stringify(serialiseAzureAssignedIdentity(makeAssigned(makePod({ name: pod, namespace: "team-a" }), identity, binding)))) as unknown;
+const wireFor = (pod: string) => JSON.parse(JSON.stringify(serialiseAzureAssignedIdentity(makeAssigned(makePod({ name: pod, namespace: "team-a", ip: "10.244.0.7" }), identity, binding)))) as unknown;
 
 describe("embedded identity and binding sharing", () => {
   it("gives every AAI parsed by the informer the same frozen copy of an equal embedded identity and binding", () => {

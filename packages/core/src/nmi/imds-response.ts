@@ -60,6 +60,12 @@ export type NmiOutcome =
 /** The content type of every response, as the original set for its JSON answers. */
 export const IMDS_CONTENT_TYPE = "application/json; charset=utf-8";
 
+/**
+ * The headers of every issued token: one frozen object, so a server writing the same token again can reuse
+ * what it built from them.
+ */
+const ISSUED_HEADERS: Readonly<Record<string, string>> = Object.freeze({ "content-type": IMDS_CONTENT_TYPE });
+
 /** The text of the original's Metadata-header answer, which SDKs and e2e tests look for verbatim. */
 export const METADATA_HEADER_REQUIRED_DESCRIPTION = "Required metadata header not specified";
 
@@ -225,7 +231,7 @@ export function toImdsResponse(outcome: NmiOutcome): ImdsResponse {
     case "issued":
       return {
         status: 200,
-        headers: { "content-type": IMDS_CONTENT_TYPE },
+        headers: ISSUED_HEADERS,
         body: outcome.shape === "imds" ? outcome.token : { token: outcome.token, clientid: outcome.clientId },
       };
     case "tokenFailed":

@@ -1,9 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildScaleCluster, FakeCluster, FakeCompute } from "@podid/testkit";
+import { buildScaleCluster, FakeCluster, FakeCompute, seedScaleCluster } from "@podid/testkit";
 import { computeTargetKey } from "../azure-ids/compute-target.js";
-import { parseProviderId } from "../azure-ids/provider-id.js";
-import type { ComputeTarget } from "../azure-ids/types.js";
 import { matchAssignments } from "../matching/desired-assignments.js";
 import type { AzureAssignedIdentity } from "../model/types.js";
 import type { ComputePort } from "../ports/compute.port.js";
@@ -22,17 +20,7 @@ async function plannedCluster(shape: { pods: number; nodes: number; nodesPerScal
   const base = buildScaleCluster({ ...shape, namespaces: 3 });
   const cluster = new FakeCluster();
   const compute = new FakeCompute();
-  const targets = new Map<string, ComputeTarget>();
-  for (const node of base.nodes) {
-    cluster.apply("nodes", node);
-    const parsed = parseProviderId(node.providerID);
-    if (parsed.ok && !targets.has(computeTargetKey(parsed.value.target))) {
-      targets.set(computeTargetKey(parsed.value.target), parsed.value.target);
-      compute.add(parsed.value.target, { systemAssigned: true });
-    }
-  }
-  for (const identity of base.identities) cluster.apply("azureidentities", identity);
-  for (const binding of base.bindings) cluster.apply("azureidentitybindings", binding);
+  const targets = seedScaleCluster(base, cluster, compute);
   const plan = (): ReconcilePlan => {
     const desired = matchAssignments(
       { pods: cluster.list("pods"), bindings: cluster.list("azureidentitybindings"), identities: cluster.list("azureidentities") },

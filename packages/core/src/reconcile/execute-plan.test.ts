@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { buildScaleCluster, FakeCluster, FakeCompute } from "@podid/testkit";
+import { buildScaleCluster, FakeCluster, FakeCompute, seedScaleCluster } from "@podid/testkit";
 import { computeTargetKey } from "../azure-ids/compute-target.js";
 import { identityKey } from "../azure-ids/user-assigned-identity-id.js";
-import { parseProviderId } from "../azure-ids/provider-id.js";
 import type { ComputeIdentityState, ComputeTarget } from "../azure-ids/types.js";
 import { matchAssignments } from "../matching/desired-assignments.js";
 import type { InvolvedObject } from "../ports/event-recorder.port.js";
@@ -22,17 +21,7 @@ function world(shape: { pods: number; nodes: number; nodesPerScaleSet: number; i
   const base = buildScaleCluster({ ...shape, namespaces: 1 });
   const cluster = new FakeCluster();
   const compute = new FakeCompute();
-  const targets = new Map<string, ComputeTarget>();
-  for (const node of base.nodes) {
-    cluster.apply("nodes", node);
-    const parsed = parseProviderId(node.providerID);
-    if (parsed.ok && !targets.has(computeTargetKey(parsed.value.target))) {
-      targets.set(computeTargetKey(parsed.value.target), parsed.value.target);
-      compute.add(parsed.value.target, { systemAssigned: true });
-    }
-  }
-  for (const identity of base.identities) cluster.apply("azureidentities", identity);
-  for (const binding of base.bindings) cluster.apply("azureidentitybindings", binding);
+  const targets = seedScaleCluster(base, cluster, compute);
   for (const pod of base.pods) cluster.apply("pods", pod);
   const events: Recorded[] = [];
   let quarantine: QuarantineState = EMPTY_QUARANTINE;

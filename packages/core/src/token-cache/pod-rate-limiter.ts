@@ -39,22 +39,40 @@ export function createPodRateLimiter(config: Partial<PodRateLimiterConfig> = {})
 /**
  * Takes one token from `podKey`'s bucket (the NMI uses the pod UID). When empty, the answer says how
  * long until a token is back, which NMI returns as `Retry-After` with a 429. Time that appears to run
- * backwards adds nothing to the bucket.
+ * backwards adds nothing to the bucket. Buckets are independent: this is {@link takePodToken} on the one
+ * bucket of `podKey`.
  */
 export function allowPodRequest(
   state: PodRateLimiterState,
   podKey: string,
   nowMs: number,
 ): { readonly state: PodRateLimiterState; readonly decision: PodRateDecision } {
-  const { tokens, atMs } = refilled(state, podKey, nowMs);
+  const step = takePodToken(state.config, state.buckets.get(podKey), nowMs);
   const buckets = new Map(state.buckets);
-  if (tokens >= 1 - EPSILON) {
-    buckets.set(podKey, { tokens: Math.max(0, tokens - 1), updatedAtMs: atMs });
-    return { state: { ...state, buckets }, decision: { kind: "allow" } };
-  }
-  buckets.set(podKey, { tokens, updatedAtMs: atMs });
-  const retryAfterMs = atMs - nowMs + Math.max(1, Math.ceil(((1 - tokens) * 1000) / state.config.ratePerSecond));
-  return { state: { ...state, buckets }, decision: { kind: "deny", retryAfterMs } };
+  buckets.set(podKey, step.bucket);
+  return { state: { ...state, buckets }, decision: step.decision };
+}
+
+const ALLOW: PodRateDecision = { kind: "allow" };
+
+/**
+ * The limiter's rule for one pod's bucket (`undefined`: full): the bucket after one request at `nowMs` and
+ * the answer. For a caller keeping each pod's bucket itself, so a request touches that bucket alone.
+ */
+export function takePodToken(
+  config: PodRateLimiterConfig,
+  bucket: PodBucket | undefined,
+  nowMs: number,
+): { readonly bucket: PodBucket; readonly decision: PodRateDecision } {
+  const { tokens, atMs } = refilledBucket(config, bucket, nowMs);
+  if (tokens >= 1 - EPSILON) return { bucket: { tokens: Math.max(0, tokens - 1), updatedAtMs: atMs }, decision: ALLOW };
+  const retryAfterMs = atMs - nowMs + Math.max(1, Math.ceil(((1 - tokens) * 1000) / config.ratePerSecond));
+  return { bucket: { tokens, updatedAtMs: atMs }, decision: { kind: "deny", retryAfterMs } };
+}
+
+/** True when `bucket` has refilled completely by `nowMs`: it then behaves exactly like an absent one (see {@link prunePodBuckets}). */
+export function isPodBucketFull(config: PodRateLimiterConfig, bucket: PodBucket | undefined, nowMs: number): boolean {
+  return refilledBucket(config, bucket, nowMs).tokens >= config.burst;
 }
 
 /** Drops buckets that have refilled completely: they behave exactly like absent ones, so this bounds memory to active pods. */
@@ -76,9 +94,13 @@ const EPSILON = 1e-9;
 
 /** The bucket's tokens at `nowMs` and the instant they are valid for (never earlier than its last update). */
 function refilled(state: PodRateLimiterState, podKey: string, nowMs: number): { tokens: number; atMs: number } {
-  const bucket = state.buckets.get(podKey);
-  if (bucket === undefined) return { tokens: state.config.burst, atMs: nowMs };
+  return refilledBucket(state.config, state.buckets.get(podKey), nowMs);
+}
+
+/** {@link refilled} for one bucket (`undefined`: full). */
+function refilledBucket(config: PodRateLimiterConfig, bucket: PodBucket | undefined, nowMs: number): { tokens: number; atMs: number } {
+  if (bucket === undefined) return { tokens: config.burst, atMs: nowMs };
   const atMs = Math.max(nowMs, bucket.updatedAtMs);
-  const tokens = Math.min(state.config.burst, bucket.tokens + ((atMs - bucket.updatedAtMs) * state.config.ratePerSecond) / 1000);
+  const tokens = Math.min(config.burst, bucket.tokens + ((atMs - bucket.updatedAtMs) * config.ratePerSecond) / 1000);
   return { tokens, atMs };
 }

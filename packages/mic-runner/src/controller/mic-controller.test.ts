@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { computeTargetKey, err, identityKey, parseProviderId, type AssignedIdentityWriterPort, type ComputePort, type ComputeTarget } from "@podid/core";
-import { buildScaleCluster, FakeCluster, FakeCompute, RecordingEventRecorder, RecordingLogger, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
+import { computeTargetKey, err, identityKey, type AssignedIdentityWriterPort, type ComputePort, type ComputeTarget } from "@podid/core";
+import { buildScaleCluster, FakeCluster, FakeCompute, RecordingEventRecorder, RecordingLogger, seedScaleCluster, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
 import { MicController } from "./mic-controller.js";
 
 const VMSS_PATCH_MS = 40_000;
@@ -11,17 +11,7 @@ function world(shape: Omit<ScaleClusterOptions, "namespaces"> & { namespaces?: n
   const base = buildScaleCluster({ namespaces: 1, ...shape });
   const cluster = new FakeCluster({ clock });
   const compute = new FakeCompute({ clock, patchLatencyMs: patchLatency, getLatencyMs: 200, oneOperationAtATimePerTarget: true });
-  const targets = new Map<string, ComputeTarget>();
-  for (const node of base.nodes) {
-    cluster.apply("nodes", node);
-    const parsed = parseProviderId(node.providerID);
-    if (parsed.ok && !targets.has(computeTargetKey(parsed.value.target))) {
-      targets.set(computeTargetKey(parsed.value.target), parsed.value.target);
-      compute.add(parsed.value.target, { systemAssigned: true });
-    }
-  }
-  for (const identity of base.identities) cluster.apply("azureidentities", identity);
-  for (const binding of base.bindings) cluster.apply("azureidentitybindings", binding);
+  const targets = seedScaleCluster(base, cluster, compute);
   let leader = true;
   const events = new RecordingEventRecorder();
   const controller = new MicController(

@@ -233,6 +233,8 @@ const NO_QUERY: Readonly<Record<string, never>> = Object.freeze({});
 interface SerialisedBody {
   readonly text: string;
   readonly length: number;
+  /** The last head written with this body, and the headers object it was built from (see `headFor`). */
+  head?: { readonly from: Readonly<Record<string, string>>; readonly value: Readonly<Record<string, string | number>> };
 }
 
 /**
@@ -291,11 +293,23 @@ function ownReply(answer: NmiReply): OwnReply {
 /** Writes one of NMI's own answers to the raw response (JSON text cached per body object). */
 function writeAnswer(res: ServerResponse, answer: OwnReply): void {
   const { status, headers, body } = answer.response;
-  const { text, length } = serialise(body);
-  const head: Record<string, string | number> = { ...headers, "content-length": length };
-  if (answer.closeConnection) head["connection"] = "close";
-  res.writeHead(status, head);
-  res.end(text);
+  const serialisedBody = serialise(body);
+  res.writeHead(status, headFor(serialisedBody, headers, answer.closeConnection));
+  res.end(serialisedBody.text);
+}
+
+/**
+ * The response headers: `headers` with the body's length (and `connection: close` when asked). A cached
+ * token is answered with the same body and the same (frozen) headers object every time, so the last head
+ * built for a body is kept with it and reused while the headers object is the same; Node only reads it.
+ */
+function headFor(body: SerialisedBody, headers: Readonly<Record<string, string>>, closeConnection: boolean): Readonly<Record<string, string | number>> {
+  if (closeConnection) return { ...headers, "content-length": body.length, connection: "close" };
+  const kept = body.head;
+  if (kept !== undefined && kept.from === headers) return kept.value;
+  const value = { ...headers, "content-length": body.length };
+  body.head = { from: headers, value };
+  return value;
 }
 
 /**

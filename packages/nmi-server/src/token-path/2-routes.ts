@@ -250,7 +250,8 @@ export class NmiEngine {
     this.#recorder.flush();
   }
 
-  async #route(route: RequestRoute, request: PathRequest, trace: Trace, memoKey: MemoKey | undefined): Promise<FlowResult> {
+  /** Runs the route's flow: synchronously when it never waits (see `serveToken`), else a promise. */
+  #route(route: RequestRoute, request: PathRequest, trace: Trace, memoKey: MemoKey | undefined): FlowResult | Promise<FlowResult> {
     switch (route.route) {
       case "rejected":
       {
@@ -260,7 +261,9 @@ export class NmiEngine {
       }
       case "token":
         // Anti-spoofing: a pod whose IP is not bound to its interface yet waits (bounded) for one re-sync.
-        if (this.#ports.callerInterfaces !== undefined) await this.#parts.view.settleInterface(request.remoteAddress);
+        if (this.#ports.callerInterfaces !== undefined) {
+          return this.#parts.view.settleInterface(request.remoteAddress).then(() => serveToken(this.#parts, request, route.query, trace, memoKey));
+        }
         return serveToken(this.#parts, request, route.query, trace, memoKey);
       case "hostToken":
         return serveHostToken(this.#parts, request, route.query, trace);

@@ -89,13 +89,16 @@ export function serveMemoised(parts: DecisionParts, req: PathRequest, memo: Memo
   return obtainToken(parts, memo.decision, memo.prepared, trace, recheckAt(parts, req.remoteAddress));
 }
 
-/** Serves the IMDS token path. */
-export async function serveToken(parts: DecisionParts, req: PathRequest, query: QueryParams, trace: Trace, memoKey?: MemoKey): Promise<FlowResult> {
+/**
+ * Serves the IMDS token path. Synchronous when core decides at once and the token is in memory (a request
+ * with no wait costs no promise); a wait for assignment or upstream returns a promise.
+ */
+export function serveToken(parts: DecisionParts, req: PathRequest, query: QueryParams, trace: Trace, memoKey?: MemoKey): FlowResult | Promise<FlowResult> {
   const request = parseTokenRequest(query, req.headers, parts.options);
   if (request.ok) trace.resource = request.value.resource;
   const generation = parts.memo.generation;
   let decisions = 0;
-  const decided = await decideWithWaits(parts, req, trace, (elapsedMs) => {
+  const decided = decideWithWaits(parts, req, trace, (elapsedMs) => {
     decisions += 1;
     const caller = parts.view.attribute(req.remoteAddress);
     const namespace = caller.ok ? caller.value.metadata.namespace : "";
@@ -109,20 +112,23 @@ export async function serveToken(parts: DecisionParts, req: PathRequest, query: 
       options: parts.options,
     });
   });
-  if (isFlowResult(decided)) return decided;
-  const recheck = recheckAt(parts, req.remoteAddress);
-  if (decided.kind === "fetch" || decided.kind === "excepted") {
-    const prepared = prepareFetch(decided);
-    if (prepared === undefined) return outcome({ kind: "badRequest", reason: { kind: "missingResource" } });
-    // Only a decision taken at once (no wait) and with unchanged caches is memoised.
-    if (memoKey !== undefined && decisions === 1 && request.ok) {
-      const resource = request.value.resource;
-      const subject = auditSubject({ sourceIp: req.remoteAddress, pod: decided.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource });
-      parts.memo.set(memoKey, { decision: decided, prepared, subject }, generation);
+  const serveDecided = (settled: FlowResult | NmiDecision): FlowResult | Promise<FlowResult> => {
+    if (isFlowResult(settled)) return settled;
+    const recheck = recheckAt(parts, req.remoteAddress);
+    if (settled.kind === "fetch" || settled.kind === "excepted") {
+      const prepared = prepareFetch(settled);
+      if (prepared === undefined) return outcome({ kind: "badRequest", reason: { kind: "missingResource" } });
+      // Only a decision taken at once (no wait) and with unchanged caches is memoised.
+      if (memoKey !== undefined && decisions === 1 && request.ok) {
+        const resource = request.value.resource;
+        const subject = auditSubject({ sourceIp: req.remoteAddress, pod: settled.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource });
+        parts.memo.set(memoKey, { decision: settled, prepared, subject }, generation);
+      }
+      return obtainToken(parts, settled, prepared, trace, recheck);
     }
-    return obtainToken(parts, decided, prepared, trace, recheck);
-  }
-  return perform(parts, decided, trace, recheck);
+    return perform(parts, settled, trace, recheck);
+  };
+  return decided instanceof Promise ? decided.then(serveDecided) : serveDecided(decided);
 }
 
 /** Serves `/host/token` (only when enabled; core refuses it otherwise). */
@@ -162,39 +168,47 @@ function elapsedFor(parts: DecisionParts, startedMs: number, giveUp: boolean): n
 
 /**
  * The decide–wait loop shared by both paths. `decide` is called with the elapsed time and returns core's
- * decision; `recheck` re-attributes the caller after a wait and refuses a different pod.
+ * decision; after a wait the caller must still be the pod the request waited for. The first decision is
+ * taken synchronously, and only a `wait` makes the loop asynchronous.
  */
-async function decideWithWaits(
+function decideWithWaits(
   parts: DecisionParts,
   req: PathRequest,
   trace: Trace,
   decide: (elapsedMs: number) => NmiDecision,
-): Promise<FlowResult | NmiDecision> {
+): FlowResult | NmiDecision | Promise<FlowResult | NmiDecision> {
   const startedMs = parts.clock.now();
-  let boundTo: PodRef | undefined;
+  const generation = parts.watch.generation;
+  const decision = decide(elapsedFor(parts, startedMs, false));
+  if ("caller" in decision) trace.pod = decision.caller;
+  const limited = rateLimited(parts, decision);
+  if (limited !== undefined) return limited;
+  if (decision.kind !== "wait") return decision;
+  return waitAndDecide(parts, req, trace, decide, { startedMs, generation, waiting: decision });
+}
+
+/** Where {@link waitAndDecide} starts: the first decision (a wait), when it was taken and the watch's generation before it. */
+interface FirstWait {
+  readonly startedMs: number;
+  readonly generation: number;
+  readonly waiting: Extract<NmiDecision, { readonly kind: "wait" }>;
+}
+
+/** The rest of {@link decideWithWaits} after a first `wait`: sleep on the watch, decide again, re-check the caller. */
+async function waitAndDecide(
+  parts: DecisionParts,
+  req: PathRequest,
+  trace: Trace,
+  decide: (elapsedMs: number) => NmiDecision,
+  first: FirstWait,
+): Promise<FlowResult | NmiDecision> {
+  const { startedMs } = first;
+  let { generation, waiting } = first;
+  // The pod the request waits for: every later decision must name it (same UID).
+  let boundTo: PodRef = waiting.caller;
   let giveUp = false;
-  for (let first = true; ; first = false) {
-    const generation = parts.watch.generation;
-    const decision = decide(elapsedFor(parts, startedMs, giveUp));
-    if ("caller" in decision) {
-      trace.pod = decision.caller;
-      if (boundTo !== undefined && (decision.caller.uid === "" || decision.caller.uid !== boundTo.uid)) {
-        return callerChanged(parts.metrics, boundTo, decision.caller);
-      }
-    }
-    if (first) {
-      const limited = rateLimited(parts, decision);
-      if (limited !== undefined) return limited;
-    }
-    if (decision.kind !== "wait") {
-      if (boundTo !== undefined) {
-        trace.waitedMs = parts.clock.now() - startedMs;
-        trace.waitOutcome ??= decision.kind === "fetch" ? "assigned" : "timeout";
-      }
-      return decision;
-    }
-    boundTo = decision.caller;
-    const wake = await parts.watch.wait(decision.caller, generation, decision.remainingMs, req.signal);
+  for (;;) {
+    const wake = await parts.watch.wait(waiting.caller, generation, waiting.remainingMs, req.signal);
     if (wake === "aborted") {
       trace.waitOutcome = "aborted";
       trace.waitedMs = parts.clock.now() - startedMs;
@@ -205,6 +219,19 @@ async function decideWithWaits(
       // the budget were spent, so the record says what the answer would have been.
       giveUp = true;
     }
+    generation = parts.watch.generation;
+    const decision = decide(elapsedFor(parts, startedMs, giveUp));
+    if ("caller" in decision) {
+      trace.pod = decision.caller;
+      if (decision.caller.uid === "" || decision.caller.uid !== boundTo.uid) return callerChanged(parts.metrics, boundTo, decision.caller);
+    }
+    if (decision.kind !== "wait") {
+      trace.waitedMs = parts.clock.now() - startedMs;
+      trace.waitOutcome ??= decision.kind === "fetch" ? "assigned" : "timeout";
+      return decision;
+    }
+    boundTo = decision.caller;
+    waiting = decision;
   }
 }
 
@@ -233,8 +260,8 @@ function reportUnbacked(parts: DecisionParts, caller: PodRef, reason: UnbackedRe
   );
 }
 
-/** Turns a non-waiting decision into a flow result. */
-async function perform(parts: DecisionParts, decision: NmiDecision, trace: Trace, recheck: CallerRecheck): Promise<FlowResult> {
+/** Turns a non-waiting decision into a flow result (synchronously unless a token must be fetched). */
+function perform(parts: DecisionParts, decision: NmiDecision, trace: Trace, recheck: CallerRecheck): FlowResult | Promise<FlowResult> {
   if (decision.kind === "fetch" || decision.kind === "excepted") {
     const prepared = prepareFetch(decision);
     if (prepared === undefined) return outcome({ kind: "badRequest", reason: { kind: "missingResource" } });

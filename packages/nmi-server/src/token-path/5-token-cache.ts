@@ -1,15 +1,14 @@
 import {
-  allowPodRequest,
-  createPodRateLimiter,
   createTokenCache,
   err,
   fetchFailed,
   fetchSucceeded,
   forgetIdentity,
+  isPodBucketFull,
   ok,
-  prunePodBuckets,
   requestToken,
   sweepTokenCache,
+  takePodToken,
   tokenCacheKey,
   type AzureIdentity,
   type ClockPort,
@@ -17,9 +16,9 @@ import {
   type ImdsTokenBody,
   type MetricsPort,
   type NmiDecision,
+  type PodBucket,
   type PodRateDecision,
   type PodRateLimiterConfig,
-  type PodRateLimiterState,
   type PodRef,
   type Result,
   type TokenCacheConfig,
@@ -83,8 +82,8 @@ const PRUNE_EVERY = 4096;
  */
 export class PodRateGate {
   readonly #config: PodRateLimiterConfig | undefined;
-  /** One limiter state per pod, each holding that pod's bucket only. */
-  readonly #byPod = new Map<string, PodRateLimiterState>();
+  /** One bucket per pod (core's `takePodToken` steps it; absent = full). */
+  readonly #byPod = new Map<string, PodBucket>();
   readonly #clock: ClockPort;
   #requests = 0;
 
@@ -101,11 +100,12 @@ export class PodRateGate {
 
   /** Takes one request from the bucket of the pod with UID `podUid`. */
   allow(podUid: string): PodRateDecision {
-    if (this.#config === undefined) return { kind: "allow" };
+    const config = this.#config;
+    if (config === undefined) return ALLOW_ALL;
     const now = this.#clock.now();
-    if (++this.#requests % PRUNE_EVERY === 0) this.#prune(now);
-    const step = allowPodRequest(this.#byPod.get(podUid) ?? createPodRateLimiter(this.#config), podUid, now);
-    this.#byPod.set(podUid, step.state);
+    if (++this.#requests % PRUNE_EVERY === 0) this.#prune(config, now);
+    const step = takePodToken(config, this.#byPod.get(podUid), now);
+    this.#byPod.set(podUid, step.bucket);
     return step.decision;
   }
 
@@ -115,12 +115,15 @@ export class PodRateGate {
   }
 
   /** Drops the buckets core's pruning drops (full again: the pod has been quiet long enough). */
-  #prune(now: number): void {
-    for (const [pod, state] of this.#byPod) {
-      if (prunePodBuckets(state, now).buckets.size === 0) this.#byPod.delete(pod);
+  #prune(config: PodRateLimiterConfig, now: number): void {
+    for (const [pod, bucket] of this.#byPod) {
+      if (isPodBucketFull(config, bucket, now)) this.#byPod.delete(pod);
     }
   }
 }
+
+/** The answer while the limit is off. */
+const ALLOW_ALL: PodRateDecision = { kind: "allow" };
 
 // ── preparing the cache lookup of a decision ──
 

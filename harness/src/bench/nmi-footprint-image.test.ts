@@ -1,0 +1,49 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { ensureBuilt } from "../nmi-e2e/e2e-node.js";
+import { buildNmiImageEntry, readImageLaunch } from "./nmi-footprint-image.js";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/**
+ * How the footprint bench reproduces the NMI image's launch (docs/adr/0017-nmi-as-shipped-footprint.md): the node
+ * flags and ENV of the Dockerfile, and the image's bundle — which must not load Node's bundled undici at start
+ * (an ES module import of `node:http` would, through its lazy `WebSocket` getters).
+ */
+describe("the NMI image's launch, as the footprint bench runs it", () => {
+  it("reads the node flags of the exec-form ENTRYPOINT and the ENV lines but PATH", () => {
+    const launch = readImageLaunch(
+      ['FROM scratch', "ENV PATH=/usr/bin", "ENV MALLOC_ARENA_MAX=2", 'ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=1", "--v8-pool-size=0", "/app/main.mjs"]'].join("\n"),
+    );
+    expect(launch).toEqual({ nodeFlags: ["--max-semi-space-size=1", "--v8-pool-size=0"], env: { MALLOC_ARENA_MAX: "2" } });
+  });
+
+  it("refuses what it cannot reproduce, with the reason", () => {
+    expect(() => readImageLaunch("FROM scratch")).toThrow(/no ENTRYPOINT/);
+    expect(() => readImageLaunch("ENTRYPOINT /usr/local/bin/node /app/main.mjs")).toThrow(/exec \(JSON array\) form/);
+    expect(() => readImageLaunch('ENTRYPOINT ["/bin/sh", "-c", "node /app/main.mjs"]')).toThrow(/\["<node>"/);
+    expect(() => readImageLaunch('ENV A="x y"\nENTRYPOINT ["/usr/local/bin/node", "/app/main.mjs"]')).toThrow(/unsupported ENV line/);
+  });
+
+  it("the shipped Dockerfile starts NMI with V8's young generation capped", () => {
+    expect(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")).nodeFlags).toContain("--max-semi-space-size=1");
+  });
+
+  const dir = mkdtempSync(join(tmpdir(), "podid-nmi-image-test-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("the image's bundle starts without loading undici", () => {
+    ensureBuilt();
+    const image = buildNmiImageEntry(ROOT, dir);
+    const probe = `data:text/javascript,process.on("exit",()=>process.stderr.write("undici-loaded="+process.moduleLoadList.some((m)=>m.includes("undici"))+"\\n"))`;
+    // `--help` loads every module main.mjs imports statically, prints the flags and exits.
+    const run = spawnSync(process.execPath, [...image.nodeFlags, `--import=${probe}`, image.entry, "--help"], { encoding: "utf8", timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/--nmi-port/);
+    expect(run.stderr).toContain("undici-loaded=false");
+  }, 180_000);
+});
