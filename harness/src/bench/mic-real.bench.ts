@@ -11,7 +11,7 @@
  *    steady RSS as the mean over the next 10 s.
  *
  * MIC runs with its image's node flags and `NODE_OPTIONS` (V8 settings, from packages/mic-runner/Dockerfile;
- * `PODID_MIC_NODE_OPTIONS` replaces the `NODE_OPTIONS` to compare settings).
+ * `PODID_MIC_NODE_FLAGS` replaces the flags to compare settings).
  * MIC's VmRSS and VmHWM come from `/proc/<pid>/status` every 250 ms. Scale-set PATCHes take
  * {@link VMSS_PATCH_LATENCY_MS} (ARM needs 10–40 s for real; 5 s keeps the runs short and is what the target
  * formula uses). Kube writes are counted at the fake API server by MIC's User-Agent; ARM calls at the fake.
@@ -94,11 +94,13 @@ export function micImageLaunch(): ImageLaunch {
 
 /**
  * MIC's node flags and `NODE_OPTIONS` in the bench: the image's, so the bench measures the V8 settings that ship;
- * `PODID_MIC_NODE_OPTIONS` replaces the image's `NODE_OPTIONS` to compare settings.
+ * `PODID_MIC_NODE_FLAGS` (space-separated, may be empty) replaces the image's ENTRYPOINT flags to compare settings.
  */
 function micNodeSettings(): { readonly flags: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly nodeOptions: string } {
   const launch = micImageLaunch();
-  return { flags: launch.nodeFlags, env: launch.env, nodeOptions: process.env["PODID_MIC_NODE_OPTIONS"] ?? launch.env["NODE_OPTIONS"] ?? "" };
+  const override = process.env["PODID_MIC_NODE_FLAGS"];
+  const flags = override === undefined ? launch.nodeFlags : override.split(" ").filter((f) => f !== "");
+  return { flags, env: launch.env, nodeOptions: launch.env["NODE_OPTIONS"] ?? "" };
 }
 
 /** VmRSS and VmHWM of `pid` in bytes (undefined once the process is gone). */
