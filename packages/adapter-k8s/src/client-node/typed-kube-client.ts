@@ -12,31 +12,19 @@ import {
 } from "@kubernetes/client-node";
 import type { ClockPort } from "@podid/core";
 import { systemClock } from "../support/system-clock.js";
-import { ConcurrencyLimiter } from "../client/concurrency-limiter.js";
-import { DEFAULT_CLIENT_QPS, DEFAULT_MAX_CONCURRENT_WRITES, DEFAULT_REQUEST_TIMEOUT_MS } from "../client/kube-client.js";
+import { kubeClientLimits, type KubeClientLimitOptions } from "../client/client-limits.js";
+import type { ConcurrencyLimiter } from "../client/concurrency-limiter.js";
 import { headerMiddleware, observableTimeoutMiddleware, rateLimitMiddleware, timeoutMiddleware } from "./middleware.js";
-import { TokenBucketRateLimiter } from "../client/token-bucket.js";
+import type { TokenBucketRateLimiter } from "../client/token-bucket.js";
 
 /** The User-Agent of the typed client when the caller names none. */
 export const TYPED_USER_AGENT = "podid (@kubernetes/client-node)";
 
 /** Settings of a {@link TypedKubeClient}. */
-export interface TypedKubeClientOptions {
+export interface TypedKubeClientOptions extends KubeClientLimitOptions {
   readonly kubeConfig: KubeConfig;
-  /** Sustained requests per second (default {@link DEFAULT_CLIENT_QPS}); `Infinity` disables limiting. */
-  readonly qps?: number;
-  /** Burst size (default: `qps` rounded up, at least 1 — QPS = burst as in the original). */
-  readonly burst?: number;
-  /** Writes (AzureAssignedIdentity, Events) running at once (default {@link DEFAULT_MAX_CONCURRENT_WRITES}). */
-  readonly maxConcurrentWrites?: number;
-  /** Per-request deadline (default {@link DEFAULT_REQUEST_TIMEOUT_MS}). */
-  readonly requestTimeoutMs?: number;
   readonly clock?: ClockPort;
   readonly userAgent?: string;
-}
-
-function defaultBurst(qps: number): number {
-  return Number.isFinite(qps) ? Math.max(1, Math.ceil(qps)) : 1;
 }
 
 /**
@@ -70,10 +58,7 @@ export class TypedKubeClient {
     if (cluster === null) throw new Error("kubeconfig has no current cluster");
     this.kubeConfig = options.kubeConfig;
     this.clock = options.clock ?? systemClock;
-    const qps = options.qps ?? DEFAULT_CLIENT_QPS;
-    this.rateLimiter = new TokenBucketRateLimiter({ qps, burst: options.burst ?? defaultBurst(qps), clock: this.clock });
-    this.writeLimiter = new ConcurrencyLimiter(options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    ({ rateLimiter: this.rateLimiter, writeLimiter: this.writeLimiter, requestTimeoutMs: this.requestTimeoutMs } = kubeClientLimits(options, this.clock));
     this.userAgent = options.userAgent ?? TYPED_USER_AGENT;
     const configuration = this.#configuration(cluster.server);
     this.core = new CoreV1Api(configuration);

@@ -1,38 +1,22 @@
 import type { IncomingMessage } from "node:http";
 import type { ClockPort } from "@podid/core";
 import { systemClock } from "../support/system-clock.js";
-import { ConcurrencyLimiter } from "./concurrency-limiter.js";
+import { kubeClientLimits, type KubeClientLimitOptions } from "./client-limits.js";
+import type { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import { kubeConnection, type KubeConnection } from "./kube-connection.js";
 import type { KubeConfig } from "./kube-config.js";
 import { openKubeWatch, sendKubeRequest, type KubeHttpRequest, type KubeQuery } from "./kube-http.js";
-import { TokenBucketRateLimiter } from "./token-bucket.js";
+import type { TokenBucketRateLimiter } from "./token-bucket.js";
 
-/** MIC's `--clientQps` default in the original (client-go QPS = burst = 5). */
-export const DEFAULT_CLIENT_QPS = 5;
-/** The original ran at most 20 AzureAssignedIdentity creates/updates/deletes at once. */
-export const DEFAULT_MAX_CONCURRENT_WRITES = 20;
-/** Deadline of one API request: for the answer, then for each gap in its body (for a watch: until the server answers; the informer watchdog covers the stream). */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export { DEFAULT_CLIENT_QPS, DEFAULT_MAX_CONCURRENT_WRITES, DEFAULT_REQUEST_TIMEOUT_MS } from "./client-limits.js";
 /** The User-Agent podid sends when the caller names none, so API server audit logs tell it apart. */
 export const DEFAULT_USER_AGENT = "podid";
 
 /** Settings of a {@link KubeClient}. */
-export interface KubeClientOptions {
+export interface KubeClientOptions extends KubeClientLimitOptions {
   readonly kubeConfig: KubeConfig;
-  /** Sustained requests per second (default {@link DEFAULT_CLIENT_QPS}); `Infinity` disables limiting. */
-  readonly qps?: number;
-  /** Burst size (default: `qps` rounded up, at least 1 — QPS = burst as in the original). */
-  readonly burst?: number;
-  /** Writes (AzureAssignedIdentity, Events) running at once (default {@link DEFAULT_MAX_CONCURRENT_WRITES}). */
-  readonly maxConcurrentWrites?: number;
-  /** Per-request deadline (default {@link DEFAULT_REQUEST_TIMEOUT_MS}). */
-  readonly requestTimeoutMs?: number;
   readonly clock?: ClockPort;
   readonly userAgent?: string;
-}
-
-function defaultBurst(qps: number): number {
-  return Number.isFinite(qps) ? Math.max(1, Math.ceil(qps)) : 1;
 }
 
 /**
@@ -63,10 +47,7 @@ export class KubeClient {
     this.kubeConfig = options.kubeConfig;
     this.#connection = kubeConnection(options.kubeConfig);
     this.clock = options.clock ?? systemClock;
-    const qps = options.qps ?? DEFAULT_CLIENT_QPS;
-    this.rateLimiter = new TokenBucketRateLimiter({ qps, burst: options.burst ?? defaultBurst(qps), clock: this.clock });
-    this.writeLimiter = new ConcurrencyLimiter(options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    ({ rateLimiter: this.rateLimiter, writeLimiter: this.writeLimiter, requestTimeoutMs: this.requestTimeoutMs } = kubeClientLimits(options, this.clock));
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
   }
 
