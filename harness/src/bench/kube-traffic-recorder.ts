@@ -47,6 +47,8 @@ export class KubeTrafficRecorder {
   readonly lists: RecordedList[] = [];
   readonly watches: RecordedWatch[] = [];
   readonly watchEvents: RecordedWatchEvent[] = [];
+  /** Every request proxied: method and path (no query), in arrival order. */
+  readonly requests: { readonly method: string; readonly path: string }[] = [];
   readonly #server: Server;
   readonly #upstream: URL;
   readonly #agent = new Agent({ keepAlive: true });
@@ -84,6 +86,7 @@ export class KubeTrafficRecorder {
     const url = new URL(req.url ?? "/", this.#upstream);
     const watch = url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1";
     const isGet = (req.method ?? "GET") === "GET";
+    this.requests.push({ method: req.method ?? "GET", path: url.pathname });
     if (watch) this.watches.push({ path: url.pathname, ...selectors(url.searchParams) });
     const upstream = request(
       { host: this.#upstream.hostname, port: this.#upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: this.#upstream.host }, agent: this.#agent },

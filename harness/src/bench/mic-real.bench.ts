@@ -12,14 +12,16 @@
  *
  * MIC runs with its image's node flags and `NODE_OPTIONS` (V8 settings, from packages/mic-runner/Dockerfile;
  * `PODID_MIC_NODE_FLAGS` replaces the flags to compare settings).
- * MIC's VmRSS and VmHWM come from `/proc/<pid>/status` every 250 ms. Scale-set PATCHes take
+ * MIC's VmRSS and VmHWM come from `/proc/<pid>/status` every 250 ms; at the end of the steady window the RSS is split
+ * into anonymous and file-backed pages (`/proc/<pid>/smaps_rollup`), and with `PODID_MIC_REAL_HEAP_SNAPSHOT_DIR` set
+ * MIC then writes a heap snapshot there (the breakdown in docs/adr/0018-mic-memory-and-event-budget.md). Scale-set PATCHes take
  * {@link VMSS_PATCH_LATENCY_MS} (ARM needs 10–40 s for real; 5 s keeps the runs short and is what the target
  * formula uses). Kube writes are counted at the fake API server by MIC's User-Agent; ARM calls at the fake.
  * Prints a table and ends with one JSON line (`peakRssMb`, `steadyRssMb`, `firstAssignedS`, `allAssignedS`,
  * `pods`, … per scenario). `--quick` runs one fifth of each shape with shorter settle windows.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +40,8 @@ const MIC_DOCKERFILE = join(ROOT, "packages/mic-runner/Dockerfile");
 /** Scaled ARM latency of one scale-set identity PATCH (real ARM: 10–40 s). */
 export const VMSS_PATCH_LATENCY_MS = 5_000;
 const SAMPLE_MS = 250;
+/** Points of the recorded creation curve ({@link MicRealResult.burstCurveS}): one per 5 % of the pods. */
+export const BURST_CURVE_POINTS = 20;
 /** Where the latest run's JSON line is kept for `sim:scale`'s comparison (`PODID_MIC_REAL_RESULT` overrides). */
 export const MIC_REAL_RESULT_PATH = process.env["PODID_MIC_REAL_RESULT"] ?? join(tmpdir(), "podid-bench-mic-real.json");
 const MB = 1024 * 1024;
@@ -58,6 +62,12 @@ export interface MicRealResult {
   readonly patchLatencyS: number;
   readonly clientQps: number;
   readonly burstS: number;
+  /**
+   * The burst's creation curve: element k is the time (s after the first create was sent) by which
+   * (k + 1) / {@link BURST_CURVE_POINTS} of the pods had been created, in the order the bench sends them.
+   * `sim:scale` replays the burst along it (absent in results written before it was recorded).
+   */
+  readonly burstCurveS?: readonly number[];
   readonly firstAssignedS: number | null;
   readonly allAssignedS: number | null;
   /** 3 PATCH latencies + (2 AAI writes per pod ÷ QPS): the issue's bound on `allAssignedS`, counting AAI writes only. */
@@ -66,6 +76,12 @@ export interface MicRealResult {
   readonly allAssignedTargetWithEventsS: number;
   readonly peakRssMb: number;
   readonly steadyRssMb: number;
+  /**
+   * Where the steady RSS lives, from `/proc/<pid>/smaps_rollup` at the end of the steady window: anonymous
+   * (heap, V8 spaces, malloc) and file-backed (the `node` binary and shared libraries) resident memory.
+   */
+  readonly steadyAnonMb?: number;
+  readonly steadyFileMb?: number;
   readonly kubeWrites: number;
   readonly kubeWritesByResource: Readonly<Record<string, number>>;
   readonly kubeReads: number;
@@ -99,7 +115,8 @@ export function micImageLaunch(): ImageLaunch {
 function micNodeSettings(): { readonly flags: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly nodeOptions: string } {
   const launch = micImageLaunch();
   const override = process.env["PODID_MIC_NODE_FLAGS"];
-  const flags = override === undefined ? launch.nodeFlags : override.split(" ").filter((f) => f !== "");
+  const chosen = override === undefined ? launch.nodeFlags : override.split(" ").filter((f) => f !== "");
+  const flags = HEAP_SNAPSHOT_DIR === undefined ? chosen : [...chosen, "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`];
   return { flags, env: launch.env, nodeOptions: launch.env["NODE_OPTIONS"] ?? "" };
 }
 
@@ -112,6 +129,43 @@ function procMemory(pid: number): { rss: number; hwm: number } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Resident anonymous and file-backed bytes of `pid` (`/proc/<pid>/smaps_rollup`; undefined once gone). */
+function procResidentSplit(pid: number): { anon: number; file: number } | undefined {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? Number.NaN) * 1024;
+    return { anon: kb("Anonymous"), file: kb("Rss") - kb("Anonymous") };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * With `PODID_MIC_REAL_HEAP_SNAPSHOT_DIR` set, MIC starts with `--heapsnapshot-signal=SIGUSR2` and writes a heap
+ * snapshot there at the end of the steady window (after the RSS was measured), for the breakdown in ADR 18.
+ */
+const HEAP_SNAPSHOT_DIR = process.env["PODID_MIC_REAL_HEAP_SNAPSHOT_DIR"];
+
+/** Signals MIC for a heap snapshot and waits until the file stops growing (bounded: 120 s). */
+async function takeHeapSnapshot(pid: number, dir: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, "SIGUSR2");
+  const deadline = Date.now() + 120_000;
+  let lastSize = -1;
+  while (Date.now() < deadline) {
+    await sleep(1_000);
+    const file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith(".heapsnapshot"));
+    if (file === undefined) continue;
+    const size = statSync(join(dir, file)).size;
+    if (size > 0 && size === lastSize) {
+      process.stderr.write(`heap snapshot: ${join(dir, file)}\n`);
+      return;
+    }
+    lastSize = size;
+  }
+  process.stderr.write("heap snapshot: not complete within 120 s\n");
 }
 
 /** User + system CPU seconds `pid` has used (from /proc/<pid>/stat; clock ticks of 100 Hz). */
@@ -254,14 +308,21 @@ async function runScenario(name: string, shape: BenchShape, options: { settleMs:
 
       // 3. The burst: every pod created over HTTP while MIC runs.
       const t0 = Date.now();
-      await eachBounded(cluster.pods, 32, (pod) =>
-        create(ready.kubeUrl, `/api/v1/namespaces/${pod.metadata.namespace}/pods`, {
+      let created = 0;
+      const burstCurveS: number[] = [];
+      await eachBounded(cluster.pods, 32, async (pod) => {
+        await create(ready.kubeUrl, `/api/v1/namespaces/${pod.metadata.namespace}/pods`, {
           apiVersion: "v1",
           kind: "Pod",
           metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, labels: pod.metadata.labels },
           spec: { nodeName: pod.nodeName, serviceAccountName: "default", containers: [{ name: "app", image: "busybox" }] },
-        }),
-      );
+        });
+        created++;
+        // How fast the fake API server accepts pods under MIC's load is measured, not set: sim:scale replays it.
+        while (burstCurveS.length < BURST_CURVE_POINTS && created >= Math.ceil(((burstCurveS.length + 1) * shape.pods) / BURST_CURVE_POINTS)) {
+          burstCurveS.push(Math.round((Date.now() - t0) / 10) / 100);
+        }
+      });
       const burstS = (Date.now() - t0) / 1000;
       process.stderr.write(`${name}: ${shape.pods} pods created in ${burstS.toFixed(1)} s; waiting for Assigned…\n`);
       let lastReport = Date.now();
@@ -281,6 +342,10 @@ async function runScenario(name: string, shape: BenchShape, options: { settleMs:
       await sleep(options.steadyMs);
       const steady = rssSamples.filter((s) => s.atMs >= steadyFrom);
       const final = procMemory(pid);
+      const split = procResidentSplit(pid);
+      // Read before a heap snapshot, which costs MIC memory of its own.
+      const peak = Math.max(peakSampled, final?.hwm ?? 0);
+      if (HEAP_SNAPSHOT_DIR !== undefined) await takeHeapSnapshot(pid, HEAP_SNAPSHOT_DIR);
       const clientQps = micDefaultClientLimits().clientQps;
       return {
         scenario: name,
@@ -291,12 +356,14 @@ async function runScenario(name: string, shape: BenchShape, options: { settleMs:
         patchLatencyS: VMSS_PATCH_LATENCY_MS / 1000,
         clientQps,
         burstS: round(burstS),
+        burstCurveS,
         firstAssignedS: fakes.firstAssignedAtMs === undefined ? null : round((fakes.firstAssignedAtMs - t0) / 1000),
         allAssignedS: fakes.allAssignedAtMs === undefined ? null : round((fakes.allAssignedAtMs - t0) / 1000),
         allAssignedTargetS: round((3 * VMSS_PATCH_LATENCY_MS) / 1000 + (2 * shape.pods) / clientQps),
         allAssignedTargetWithEventsS: round((3 * VMSS_PATCH_LATENCY_MS) / 1000 + (3 * shape.pods) / clientQps),
-        peakRssMb: Math.round(Math.max(peakSampled, final?.hwm ?? 0) / MB),
+        peakRssMb: Math.round(peak / MB),
         steadyRssMb: Math.round(steady.reduce((sum, s) => sum + s.rss, 0) / Math.max(1, steady.length) / MB),
+        ...(split !== undefined ? { steadyAnonMb: Math.round(split.anon / MB), steadyFileMb: Math.round(split.file / MB) } : {}),
         kubeWrites: counted?.kube.writes ?? 0,
         kubeWritesByResource: counted?.kube.writesByResource ?? {},
         kubeReads: counted?.kube.reads ?? 0,
@@ -350,6 +417,7 @@ function printTable(results: readonly MicRealResult[], limitMb: number): void {
     ["same + 1 Event/pod", (r) => `${r.allAssignedTargetWithEventsS} s`],
     ["peak RSS (VmHWM)", (r) => `${r.peakRssMb} MB`],
     ["steady RSS (mean)", (r) => `${r.steadyRssMb} MB`],
+    ["  of it anonymous / file-backed (smaps_rollup)", (r) => `${r.steadyAnonMb ?? "?"} / ${r.steadyFileMb ?? "?"} MB`],
     ["kube writes by MIC", (r) => `${r.kubeWrites} (${Object.entries(r.kubeWritesByResource).map(([k, v]) => `${k} ${v}`).join(", ")})`],
     ["kube reads by MIC", (r) => String(r.kubeReads)],
     ["ARM PATCH / GET", (r) => `${r.armPatches} / ${r.armGets}`],

@@ -12,6 +12,14 @@ describe("bench:mic-real's helpers", () => {
     expect([...launch.nodeFlags, launch.env["NODE_OPTIONS"] ?? ""].join(" ")).toMatch(/--max-semi-space-size=\d+/);
   });
 
+  it("caps V8's old space in MIC's image well inside the deploy's memory limit (docs/adr/0018-mic-memory-and-event-budget.md)", () => {
+    const flags = micImageLaunch().nodeFlags.join(" ");
+    const cap = Number(/--max-old-space-size=(\d+)/.exec(flags)?.[1]);
+    expect(cap).toBeGreaterThan(0);
+    // Room for the binary, code and malloc beside the heap: the limit is twice the cap or more.
+    expect(cap * 2).toBeLessThanOrEqual(deployMemoryLimitMb());
+  });
+
   it("tells which resource a kube request wrote", () => {
     expect(resourceOfPath("/apis/aadpodidentity.k8s.io/v1/namespaces/default/azureassignedidentities/a-b")).toBe("azureassignedidentities");
     expect(resourceOfPath("/api/v1/namespaces/ns-1/events")).toBe("events");

@@ -40,6 +40,42 @@ export async function memoryOf(pid: number): Promise<{ rssMb: number; hwmMb: num
   return { rssMb: (kb("VmRSS") * 1024) / MB, hwmMb: (kb("VmHWM") * 1024) / MB, anonMb: (kb("RssAnon") * 1024) / MB, fileMb: (kb("RssFile") * 1024) / MB };
 }
 
+/** Where a process's resident memory is, from `/proc/<pid>/smaps`, MB. */
+export interface ResidentByMapping {
+  /** Pages of the `node` executable (file-backed: its code and read-only data, shared with every Node process). */
+  readonly nodeBinaryMb: number;
+  /** Pages of other files (shared libraries). */
+  readonly otherFilesMb: number;
+  /** glibc's main malloc arena (`[heap]`): what the process's C++ side and Node allocate with malloc. */
+  readonly brkHeapMb: number;
+  /** Every other private mapping: V8's heap pages, the malloc arenas of threads, thread stacks, JIT code. */
+  readonly otherAnonMb: number;
+}
+
+/** Sums the `Rss` of `pid`'s mappings by {@link ResidentByMapping} category. */
+export async function residentByMapping(pid: number): Promise<ResidentByMapping> {
+  const smaps = await readFile(`/proc/${pid}/smaps`, "utf8");
+  const kb = { nodeBinary: 0, otherFiles: 0, brkHeap: 0, otherAnon: 0 };
+  let name = "";
+  for (const line of smaps.split("\n")) {
+    // A mapping's header: `start-end perms offset dev inode [name]`; its `Rss:` line follows.
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header !== null) {
+      name = header[1] ?? "";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss === null) continue;
+    const value = Number(rss[1]);
+    if (name === "[heap]") kb.brkHeap += value;
+    else if (name.startsWith("/")) {
+      if (name.endsWith("/node")) kb.nodeBinary += value;
+      else kb.otherFiles += value;
+    } else kb.otherAnon += value;
+  }
+  return { nodeBinaryMb: round(kb.nodeBinary / 1024), otherFilesMb: round(kb.otherFiles / 1024), brkHeapMb: round(kb.brkHeap / 1024), otherAnonMb: round(kb.otherAnon / 1024) };
+}
+
 /** User + system CPU time of `pid`, ms (clock ticks assumed 100 Hz, Linux's USER_HZ). */
 export async function cpuMsOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");

@@ -23,7 +23,7 @@ import { buildKubeconfig, FakeCompute, FakeIdentityCatalog, FakeImdsServer, Fake
 import { buildNmiImageEntry } from "./nmi-footprint-image.js";
 import { KubeTrafficRecorder, type RecordedList, type RecordedWatch, type RecordedWatchEvent } from "./kube-traffic-recorder.js";
 import { populate, RESOURCE_GROUP, SCALE_SET, SUBSCRIPTION, TEAM_NAMESPACES, touch } from "./nmi-footprint-cluster.js";
-import { cachedTokenLoad, cpuMsOf, freePort, getAs, memoryOf, round, sleep, until, type NmiLoadFigures, type RunningNmi } from "./nmi-footprint-process.js";
+import { cachedTokenLoad, cpuMsOf, freePort, getAs, memoryOf, residentByMapping, round, sleep, until, type NmiLoadFigures, type ResidentByMapping, type RunningNmi } from "./nmi-footprint-process.js";
 
 export type { NmiLoadFigures } from "./nmi-footprint-process.js";
 
@@ -85,6 +85,8 @@ export interface NmiFootprint {
   /** Of `rssMb`: private memory (heap, malloc) and file-backed pages (mostly the `node` binary's code, shared with every Node process on the host), MB. */
   readonly anonMb: number;
   readonly fileMb: number;
+  /** The same steady-state reading by mapping (smaps): the `node` binary, other files, malloc's main arena, the rest. */
+  readonly byMapping: ResidentByMapping;
   /** After a full garbage collection in NMI (then read): resident memory, V8 heap in use and off-heap (external + array buffers), MB. */
   readonly afterGc: { readonly rssMb: number; readonly heapUsedMb: number; readonly heapTotalMb: number; readonly externalMb: number };
   /** CPU time NMI used from exec to synced caches, ms (user + system, from /proc). */
@@ -224,6 +226,7 @@ export async function measureNmiFootprint(options: NmiFootprintOptions = {}): Pr
     // collects the warm-up's garbage by itself when allocation stops (no forced collection here).
     await sleep(options.steadyAfterMs ?? STEADY_AFTER_MS);
     const memory = await memoryOf(pid);
+    const byMapping = await residentByMapping(pid);
     child.kill("SIGUSR2");
     await until(() => usage !== undefined, "NMI's memory usage after a collection", 10_000, nmi);
     const collected = usage ?? process.memoryUsage();
@@ -254,6 +257,7 @@ export async function measureNmiFootprint(options: NmiFootprintOptions = {}): Pr
       hwmMb: round(memory.hwmMb),
       anonMb: round(memory.anonMb),
       fileMb: round(memory.fileMb),
+      byMapping,
       afterGc: {
         rssMb: round(collected.rss / MB),
         heapUsedMb: round(collected.heapUsed / MB),
@@ -292,6 +296,7 @@ export function describeNmiFootprint(f: NmiFootprint): string[] {
   const lines = [
     `NMI footprint (${f.cluster.nodes} nodes, ${f.cluster.pods} pods, ${f.cluster.podsOnNode} on NMI's node, ${f.cluster.identities} identities, ${f.cluster.assignedIdentities} AAIs; node flags: ${f.nodeFlags.join(" ") || "none"})`,
     `  RSS ${f.rssMb} MB in steady state (private ${f.anonMb}, file-backed ${f.fileMb}; ${f.afterWarmUpRssMb} MB right after the warm-up), peak (VmHWM) ${f.hwmMb} MB after ${f.warmTokens}/${f.cluster.podsOnNode} pods obtained a token; CPU to synced caches ${f.startCpuMs} ms`,
+    `  by mapping: node binary ${f.byMapping.nodeBinaryMb} MB, other files ${f.byMapping.otherFilesMb}, malloc main arena ([heap]) ${f.byMapping.brkHeapMb}, other private (V8 heap, thread arenas and stacks) ${f.byMapping.otherAnonMb}`,
     `  after a full GC: RSS ${f.afterGc.rssMb} MB, V8 heap used ${f.afterGc.heapUsedMb} MB of ${f.afterGc.heapTotalMb} MB, external + array buffers ${f.afterGc.externalMb} MB`,
     "  listed at start:",
     ...f.listed.map((l) => `    ${l.path}${l.labelSelector !== undefined ? ` labelSelector=${l.labelSelector}` : ""}${l.fieldSelector !== undefined ? ` fieldSelector=${l.fieldSelector}` : ""}: ${l.objects} objects (${l.pages} page${l.pages === 1 ? "" : "s"})`),

@@ -4,9 +4,9 @@
  *
  * - everything runs in a network namespace the benchmark creates (`podid-<pid>-…-bench`, deleted at the end);
  * - the servers — bare, NMI as shipped (`packages/nmi-server/dist/main.js`) and NMI deciding every request
- *   (`nmi-bench-nmi-main.ts`: the same composition with the decision memo off) — are separate processes
- *   pinned to CPU 0; `wrk` (one thread, 110 keep-alive connections), this process and the fake
- *   kube-apiserver + IMDS process are pinned to CPU 1;
+ *   (`nmi-bench-nmi-main.ts`: the same composition with the decision memo off), both NMIs with the node flags
+ *   and ENV of the image's Dockerfile — are separate processes pinned to CPU 0; `wrk` (one thread, 110
+ *   keep-alive connections), this process and the fake kube-apiserver + IMDS process are pinned to CPU 1;
  * - 110 pods run on the node, each with its own source address: an iptables SNAT round robin in the
  *   namespace gives each of wrk's connections one pod's address, so NMI attributes every request by IP
  *   exactly as in production (its informers read the fake kube-apiserver over HTTP);
@@ -34,6 +34,7 @@ import { e2eIdentity, NMI_MAIN, NODE_FAKES_MAIN, NODE_NAME, SCALE_SET, VAULT } f
 import { NodeFakes } from "../nmi-e2e/node-fakes.js";
 import { tokenTarget } from "../nmi-e2e/pod-clients.js";
 import { measureUpstreamCalls, UPSTREAM_SCENARIO } from "./nmi-upstream-lifetime.js";
+import { readImageLaunch } from "./nmi-footprint-image.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CRDS = join(ROOT, "deploy/crds.yaml");
@@ -57,6 +58,12 @@ const TARGET = tokenTarget(VAULT);
  */
 const NICE: readonly string[] = process.env["BENCH_NICE"] === undefined ? [] : ["nice", "-n", process.env["BENCH_NICE"]];
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+/**
+ * How the image starts NMI (the node flags of its `ENTRYPOINT` and its `ENV`, read from its Dockerfile): both NMI
+ * variants run with them, so the CPU per request is the shipped process's, young-generation cap and malloc
+ * settings included (docs/adr/0017-nmi-as-shipped-footprint.md). The bare server keeps Node's defaults.
+ */
+const IMAGE_LAUNCH = readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8"));
 
 /** wrk's summary, printed by the Lua script's `done` as one `BENCH {...}` line. */
 interface WrkSummary {
@@ -234,10 +241,11 @@ async function main(): Promise<void> {
     // ── the servers, pinned to CPU 0; NMI's log (one audit line per request) goes to /dev/null ──
     const devNull = openSync("/dev/null", "w");
     const startServer = (variant: Variant, argv: string[]): ServerProcess => {
-      const child = spawn("ip", ["netns", "exec", nsName, ...NICE, "taskset", "-c", SERVER_CPU, process.execPath, ...argv], {
+      const launch = variant === "bare" ? { nodeFlags: [], env: {} } : IMAGE_LAUNCH;
+      const child = spawn("ip", ["netns", "exec", nsName, ...NICE, "taskset", "-c", SERVER_CPU, process.execPath, ...launch.nodeFlags, ...argv], {
         stdio: ["ignore", devNull, "pipe"],
         // BENCH_SERVER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the servers.
-        env: { PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", NODE_OPTIONS: process.env["BENCH_SERVER_NODE_OPTIONS"] ?? "" },
+        env: { ...launch.env, PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", NODE_OPTIONS: process.env["BENCH_SERVER_NODE_OPTIONS"] ?? "" },
       });
       children.push(child);
       child.stderr?.setEncoding("utf8").on("data", (chunk: string) => process.stderr.write(`[${variant}] ${chunk}`));
@@ -316,7 +324,8 @@ async function main(): Promise<void> {
 
     console.log(
       `nmi-server benchmark: ${String(PODS)} pods (${String(IDENTITIES)} identities), a pod event every ${String(POD_EVENT_EVERY_MS)} ms; servers on CPU ${SERVER_CPU}, wrk -t1 -c${String(PODS)} on CPU ${GENERATOR_CPU}; ` +
-        `${String(REPS)} × ${String(SECONDS)} s per variant (alternating), Node ${process.version}, body ${String(Buffer.byteLength(body))} bytes` +
+        `${String(REPS)} × ${String(SECONDS)} s per variant (alternating), Node ${process.version}, body ${String(Buffer.byteLength(body))} bytes; ` +
+        `NMI with the image's node flags ${IMAGE_LAUNCH.nodeFlags.join(" ") || "(none)"} and ENV ${JSON.stringify(IMAGE_LAUNCH.env)}` +
         (NICE.length > 0 ? `, servers and wrk at nice ${NICE[2] ?? ""}` : ""),
     );
     for (const variant of VARIANTS) await wrk(variant, WARMUP_SECONDS);

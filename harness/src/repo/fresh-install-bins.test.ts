@@ -18,6 +18,8 @@ const BINS = [
   { bin: "kubectl-podid", args: ["--help"], expect: /explain/ },
   { bin: "podid-mic", args: ["--version"], expect: /\d+\.\d+\.\d+/ },
   { bin: "podid-nmi", args: ["--version"], expect: /\d+\.\d+\.\d+/ },
+  { bin: "podid-kv", args: ["--version"], expect: /^podid-kv \d+\.\d+\.\d+/ },
+  { bin: "podid-kv", args: ["init"], expect: /^\{"status":"Success","capabilities":\{"attach":false\}\}/ },
   { bin: "podid-sim", args: ["--help"], expect: /up/ },
 ] as const;
 const LAUNCHERS: Readonly<Record<string, string>> = {
@@ -25,14 +27,26 @@ const LAUNCHERS: Readonly<Record<string, string>> = {
   "kubectl-podid": "packages/cli/bin/kubectl-podid.mjs",
   "podid-mic": "packages/mic-runner/bin/podid-mic.mjs",
   "podid-nmi": "packages/nmi-server/bin/podid-nmi.mjs",
+  "podid-kv": "packages/kv-flexvolume/bin/podid-kv.mjs",
   "podid-sim": "packages/testkit/bin/podid-sim.mjs",
 };
 
 let copy = "";
 
+/**
+ * A user's shell: not the test CA the vitest global setup puts in NODE_EXTRA_CA_CERTS (npm would then fail to reach
+ * the registry for anything its cache lacks, as for a dependency added since the cache was filled), but the system
+ * bundle when there is one.
+ */
+const USER_ENV: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== "NODE_EXTRA_CA_CERTS")),
+  ...(process.env["SSL_CERT_FILE"] === undefined ? {} : { NODE_EXTRA_CA_CERTS: process.env["SSL_CERT_FILE"] }),
+  npm_config_update_notifier: "false",
+};
+
 function run(command: string, args: readonly string[], cwd: string, timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, [...args], { cwd, timeout, encoding: "utf8", env: { ...process.env, npm_config_update_notifier: "false" } }, (error, stdout, stderr) =>
+    execFile(command, [...args], { cwd, timeout, encoding: "utf8", env: USER_ENV }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }),
     );
   });

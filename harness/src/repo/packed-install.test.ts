@@ -9,8 +9,9 @@
  * - every bin answers `--version`;
  * - `podid-sim up` starts the embedded cluster with the CRDs the package ships, objects are created over its
  *   HTTP API, and the installed `podid explain` explains a pod in it (exit 0, then 2 for a label typo);
- * - `npx podid-sim demo` runs the installed `podid-mic` and a `podid-nmi` per node (optional peers of testkit,
- *   found at run time) through the whole timeline, with the demo manifests the package ships;
+ * - `npx podid-sim demo` runs the installed `podid-mic`, a `podid-nmi` per node and the `podid-kv` FlexVolume
+ *   driver (optional peers of testkit, found at run time) through the whole timeline, with the demo manifests
+ *   the package ships, and ends with the pod's Key Vault secret and the JSON summary;
  * - nothing installed carries a source-map reference or the `@podid/source` condition.
  *
  * Node 22: the project's own (`node_modules/.bin` first on PATH), as the README tells newcomers.
@@ -152,6 +153,7 @@ describe("the packed packages, installed outside the repository", () => {
     ["kubectl-podid", /^podid 0\.1\.0\n$/],
     ["podid-mic", /^podid-mic 0\.1\.0\b/],
     ["podid-nmi", /^podid-nmi 0\.1\.0\b/],
+    ["podid-kv", /^podid-kv 0\.1\.0\b/],
   ])("bin %s --version", async (bin, expected) => {
     const result = await run(join(project, "node_modules", ".bin", bin), ["--version"]);
     expect(result.code, result.stderr).toBe(0);
@@ -199,7 +201,7 @@ describe("the packed packages, installed outside the repository", () => {
     expect(code).toBe(0);
   }, 90_000);
 
-  it("npx podid-sim demo runs the installed MIC and NMIs: Created → PATCH → Assigned, a token, then detach", async () => {
+  it("npx podid-sim demo runs the installed MIC, NMIs and podid-kv: Created → PATCH → Assigned, the Key Vault secret, a token, then detach", async () => {
     // `--no`: npx must use the installed bin, never fetch one.
     const result = await run("npx", ["--no", "podid-sim", "demo", "--kubeconfig", join(work, "demo.kubeconfig"), "--patch-latency-ms", "300"], { timeout: 110_000 });
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
@@ -210,5 +212,8 @@ describe("the packed packages, installed outside the repository", () => {
     expect(result.stdout).toMatch(/xms_mirid\s+\/subscriptions\/[^\n]*\/userAssignedIdentities\/demo-kv-reader/);
     expect(result.stdout).toContain("identity detached from aks-demo-12345678-vmss");
     expect(result.stdout).toContain("demo finished");
+    expect(result.stdout).toMatch(/pod reads \/secret1\/appsecret1 [^\n]*\n\s+Hello from Key Vault: this is appsecret1 of demo-kv\n/);
+    const summary = JSON.parse(result.stdout.trimEnd().split("\n").at(-1) ?? "") as Record<string, unknown>;
+    expect(summary).toMatchObject({ scenario: "seed", armPatches: 1, secretFile: "/secret1/appsecret1", secretMatchesKeyVault: true });
   }, 120_000);
 });

@@ -37,15 +37,35 @@ describe("KubeClientModel (the simulation's kube client)", () => {
     expect(clock.now()).toBeGreaterThanOrEqual(4 * 60);
   });
 
-  it("counts every Event as one write", async () => {
+  it("sends the Events MIC's recorder writes through the shared bucket", async () => {
     const clock = new VirtualClock({ startMs: 0 });
     const client = new KubeClientModel(clock, { qps: 5, maxConcurrentWrites: 20 });
-    const events = client.events();
-    for (let i = 0; i < 7; i++) events.record({ kind: "AzureIdentityBinding", apiVersion: "aadpodidentity.k8s.io/v1", namespace: "ns", name: "b" }, "Normal", "binding applied", `pod ${i}`);
+    const events = client.eventRecorder();
+    // Seven bindings, one Event each: nothing to aggregate, seven creates, two of them beyond the burst of 5.
+    for (let i = 0; i < 7; i++) events.record({ kind: "AzureIdentityBinding", apiVersion: "aadpodidentity.k8s.io/v1", namespace: "ns", name: `b-${i}` }, "Normal", "binding applied", `pod ${i}`);
     await clock.runUntilIdleAsync();
-    expect(events.recorded()).toBe(7);
+    await events.flush();
+    expect(events.sent()).toBe(7);
     expect(client.requests).toBe(7);
     expect(clock.now()).toBeGreaterThanOrEqual(400);
+  });
+
+  it("writes only what client-go's Event budget lets through: 50 assignments on one binding cost at most 25 writes", async () => {
+    const clock = new VirtualClock({ startMs: 0 });
+    const client = new KubeClientModel(clock, { qps: 50, maxConcurrentWrites: 20 });
+    const events = client.eventRecorder();
+    const binding = { kind: "AzureIdentityBinding", apiVersion: "aadpodidentity.k8s.io/v1", namespace: "ns", name: "b" } as const;
+    for (let i = 0; i < 50; i++) {
+      events.record(binding, "Normal", "binding applied", `Binding b applied on node n to pod pod-${i}`);
+      await clock.advanceAsync(20);
+    }
+    await clock.runUntilIdleAsync();
+    await events.flush();
+    // 9 distinct Events, then one combined Event and its count bumps, until the object's 25 tokens are spent
+    // (the 50 × 20 ms refill one more after 5 min only). One write per Event would have been 50.
+    expect(events.sent()).toBeGreaterThanOrEqual(10);
+    expect(events.sent()).toBeLessThanOrEqual(25);
+    expect(client.requests).toBe(events.sent());
   });
 
   it("refuses a non-positive qps", () => {

@@ -22,6 +22,8 @@ export interface ScaleWorld {
   readonly assignedAt: Map<string, number>;
   /** The modelled kube client, when the world has one. */
   readonly kube?: KubeClientModel;
+  /** MIC's Event recorder writing through {@link kube} (with it), and how many Event writes it sent. */
+  readonly events?: EventRecorderPort & { readonly sent: () => number };
 }
 
 /** How the world's ARM and kube client behave (defaults: 40 s VMSS PATCH, no client limits). */
@@ -53,6 +55,7 @@ export function buildScaleWorld(shape: ScaleClusterOptions, options: Partial<Mic
     if (event.type !== "deleted" && event.object.status === "Assigned" && !assignedAt.has(key)) assignedAt.set(key, clock.now());
   });
   const kube = model.kube === undefined ? undefined : new KubeClientModel(clock, model.kube);
+  const events = kube?.eventRecorder();
   const controller = new MicController(
     {
       reader: cluster,
@@ -60,10 +63,10 @@ export function buildScaleWorld(shape: ScaleClusterOptions, options: Partial<Mic
       compute,
       clock,
       logger: new RecordingLogger({ clock }).child({}),
-      events: kube === undefined ? countingEvents : kube.events(),
+      events: events ?? countingEvents,
       isLeader: () => true,
     },
     options,
   );
-  return { clock, cluster, compute, controller, cluster0, targets: [...targets.values()], assignedAt, ...(kube === undefined ? {} : { kube }) };
+  return { clock, cluster, compute, controller, cluster0, targets: [...targets.values()], assignedAt, ...(kube === undefined || events === undefined ? {} : { kube, events }) };
 }

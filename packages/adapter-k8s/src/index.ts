@@ -31,6 +31,16 @@ export { KubeInformerReader } from "./informers/kube-informer-reader.js";
 export type { KubeInformerReaderOptions } from "./informers/kube-informer-reader.js";
 export type { InformerStats } from "./informers/resource-informer.js";
 export { toWireJson } from "./informers/wire-json.js";
+export { parsePodWithKeyVaultVolumes } from "./informers/resource-descriptors.js";
+
+// --- SecretProviderClass reads: SecretProviderClassReaderPort -------------------------------------
+// On-demand GETs with a short cache, for NMI's scoped /host/token (no watch).
+export {
+  KubeSecretProviderClassReader,
+  SECRET_PROVIDER_CLASS_TTL_MS,
+  secretProviderClassView,
+} from "./secret-provider-classes/kube-secret-provider-class-reader.js";
+export type { KubeSecretProviderClassReaderOptions } from "./secret-provider-classes/kube-secret-provider-class-reader.js";
 
 // --- AzureAssignedIdentity writes: AssignedIdentityWriterPort ------------------------------------
 export { KubeAssignedIdentityWriter } from "./writers/kube-assigned-identity-writer.js";

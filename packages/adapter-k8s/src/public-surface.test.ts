@@ -7,15 +7,16 @@ import * as api from "./index.js";
 // change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
 // so they are read from the index's source text (testkit's publicSurfaceOf).
 const VALUES = [
-  "KubeAssignedIdentityWriter", "KubeClient", "KubeConfig", "KubeEventRecorder", "KubeHttpError", "KubeInformerReader", "LeaderElector",
-  "createMicLeaderElector", "describeError", "kubeConfigSourceFrom", "loadKubeConfig", "parseStatusBody",
-  "systemClock", "toWireJson",
+  "KubeAssignedIdentityWriter", "KubeClient", "KubeConfig", "KubeEventRecorder", "KubeHttpError", "KubeInformerReader",
+  "KubeSecretProviderClassReader", "LeaderElector", "SECRET_PROVIDER_CLASS_TTL_MS",
+  "createMicLeaderElector", "describeError", "kubeConfigSourceFrom", "loadKubeConfig", "parsePodWithKeyVaultVolumes", "parseStatusBody",
+  "secretProviderClassView", "systemClock", "toWireJson",
 ];
 
 const TYPES = [
   "BackoffOptions", "EventCorrelatorOptions", "InformerStats", "KubeAssignedIdentityWriterOptions",
   "KubeClientOptions", "KubeCluster", "KubeConfigSource", "KubeContext", "KubeEventRecorderOptions", "KubeHttpRequest",
-  "KubeInformerReaderOptions", "KubeQuery", "KubeStatusBody", "KubeUser",
+  "KubeInformerReaderOptions", "KubeQuery", "KubeSecretProviderClassReaderOptions", "KubeStatusBody", "KubeUser",
   "LeaderElectorOptions", "MicLeaderElectionOptions", "ThrottleRetryOptions",
 ];
 

@@ -172,10 +172,30 @@ export type { InvalidIdentityError, SecretContentError, TokenFetchPlan } from ".
 export type { HttpHeaders } from "./nmi/headers.js";
 export { parseHostTokenRequest } from "./nmi/host-token-request.js";
 export type { HostTokenRequest, HostTokenRequestError } from "./nmi/host-token-request.js";
+export {
+  AZURE_SECRETS_STORE_PROVIDER,
+  decideHostTokenScope,
+  findScopedPod,
+  HOST_TOKEN_MODES,
+  hostTokenScopeDescription,
+  parseHostTokenMode,
+  secretProviderClassesToRead,
+} from "./nmi/host-token-scope.js";
+export type { HostTokenMode, HostTokenScopeDenial, HostTokenScopeVerdict, SecretProviderClassLookup } from "./nmi/host-token-scope.js";
+export {
+  FLEXVOLUME_POD_IDENTITY_OPTION,
+  KEY_VAULT_FLEXVOLUME_DRIVER,
+  keyVaultVolumesOfRawPod,
+  SECRET_PROVIDER_CLASS_ATTRIBUTE,
+  SECRETS_STORE_CSI_DRIVER,
+  summariseKeyVaultVolumes,
+} from "./nmi/key-vault-volumes.js";
+export type { KeyVaultVolume } from "./nmi/key-vault-volumes.js";
 export type { SelectionOptions } from "./nmi/identity-selection.js";
 export type { IdentitySource } from "./nmi/identity-source.js";
 export { IMDS_CONTENT_TYPE, toImdsResponse } from "./nmi/imds-response.js";
 export type {
+  HostToken,
   HostTokenBody,
   ImdsErrorBody,
   ImdsErrorCode,
@@ -366,6 +386,12 @@ export type {
   WatchedResources,
 } from "./ports/kube-reader.port.js";
 export type { AssignedIdentityWriterPort } from "./ports/kube-writer.port.js";
+export {
+  SECRET_PROVIDER_CLASS_GROUP,
+  SECRET_PROVIDER_CLASS_RESOURCE,
+  SECRET_PROVIDER_CLASS_VERSION,
+} from "./ports/secret-provider-class-reader.port.js";
+export type { SecretProviderClassReaderPort, SecretProviderClassView } from "./ports/secret-provider-class-reader.port.js";
 export type { LeaseRecord, LeaseStorePort } from "./ports/lease-store.port.js";
 export type { LogFields, LoggerPort } from "./ports/logger.port.js";
 export type { MetricLabels, MetricsPort } from "./ports/metrics.port.js";

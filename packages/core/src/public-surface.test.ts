@@ -6,8 +6,10 @@ import * as api from "./index.js";
 // The package's public surface, pinned so that adding or dropping an export is a deliberate, reviewed
 // change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
 // so they are read from the index's source text (testkit's publicSurfaceOf).
+const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 const VALUES = [
-  "ANTI_SPOOFING_TABLE", "API_GROUP", "API_VERSION", "ASSIGNED_IDENTITY_FINALIZER", "BEHAVIOR_ANNOTATION", "BEHAVIOR_NAMESPACED",
+  "ANTI_SPOOFING_TABLE", "API_GROUP", "API_VERSION", "ASSIGNED_IDENTITY_FINALIZER", "AZURE_SECRETS_STORE_PROVIDER", "BEHAVIOR_ANNOTATION", "BEHAVIOR_NAMESPACED",
   "BINDING_EVENT", "BINDING_LABEL", "CLOUD_OPERATION", "DEFAULT_ASSIGNED_IDENTITY_NAMESPACE", "DEFAULT_EXCEPTION_NAMESPACES",
   "DEFAULT_INTERCEPTION_SPEC", "DEFAULT_IPT_UPDATE_INTERVAL_SECONDS", "DEFAULT_LEASE_DURATION_MS",
   "DEFAULT_POD_RATE_LIMITER_CONFIG", "EMPTY_QUARANTINE", "EMPTY_RULESET", "GROUP_VERSION", "IMDS_CONTENT_TYPE",
@@ -39,7 +41,12 @@ const VALUES = [
   "serialiseAzurePodIdentityException", "serialiseNode", "serialisePod", "sleepOnTimer", "startQueued",
   "summariseIptablesSave", "sweepTokenCache", "takePodToken", "toImdsResponse", "toImdsTokenBody", "tokenCacheKey", "upstreamThrottled",
   "validateInterceptionSpec", "validateLeaderElectionConfig", "verifyCallerBinding",
-];
+  // The scoped /host/token (docs/adr/0019-scoped-host-token.md).
+  "FLEXVOLUME_POD_IDENTITY_OPTION", "HOST_TOKEN_MODES", "KEY_VAULT_FLEXVOLUME_DRIVER", "SECRETS_STORE_CSI_DRIVER",
+  "SECRET_PROVIDER_CLASS_ATTRIBUTE", "SECRET_PROVIDER_CLASS_GROUP", "SECRET_PROVIDER_CLASS_RESOURCE", "SECRET_PROVIDER_CLASS_VERSION",
+  "decideHostTokenScope", "findScopedPod", "hostTokenScopeDescription", "keyVaultVolumesOfRawPod", "parseHostTokenMode",
+  "secretProviderClassesToRead", "summariseKeyVaultVolumes",
+].sort(byCodePoint);
 
 const TYPES = [
   "ArmFailure", "AssignedIdentitiesByPod", "AssignedIdentityState", "AssignedIdentityWireStatus", "AssignedIdentityWriterPort", "AttachmentDiff", "AttachmentResolution",
@@ -76,7 +83,9 @@ const TYPES = [
   "ValidationError", "ValidationIssue", "ValidationReason", "WaitingLeavingObject", "WatchedResource",
   "WatchedResources", "WireAzureAssignedIdentity", "WireAzureIdentity", "WireAzureIdentityBinding",
   "WireAzurePodIdentityException", "WireGroupVersion", "WireNode", "WireObjectMeta", "WirePod", "WriteFailure",
-];
+  "HostToken", "HostTokenMode", "HostTokenScopeDenial", "HostTokenScopeVerdict", "KeyVaultVolume", "SecretProviderClassLookup",
+  "SecretProviderClassReaderPort", "SecretProviderClassView",
+].sort(byCodePoint);
 
 describe("@podid/core public surface", () => {
   it("names every export (no `export *`): exactly the listed values and types", () => {

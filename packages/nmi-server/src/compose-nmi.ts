@@ -1,7 +1,16 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
-import type { ClockPort, EventRecorderPort, KubeReaderPort, LoggerPort, MetricsPort, NetfilterPort, TokenSourcePort } from "@podid/core";
+import type {
+  ClockPort,
+  EventRecorderPort,
+  KubeReaderPort,
+  LoggerPort,
+  MetricsPort,
+  NetfilterPort,
+  SecretProviderClassReaderPort,
+  TokenSourcePort,
+} from "@podid/core";
 import { systemClock } from "@podid/adapter-k8s";
 import { buildProbeApp, listenOn, pinoLoggerPort, PromMetrics, silentPino, type DaemonRuntime } from "@podid/daemon-shell";
 import { interceptionSpecFrom, listenAddressesFrom, type NmiConfig } from "./config/nmi-config.js";
@@ -63,6 +72,11 @@ export interface NmiAdapters {
    * `config.antiSpoofing`; absent: attribution by source IP alone (the original's behaviour).
    */
   readonly antiSpoofing?: (context: NmiAdapterContext) => AntiSpoofingPort;
+  /**
+   * On-demand SecretProviderClass reads for `--host-token=scoped` (adapter-k8s's `KubeSecretProviderClassReader`;
+   * docs/adr/0019-scoped-host-token.md); absent: a pod whose only Key Vault volumes are CSI volumes gets 503.
+   */
+  readonly secretProviderClasses?: (context: NmiAdapterContext) => SecretProviderClassReaderPort;
 }
 
 /** Where the servers listen once started. */
@@ -138,6 +152,7 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
   const netfilter = adapters.netfilter(context);
   const forwarder = adapters.forwarder?.(context);
   const events = adapters.events?.(context);
+  const secretProviderClasses = config.hostToken === "scoped" ? adapters.secretProviderClasses?.(context) : undefined;
   // Anti-spoofing guards the intercepted packet path; with `--interception=none` there is none to guard (the
   // demo's pods share the host's loopback), so attribution stays by source IP there.
   const antiSpoofing = config.antiSpoofing && config.interception === "iptables" ? adapters.antiSpoofing?.(context) : undefined;
@@ -155,6 +170,7 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
     ...(forwarder !== undefined ? { forwarder } : {}),
     ...(events !== undefined ? { events } : {}),
     ...(callerInterfaces !== undefined ? { callerInterfaces } : {}),
+    ...(secretProviderClasses !== undefined ? { secretProviderClasses } : {}),
   });
   const spoofKeeper =
     antiSpoofing === undefined || callerInterfaces === undefined

@@ -1,4 +1,4 @@
-import { KubeClient, KubeEventRecorder, KubeInformerReader, kubeConfigSourceFrom, loadKubeConfig } from "@podid/adapter-k8s";
+import { KubeClient, KubeEventRecorder, KubeInformerReader, KubeSecretProviderClassReader, kubeConfigSourceFrom, loadKubeConfig } from "@podid/adapter-k8s";
 import { AzureTokenSource, metadataEndpoint } from "@podid/adapter-azure/token-source";
 import { IptablesNetfilter, NftAntiSpoofing } from "@podid/adapter-iptables";
 import { ok, type LoggerPort, type NetfilterPort } from "@podid/core";
@@ -8,7 +8,7 @@ import { nmiWatchScope, ScopedKubeReader } from "./nmi-watch-scope.js";
 /**
  * The adapters of the deployable: adapter-k8s informers limited to what NMI reads (`nmiWatchScope`: this
  * node's pods and AzureAssignedIdentities, identities and bindings, exceptions of the exception namespaces; no
- * Nodes), adapter-azure's token source asking IMDS at `--metadata-ip:--metadata-port` (and AAD for service
+ * Nodes; SecretProviderClasses read on demand for the scoped `/host/token`), adapter-azure's token source asking IMDS at `--metadata-ip:--metadata-port` (and AAD for service
  * principals), and adapter-iptables' fail-closed interception (or none, for the demo).
  */
 export function productionAdapters(): NmiAdapters {
@@ -28,6 +28,8 @@ export function productionAdapters(): NmiAdapters {
         client,
         resources: scope.resources,
         podNodeName: scope.podNodeName,
+        // The scoped /host/token needs each pod's Key Vault volumes (docs/adr/0019-scoped-host-token.md).
+        podKeyVaultVolumes: config.hostToken === "scoped",
         ...(scope.assignedIdentityNodeName !== undefined ? { assignedIdentityNodeName: scope.assignedIdentityNodeName } : {}),
         events,
         logger,
@@ -42,6 +44,7 @@ export function productionAdapters(): NmiAdapters {
       return new ScopedKubeReader(node, exceptions);
     },
     events: ({ config }) => kube(config).events,
+    secretProviderClasses: ({ config, logger }) => new KubeSecretProviderClassReader({ client: kube(config).client, logger }),
     tokenSource: ({ config }) => new AzureTokenSource({ imds: { endpoint: metadataEndpoint(config.metadataAddress, config.metadataPort) } }),
     // Anti-spoofing (docs/adr/0010-anti-spoofing.md): pod IP → interface from the node, nftables drop rules.
     antiSpoofing: ({ config, logger }) => new NftAntiSpoofing({ metadataAddress: config.metadataAddress, logger }),

@@ -46,6 +46,8 @@ export type {
 } from "./fakes/fake-lease-store.js";
 export { FakeNetfilter } from "./fakes/fake-netfilter.js";
 export type { MetadataTrafficVerdict, NetfilterCounts, NetfilterOp, NetfilterTamper } from "./fakes/fake-netfilter.js";
+export { FakeSecretProviderClassReader } from "./fakes/fake-secret-provider-class-reader.js";
+export type { FakeSecretProviderClass } from "./fakes/fake-secret-provider-class-reader.js";
 export { FakeTokenSource } from "./fakes/fake-token-source.js";
 export type {
   FakeServicePrincipal,
@@ -107,6 +109,14 @@ export {
   tokenUrl,
 } from "./objects/cluster-objects.js";
 export type { IdentityOptions, PodOptions } from "./objects/cluster-objects.js";
+export {
+  keyVaultFlexVolume,
+  SECRET_PROVIDER_CLASS_CRD,
+  secretProviderClassObject,
+  secretsStoreCsiVolume,
+  SEED_KEY_VAULT_FLEXVOLUME_OPTIONS,
+} from "./objects/key-vault-objects.js";
+export type { SecretProviderClassOptions } from "./objects/key-vault-objects.js";
 export { buildScaleCluster } from "./scenarios/scale-cluster.js";
 export { seedScaleCluster } from "./scenarios/seed-scale-cluster.js";
 export type { ScaleCluster, ScaleClusterOptions } from "./scenarios/scale-cluster.js";
@@ -141,6 +151,28 @@ export type {
 } from "./azure/fake-imds-server.js";
 export type { ImdsThrottleOptions } from "./azure/imds-throttle.js";
 export { systemClock } from "./azure/system-clock.js";
+
+// --- Azure Key Vault fake, reached under the real vault host names ---------------------------------
+// HTTPS data plane with challenge auth and access policies; `agent()` for in-process SDK clients,
+// `childEnvironment()` (a loopback host-mapping preload) for child processes.
+export { FakeKeyVault } from "./azure/key-vault/fake-key-vault.js";
+export type {
+  FakeCertificateOptions,
+  FakeKeyVaultOptions,
+  FakeKeyVaultRequestLogEntry,
+  FakeSecretOptions,
+} from "./azure/key-vault/fake-key-vault.js";
+export type {
+  CertificateContentType,
+  CertificatePermission,
+  KeyPermission,
+  KeyVaultPermissions,
+  KeyVaultPrincipal,
+  SecretPermission,
+} from "./azure/key-vault/key-vault-model.js";
+export { LoopbackHostsAgent } from "./azure/key-vault/loopback-agent.js";
+export type { LoopbackHostsAgentOptions } from "./azure/key-vault/loopback-agent.js";
+export type { LoopbackHostMapping } from "./azure/key-vault/loopback-hosts.js";
 
 // --- Fake kube-apiserver -------------------------------------------------------------------------
 // A loopback HTTP server real Kubernetes clients accept (see ./kube-apiserver/index.ts).
@@ -196,3 +228,10 @@ export { createNetnsTopology, PodNetns } from "./netns/netns-topology.js";
 export type { NetnsTopology, NetnsTopologyOptions } from "./netns/netns-topology.js";
 export { runCommand } from "./netns/run-command.js";
 export type { CommandResult, RunCommandOptions } from "./netns/run-command.js";
+
+// --- Simulated kubelet: FlexVolume drivers run as real processes into kubelet's volume layout ----
+export { callFlexVolumeDriver } from "./kubelet/flexvolume-driver-call.js";
+export type { FlexVolumeCallResult, FlexVolumeDriverCommand } from "./kubelet/flexvolume-driver-call.js";
+export { flexVolumeMountOptions } from "./kubelet/flexvolume-mount-options.js";
+export { SimulatedKubelet } from "./kubelet/simulated-kubelet.js";
+export type { KubeletEvent, SimulatedKubeletOptions } from "./kubelet/simulated-kubelet.js";

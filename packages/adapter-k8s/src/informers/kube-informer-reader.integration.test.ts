@@ -261,6 +261,54 @@ describe("KubeInformerReader against the fake kube-apiserver", () => {
     }
   }, 20_000);
 
+  it("caches only what podid reads of pods and nodes, keeps AAIs whole and shares their repeated values", async () => {
+    const reader = newReader({ resources: ["pods", "nodes", "azureassignedidentities"] });
+    const bulky = { "kubectl.kubernetes.io/last-applied-configuration": "x".repeat(2000) };
+    server.store.upsert({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "trimmed", namespace: "shape", labels: { aadpodidbinding: "sel" }, annotations: bulky, finalizers: ["example.com/hold"] },
+      spec: { nodeName: "node-shape", containers: [{ name: "c", image: "busybox" }] },
+    });
+    server.store.upsert({ apiVersion: "v1", kind: "Node", metadata: { name: "node-shape", labels: { zone: "1" }, annotations: bulky }, spec: { providerID: "azure:///x" } });
+    const identity = { apiVersion: "aadpodidentity.k8s.io/v1", kind: "AzureIdentity", metadata: { name: "id", namespace: "shape" }, spec: { type: 0, resourceID: RESOURCE_ID("id"), clientID: "c1" } };
+    const binding = { apiVersion: "aadpodidentity.k8s.io/v1", kind: "AzureIdentityBinding", metadata: { name: "b", namespace: "shape" }, spec: { azureIdentity: "id", selector: "sel" } };
+    for (const name of ["one", "two"]) {
+      server.store.upsert({
+        apiVersion: "aadpodidentity.k8s.io/v1",
+        kind: "AzureAssignedIdentity",
+        metadata: { name, namespace: "shape", labels: { [NODENAME_LABEL]: "node-shape" }, annotations: { note: "kept" }, finalizers: ["azureassignedidentity.finalizers.aadpodidentity.k8s.io"] },
+        spec: { azureIdentityRef: identity, azureBindingRef: binding, pod: name, podNamespace: "shape", nodename: "node-shape" },
+        status: { status: "Assigned", availableReplicas: 1 },
+      });
+    }
+    // Asked before the first list: the index is built empty and kept in step by the informer's events.
+    expect(reader.assignedIdentitiesOnNode("node-shape")).toEqual([]);
+    reader.start();
+    try {
+      await reader.whenSynced();
+      const pod = reader.get("pods", "shape", "trimmed");
+      // Exactly these keys: no annotations, finalizers or creationTimestamp are kept for a pod.
+      expect(pod?.metadata).toStrictEqual({ name: "trimmed", namespace: "shape", uid: expect.any(String), resourceVersion: expect.any(String), labels: { aadpodidbinding: "sel" }, annotations: {}, finalizers: [] });
+      expect(pod?.nodeName).toBe("node-shape");
+      const node = reader.get("nodes", "", "node-shape");
+      expect(node?.metadata).toStrictEqual({ name: "node-shape", namespace: "", uid: expect.any(String), resourceVersion: expect.any(String), labels: {}, annotations: {}, finalizers: [] });
+      expect(node?.providerID).toBe("azure:///x");
+      const [one, two] = ["one", "two"].map((name) => reader.get("azureassignedidentities", "shape", name));
+      // AAIs are written back by MIC: everything stays, and equal maps and lists are one shared frozen copy.
+      expect(one?.metadata.creationTimestamp).toEqual(expect.any(String));
+      expect(one?.metadata.annotations).toEqual({ note: "kept" });
+      expect(one?.metadata.finalizers).toEqual(["azureassignedidentity.finalizers.aadpodidentity.k8s.io"]);
+      expect(one?.metadata.labels).toBe(two?.metadata.labels);
+      expect(one?.metadata.annotations).toBe(two?.metadata.annotations);
+      expect(one?.metadata.finalizers).toBe(two?.metadata.finalizers);
+      expect(Object.isFrozen(one?.metadata.labels)).toBe(true);
+      expect(reader.assignedIdentitiesOnNode("node-shape").map((a) => a.metadata.name)).toEqual(["one", "two"]);
+    } finally {
+      await reader.stop();
+    }
+  }, 20_000);
+
   it("reads secrets on demand and maps a missing one to notFound", async () => {
     const reader = newReader({ resources: [] });
     await writer.core.createNamespacedSecret({ namespace: "default", body: { metadata: { name: "sp" }, data: { clientSecret: Buffer.from("s3cr3t").toString("base64") } } });

@@ -22,7 +22,7 @@ import { silentLogger } from "../support/silent-logger.js";
 import type { BackoffOptions } from "./backoff.js";
 import { InvalidObjectReporter } from "./invalid-object-reporter.js";
 import { ObjectIndex } from "./object-index.js";
-import { RESOURCE_DESCRIPTORS, WATCHED_RESOURCES } from "./resource-descriptors.js";
+import { parseCachedPodWithKeyVaultVolumes, RESOURCE_DESCRIPTORS, WATCHED_RESOURCES } from "./resource-descriptors.js";
 import { ResourceInformer, type InformerStats } from "./resource-informer.js";
 import { decodeSecretData } from "./secret-data.js";
 
@@ -33,6 +33,11 @@ export interface KubeInformerReaderOptions {
   readonly resources?: readonly WatchedResource[];
   /** Watch only the pods on this node (`fieldSelector=spec.nodeName=<node>`), as the original NMI did. */
   readonly podNodeName?: string;
+  /**
+   * Keep each pod's Key Vault volumes (`PodView.keyVaultVolumes`), summarised from `spec.volumes` when the pod
+   * is decoded (NMI, for the scoped `/host/token`; docs/adr/0019-scoped-host-token.md). Default off.
+   */
+  readonly podKeyVaultVolumes?: boolean;
   /** Watch only AzureAssignedIdentities labelled `nodename=<node>`, as the original NMI did. */
   readonly assignedIdentityNodeName?: string;
   /**
@@ -81,12 +86,11 @@ export class KubeInformerReader implements KubeReaderPort {
   readonly #client: KubeClient;
   readonly #logger: LoggerPort;
   readonly #informers: Informers = {};
-  readonly #podsByIp = new ObjectIndex<PodView>(podAddresses);
-  readonly #assignedByPod = new ObjectIndex<AzureAssignedIdentity>((a) => [objectKey(a.spec.podNamespace, a.spec.pod)]);
-  readonly #assignedByNode = new ObjectIndex<AzureAssignedIdentity>((a) => {
-    const node = a.metadata.labels[NODENAME_LABEL];
-    return node === undefined ? [] : [node];
-  });
+  // The indexes are built on first use and kept in step from then on: MIC never asks for them, and at
+  // 10,000 AAIs they would hold a bucket per pod (docs/adr/0018-mic-memory-and-event-budget.md).
+  #podsByIp: ObjectIndex<PodView> | undefined;
+  #assignedByPod: ObjectIndex<AzureAssignedIdentity> | undefined;
+  #assignedByNode: ObjectIndex<AzureAssignedIdentity> | undefined;
 
   /** Creates (but does not start) one informer per resource in `options.resources`. */
   constructor(options: KubeInformerReaderOptions) {
@@ -97,11 +101,6 @@ export class KubeInformerReader implements KubeReaderPort {
     for (const resource of new Set(resources)) {
       this.#create(resource, options, reporter);
     }
-    this.#informers.pods?.subscribe((event) => this.#index(this.#podsByIp, event));
-    this.#informers.azureassignedidentities?.subscribe((event) => {
-      this.#index(this.#assignedByPod, event);
-      this.#index(this.#assignedByNode, event);
-    });
   }
 
   /** Starts every informer. */
@@ -165,16 +164,23 @@ export class KubeInformerReader implements KubeReaderPort {
    */
   podsByIP(ip: string): readonly PodView[] {
     const normalized = normalizeIpAddress(ip);
-    return normalized === undefined ? [] : this.#podsByIp.get(normalized);
+    if (normalized === undefined) return [];
+    this.#podsByIp ??= this.#indexOf("pods", podAddresses);
+    return this.#podsByIp.get(normalized);
   }
 
   /** AzureAssignedIdentities whose `spec.podNamespace`/`spec.pod` name this pod. */
   assignedIdentitiesForPod(podNamespace: string, podName: string): readonly AzureAssignedIdentity[] {
+    this.#assignedByPod ??= this.#indexOf("azureassignedidentities", (a) => [objectKey(a.spec.podNamespace, a.spec.pod)]);
     return this.#assignedByPod.get(objectKey(podNamespace, podName));
   }
 
   /** AzureAssignedIdentities labelled `nodename=<nodeName>`. */
   assignedIdentitiesOnNode(nodeName: string): readonly AzureAssignedIdentity[] {
+    this.#assignedByNode ??= this.#indexOf("azureassignedidentities", (a) => {
+      const node = a.metadata.labels[NODENAME_LABEL];
+      return node === undefined ? [] : [node];
+    });
     return this.#assignedByNode.get(nodeName);
   }
 
@@ -223,7 +229,7 @@ export class KubeInformerReader implements KubeReaderPort {
       ...(labelSelector !== undefined ? { labelSelector } : {}),
       ...(fieldSelector !== undefined ? { fieldSelector } : {}),
       listPage: (query) => listPage(client, query),
-      parse: descriptor.parse,
+      parse: resource === "pods" && options.podKeyVaultVolumes === true ? (parseCachedPodWithKeyVaultVolumes as typeof descriptor.parse) : descriptor.parse,
       openWatch: (path, query, signal) => client.openWatch(path, query, signal),
       clock: client.clock,
       logger: this.#logger.child({ informer: resource }),
@@ -236,6 +242,15 @@ export class KubeInformerReader implements KubeReaderPort {
       ...(options.random !== undefined ? { random: options.random } : {}),
     });
     (this.#informers as Record<WatchedResource, unknown>)[resource] = informer;
+  }
+
+  /** A new index over `resource`'s cached objects, kept in step with the cache from now on. */
+  #indexOf<R extends "pods" | "azureassignedidentities">(resource: R, keysOf: (object: WatchedResources[R]) => readonly string[]): ObjectIndex<WatchedResources[R]> {
+    const index = new ObjectIndex<WatchedResources[R]>(keysOf);
+    const informer = this.#informer(resource);
+    for (const object of informer?.list() ?? []) index.set(objectKey(object.metadata.namespace, object.metadata.name), object);
+    informer?.subscribe((event) => this.#index(index, event));
+    return index;
   }
 
   #index<T extends { readonly metadata: { readonly namespace: string; readonly name: string } }>(index: ObjectIndex<T>, event: ResourceEvent<T>): void {

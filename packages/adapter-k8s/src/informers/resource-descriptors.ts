@@ -10,8 +10,10 @@ import {
   parseAzurePodIdentityException,
   parseNode,
   parsePod,
+  keyVaultVolumesOfRawPod,
   ok,
   type AzureAssignedIdentity,
+  type PodView,
   type Result,
   type ValidationError,
   type WatchedResource,
@@ -19,6 +21,7 @@ import {
 } from "@podid/core";
 import type { KubeClient } from "../client/kube-client.js";
 import type { KubeQuery } from "../client/kube-http.js";
+import { assignedIdentityForCache, nodeForCache, podForCache, SharedValues } from "./cached-views.js";
 import { ContentInterner, internEmbedded } from "./embedded-interner.js";
 import type { ListQuery, RawListPage } from "./resource-informer.js";
 
@@ -110,16 +113,43 @@ function customResource<R extends WatchedResource>(
 /** Shared by every reader in the process: the copies are frozen and held weakly, so sharing is always safe. */
 const EMBEDDED_COPIES = new ContentInterner();
 
+/** Repeated strings, maps and lists of cached objects, shared by every reader in the process (all frozen or immutable). */
+const SHARED_VALUES = new SharedValues();
+
+/** `parse` followed by `trim` on success: what an informer stores (docs/adr/0018-mic-memory-and-event-budget.md). */
+function forCache<T>(parse: (raw: unknown) => Result<T, ValidationError>, trim: (value: T, shared: SharedValues) => T): (raw: unknown) => Result<T, ValidationError> {
+  return (raw) => {
+    const parsed = parse(raw);
+    return parsed.ok ? ok(trim(parsed.value, SHARED_VALUES)) : parsed;
+  };
+}
+
 /** core's AzureAssignedIdentity parser, with the embedded identity and binding shared between AAIs. */
 function parseSharingEmbedded(raw: unknown): Result<AzureAssignedIdentity, ValidationError> {
   const parsed = parseAzureAssignedIdentity(raw);
-  return parsed.ok ? ok(internEmbedded(EMBEDDED_COPIES, parsed.value)) : parsed;
+  return parsed.ok ? ok(assignedIdentityForCache(internEmbedded(EMBEDDED_COPIES, parsed.value), SHARED_VALUES)) : parsed;
+}
+
+/** {@link parsePodWithKeyVaultVolumes} as the pod informer stores it (trimmed like every cached pod). */
+export const parseCachedPodWithKeyVaultVolumes = forCache((raw) => parsePodWithKeyVaultVolumes(raw), podForCache);
+
+/**
+ * core's Pod parser plus the pod's Key Vault volumes (`keyVaultVolumesOfRawPod`), read while the raw object is
+ * at hand: the informer keeps only the parsed view, never the pod spec (docs/adr/0015-nmi-reads-only-what-it-uses.md),
+ * and the scoped `/host/token` needs to know which pods mount one (docs/adr/0019-scoped-host-token.md). Pods
+ * without one get no extra field.
+ */
+export function parsePodWithKeyVaultVolumes(raw: unknown): Result<PodView, ValidationError> {
+  const parsed = parsePod(raw);
+  if (!parsed.ok) return parsed;
+  const keyVaultVolumes = keyVaultVolumesOfRawPod(raw);
+  return keyVaultVolumes === undefined ? parsed : ok({ ...parsed.value, keyVaultVolumes });
 }
 
 /** The six resources of core's `WatchedResources`, with core's parsers. */
 export const RESOURCE_DESCRIPTORS: { readonly [R in WatchedResource]: ResourceDescriptor<R> } = {
-  pods: rawResource("pods", "Pod", "v1", { path: "/api/v1/pods", namespacedPath: (namespace) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` }, parsePod),
-  nodes: rawResource("nodes", "Node", "v1", { path: "/api/v1/nodes" }, parseNode),
+  pods: rawResource("pods", "Pod", "v1", { path: "/api/v1/pods", namespacedPath: (namespace) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` }, forCache(parsePod, podForCache)),
+  nodes: rawResource("nodes", "Node", "v1", { path: "/api/v1/nodes" }, forCache(parseNode, nodeForCache)),
   azureidentities: customResource(PLURAL.AzureIdentity, KIND.AzureIdentity, (raw) => parseAzureIdentity(raw)),
   azureidentitybindings: customResource(PLURAL.AzureIdentityBinding, KIND.AzureIdentityBinding, (raw) => parseAzureIdentityBinding(raw)),
   azureassignedidentities: customResource(PLURAL.AzureAssignedIdentity, KIND.AzureAssignedIdentity, parseSharingEmbedded),

@@ -4,6 +4,8 @@
  * only what the rules need; the parsers in this folder build them from raw API JSON.
  */
 
+import type { KeyVaultVolume } from "../nmi/key-vault-volumes.js";
+
 /** The subset of Kubernetes `ObjectMeta` that podid reads or writes. */
 export interface ObjectMeta {
   readonly name: string;
@@ -129,6 +131,11 @@ export interface PodView {
   readonly podIP: string;
   /** `status.podIPs[].ip` (dual-stack); includes `podIP` when set. */
   readonly podIPs: readonly string[];
+  /**
+   * The pod's Key Vault volumes (`summariseKeyVaultVolumes` of `spec.volumes`), filled in only by readers that
+   * decode them (NMI's pod informer, for the scoped `/host/token`); absent means none or not decoded.
+   */
+  readonly keyVaultVolumes?: readonly KeyVaultVolume[];
 }
 
 /** What podid needs to know about a node. */

@@ -34,7 +34,7 @@ const optionsArb: fc.Arbitrary<NmiDecisionOptions> = fc.record({
   retryAfterSeconds: fc.constant(20),
   waitForCreatedMs: fc.constantFrom(0, 80_000),
   waitForAssignedMs: fc.constantFrom(0, 100_000),
-  hostTokenEnabled: fc.boolean(),
+  hostTokenMode: fc.constantFrom("scoped" as const, "unscoped" as const, "off" as const),
   blockInstanceMetadata: fc.boolean(),
   // Exceptions in NAMESPACE_POOL are honoured only when listed (default list: podid-system, kube-system).
   exceptionNamespaces: fc.subarray([...NAMESPACE_POOL]),
@@ -317,7 +317,9 @@ describe("decideHostTokenRequest", () => {
     podIP: "10.244.0.5",
     podIPs: ["10.244.0.5"],
   };
-  const enabled = { ...NMI_DECISION_DEFAULTS, hostTokenEnabled: true };
+  // The original's behaviour (any live pod of this node); the scoped mode has its own tests (host-token-scope.test.ts).
+  const enabled: NmiDecisionOptions = { ...NMI_DECISION_DEFAULTS, hostTokenMode: "unscoped" };
+  const off: NmiDecisionOptions = { ...NMI_DECISION_DEFAULTS, hostTokenMode: "off" };
   const input = (request: Result<HostTokenRequest, HostTokenRequestError>, options = enabled) => ({
     request,
     podsOnNode: [pod],
@@ -331,7 +333,7 @@ describe("decideHostTokenRequest", () => {
   it("is refused when disabled, whatever the request", () => {
     fc.assert(
       fc.property(fc.constantFrom(good, err({ kind: "missingPodHeaders" as const }), err({ kind: "notFromHost" as const, remoteAddress: "1.2.3.4" })), (request) => {
-        expect(decideHostTokenRequest(input(request, NMI_DECISION_DEFAULTS))).toEqual({ kind: "hostTokenDenied", reason: "disabled" });
+        expect(decideHostTokenRequest(input(request, off))).toEqual({ kind: "hostTokenDenied", reason: "disabled" });
       }),
     );
   });

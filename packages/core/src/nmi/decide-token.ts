@@ -10,6 +10,7 @@ import type { NmiDecision, NotFoundReason, TokenResponseShape } from "./decision
 import { decideException } from "./exception-policy.js";
 import { planTokenFetch } from "./fetch-plan.js";
 import type { HostTokenRequest, HostTokenRequestError } from "./host-token-request.js";
+import { decideHostTokenScope, findScopedPod, type SecretProviderClassLookup } from "./host-token-scope.js";
 import { chooseIdentity, type IdentityChoice, type IdentitySource } from "./identity-source.js";
 import type { NmiDecisionOptions } from "./nmi-options.js";
 import type { TokenRequest, TokenRequestError } from "./token-request.js";
@@ -155,24 +156,61 @@ export interface HostTokenDecisionInput {
   readonly identities: IdentitySource;
   readonly elapsedMs: number;
   readonly options: NmiDecisionOptions;
+  /**
+   * `--host-token=scoped`: the lookups of the SecretProviderClasses `secretProviderClassesToRead` named for
+   * the pod, by name in the pod's namespace (a class that decides the scope and is missing here counts as
+   * unreadable: 503). Unused in the other modes.
+   */
+  readonly secretProviderClasses?: ReadonlyMap<string, SecretProviderClassLookup>;
+}
+
+const NO_CLASSES: ReadonlyMap<string, SecretProviderClassLookup> = new Map();
+
+/** The live pod of this node the request names, or the final decision refusing it, per `hostTokenMode`. */
+function namedPod(input: HostTokenDecisionInput, request: HostTokenRequest): { readonly pod: PodView } | { readonly refused: NmiDecision } {
+  const { podNamespace: namespace, podName: name } = request;
+  if (input.options.hostTokenMode !== "scoped") {
+    const pod = findPodOnNode(namespace, name, input.podsOnNode, input.attribution);
+    return pod.ok ? { pod: pod.value } : { refused: { kind: "callerUnknown", error: pod.error } };
+  }
+  const ref = { namespace, name };
+  const pod = findScopedPod(namespace, name, input.podsOnNode, input.attribution.nodeName);
+  if (!pod.ok) return { refused: { kind: "hostTokenOutOfScope", pod: ref, reason: pod.error } };
+  const verdict = decideHostTokenScope(pod.value, input.secretProviderClasses ?? NO_CLASSES);
+  switch (verdict.kind) {
+    case "inScope":
+      return { pod: pod.value };
+    case "denied":
+      return { refused: { kind: "hostTokenOutOfScope", pod: ref, reason: verdict.reason } };
+    case "unavailable": {
+      const secretProviderClass = { namespace: verdict.namespace, name: verdict.name };
+      return {
+        refused:
+          verdict.error === undefined
+            ? { kind: "hostTokenScopeUnavailable", pod: ref, secretProviderClass }
+            : { kind: "hostTokenScopeUnavailable", pod: ref, secretProviderClass, error: verdict.error },
+      };
+    }
+  }
 }
 
 /**
- * Decides a `/host/token` request: refused outright unless `hostTokenEnabled`; then the original's
- * checks (pod headers → 400, source not 127.0.0.1 → 500, `resource` → 400); then the named pod must be a
- * live pod of this node; then the same identity decision as the token path for that pod (no exception
- * check, as in the original), rendered in the host shape.
+ * Decides a `/host/token` request: refused outright with `--host-token=off`; then the original's checks
+ * (pod headers → 400, source not 127.0.0.1 → 500, `resource` → 400); then the named pod must be a live pod
+ * of this node — and, when `scoped`, one that mounts a Key Vault volume in pod-identity mode (403 with the
+ * reason otherwise, `decideHostTokenScope`); then the same identity decision as the token path for that pod
+ * (no exception check, as in the original), rendered in the host shape.
  */
 export function decideHostTokenRequest(input: HostTokenDecisionInput): NmiDecision {
   const { request, options } = input;
-  if (!options.hostTokenEnabled) return { kind: "hostTokenDenied", reason: "disabled" };
+  if (options.hostTokenMode === "off") return { kind: "hostTokenDenied", reason: "disabled" };
   if (!request.ok) {
     return request.error.kind === "notFromHost"
       ? { kind: "hostTokenDenied", reason: "notFromHost" }
       : { kind: "badRequest", reason: request.error };
   }
-  const pod = findPodOnNode(request.value.podNamespace, request.value.podName, input.podsOnNode, input.attribution);
-  if (!pod.ok) return { kind: "callerUnknown", error: pod.error };
-  const choice = chooseIdentity(pod.value, request.value, input.identities);
-  return decideForChoice(pod.value, request.value.resource, choice, input.elapsedMs, options, "host");
+  const named = namedPod(input, request.value);
+  if ("refused" in named) return named.refused;
+  const choice = chooseIdentity(named.pod, request.value, input.identities);
+  return decideForChoice(named.pod, request.value.resource, choice, input.elapsedMs, options, "host");
 }

@@ -2,6 +2,8 @@ import type { AzureIdentity } from "../model/types.js";
 import type { UnbackedReason } from "./assignment-backing.js";
 import type { AttributionError, PodRef } from "./caller-attribution.js";
 import type { ExceptionRefusal } from "./exception-policy.js";
+import type { HostTokenScopeDenial } from "./host-token-scope.js";
+import type { KubeError } from "../ports/kube-errors.js";
 import type { ManagedIdentityTokenRequest, TokenFetchPlan } from "./fetch-plan.js";
 import type { PathRejection } from "./request-path.js";
 import type { IdentitySelector, TokenRequestError } from "./token-request.js";
@@ -59,6 +61,18 @@ export type NmiDecision =
   | { readonly kind: "callerUnknown"; readonly error: AttributionError }
   /** `/host/token` refused: `notFromHost` → 500 as the original, `disabled` → 403. */
   | { readonly kind: "hostTokenDenied"; readonly reason: "notFromHost" | "disabled" }
+  /** 403: `--host-token=scoped` and the named pod is out of scope (`decideHostTokenScope`). */
+  | { readonly kind: "hostTokenOutOfScope"; readonly pod: { readonly namespace: string; readonly name: string }; readonly reason: HostTokenScopeDenial }
+  /**
+   * 503 (+ `Retry-After` when the API server throttled): `--host-token=scoped` and a SecretProviderClass that
+   * decides the scope could not be read; the drivers retry the mount.
+   */
+  | {
+      readonly kind: "hostTokenScopeUnavailable";
+      readonly pod: { readonly namespace: string; readonly name: string };
+      readonly secretProviderClass: { readonly namespace: string; readonly name: string };
+      readonly error?: KubeError;
+    }
   /** 405 + `Allow`: a method other than GET/HEAD on a token path (`decideRequestLine`). */
   | { readonly kind: "methodNotAllowed"; readonly method: string; readonly allow: readonly string[] }
   /** 505, connection closed: a request line other than HTTP/1.0 or HTTP/1.1 (`decideRequestLine`). */

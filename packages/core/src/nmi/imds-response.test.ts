@@ -4,6 +4,7 @@ import type { KubeError } from "../ports/kube-errors.js";
 import type { TokenSourceError } from "../ports/token-source.port.js";
 import type { AttributionError } from "./caller-attribution.js";
 import type { BadRequestReason } from "./decision.js";
+import type { HostTokenScopeDenial } from "./host-token-scope.js";
 import { IMDS_CONTENT_TYPE, toImdsResponse, type NmiOutcome } from "./imds-response.js";
 
 const IMDS_ERROR_CODES = ["invalid_request", "bad_request", "forbidden", "not_found", "server_error", "service_unavailable", "too_many_requests"];
@@ -71,6 +72,28 @@ const outcomeArb: fc.Arbitrary<NmiOutcome> = fc.oneof(
   attributionArb.map((error): NmiOutcome => ({ kind: "callerUnknown", error })),
   fc.constantFrom<NmiOutcome>({ kind: "hostTokenDenied", reason: "notFromHost" }, { kind: "hostTokenDenied", reason: "disabled" }, { kind: "instanceBlocked" }),
   fc
+    .constantFrom<HostTokenScopeDenial>(
+      { kind: "podNotOnNode" },
+      { kind: "podNotLive", phase: "Succeeded" },
+      { kind: "podTerminating" },
+      { kind: "podAmbiguous" },
+      { kind: "noKeyVaultVolume" },
+      { kind: "flexVolumeWithoutPodIdentity", volume: "v" },
+      { kind: "csiVolumeWithoutClass", volume: "v" },
+      { kind: "secretProviderClassNotFound", namespace: "a", name: "spc" },
+      { kind: "secretProviderClassNotAzure", namespace: "a", name: "spc", provider: "vault" },
+      { kind: "secretProviderClassWithoutPodIdentity", namespace: "a", name: "spc" },
+    )
+    .map((reason): NmiOutcome => ({ kind: "hostTokenOutOfScope", pod: { namespace: "a", name: "b" }, reason })),
+  fc
+    .option(kubeErrorArb, { nil: undefined })
+    .map((error): NmiOutcome => ({
+      kind: "hostTokenScopeUnavailable",
+      pod: { namespace: "a", name: "b" },
+      secretProviderClass: { namespace: "a", name: "spc" },
+      ...(error === undefined ? {} : { error }),
+    })),
+  fc
     .tuple(
       fc.constantFrom(
         { kind: "noAssignedIdentity" as const },
@@ -107,6 +130,10 @@ function documentedStatus(outcome: NmiOutcome): number {
       return 500;
     case "hostTokenDenied":
       return outcome.reason === "notFromHost" ? 500 : 403;
+    case "hostTokenOutOfScope":
+      return 403;
+    case "hostTokenScopeUnavailable":
+      return 503;
     case "instanceBlocked":
     case "invalidIdentity":
     case "exceptionRefused":
@@ -177,7 +204,11 @@ describe("toImdsResponse", () => {
 
   it("renders tokens as IMDS objects, or the original's host shape", () => {
     expect(toImdsResponse({ kind: "issued", shape: "imds", token })).toEqual({ status: 200, headers: { "content-type": IMDS_CONTENT_TYPE }, body: token });
-    expect(toImdsResponse({ kind: "issued", shape: "host", token, clientId: "c" }).body).toEqual({ token, clientid: "c" });
+    // The host shape carries exactly the original's adal.Token fields, in its order (no client_id, no extras).
+    const host = toImdsResponse({ kind: "issued", shape: "host", token: { ...token, ext_expires_in: "86399" }, clientId: "c" }).body;
+    const { client_id: _clientId, ...adal } = token;
+    expect(host).toEqual({ token: adal, clientid: "c" });
+    expect(Object.keys((host as { token: object }).token)).toEqual(["access_token", "refresh_token", "expires_in", "expires_on", "not_before", "resource", "token_type"]);
   });
 
   it("does not reveal which other pods share an address", () => {

@@ -4,6 +4,7 @@ import type { AttributionError } from "./caller-attribution.js";
 import type { UnbackedReason } from "./assignment-backing.js";
 import type { BadRequestReason, FinalNmiDecision, NotFoundReason } from "./decision.js";
 import type { ExceptionRefusal } from "./exception-policy.js";
+import { hostTokenScopeDescription } from "./host-token-scope.js";
 import type { SecretContentError } from "./fetch-plan.js";
 import type { SecretRef } from "../model/types.js";
 
@@ -30,10 +31,38 @@ export interface ImdsErrorBody {
   readonly error_description: string;
 }
 
+/**
+ * The token inside a `/host/token` answer: exactly the seven fields of the original's `adal.Token`, the type
+ * both Key Vault drivers decode it into (docs/compatibility.md, "Host token endpoint"). Values stay IMDS's
+ * strings; the drivers' `json.Number` fields accept numeric strings.
+ */
+export interface HostToken {
+  readonly access_token: string;
+  readonly refresh_token: string;
+  readonly expires_in: string;
+  readonly expires_on: string;
+  readonly not_before: string;
+  readonly resource: string;
+  readonly token_type: string;
+}
+
 /** The original's `/host/token` success body. */
 export interface HostTokenBody {
-  readonly token: ImdsTokenBody;
+  readonly token: HostToken;
   readonly clientid: string;
+}
+
+/** The seven `adal.Token` fields of `token`, in the original's order (nothing else: no `client_id`, no extras). */
+function hostToken(token: ImdsTokenBody): HostToken {
+  return {
+    access_token: token.access_token,
+    refresh_token: token.refresh_token,
+    expires_in: token.expires_in,
+    expires_on: token.expires_on,
+    not_before: token.not_before,
+    resource: token.resource,
+    token_type: token.token_type,
+  };
 }
 
 /** A response ready to send. */
@@ -193,9 +222,9 @@ function secretResponse(failureInfo: SecretFailure): ImdsResponse {
 /**
  * The HTTP response for a final outcome. Status codes: 400 bad requests (`Metadata` header with the exact
  * text "Required metadata header not specified"); 500 unattributable callers and `/host/token` from a
- * non-host address (as the original); 403 blocked instance metadata, disabled `/host/token`, unusable
+ * non-host address (as the original); 403 blocked instance metadata, disabled or out-of-scope `/host/token`, unusable
  * identity or Secret, and token-source refusals; 404 no identity, or 503 + `Retry-After` with
- * `--set-retry-after-header`; 503 token source unavailable (PR #1206) or Secret read failing transiently;
+ * `--set-retry-after-header`; 503 token source unavailable (PR #1206), Secret or SecretProviderClass read failing;
  * 429 + `Retry-After` when throttled; 200 with the token (or the host shape). Header names are lower case.
  */
 export function toImdsResponse(outcome: NmiOutcome): ImdsResponse {
@@ -208,6 +237,15 @@ export function toImdsResponse(outcome: NmiOutcome): ImdsResponse {
       return outcome.reason === "notFromHost"
         ? failure(500, "server_error", "request remote address is not from a host")
         : failure(403, "forbidden", "the /host/token endpoint is disabled");
+    case "hostTokenOutOfScope":
+      return failure(403, "forbidden", hostTokenScopeDescription(outcome.pod, outcome.reason));
+    case "hostTokenScopeUnavailable": {
+      const { secretProviderClass: spc, error } = outcome;
+      const description = `SecretProviderClass ${spc.namespace}/${spc.name} cannot be read now (${error?.kind ?? "not looked up"}); retry`;
+      return error?.kind === "throttled"
+        ? failure(503, "service_unavailable", description, { "retry-after": retryAfter(error.retryAfterMs) })
+        : failure(503, "service_unavailable", description);
+    }
     case "instanceBlocked":
       return failure(403, "forbidden", "Request blocked by AAD Pod Identity NMI");
     case "methodNotAllowed":
@@ -232,7 +270,7 @@ export function toImdsResponse(outcome: NmiOutcome): ImdsResponse {
       return {
         status: 200,
         headers: ISSUED_HEADERS,
-        body: outcome.shape === "imds" ? outcome.token : { token: outcome.token, clientid: outcome.clientId },
+        body: outcome.shape === "imds" ? outcome.token : { token: hostToken(outcome.token), clientid: outcome.clientId },
       };
     case "tokenFailed":
       return tokenFailureResponse(outcome.error);

@@ -1,4 +1,5 @@
 import { DEFAULT_EXCEPTION_NAMESPACES } from "./exception-policy.js";
+import type { HostTokenMode } from "./host-token-scope.js";
 
 /**
  * Options and defaults of NMI's request decisions (the flags of `cmd/nmi` that change answers).
@@ -21,10 +22,12 @@ export interface NmiDecisionOptions {
   /** Standard mode: the longest total wait for a `Created` AAI to become `Assigned` (original: 20 × 5 s = 100 s). */
   readonly waitForAssignedMs: number;
   /**
-   * Serve `/host/token`. The original always did, letting any host-network process mint tokens for any pod
-   * by naming it (it only checked for a 127.0.0.1 source); podid makes it opt-in.
+   * `--host-token`: how `/host/token` is served. The original always served it, letting any host-network
+   * process mint tokens for any pod by naming it (it only checked for a 127.0.0.1 source); podid serves it
+   * `scoped` by default (pods of this node with a Key Vault volume in pod-identity mode), `unscoped` as the
+   * original did, or `off` (docs/adr/0019-scoped-host-token.md).
    */
-  readonly hostTokenEnabled: boolean;
+  readonly hostTokenMode: HostTokenMode;
   /** `--block-instance-metadata`: answer `/metadata/instance…` with 403 instead of proxying. */
   readonly blockInstanceMetadata: boolean;
   /**
@@ -42,14 +45,14 @@ export interface NmiDecisionOptions {
 /** The `Retry-After` value of the original's `--set-retry-after-header` mode. */
 export const NMI_RETRY_AFTER_SECONDS = 20;
 
-/** Defaults: the original's flag defaults, except `/host/token`, which is off unless asked for. */
+/** Defaults: the original's flag defaults, except `/host/token`, which is scoped. */
 export const NMI_DECISION_DEFAULTS: NmiDecisionOptions = {
   metadataHeaderRequired: true,
   setRetryAfterHeader: false,
   retryAfterSeconds: NMI_RETRY_AFTER_SECONDS,
   waitForCreatedMs: 80_000,
   waitForAssignedMs: 100_000,
-  hostTokenEnabled: false,
+  hostTokenMode: "scoped",
   blockInstanceMetadata: false,
   exceptionNamespaces: DEFAULT_EXCEPTION_NAMESPACES,
   exceptionPassthrough: false,

@@ -205,6 +205,9 @@ suite("deploy/ (kustomize, kubectl apply)", { timeout: 60_000 }, () => {
     expect(grants(rules("Role", "podid-mic-leader-election"))).toEqual(new Set(["leases:get", "leases:create", "leases:update"]));
     expect([...grants(rules("ClusterRole", "podid-nmi"))].filter((g) => g.startsWith("secrets"))).toEqual([]);
     expect(grants(rules("ClusterRole", "podid-nmi-secrets"))).toEqual(new Set(["secrets:get"]));
+    // The scoped /host/token GETs single SecretProviderClasses and never watches them (docs/adr/0019-scoped-host-token.md).
+    const nmiSpc = rules("ClusterRole", "podid-nmi").filter((r) => r.resources.includes("secretproviderclasses"));
+    expect(nmiSpc).toEqual([{ apiGroups: ["secrets-store.csi.x-k8s.io"], resources: ["secretproviderclasses"], verbs: ["get"] }]);
   });
 
   it("keeps deploy/crds.yaml the only copy of the CRDs", () => {

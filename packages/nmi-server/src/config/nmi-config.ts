@@ -3,6 +3,7 @@ import {
   DEFAULT_POD_RATE_LIMITER_CONFIG,
   NMI_RETRY_AFTER_SECONDS,
   isLoopbackIpv4,
+  type HostTokenMode,
   type InterceptionSpec,
   type IptablesBackendSetting,
   type NmiDecisionOptions,
@@ -98,10 +99,12 @@ export interface NmiConfig {
   /** `--kubeconfig` or env `KUBECONFIG`; absent = in-cluster configuration. */
   readonly kubeconfig?: string;
   /**
-   * `--host-token` (podid). The original always served `/host/token`, which lets any
-   * host-network process mint tokens for any pod of the node by naming it in two headers.
+   * `--host-token=scoped|unscoped|off` (podid; `true` means `unscoped`, `false` means `off`, as earlier podid
+   * command lines wrote it). The original always served `/host/token`, which lets any host-network process
+   * mint tokens for any pod of the node by naming it in two headers; `scoped` (the default) serves only pods
+   * of this node that mount a Key Vault volume in pod-identity mode (docs/adr/0019-scoped-host-token.md).
    */
-  readonly hostToken: boolean;
+  readonly hostToken: HostTokenMode;
   /** `--interception-release` (podid). */
   readonly interceptionRelease: InterceptionRelease;
   /**
@@ -199,7 +202,7 @@ export const NMI_CONFIG_DEFAULTS: Omit<NmiConfig, "nodeName"> = {
   kubeletConfigPath: "/etc/default/kubelet",
   setRetryAfterHeader: false,
   enableConntrackDeletion: false,
-  hostToken: false,
+  hostToken: "scoped",
   interceptionRelease: "fail-closed",
   // podid's own namespace (deploy/, where MIC's exception lives) and kube-system (AKS add-ons).
   exceptionNamespaces: DEFAULT_EXCEPTION_NAMESPACES,
@@ -250,7 +253,7 @@ export function decisionOptionsFrom(config: NmiConfig): NmiDecisionOptions {
     retryAfterSeconds: NMI_RETRY_AFTER_SECONDS,
     waitForCreatedMs: config.retryAttemptsForCreated * intervalMs,
     waitForAssignedMs: (config.retryAttemptsForCreated + config.retryAttemptsForAssigned) * intervalMs,
-    hostTokenEnabled: config.hostToken,
+    hostTokenMode: config.hostToken,
     blockInstanceMetadata: config.blockInstanceMetadata,
     exceptionNamespaces: config.exceptionNamespaces,
     exceptionPassthrough: config.exceptionPassthrough,
@@ -281,11 +284,11 @@ export function interceptionSpecFrom(config: NmiConfig): InterceptionSpec {
 }
 
 /**
- * Every address the token server listens on: the listen address, plus 127.0.0.1 when `--host-token` is on
- * and the listen address is neither loopback nor a wildcard — `/host/token` answers only callers on
+ * Every address the token server listens on: the listen address, plus 127.0.0.1 unless `--host-token=off`
+ * when the listen address is neither loopback nor a wildcard — `/host/token` answers only callers on
  * 127.0.0.1, and host agents such as the Key Vault FlexVolume call it there, as with the original.
  */
 export function listenAddressesFrom(config: NmiConfig): readonly string[] {
-  const loopbackToo = config.hostToken && !isWildcard(config.listenAddress) && !isLoopbackIpv4(config.listenAddress);
+  const loopbackToo = config.hostToken !== "off" && !isWildcard(config.listenAddress) && !isLoopbackIpv4(config.listenAddress);
   return loopbackToo ? [config.listenAddress, "127.0.0.1"] : [config.listenAddress];
 }

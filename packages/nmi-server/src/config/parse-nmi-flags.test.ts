@@ -44,7 +44,7 @@ describe("parseNmiFlags", () => {
       kubeletConfigPath: "/etc/default/kubelet",
       setRetryAfterHeader: false,
       enableConntrackDeletion: false,
-      hostToken: false,
+      hostToken: "scoped",
       interceptionRelease: "fail-closed",
     });
   });
@@ -85,12 +85,12 @@ describe("parseNmiFlags", () => {
       micNamespace: "kube-system",
       setRetryAfterHeader: true,
       interceptionRelease: "remove",
-      hostToken: true,
+      hostToken: "unscoped",
       kubeconfig: "/etc/kube.conf",
       prometheusPort: 9999,
       probePort: 8085,
     });
-    expect(decisionOptionsFrom(config)).toMatchObject({ waitForCreatedMs: 6000, waitForAssignedMs: 9000, hostTokenEnabled: true, blockInstanceMetadata: true });
+    expect(decisionOptionsFrom(config)).toMatchObject({ waitForCreatedMs: 6000, waitForAssignedMs: 9000, hostTokenMode: "unscoped", blockInstanceMetadata: true });
   });
 
   it("reads FORCENAMESPACED=true and KUBECONFIG from the environment (flags win for kubeconfig)", () => {
@@ -159,11 +159,31 @@ describe("parseNmiFlags", () => {
     expect(failure(["--node=n", "--iptables-backend=xtables"])).toContain("--iptables-backend");
   });
 
-  it("listens on 127.0.0.1 too for /host/token callers when NMI listens on the node IP", () => {
+  it("listens on 127.0.0.1 too for /host/token callers when NMI listens on the node IP, unless --host-token=off", () => {
     expect(listenAddressesFrom(run(["--node=n", "--host-token"], { HOST_IP: "10.240.0.4" }))).toEqual(["10.240.0.4", "127.0.0.1"]);
-    expect(listenAddressesFrom(run(["--node=n"], { HOST_IP: "10.240.0.4" }))).toEqual(["10.240.0.4"]);
+    expect(listenAddressesFrom(run(["--node=n"], { HOST_IP: "10.240.0.4" }))).toEqual(["10.240.0.4", "127.0.0.1"]);
+    expect(listenAddressesFrom(run(["--node=n", "--host-token=off"], { HOST_IP: "10.240.0.4" }))).toEqual(["10.240.0.4"]);
     expect(listenAddressesFrom(run(["--node=n", "--host-token"]))).toEqual(["127.0.0.1"]);
     expect(listenAddressesFrom(run(["--node=n", "--host-token", "--nmi-listen-address=0.0.0.0"]))).toEqual(["0.0.0.0"]);
+  });
+
+  it("--host-token is scoped by default; takes scoped, unscoped or off, and the earlier booleans (bare/true → unscoped, false → off)", () => {
+    expect(run(["--node=n"]).hostToken).toBe("scoped");
+    for (const mode of ["scoped", "unscoped", "off"] as const) {
+      expect(run(["--node=n", `--host-token=${mode}`]).hostToken).toBe(mode);
+      expect(run(["--node=n", "--host-token", mode]).hostToken).toBe(mode);
+    }
+    expect(run(["--node=n", "--host-token"]).hostToken).toBe("unscoped");
+    expect(run(["--node=n", "-host-token"]).hostToken).toBe("unscoped");
+    for (const yes of ["true", "1", "t", "T", "TRUE", "True"]) expect(run(["--node=n", `--host-token=${yes}`]).hostToken).toBe("unscoped");
+    for (const no of ["false", "0", "f", "F", "FALSE", "False"]) expect(run(["--node=n", `--host-token=${no}`]).hostToken).toBe("off");
+    expect(failure(["--node=n", "--host-token=yes"])).toContain("--host-token");
+    expect(failure(["--node=n", "--host-token=Scoped"])).toContain("scoped, unscoped, off");
+    expect(decisionOptionsFrom(run(["--node=n"]))).toMatchObject({ hostTokenMode: "scoped" });
+  });
+
+  it("serves the original's port, 2579, by default (both Key Vault drivers call localhost:2579)", () => {
+    expect(run(["--node=n"]).port).toBe(2579);
   });
 
   it("targets 127.0.0.1 with the DNAT when listening on every interface", () => {
@@ -194,13 +214,13 @@ describe("Go-style arguments", () => {
   });
 
   it("any boolean flag parses the same in every accepted form", () => {
-    const flags = ["block-instance-metadata", "set-retry-after-header", "enable-conntrack-deletion", "host-token", "forceNamespaced"] as const;
+    const flags = ["block-instance-metadata", "set-retry-after-header", "enable-conntrack-deletion", "forceNamespaced"] as const;
     fc.assert(
       fc.property(fc.constantFrom(...flags), fc.boolean(), fc.constantFrom("--", "-"), fc.constantFrom("true", "false", "1", "0", "T", "F"), (flag, _b, dash, text) => {
         const value = parseGoBool(text);
         const parsed = parseNmiFlags(["--node=n", `${dash}${flag}=${text}`]);
         expect(parsed.ok).toBe(true);
-        const key = { "block-instance-metadata": "blockInstanceMetadata", "set-retry-after-header": "setRetryAfterHeader", "enable-conntrack-deletion": "enableConntrackDeletion", "host-token": "hostToken", forceNamespaced: "forceNamespaced" }[flag];
+        const key = { "block-instance-metadata": "blockInstanceMetadata", "set-retry-after-header": "setRetryAfterHeader", "enable-conntrack-deletion": "enableConntrackDeletion", forceNamespaced: "forceNamespaced" }[flag];
         expect(parsed.ok && parsed.value.kind === "run" && parsed.value.config[key as keyof NmiConfig]).toBe(value);
       }),
       { numRuns: 100 },

@@ -3,12 +3,14 @@ import {
   err,
   ok,
   parseChoiceFlag,
+  parseHostTokenMode,
   parseIntegerFlag,
   parseIpFlag,
   parseNumberFlag,
   type DeployableCommand,
   type FlagEnvironment,
   type FlagValue,
+  type HostTokenMode,
   type InvalidFlags,
   type IptablesBackendSetting,
   type Result,
@@ -99,7 +101,15 @@ function addNmiFlags(program: Command): void {
     .option(...bool("--set-retry-after-header", "answer a not-yet-assigned identity with 503 + Retry-After instead of waiting", D.setRetryAfterHeader))
     .option(...bool("--enable-conntrack-deletion", "flush conntrack entries to the metadata address after installing the rules", D.enableConntrackDeletion))
     .option("--kubeconfig <path>", "kubeconfig file (default: env KUBECONFIG, else in-cluster)")
-    .option(...bool("--host-token", "serve /host/token for host agents (off by default; the original always served it)", D.hostToken))
+    // `--host-token` alone (an earlier podid's boolean flag) keeps meaning what it switched on: unscoped.
+    .option(
+      ...valued(
+        "--host-token [mode]",
+        "/host/token for node agents (Key Vault volume drivers): scoped (pods of this node with a Key Vault volume in pod-identity mode), unscoped (any pod of this node, as the original) or off; true = unscoped, false = off",
+        flagArg(parseHostTokenMode),
+        D.hostToken,
+      ),
+    )
     .option(...valued("--interception <mode>", "iptables (fail-closed rules) or none (demo/development only: nothing intercepts pod traffic)", choiceArg<InterceptionMode>(["iptables", "none"]), D.interception))
     .option(...bool("--anti-spoofing", "bind pod IPs to their host interface/bridge port, drop spoofed metadata traffic and ARP, refuse unresolved pods (docs/adr/0010)", D.antiSpoofing))
     .option(...valued("--interception-release <mode>", "on shutdown: fail-closed (block pod traffic to the metadata address) or remove (the original's fail-open cleanup)", choiceArg<InterceptionRelease>(["fail-closed", "remove"]), D.interceptionRelease))
@@ -140,7 +150,8 @@ interface RawOptions {
   readonly setRetryAfterHeader?: boolean;
   readonly enableConntrackDeletion?: boolean;
   readonly kubeconfig?: string;
-  readonly hostToken?: boolean;
+  /** `true` for `--host-token` without a value. */
+  readonly hostToken?: HostTokenMode | true;
   readonly interceptionRelease?: InterceptionRelease;
   readonly interception?: InterceptionMode;
   readonly antiSpoofing?: boolean;
@@ -212,7 +223,7 @@ function interpret({ options: o, env }: ParsedFlags<RawOptions>): Result<Omit<Ru
     setRetryAfterHeader: o.setRetryAfterHeader,
     enableConntrackDeletion: o.enableConntrackDeletion,
     kubeconfig,
-    hostToken: o.hostToken,
+    hostToken: o.hostToken === true ? "unscoped" : o.hostToken,
     interceptionRelease: o.interceptionRelease,
     interception: o.interception,
     antiSpoofing: o.antiSpoofing,

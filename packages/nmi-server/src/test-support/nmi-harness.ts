@@ -1,5 +1,5 @@
 import { err, ok } from "@podid/core";
-import { FakeCluster, FakeTokenSource, RecordingLogger, RecordingMetrics, TEST_NODE, VirtualClock } from "@podid/testkit";
+import { FakeCluster, FakeSecretProviderClassReader, FakeTokenSource, RecordingLogger, RecordingMetrics, TEST_NODE, VirtualClock } from "@podid/testkit";
 import { defineNmiConfig, type NmiConfig, type NmiConfigInput } from "../config/nmi-config.js";
 import type { ForwardedResponse, ForwardRequest, ImdsForwarder } from "../imds-forwarder.js";
 import { createNmiServer, type NmiApp } from "../token-path/1-http-entry.js";
@@ -43,6 +43,7 @@ export interface NmiHarness {
   readonly logger: RecordingLogger;
   readonly metrics: RecordingMetrics;
   readonly forwarder: RecordingForwarder;
+  readonly secretProviderClasses: FakeSecretProviderClassReader;
   readonly config: NmiConfig;
   readonly app: NmiApp;
   readonly engine: NmiEngine;
@@ -75,7 +76,8 @@ export function createHarness(options: HarnessOptions = {}): NmiHarness {
   const metrics = new RecordingMetrics();
   const forwarder = options.forwarder ?? new RecordingForwarder();
   const config = defineNmiConfig({ nodeName: TEST_NODE, ...(options.config ?? {}) });
-  const ports = { kube: cluster, tokenSource: tokens, clock, logger, metrics };
+  const secretProviderClasses = new FakeSecretProviderClassReader();
+  const ports = { kube: cluster, tokenSource: tokens, clock, logger, metrics, secretProviderClasses };
   const { app, engine } = createNmiServer(config, options.httpForwarding === true ? ports : { ...ports, forwarder });
-  return { cluster, tokens, clock, logger, metrics, forwarder, config, app, engine };
+  return { cluster, tokens, clock, logger, metrics, forwarder, secretProviderClasses, config, app, engine };
 }

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { IMDS_CONTENT_TYPE, type ClockPort, type EventRecorderPort, type KubeReaderPort, type LoggerPort, type MetricsPort, type TokenSourcePort } from "@podid/core";
+import { IMDS_CONTENT_TYPE, type ClockPort, type EventRecorderPort, type KubeReaderPort, type LoggerPort, type MetricsPort, type SecretProviderClassReaderPort, type TokenSourcePort } from "@podid/core";
 import type { NmiConfig } from "../config/nmi-config.js";
 import { limitConnections } from "../connection-limits.js";
 import { createHttpForwarder, type ImdsForwarder } from "../imds-forwarder.js";
@@ -33,6 +33,8 @@ export interface NmiServerPorts {
   readonly forwarder?: ImdsForwarder;
   /** Where NMI records Events (a refused forged or stale AzureAssignedIdentity); default: none. */
   readonly events?: EventRecorderPort;
+  /** SecretProviderClass reads for `--host-token=scoped` (docs/adr/0019-scoped-host-token.md); default: none. */
+  readonly secretProviderClasses?: SecretProviderClassReaderPort;
   /** Anti-spoofing's resolved-interface state (docs/adr/0010-anti-spoofing.md); absent: attribution by source IP alone. */
   readonly callerInterfaces?: CallerInterfaces;
   /**

@@ -18,6 +18,7 @@ import {
   type PodView,
   type RequestRoute,
   type ResourceEvent,
+  type SecretProviderClassReaderPort,
   type TokenSourcePort,
   type Unsubscribe,
 } from "@podid/core";
@@ -63,6 +64,11 @@ export interface NmiEnginePorts {
   readonly events?: EventRecorderPort;
   /** Anti-spoofing's resolved-interface state (docs/adr/0010-anti-spoofing.md); absent: attribution by source IP alone. */
   readonly callerInterfaces?: CallerInterfaces;
+  /**
+   * On-demand SecretProviderClass reads for `--host-token=scoped` (docs/adr/0019-scoped-host-token.md); absent:
+   * pods whose only Key Vault volumes are Secrets Store CSI volumes are answered 503.
+   */
+  readonly secretProviderClasses?: SecretProviderClassReaderPort;
 }
 
 /** A request to serve. */
@@ -121,7 +127,7 @@ export class NmiEngine {
     });
     const fetcher = new TokenFetcher({ kube, tokenSource: ports.tokenSource, gate: this.#gate, clock, metrics });
     const memo = new DecisionMemo<MemoisedDecision>(normalizeIpAddress);
-    this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, options, memo, logger, ...(ports.events === undefined ? {} : { events: ports.events }) };
+    this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, options, memo, logger, ...(ports.events === undefined ? {} : { events: ports.events }), ...(ports.secretProviderClasses === undefined ? {} : { secretProviderClasses: ports.secretProviderClasses }) };
     this.#forwarding = { forwarder: ports.forwarder, metrics, options };
     // Every change of an object a decision reads drops the decisions taken from it first: a pod change those of
     // the pod's addresses, any other change the whole memo.

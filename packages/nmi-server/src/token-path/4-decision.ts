@@ -4,6 +4,9 @@ import {
   decideHostTokenRequest,
   decideTokenRequest,
   findPodOnNode,
+  findScopedPod,
+  podRef,
+  secretProviderClassesToRead,
   isFinalDecision,
   parseHostTokenRequest,
   parseTokenRequest,
@@ -19,6 +22,8 @@ import {
   type PodView,
   type QueryParams,
   type ResourceEvent,
+  type SecretProviderClassLookup,
+  type SecretProviderClassReaderPort,
 } from "@podid/core";
 import { NMI_METRIC } from "../nmi-metrics.js";
 import { callerChanged, callerStillBound, type Attributed, type ClusterView, type PathRequest } from "./3-attribution.js";
@@ -57,6 +62,11 @@ export interface DecisionParts extends TokenCacheParts {
   /** Where NMI records Events (a refused forged or stale AzureAssignedIdentity); none in some tests. */
   readonly events?: EventRecorderPort;
   readonly logger?: LoggerPort;
+  /**
+   * Reads the SecretProviderClasses that decide whether a pod with a Secrets Store CSI volume is in scope of
+   * `--host-token=scoped`; without it such a pod is answered 503 (the class cannot be read).
+   */
+  readonly secretProviderClasses?: SecretProviderClassReaderPort;
 }
 
 /** An identity source with nothing in it, for decisions where the caller could not be attributed. */
@@ -131,10 +141,30 @@ export function serveToken(parts: DecisionParts, req: PathRequest, query: QueryP
   return decided instanceof Promise ? decided.then(serveDecided) : serveDecided(decided);
 }
 
-/** Serves `/host/token` (only when enabled; core refuses it otherwise). */
+/** No SecretProviderClass looked up. */
+const NO_CLASSES: ReadonlyMap<string, SecretProviderClassLookup> = new Map();
+
+/**
+ * `--host-token=scoped`: reads the SecretProviderClasses core's `secretProviderClassesToRead` names for the
+ * pod the request names (none for a pod out of scope anyway, or in scope through a FlexVolume), so core's
+ * decision can see them. Sets the audit record's pod as soon as the pod is known.
+ */
+async function scopeClasses(parts: DecisionParts, namespace: string, name: string, trace: Trace): Promise<ReadonlyMap<string, SecretProviderClassLookup>> {
+  const pod = findScopedPod(namespace, name, parts.view.podsOnNode(), parts.view.nodeName);
+  trace.pod = pod.ok ? podRef(pod.value) : { namespace, name, uid: "" };
+  const names = pod.ok ? secretProviderClassesToRead(pod.value) : [];
+  const reader = parts.secretProviderClasses;
+  if (names.length === 0 || reader === undefined) return NO_CLASSES;
+  const lookups = await Promise.all(names.map(async (spc) => [spc, await reader.read(namespace, spc)] as const));
+  return new Map(lookups);
+}
+
+/** Serves `/host/token` (as `--host-token` says: scoped, unscoped, or off, where core refuses it). */
 export async function serveHostToken(parts: DecisionParts, req: PathRequest, query: QueryParams, trace: Trace): Promise<FlowResult> {
   const request = parseHostTokenRequest(query, req.headers, req.remoteAddress);
   if (request.ok) trace.resource = request.value.resource;
+  const secretProviderClasses =
+    request.ok && parts.options.hostTokenMode === "scoped" ? await scopeClasses(parts, request.value.podNamespace, request.value.podName, trace) : NO_CLASSES;
   // After waiting for upstream, the named pod is looked up again with core's rule (live pod of this node).
   const findNamed = (): Attributed =>
     request.ok
@@ -149,6 +179,7 @@ export async function serveHostToken(parts: DecisionParts, req: PathRequest, que
       identities: request.ok ? parts.view.identitySource(request.value.podNamespace) : EMPTY_SOURCE,
       elapsedMs,
       options: parts.options,
+      secretProviderClasses,
     }),
   );
   if (isFlowResult(decided)) return decided;

@@ -247,6 +247,10 @@ function reasonOf(o: NmiOutcome): string | undefined {
       return o.error.kind;
     case "hostTokenDenied":
       return o.reason;
+    case "hostTokenOutOfScope":
+      return o.reason.kind;
+    case "hostTokenScopeUnavailable":
+      return o.error?.kind ?? "notLookedUp";
     case "notFound":
       return o.reason.kind;
     case "invalidIdentity":

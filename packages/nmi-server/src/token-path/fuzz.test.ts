@@ -235,7 +235,7 @@ beforeAll(() => {
   clientIds.push(bound.identity.spec.clientID, created.identity.spec.clientID, second.identity.spec.clientID, fakeGuid("unknown-client"));
   // No waiting in a fuzz run: --set-retry-after-header answers "not assigned yet" with 503 at once.
   apps.push(fuzzApp({ setRetryAfterHeader: true }));
-  apps.push(fuzzApp({ setRetryAfterHeader: true, hostToken: true, blockInstanceMetadata: true, metadataHeaderRequired: false, podRateLimitPerSecond: 0, bodyLimitBytes: 64 }));
+  apps.push(fuzzApp({ setRetryAfterHeader: true, hostToken: "unscoped", blockInstanceMetadata: true, metadataHeaderRequired: false, podRateLimitPerSecond: 0, bodyLimitBytes: 64 }));
 });
 
 afterAll(async () => {

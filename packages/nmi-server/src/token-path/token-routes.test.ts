@@ -198,15 +198,15 @@ describe("token types 1 and 2", () => {
 });
 
 describe("/host/token", () => {
-  it("is refused with 403 unless enabled (the original always served it)", async () => {
-    h = createHarness();
+  it("is refused with 403 when off (the original always served it)", async () => {
+    h = createHarness({ config: { hostToken: "off" } });
     bindPod(h, { pod: "app", ip: "10.0.0.5", identity: "id-a" });
     const res = await h.app.inject({ url: "/host/token/?resource=https%3A%2F%2Fvault.azure.net", headers: { podns: "default", podname: "app" }, remoteAddress: "127.0.0.1" });
     expect(res.statusCode).toBe(403);
   });
 
-  it("when enabled: 400 without pod headers, 500 from a non-host address, the host shape otherwise", async () => {
-    h = createHarness({ config: { hostToken: true } });
+  it("unscoped: 400 without pod headers, 500 from a non-host address, the host shape otherwise", async () => {
+    h = createHarness({ config: { hostToken: "unscoped" } });
     const { identity } = bindPod(h, { pod: "app", ip: "10.0.0.5", identity: "id-a" });
     const url = "/host/token/?resource=https%3A%2F%2Fvault.azure.net";
     expect((await h.app.inject({ url, remoteAddress: "127.0.0.1" })).statusCode).toBe(400);
@@ -215,7 +215,7 @@ describe("/host/token", () => {
     expect(res.statusCode).toBe(200);
     const body = json(res.body);
     expect(body["clientid"]).toBe(identity.spec.clientID);
-    expect(body["token"]).toMatchObject({ client_id: identity.spec.clientID, resource: "https://vault.azure.net" });
+    expect(body["token"]).toMatchObject({ resource: "https://vault.azure.net" });
     const unknown = await h.app.inject({ url, headers: { podns: "default", podname: "ghost" }, remoteAddress: "127.0.0.1" });
     expect(unknown.statusCode).toBe(500);
   });

@@ -101,6 +101,29 @@ describe("podid-sim up --scenario", () => {
     expect(await run.exited).toBe(0);
   }, 40_000);
 
+  it("starts the seed's FakeKeyVault, prints its endpoint and writes keyvault.env that lets a child process read the secret", async () => {
+    const out = join(dir, "seed-kv");
+    const run = startCli(["up", "--scenario", SEED, "--out", out]);
+    try {
+      await waitForReady(run);
+      const line = run.output().split("\n").find((l) => l.includes("Key Vault https://demo-kv.vault.azure.net")) ?? "";
+      expect(line).toMatch(/served on https:\/\/127\.0\.0\.1:\d+ \(challenge tenant 72f988bf-0000-4000-8000-00000000d3e0\): secrets appsecret1, rotating-secret \[3 versions\]; keys key1; certificates cert1 \(pem\); access demo-kv-reader \(secrets get\/list; keys get; certificates get\)/);
+      const kvEnv = Object.fromEntries(readFileSync(join(out, "keyvault.env"), "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+      expect(Object.keys(kvEnv).sort()).toEqual(["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS", "PODID_TESTKIT_HOSTS"]);
+      // The identity the scenario grants, as the fake IMDS would mint its token (unsigned fake JWT).
+      const clientId = /identity demo-kv-reader: clientID (\S+),/.exec(run.output())?.[1] ?? "";
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { aud: "https://vault.azure.net", iss: "https://sts.windows.net/72f988bf-0000-4000-8000-00000000d3e0/", appid: clientId, oid: "o", sub: "o", tid: "72f988bf-0000-4000-8000-00000000d3e0", iat: now, nbf: now, exp: now + 600, uti: "u", ver: "1.0" };
+      const token = ["{}", JSON.stringify(claims), "sig"].map((p) => Buffer.from(p).toString("base64url")).join(".");
+      const script = `const r = await fetch("https://demo-kv.vault.azure.net/secrets/rotating-secret/?api-version=7.6", { headers: { authorization: "Bearer ${token}" } }); console.log("KV " + r.status + " " + (await r.json()).value);`;
+      const child = spawnSync(NODE, ["--input-type=module", "-e", script], { env: { PATH: process.env["PATH"] ?? "", ...kvEnv }, encoding: "utf8", timeout: 15_000 });
+      expect(child.stdout.trim()).toBe("KV 200 third");
+    } finally {
+      run.child.kill("SIGTERM");
+    }
+    expect(await run.exited).toBe(0);
+  }, 40_000);
+
   it.each([
     ["a node on an instance the scale set lacks", "subscriptions:\n  - id: 00000000-0000-4000-8000-00000000000a\n    scaleSets:\n      - {name: s, resourceGroup: g, instances: [0]}\nnodes:\n  - {name: n, scaleSet: s, instance: 4}\n", /nodes\[0\]\.instance: must be one of s's instances \(0\), got 4/],
     ["broken YAML", "subscriptions: [\n", /not valid YAML: .*line \d+/],

@@ -18,7 +18,7 @@ export interface CliIo {
   readonly err: (line: string) => void;
   /** Resolves with the signal name when the process should stop. */
   readonly untilSignal: () => Promise<string>;
-  /** Where `demo` looks for the installed MIC and NMI packages (default: this package's own location). */
+  /** Where `demo` looks for the installed MIC, NMI and Key Vault driver packages (default: this package's own location). */
   readonly deployablesFrom?: string | URL;
 }
 
@@ -183,7 +183,7 @@ export function buildProgram(io: CliIo): Command {
   program
     .command("demo")
     .description(
-      "The whole product on loopback: embedded cluster, Azure fakes, the installed podid-mic and a podid-nmi per node; one pod gets its identity, a token, then loses it. Needs @podid/mic-runner and @podid/nmi-server installed.",
+      "The whole product on loopback: embedded cluster, Azure and Key Vault fakes, the installed podid-mic, a podid-nmi and a kubelet running the podid-kv FlexVolume driver per node; the tutorial's pod gets its identity, mounts its Key Vault secret at /secret1/appsecret1, gets a token, then loses it; the last line is a JSON summary. Needs @podid/mic-runner, @podid/nmi-server and @podid/kv-flexvolume installed.",
     )
     .option("--kubeconfig <path>", "where to write the kubeconfig", join(tmpdir(), "podid-demo.kubeconfig"))
     .option("--keep", "leave everything running after the token step (until SIGINT/SIGTERM)")

@@ -23,6 +23,7 @@ import {
   type SimFiles,
 } from "../sim-scenario/scenario-outputs.js";
 import { startScenarioCloud, type ScenarioCloud } from "../sim-scenario/start-scenario-cloud.js";
+import type { FakeKeyVault } from "../azure/key-vault/fake-key-vault.js";
 import { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
 import { startEmbeddedCluster, type EmbeddedCluster } from "./embedded-cluster.js";
 
@@ -83,6 +84,7 @@ export async function startScenarioSimulation(options: ScenarioUpOptions, say: (
     caCert: ca.certPath,
     envFile: join(out, "podid-sim.env"),
     nodesJson: join(out, "nodes.json"),
+    keyVaultEnvFile: join(out, "keyvault.env"),
   };
   const scenarioDir = dirname(resolve(options.scenario));
   const manifests = [...(options.crds ?? []).map((m) => resolve(m)), ...scenario.manifests.map((m) => resolve(scenarioDir, m))];
@@ -125,6 +127,8 @@ export async function startScenarioSimulation(options: ScenarioUpOptions, say: (
     await writeFile(files.envFile, envFileText(environment));
     const nodesInfo = simNodesInfo(scenario, endpoints, files);
     await writeFile(files.nodesJson, `${JSON.stringify(nodesInfo, null, 2)}\n`);
+    const keyVaultEnv = cloud.keyVault?.childEnvironment();
+    if (keyVaultEnv !== undefined) await writeFile(files.keyVaultEnvFile, envFileText(keyVaultEnv));
 
     say(`scenario "${scenario.name}" from ${options.scenario}`);
     for (const component of cluster.components) for (const line of component.describe()) say(line);
@@ -136,11 +140,16 @@ export async function startScenarioSimulation(options: ScenarioUpOptions, say: (
     }
     for (const identity of scenario.identities) say(`identity ${identity.name}: clientID ${cloud.catalog.lookup(identity.id)?.clientId ?? "?"}, resourceID ${identity.id}`);
     for (const node of scenario.nodes) say(`node ${node.name} → ${nodeProviderId(node)}`);
-    say(`wrote ${files.kubeconfig}, ${files.azureJson}, ${files.environmentFile}, ${files.caCert}, ${files.envFile}, ${files.nodesJson}`);
+    if (cloud.keyVault !== undefined) for (const line of describeKeyVaults(scenario, cloud.keyVault)) say(line);
+    say(`wrote ${files.kubeconfig}, ${files.azureJson}, ${files.environmentFile}, ${files.caCert}, ${files.envFile}, ${files.nodesJson}${keyVaultEnv !== undefined ? `, ${files.keyVaultEnvFile}` : ""}`);
     say(`--- ${files.envFile}`);
     for (const line of envFileText(environment).trimEnd().split("\n")) say(line);
     say(`--- ${files.azureJson}`);
     for (const line of azureJson.trimEnd().split("\n")) say(line);
+    if (keyVaultEnv !== undefined) {
+      say(`--- ${files.keyVaultEnvFile} (for a Node.js program reading the vaults under their real names: set -a; . ${files.keyVaultEnvFile}; set +a)`);
+      for (const line of envFileText(keyVaultEnv).trimEnd().split("\n")) say(line);
+    }
     say("---");
     say(`run MIC:  set -a; . ${files.envFile}; set +a; npx podid-mic ${simMicArgs(files).join(" ")}`);
     for (const node of nodesInfo) say(`run NMI for ${node.name}:  set -a; . ${files.envFile}; set +a; npx podid-nmi ${node.nmiArgs.join(" ")}`);
@@ -160,4 +169,13 @@ export async function startScenarioSimulation(options: ScenarioUpOptions, say: (
     await stop();
     throw error;
   }
+}
+
+/** One line per vault: its real URL, where the fake serves it, what it holds and who may read it. */
+function describeKeyVaults(scenario: SimScenario, kv: FakeKeyVault): string[] {
+  return scenario.keyVaults.map((vault) => {
+    const names = (list: readonly string[]): string => (list.length === 0 ? "none" : list.join(", "));
+    const access = vault.access.map((a) => `${a.identity} (${Object.entries(a.permissions).filter(([, p]) => (p as readonly string[]).length > 0).map(([kind, p]) => `${kind} ${(p as readonly string[]).join("/")}`).join("; ")})`);
+    return `Key Vault ${kv.vaultUrl(vault.name)} served on https://${kv.endpoint} (challenge tenant ${scenario.tenantId}): secrets ${names(vault.secrets.map((s) => `${s.name}${s.versions.length > 1 ? ` [${s.versions.length} versions]` : ""}`))}; keys ${names(vault.keys)}; certificates ${names(vault.certificates.map((c) => `${c.name} (${c.format})`))}; access ${names(access)}`;
+  });
 }

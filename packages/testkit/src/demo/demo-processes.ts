@@ -39,6 +39,16 @@ export function nmiArgs(o: { node: string; kubeconfig: string; port: number; pro
 }
 
 /**
+ * Environment of the `podid-kv` driver process on one node: the node's NMI port (the driver calls
+ * `127.0.0.1:<port>/host/token/`), the fake Key Vault reachable under its real host name (`vaultEnvironment`,
+ * FakeKeyVault's `childEnvironment()`), no tmpfs (the demo runs unprivileged; the secret lands in the demo's
+ * temporary directory), and a 1 s token retry instead of the original's 7 s so the timeline moves quickly.
+ */
+export function kvDriverEnvironment(vaultEnvironment: Readonly<Record<string, string>>, nmiPort: number): Record<string, string> {
+  return { ...vaultEnvironment, PODID_NMI_PORT: String(nmiPort), PODID_KV_TMPFS: "false", PODID_KV_TOKEN_RETRY_MS: "1000" };
+}
+
+/**
  * What the pod does: @azure/identity's ManagedIdentityCredential pointed at its node's NMI (the
  * `AZURE_POD_IDENTITY_AUTHORITY_HOST` pod-identity endpoint), its connections leaving from the pod's IP.
  */

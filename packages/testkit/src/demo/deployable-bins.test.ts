@@ -1,5 +1,5 @@
 /**
- * `podid-sim demo` finds the installed MIC and NMI launchers the way Node.js finds packages, and without them
+ * `podid-sim demo` finds the installed MIC, NMI and Key Vault FlexVolume launchers the way Node.js finds packages, and without them
  * says in one line what to install and exits 2 (no stack trace, nothing started).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -31,26 +31,30 @@ afterEach(() => {
 });
 
 describe("findDeployableBins", () => {
-  it("finds the workspace's podid-mic and podid-nmi launchers from testkit (their exports do not list package.json)", () => {
+  it("finds the workspace's podid-mic, podid-nmi and podid-kv launchers from testkit (their exports do not list package.json)", () => {
     const result = findDeployableBins(new URL("./deployable-bins.ts", import.meta.url));
     expect(result).toEqual({
       ok: true,
-      value: { mic: join(ROOT, "node_modules/@podid/mic-runner/bin/podid-mic.mjs"), nmi: join(ROOT, "node_modules/@podid/nmi-server/bin/podid-nmi.mjs") },
+      value: {
+        mic: join(ROOT, "node_modules/@podid/mic-runner/bin/podid-mic.mjs"),
+        nmi: join(ROOT, "node_modules/@podid/nmi-server/bin/podid-nmi.mjs"),
+        kv: join(ROOT, "node_modules/@podid/kv-flexvolume/bin/podid-kv.mjs"),
+      },
     });
   });
 
   it("names only the missing package in the install command", () => {
-    const from = project({ "@podid/mic-runner": { "podid-mic": "bin/podid-mic.mjs" } });
+    const from = project({ "@podid/mic-runner": { "podid-mic": "bin/podid-mic.mjs" }, "@podid/kv-flexvolume": { "podid-kv": "bin/podid-kv.mjs" } });
     const result = findDeployableBins(from);
     expect(result).toEqual({ ok: false, error: { missing: ["@podid/nmi-server"], problems: [] } });
     if (result.ok) return;
     expect(describeMissingDeployables(result.error)).toBe(
-      "podid-sim demo needs @podid/mic-runner and @podid/nmi-server installed next to @podid/testkit: npm i -D @podid/nmi-server",
+      "podid-sim demo needs @podid/mic-runner, @podid/nmi-server and @podid/kv-flexvolume installed next to @podid/testkit: npm i -D @podid/nmi-server",
     );
   });
 
   it("reports a package without the expected bin instead of running something else", () => {
-    const from = project({ "@podid/mic-runner": { "other-bin": "bin/other.mjs" }, "@podid/nmi-server": { "podid-nmi": "bin/podid-nmi.mjs" } });
+    const from = project({ "@podid/mic-runner": { "other-bin": "bin/other.mjs" }, "@podid/nmi-server": { "podid-nmi": "bin/podid-nmi.mjs" }, "@podid/kv-flexvolume": { "podid-kv": "bin/podid-kv.mjs" } });
     const result = findDeployableBins(from);
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -60,7 +64,7 @@ describe("findDeployableBins", () => {
 });
 
 describe("podid-sim demo without the deployables", () => {
-  it("prints one line naming both packages and exits 2", async () => {
+  it("prints one line naming all three packages and exits 2", async () => {
     const lines: { out: string[]; err: string[] } = { out: [], err: [] };
     const before = process.exitCode;
     try {
@@ -76,7 +80,9 @@ describe("podid-sim demo without the deployables", () => {
     }
     expect(lines).toEqual({
       out: [],
-      err: ["podid-sim demo needs @podid/mic-runner and @podid/nmi-server installed next to @podid/testkit: npm i -D @podid/mic-runner @podid/nmi-server"],
+      err: [
+        "podid-sim demo needs @podid/mic-runner, @podid/nmi-server and @podid/kv-flexvolume installed next to @podid/testkit: npm i -D @podid/mic-runner @podid/nmi-server @podid/kv-flexvolume",
+      ],
     });
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Finds the installed `podid-mic` and `podid-nmi` launchers for `podid-sim demo`. They belong to
- * `@podid/mic-runner` and `@podid/nmi-server`, which are optional peers of this package: testkit must not
+ * Finds the installed `podid-mic`, `podid-nmi` and `podid-kv` launchers for `podid-sim demo`. They belong to
+ * `@podid/mic-runner`, `@podid/nmi-server` and `@podid/kv-flexvolume`, which are optional peers of this package: testkit must not
  * depend on the deployables (they depend on it for their tests), so they are looked up at run time the way
  * Node.js would find them from here, and only their package manifests are read — never their code.
  * @packageDocumentation
@@ -13,12 +13,15 @@ import { dirname, join, resolve } from "node:path";
 export const DEMO_DEPLOYABLES = [
   { key: "mic", packageName: "@podid/mic-runner", bin: "podid-mic" },
   { key: "nmi", packageName: "@podid/nmi-server", bin: "podid-nmi" },
+  { key: "kv", packageName: "@podid/kv-flexvolume", bin: "podid-kv" },
 ] as const;
 
 /** Absolute paths of the launchers to run with `node`. */
 export interface DeployableBins {
   readonly mic: string;
   readonly nmi: string;
+  /** The FlexVolume `azure/kv` driver the demo's simulated kubelets run. */
+  readonly kv: string;
 }
 
 /** Either every launcher, or the packages that are missing (or broken) and why. */
@@ -51,15 +54,15 @@ export function findDeployableBins(from: string | URL): DeployableBinsResult {
     if (!existsSync(binPath)) problems.push(`${deployable.packageName}'s bin ${binPath} does not exist`);
     else found[deployable.key] = binPath;
   }
-  if (found.mic === undefined || found.nmi === undefined) return { ok: false, error: { missing, problems } };
-  return { ok: true, value: { mic: found.mic, nmi: found.nmi } };
+  if (found.mic === undefined || found.nmi === undefined || found.kv === undefined) return { ok: false, error: { missing, problems } };
+  return { ok: true, value: { mic: found.mic, nmi: found.nmi, kv: found.kv } };
 }
 
 /** The one line `podid-sim demo` prints when the deployables cannot be run. */
 export function describeMissingDeployables(error: { readonly missing: readonly string[]; readonly problems: readonly string[] }): string {
   const names = DEMO_DEPLOYABLES.map((d) => d.packageName);
   const install = error.missing.length > 0 ? error.missing : names;
-  return `podid-sim demo needs ${names.join(" and ")} installed next to @podid/testkit: npm i -D ${install.join(" ")}${error.problems.length > 0 ? ` (${error.problems.join("; ")})` : ""}`;
+  return `podid-sim demo needs ${names.slice(0, -1).join(", ")} and ${names.at(-1) ?? ""} installed next to @podid/testkit: npm i -D ${install.join(" ")}${error.problems.length > 0 ? ` (${error.problems.join("; ")})` : ""}`;
 }
 
 function binTarget(manifestPath: string, binName: string): string | undefined {

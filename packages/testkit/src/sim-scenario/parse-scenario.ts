@@ -6,6 +6,8 @@
  */
 import { err, ok, type ComputeTarget, type Result } from "@podid/core";
 import { parseDocument } from "yaml";
+import { readKeyVaults } from "./parse-key-vaults.js";
+import { describe, join, Reader, type Raw } from "./scenario-reader.js";
 import {
   SCENARIO_FAULT_OPERATIONS,
   type ScenarioArmFault,
@@ -44,85 +46,6 @@ const DEFAULT_FAULT_CODES: Readonly<Record<number, string>> = {
   503: "ServiceUnavailable",
 };
 
-type Raw = Readonly<Record<string, unknown>>;
-
-/** Collects problems while reading typed fields out of raw YAML data. */
-class Reader {
-  readonly problems: ScenarioProblem[] = [];
-
-  problem(path: string, message: string): void {
-    this.problems.push({ path, message });
-  }
-
-  /** `value` as an object with only `allowed` keys; `undefined` (after a problem) when it is not one. */
-  object(value: unknown, path: string, allowed: readonly string[]): Raw | undefined {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      this.problem(path, `must be a mapping, got ${describe(value)}`);
-      return undefined;
-    }
-    for (const key of Object.keys(value)) {
-      if (!allowed.includes(key)) this.problem(join(path, key), `unknown field (expected one of: ${allowed.join(", ")})`);
-    }
-    return value as Raw;
-  }
-
-  list(value: unknown, path: string): readonly unknown[] {
-    if (value === undefined || value === null) return [];
-    if (!Array.isArray(value)) {
-      this.problem(path, `must be a list, got ${describe(value)}`);
-      return [];
-    }
-    return value;
-  }
-
-  string(value: unknown, path: string, rule?: { readonly pattern: RegExp; readonly what: string }): string | undefined {
-    if (typeof value !== "string" || value.trim() === "") {
-      this.problem(path, `must be a non-empty string, got ${describe(value)}`);
-      return undefined;
-    }
-    if (rule !== undefined && !rule.pattern.test(value)) {
-      this.problem(path, `"${value}" is not ${rule.what}`);
-      return undefined;
-    }
-    return value;
-  }
-
-  optionalString(value: unknown, path: string, fallback: string, rule?: { readonly pattern: RegExp; readonly what: string }): string {
-    return value === undefined || value === null ? fallback : (this.string(value, path, rule) ?? fallback);
-  }
-
-  integer(value: unknown, path: string, min: number, max: number, fallback: number): number {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-      this.problem(path, `must be a whole number from ${min} to ${max}, got ${describe(value)}`);
-      return fallback;
-    }
-    return value;
-  }
-
-  boolean(value: unknown, path: string, fallback: boolean): boolean {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value !== "boolean") {
-      this.problem(path, `must be true or false, got ${describe(value)}`);
-      return fallback;
-    }
-    return value;
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a mapping";
-  return JSON.stringify(value);
-}
-
-function join(path: string, key: string | number): string {
-  if (typeof key === "number") return `${path}[${key}]`;
-  return path === "" ? key : `${path}.${key}`;
-}
-
 const GUID_RULE = { pattern: GUID, what: "a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)" };
 const ARM_NAME_RULE = { pattern: ARM_NAME, what: "an ARM name (letters, digits, . _ - ( ), up to 90 characters)" };
 const NODE_NAME_RULE = { pattern: DNS_SUBDOMAIN, what: "a Kubernetes node name (lower-case DNS subdomain)" };
@@ -137,7 +60,7 @@ export function parseScenarioYaml(text: string): Result<SimScenario, readonly Sc
   return parseScenario(document.toJS() as unknown);
 }
 
-const TOP_FIELDS = ["name", "tenantId", "location", "servicePrincipal", "subscriptions", "nodes", "arm", "imds", "manifests"];
+const TOP_FIELDS = ["name", "tenantId", "location", "servicePrincipal", "subscriptions", "nodes", "arm", "imds", "keyVaults", "manifests"];
 
 /** Validates parsed scenario data into a {@link SimScenario}, or lists every problem found. */
 export function parseScenario(raw: unknown): Result<SimScenario, readonly ScenarioProblem[]> {
@@ -199,13 +122,14 @@ export function parseScenario(raw: unknown): Result<SimScenario, readonly Scenar
     imds === undefined
       ? SCENARIO_DEFAULTS.imdsAddress
       : r.optionalString(imds["address"], "imds.address", SCENARIO_DEFAULTS.imdsAddress, { pattern: IPV4, what: "an IPv4 address (the fake IMDS binds it; keep it on loopback)" });
+  const keyVaults = readKeyVaults(r, top["keyVaults"], identities);
   const manifests = r.list(top["manifests"], "manifests").flatMap((m, i) => {
     const value = r.string(m, join("manifests", i));
     return value === undefined ? [] : [value];
   });
 
   if (r.problems.length > 0) return err(r.problems);
-  return ok({ name, tenantId, location, servicePrincipal, identities, targets, nodes, arm, imdsAddress, manifests });
+  return ok({ name, tenantId, location, servicePrincipal, identities, targets, nodes, arm, imdsAddress, keyVaults, manifests });
 }
 
 function readServicePrincipal(r: Reader, value: unknown): SimScenario["servicePrincipal"] {

@@ -25,6 +25,11 @@ export interface SimFiles {
   readonly caCert: string;
   readonly envFile: string;
   readonly nodesJson: string;
+  /**
+   * Environment for programs that read the scenario's key vaults (`NODE_OPTIONS` with the loopback-hosts
+   * preload, `PODID_TESTKIT_HOSTS`, `NODE_EXTRA_CA_CERTS`); written only when the scenario lists key vaults.
+   */
+  readonly keyVaultEnvFile: string;
 }
 
 /**

@@ -61,6 +61,45 @@ export interface ScenarioServicePrincipal {
   readonly secret: string;
 }
 
+/** Permissions of a Key Vault access policy entry, per object kind (those the FakeKeyVault serves). */
+export interface ScenarioKeyVaultPermissions {
+  readonly secrets: readonly ("get" | "list" | "set")[];
+  readonly keys: readonly ("get" | "list")[];
+  readonly certificates: readonly ("get" | "list")[];
+}
+
+/** A secret with its versions, oldest first (the last is the one a versionless read returns). */
+export interface ScenarioKeyVaultSecret {
+  readonly name: string;
+  readonly versions: readonly string[];
+  readonly contentType: string | undefined;
+}
+
+/** A self-signed certificate; its secret holds the private part as PKCS#12 (`pfx`) or PEM. */
+export interface ScenarioKeyVaultCertificate {
+  readonly name: string;
+  readonly format: "pfx" | "pem";
+}
+
+/** An access policy entry for one of the scenario's identities. */
+export interface ScenarioKeyVaultAccess {
+  /** The identity's name in the file. */
+  readonly identity: string;
+  /** Its ARM id (the client id is looked up in the running catalogue). */
+  readonly identityId: string;
+  readonly permissions: ScenarioKeyVaultPermissions;
+}
+
+/** A vault the FakeKeyVault serves at `https://<name>.vault.azure.net`. */
+export interface ScenarioKeyVault {
+  readonly name: string;
+  readonly secrets: readonly ScenarioKeyVaultSecret[];
+  /** RSA-2048 keys by name. */
+  readonly keys: readonly string[];
+  readonly certificates: readonly ScenarioKeyVaultCertificate[];
+  readonly access: readonly ScenarioKeyVaultAccess[];
+}
+
 /** A validated scenario. */
 export interface SimScenario {
   readonly name: string;
@@ -79,6 +118,8 @@ export interface SimScenario {
   };
   /** Address every fake IMDS binds. */
   readonly imdsAddress: string;
+  /** Key vaults the FakeKeyVault serves (none: no FakeKeyVault is started). */
+  readonly keyVaults: readonly ScenarioKeyVault[];
   /** Manifests applied to the apiserver at start, as written (relative to the scenario file). */
   readonly manifests: readonly string[];
 }

@@ -1,7 +1,8 @@
 /**
  * Starts the Azure side of a scenario: every scale set and VM in one {@link FakeCompute} with the
  * identities they hold, the identity catalogue, fake ARM (with the scenario's latency and faults), fake
- * AAD knowing MIC's service principal, and one fake IMDS per scale set or VM.
+ * AAD knowing MIC's service principal, one fake IMDS per scale set or VM, and — when the scenario lists key
+ * vaults — one FakeKeyVault serving them with their secrets, keys, certificates and access policies.
  * @packageDocumentation
  */
 import { computeTargetKey } from "@podid/core";
@@ -9,11 +10,12 @@ import type { FakeArmRequestInfo, FakeArmFault } from "../azure/fake-arm-server.
 import { FakeAadServer } from "../azure/fake-aad-server.js";
 import { FakeArmServer } from "../azure/fake-arm-server.js";
 import { FakeImdsServer } from "../azure/fake-imds-server.js";
+import { FakeKeyVault } from "../azure/key-vault/fake-key-vault.js";
 import { systemClock } from "../azure/system-clock.js";
 import { FakeCompute } from "../fakes/fake-compute.js";
 import { FakeIdentityCatalog } from "../fakes/fake-identity-catalog.js";
 import type { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
-import type { ScenarioArmFault, SimScenario } from "./scenario.js";
+import type { ScenarioArmFault, ScenarioKeyVault, SimScenario } from "./scenario.js";
 
 /** The running Azure fakes of a scenario. */
 export interface ScenarioCloud {
@@ -23,6 +25,8 @@ export interface ScenarioCloud {
   readonly aad: FakeAadServer;
   /** IMDS per target, by `computeTargetKey`. */
   readonly imds: ReadonlyMap<string, FakeImdsServer>;
+  /** The Key Vault fake, when the scenario lists key vaults. */
+  readonly keyVault: FakeKeyVault | undefined;
   /** Stops every server (idempotent). */
   stop(): Promise<void>;
 }
@@ -85,9 +89,32 @@ export async function startScenarioCloud(scenario: SimScenario, ca: TestCertific
       started.push(server);
       imds.set(computeTargetKey(target.target), server);
     }
-    return { compute, catalog, arm, aad, imds, stop };
+    let keyVault: FakeKeyVault | undefined;
+    if (scenario.keyVaults.length > 0) {
+      keyVault = await FakeKeyVault.start({ ca, tenantId: scenario.tenantId });
+      started.push(keyVault);
+      for (const vault of scenario.keyVaults) await fillVault(keyVault, vault, catalog);
+    }
+    return { compute, catalog, arm, aad, imds, keyVault, stop };
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** Creates one scenario vault in the fake: secrets (every version), keys, certificates, access by identity. */
+async function fillVault(kv: FakeKeyVault, vault: ScenarioKeyVault, catalog: FakeIdentityCatalog): Promise<void> {
+  kv.createVault(vault.name);
+  for (const secret of vault.secrets) {
+    for (const value of secret.versions) kv.setSecret(vault.name, secret.name, value, secret.contentType !== undefined ? { contentType: secret.contentType } : {});
+  }
+  for (const key of vault.keys) kv.createKey(vault.name, key);
+  for (const certificate of vault.certificates) {
+    await kv.createCertificate(vault.name, certificate.name, { contentType: certificate.format === "pem" ? "application/x-pem-file" : "application/x-pkcs12" });
+  }
+  for (const access of vault.access) {
+    const record = catalog.lookup(access.identityId);
+    if (record === undefined) throw new Error(`identity ${access.identity} is not in the catalogue`);
+    kv.grant(vault.name, { clientId: record.clientId, objectId: record.principalId }, access.permissions);
   }
 }

@@ -61,6 +61,16 @@ describe("the run CA from the vitest globalSetup", () => {
     expect(x509.subjectAltName).toContain("DNS:localhost");
   });
 
+  it("issues wildcard DNS names (one label, as TLS clients match them) next to IP addresses", async () => {
+    const ca = TestCertificateAuthority.fromEnvironment();
+    const leaf = new X509Certificate((await ca.issueServerCertificate({ hosts: ["*.vault.azure.net", "127.0.0.1"] })).cert);
+    expect(leaf.subjectAltName).toBe("DNS:*.vault.azure.net, IP Address:127.0.0.1");
+    expect(leaf.checkHost("demo-kv.vault.azure.net")).toBe("*.vault.azure.net"); // the SAN that matched
+    expect(leaf.checkHost("vault.azure.net")).toBeUndefined();
+    expect(leaf.checkHost("a.demo-kv.vault.azure.net")).toBeUndefined();
+    expect(leaf.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
+  });
+
   it("caches leaf certificates per host list", async () => {
     const ca = TestCertificateAuthority.fromEnvironment();
     expect(await ca.issueServerCertificate()).toBe(await ca.issueServerCertificate());
