@@ -33,6 +33,10 @@ describe("the NMI image's launch, as the footprint bench runs it", () => {
     expect(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")).nodeFlags).toContain("--max-semi-space-size=1");
   });
 
+  it("the shipped Dockerfile starts NMI with one malloc arena and a fixed trim threshold (ADR 17, addendum)", () => {
+    expect(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")).env).toMatchObject({ MALLOC_ARENA_MAX: "1", MALLOC_TRIM_THRESHOLD_: "131072" });
+  });
+
   const dir = mkdtempSync(join(tmpdir(), "podid-nmi-image-test-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
