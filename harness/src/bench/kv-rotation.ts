@@ -23,25 +23,21 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AddressInfo } from "node:net";
-import { err, serialiseAzureAssignedIdentity, serialiseAzureIdentity, serialiseAzureIdentityBinding, serialiseNode, type TokenSourcePort } from "@podid/core";
-import { pinoLoggerPort, PromMetrics } from "@podid/daemon-shell";
-import { createNmiLogging, createNmiServer, defineNmiConfig, NMI_METRIC_DEFINITIONS, type ImdsForwarder } from "@podid/nmi-server";
+import { serialiseAzureAssignedIdentity, serialiseAzureIdentity, serialiseAzureIdentityBinding, serialiseNode } from "@podid/core";
 import {
   buildKubeconfig,
-  FakeCluster,
   FakeCompute,
   FakeIdentityCatalog,
   FakeImdsServer,
   FakeKubeApiServer,
   FakeSecretProviderClassReader,
-  FakeTokenSource,
+  loopbackNmiArgs,
   SECRET_PROVIDER_CLASS_CRD,
   secretProviderClassObject,
   TEST_NODE,
-  VirtualClock,
   type KubeObject,
 } from "@podid/testkit";
+import { startInProcessNmi } from "./in-process-nmi.js";
 import { KubeTrafficRecorder } from "./kube-traffic-recorder.js";
 import { hostTokenCall, NAMESPACE, rotationNode } from "./kv-rotation-cluster.js";
 import { freePort, sleep, until, type RunningNmi } from "./nmi-footprint-process.js";
@@ -126,20 +122,7 @@ export async function measureRealProcess(options: KvRotationOptions = {}): Promi
     await writeFile(kubeconfig, buildKubeconfig(recorder.url, undefined), { mode: 0o600 });
 
     const [port, probePort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-    const flags = [
-      "--node=aks-kv-00000000-vmss000000",
-      `--kubeconfig=${kubeconfig}`,
-      "--nmi-listen-address=127.0.0.1",
-      `--nmi-port=${port}`,
-      "--metadata-ip=127.0.0.1",
-      `--metadata-port=${new URL(imds.url).port}`,
-      `--http-probe-port=${probePort}`,
-      `--prometheus-port=${metricsPort}`,
-      "--probe-listen-address=127.0.0.1",
-      "--interception=none",
-      "--allow-network-plugin-kubenet",
-      "--log-level=warn",
-    ];
+    const flags = [...loopbackNmiArgs({ node: "aks-kv-00000000-vmss000000", kubeconfig, port, probePort, metricsPort, imdsPort: new URL(imds.url).port }), "--log-level=warn"];
     const child = spawn(process.execPath, [NMI_BIN, ...flags], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" } });
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4_000)));
@@ -176,11 +159,6 @@ export async function measureRealProcess(options: KvRotationOptions = {}): Promi
   }
 }
 
-/** Every request here is a token request NMI answers itself; nothing is forwarded. */
-const UNREACHABLE_IMDS: ImdsForwarder = {
-  forward: async () => err({ kind: "upstreamFailed", message: "the benchmark forwards nothing" }),
-  close: () => undefined,
-};
 
 /** What the virtual-clock part measured. */
 export interface LifetimeFigures {
@@ -195,41 +173,24 @@ export interface LifetimeFigures {
 /** Part 2: rotation over token lifetimes on a virtual clock. */
 export async function measureLifetimes(options: KvRotationOptions = {}): Promise<LifetimeFigures> {
   const o = { ...DEFAULTS, ...options };
-  const clock = new VirtualClock({ startMs: Date.now() });
-  const cluster = new FakeCluster({ clock });
-  const fake = new FakeTokenSource({ clock, tokenLifetimeSeconds: TOKEN_LIFETIME_S });
-  let fetches = 0;
-  const tokenSource: TokenSourcePort = {
-    acquire: async (req, signal) => {
-      fetches += 1;
-      return fake.acquire(req, signal);
-    },
-  };
   const node = rotationNode(TEST_NODE, o.pods, o.identities);
+  const nmi = await startInProcessNmi({
+    config: { nodeName: TEST_NODE, hostToken: "scoped" },
+    tokenLifetimeSeconds: TOKEN_LIFETIME_S,
+    secretProviderClasses: new FakeSecretProviderClassReader(node.secretProviderClasses),
+  });
+  const { clock, cluster, port } = nmi;
   for (const identity of node.identities) {
     cluster.apply("azureidentities", identity);
-    fake.allow(identity.spec.resourceID);
+    nmi.tokens.allow(identity.spec.resourceID);
   }
   for (const binding of node.bindings) cluster.apply("azureidentitybindings", binding);
   for (const pod of node.pods) cluster.apply("pods", pod.view);
   for (const assigned of node.assigned) cluster.apply("azureassignedidentities", assigned);
-  const logging = createNmiLogging({ level: "silent" });
-  const { app } = createNmiServer(defineNmiConfig({ nodeName: TEST_NODE, hostToken: "scoped" }), {
-    kube: cluster,
-    tokenSource,
-    clock,
-    logger: pinoLoggerPort(logging.pino),
-    audit: logging.audit,
-    metrics: new PromMetrics(NMI_METRIC_DEFINITIONS),
-    forwarder: UNREACHABLE_IMDS,
-    secretProviderClasses: new FakeSecretProviderClassReader(node.secretProviderClasses),
-  });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
   const names = node.pods.map((p) => p.view.metadata.name);
   try {
     const first = await rotationRound(port, names);
-    const firstFetches = fetches;
+    const firstFetches = nmi.fetches();
     const rotations = Math.round((o.lifetimes * TOKEN_LIFETIME_S * 1000) / ROTATION_MS);
     let calls = first.length;
     let ok = first.filter((s) => s === 200).length;
@@ -239,10 +200,10 @@ export async function measureLifetimes(options: KvRotationOptions = {}): Promise
       calls += statuses.length;
       ok += statuses.filter((s) => s === 200).length;
     }
-    const laterFetches = fetches - firstFetches;
+    const laterFetches = nmi.fetches() - firstFetches;
     return { rotations, calls, ok, firstFetches, laterFetches, fetchesPerPairPerLifetime: laterFetches / o.identities / o.lifetimes };
   } finally {
-    await app.close();
+    await nmi.close();
   }
 }
 

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ComputeTarget } from "@podid/core";
-import { buildKubeconfig, FakeCompute, FakeIdentityCatalog, FakeImdsServer, FakeKubeApiServer, tokenUrl } from "@podid/testkit";
+import { buildKubeconfig, FakeCompute, FakeIdentityCatalog, FakeImdsServer, FakeKubeApiServer, loopbackNmiArgs, tokenUrl } from "@podid/testkit";
 import { buildNmiImageEntry } from "./nmi-footprint-image.js";
 import { KubeTrafficRecorder, type RecordedList, type RecordedWatch, type RecordedWatchEvent } from "./kube-traffic-recorder.js";
 import { populate, RESOURCE_GROUP, SCALE_SET, SUBSCRIPTION, TEAM_NAMESPACES, touch } from "./nmi-footprint-cluster.js";
@@ -170,17 +170,7 @@ export async function measureNmiFootprint(options: NmiFootprintOptions = {}): Pr
     // Probes and metrics on separate ports, as the DaemonSet runs them (two servers besides the token server).
     const [port, probePort, metricsPort] = [await freePort(), await freePort(), await freePort()];
     const flags = [
-      `--node=${cluster.nodeName(0)}`,
-      `--kubeconfig=${kubeconfig}`,
-      "--nmi-listen-address=127.0.0.1",
-      `--nmi-port=${port}`,
-      "--metadata-ip=127.0.0.1",
-      `--metadata-port=${new URL(imds.url).port}`,
-      `--http-probe-port=${probePort}`,
-      `--prometheus-port=${metricsPort}`,
-      "--probe-listen-address=127.0.0.1",
-      "--interception=none",
-      "--allow-network-plugin-kubenet",
+      ...loopbackNmiArgs({ node: cluster.nodeName(0), kubeconfig, port, probePort, metricsPort, imdsPort: new URL(imds.url).port }),
       "--log-level=warn",
       // The load phase sends far more than a pod's 5/s from few pods; the limiter is not what is measured.
       "--pod-rate-limit=0",

@@ -6,11 +6,8 @@
  * @packageDocumentation
  */
 import { request } from "node:http";
-import type { AddressInfo } from "node:net";
-import { err, type TokenSourcePort } from "@podid/core";
-import { pinoLoggerPort, PromMetrics } from "@podid/daemon-shell";
-import { createNmiLogging, createNmiServer, defineNmiConfig, NMI_METRIC_DEFINITIONS, type ImdsForwarder } from "@podid/nmi-server";
-import { FakeCluster, FakeTokenSource, makeAssigned, makeBinding, makeIdentity, makePod, TEST_NODE, tokenUrl, VirtualClock } from "@podid/testkit";
+import { makeAssigned, makeBinding, makeIdentity, makePod, TEST_NODE, tokenUrl } from "@podid/testkit";
+import { startInProcessNmi } from "./in-process-nmi.js";
 
 const K_PODS = 50;
 const M_REQUESTS = 20;
@@ -20,12 +17,6 @@ const TOKEN_LIFETIME_S = 86_399;
 const RESOURCE = "https://management.azure.com/";
 /** Real latency of the fake IMDS, so concurrent misses really overlap. */
 const UPSTREAM_LATENCY_MS = 25;
-
-/** Every request here is a token request NMI answers itself; nothing is forwarded. */
-const UNREACHABLE_IMDS: ImdsForwarder = {
-  forward: async () => err({ kind: "upstreamFailed", message: "the benchmark forwards nothing" }),
-  close: () => undefined,
-};
 
 /** What {@link measureUpstreamCalls} found. */
 export interface UpstreamFigures {
@@ -49,29 +40,9 @@ function getFrom(port: number, localAddress: string): Promise<number> {
 
 /** Runs the cold burst and the lifetime rounds against an in-process NMI; bounded (a few seconds). */
 export async function measureUpstreamCalls(): Promise<UpstreamFigures> {
-  const clock = new VirtualClock({ startMs: Date.now() });
-  const cluster = new FakeCluster({ clock });
-  const fake = new FakeTokenSource({ clock, tokenLifetimeSeconds: TOKEN_LIFETIME_S });
-  let upstreamCalls = 0;
-  const tokenSource: TokenSourcePort = {
-    acquire: async (req, signal) => {
-      upstreamCalls += 1;
-      await new Promise((r) => setTimeout(r, UPSTREAM_LATENCY_MS));
-      return fake.acquire(req, signal);
-    },
-  };
-  const logging = createNmiLogging({ level: "silent" });
-  const { app } = createNmiServer(defineNmiConfig({ nodeName: TEST_NODE, podRateLimitPerSecond: 0 }), {
-    kube: cluster,
-    tokenSource,
-    clock,
-    logger: pinoLoggerPort(logging.pino),
-    audit: logging.audit,
-    metrics: new PromMetrics(NMI_METRIC_DEFINITIONS),
-    forwarder: UNREACHABLE_IMDS,
-  });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const port = (app.server.address() as AddressInfo).port;
+  const nmi = await startInProcessNmi({ config: { nodeName: TEST_NODE, podRateLimitPerSecond: 0 }, tokenLifetimeSeconds: TOKEN_LIFETIME_S, upstreamLatencyMs: UPSTREAM_LATENCY_MS });
+  const { clock, cluster, port } = nmi;
+  const fake = nmi.tokens;
   try {
     const shared = cluster.apply("azureidentities", makeIdentity({ name: "shared-identity" }));
     const binding = cluster.apply("azureidentitybindings", makeBinding(shared, "shared-selector"));
@@ -84,8 +55,8 @@ export async function measureUpstreamCalls(): Promise<UpstreamFigures> {
       sources.push(ip);
     }
     const statuses = await Promise.all(sources.flatMap((ip) => Array.from({ length: M_REQUESTS }, () => getFrom(port, ip))));
-    const coldBurstUpstreamCalls = upstreamCalls;
-    const lifetimeStart = upstreamCalls;
+    const coldBurstUpstreamCalls = nmi.fetches();
+    const lifetimeStart = nmi.fetches();
     for (let round = 0; round < LIFETIMES * ROUNDS_PER_LIFETIME; round++) {
       await clock.advanceAsync((TOKEN_LIFETIME_S * 1000) / ROUNDS_PER_LIFETIME);
       const results = await Promise.all(sources.flatMap((ip) => [getFrom(port, ip), getFrom(port, ip)]));
@@ -96,11 +67,11 @@ export async function measureUpstreamCalls(): Promise<UpstreamFigures> {
     return {
       coldBurstUpstreamCalls,
       coldBurstOk: statuses.filter((s) => s === 200).length,
-      upstreamCallsPerTokenLifetime: (upstreamCalls - lifetimeStart) / LIFETIMES,
+      upstreamCallsPerTokenLifetime: (nmi.fetches() - lifetimeStart) / LIFETIMES,
       lifetimeRequests: LIFETIMES * ROUNDS_PER_LIFETIME * K_PODS * 2,
     };
   } finally {
-    await app.close();
+    await nmi.close();
   }
 }
 

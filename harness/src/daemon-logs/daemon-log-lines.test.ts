@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import type { ComputeTarget } from "@podid/core";
-import { freePort, startAzureCloud, startEmbeddedCluster, TestCertificateAuthority, type ClusterComponent } from "@podid/testkit";
+import { freePort, loopbackNmiArgs, startAzureCloud, startEmbeddedCluster, TestCertificateAuthority, type ClusterComponent } from "@podid/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStrictJsonLine } from "./strict-json.js";
 
@@ -120,9 +120,8 @@ beforeAll(async () => {
   const nmiPort = await freePort();
   const nmiProbe = await freePort();
   const nmi = startDaemon("NMI", "packages/nmi-server/dist/main.js", [
-    `--node=${NODE}`, `--kubeconfig=${kubeconfig}`, "--nmi-listen-address=127.0.0.1", `--nmi-port=${nmiPort}`, "--metadata-ip=127.0.0.1",
-    `--metadata-port=${new URL(azure.imds.url).port}`, `--http-probe-port=${nmiProbe}`, `--prometheus-port=${await freePort()}`,
-    "--probe-listen-address=127.0.0.1", "--interception=none", "--allow-network-plugin-kubenet", "--log-level=debug",
+    ...loopbackNmiArgs({ node: NODE, kubeconfig, port: nmiPort, probePort: nmiProbe, metricsPort: await freePort(), imdsPort: new URL(azure.imds.url).port }),
+    "--log-level=debug",
   ], env);
   daemons.push(nmi);
   await until(async () => (await (await fetch(`http://127.0.0.1:${micProbe}/healthz`)).text()).trim() === "Active", "MIC to lead", daemons);

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect, createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,10 +16,13 @@ import {
   FakeKeyVault,
   FakeKubeApiServer,
   flexVolumeMountOptions,
+  freePort,
   keyVaultFlexVolume,
+  loopbackNmiArgs,
   makeAssigned,
   makeBinding,
   makeIdentity,
+  rawHttpExchange,
   SECRET_PROVIDER_CLASS_CRD,
   secretProviderClassObject,
   secretsStoreCsiVolume,
@@ -65,39 +67,9 @@ const csi = (secretProviderClass: string) => secretsStoreCsiVolume(secretProvide
 const goRequest = (name: string) =>
   `GET /host/token/?resource=https://vault.azure.net HTTP/1.1\r\nHost: localhost:2579\r\nUser-Agent: Go-http-client/1.1\r\nPodname: ${name}\r\nPodns: default\r\nAccept-Encoding: gzip\r\n\r\n`;
 
-/** One keep-alive exchange from 127.0.0.1; the response framed by Content-Length. */
-function exchange(port: number, bytes: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: "127.0.0.1" });
-    let data = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no response within 20 s: ${data.toString("latin1")}`));
-    }, 20_000);
-    socket.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on("data", (chunk: Buffer) => {
-      data = Buffer.concat([data, chunk]);
-      const end = data.indexOf("\r\n\r\n");
-      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(data.subarray(0, Math.max(0, end)).toString("latin1"))?.[1]);
-      if (end < 0 || !Number.isInteger(length) || data.length < end + 4 + length) return;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data.toString("latin1"))?.[1] ?? 0), body: data.subarray(end + 4, end + 4 + length).toString("utf8") });
-    });
-    socket.write(bytes, "latin1");
-  });
-}
+/** One keep-alive exchange of exact bytes from 127.0.0.1. */
+const exchange = (port: number, bytes: string) => rawHttpExchange(port, bytes);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("podid-nmi as shipped: /host/token scoped by default (fake kube-apiserver, fake IMDS)", () => {
   let api: FakeKubeApiServer;
@@ -165,20 +137,7 @@ describe("podid-nmi as shipped: /host/token scoped by default (fake kube-apiserv
     port = await freePort();
     child = spawn(
       process.execPath,
-      [
-        NMI_MAIN,
-        `--node=${TEST_NODE}`,
-        `--kubeconfig=${kubeconfig}`,
-        "--nmi-listen-address=127.0.0.1",
-        `--nmi-port=${port}`,
-        "--metadata-ip=127.0.0.1",
-        `--metadata-port=${imds.port}`,
-        `--http-probe-port=${probePort}`,
-        `--prometheus-port=${metricsPort}`,
-        "--probe-listen-address=127.0.0.1",
-        "--interception=none",
-        "--allow-network-plugin-kubenet",
-      ],
+      [NMI_MAIN, ...loopbackNmiArgs({ node: TEST_NODE, kubeconfig, port, probePort, metricsPort, imdsPort: imds.port })],
       { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" } },
     );
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

@@ -234,4 +234,8 @@ export { callFlexVolumeDriver } from "./kubelet/flexvolume-driver-call.js";
 export type { FlexVolumeCallResult, FlexVolumeDriverCommand } from "./kubelet/flexvolume-driver-call.js";
 export { flexVolumeMountOptions } from "./kubelet/flexvolume-mount-options.js";
 export { SimulatedKubelet } from "./kubelet/simulated-kubelet.js";
+export { loopbackNmiArgs } from "./demo/demo-processes.js";
+export { rawHttpExchange } from "./http/raw-http-exchange.js";
+export type { RawHttpResponse } from "./http/raw-http-exchange.js";
+export type { LoopbackNmiEndpoints } from "./demo/demo-processes.js";
 export type { KubeletEvent, SimulatedKubeletOptions } from "./kubelet/simulated-kubelet.js";

@@ -1,8 +1,8 @@
-import { connect, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { parsePodWithKeyVaultVolumes } from "@podid/adapter-k8s";
 import type { AssignedIdentityWireStatus, HostTokenMode, PodPhase, PodView } from "@podid/core";
-import { keyVaultFlexVolume, makeAssigned, makeBinding, makeIdentity, makePod, secretsStoreCsiVolume, TEST_NODE } from "@podid/testkit";
+import { keyVaultFlexVolume, makeAssigned, makeBinding, makeIdentity, makePod, rawHttpExchange, secretsStoreCsiVolume, TEST_NODE, type RawHttpResponse } from "@podid/testkit";
 import { createHarness, type NmiHarness } from "../test-support/nmi-harness.js";
 
 /**
@@ -35,43 +35,8 @@ function goClientRequest(namespace: string, name: string): string {
   ].join("\r\n");
 }
 
-interface RawResponse {
-  readonly status: number;
-  readonly headers: ReadonlyMap<string, string>;
-  readonly body: string;
-}
-
-/**
- * Writes `bytes` on a fresh keep-alive connection (as Go does: no `Connection: close`) from `localAddress` and
- * reads exactly one response, framed by its `Content-Length`.
- */
-function exchange(port: number, bytes: string, localAddress = "127.0.0.1"): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: "127.0.0.1", localAddress });
-    let data = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no complete response within 10 s; got ${JSON.stringify(data.toString("latin1"))}`));
-    }, 10_000);
-    socket.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on("data", (chunk: Buffer) => {
-      data = Buffer.concat([data, chunk]);
-      const end = data.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      const [statusLine = "", ...lines] = data.subarray(0, end).toString("latin1").split("\r\n");
-      const headers = new Map(lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as const));
-      const length = Number(headers.get("content-length"));
-      if (!Number.isInteger(length) || data.length < end + 4 + length) return;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1] ?? 0), headers, body: data.subarray(end + 4, end + 4 + length).toString("utf8") });
-    });
-    socket.write(bytes, "latin1");
-  });
-}
+/** One exchange of exact request bytes (Go's client keeps the connection open: no `Connection: close`). */
+const exchange = (port: number, bytes: string, localAddress = "127.0.0.1") => rawHttpExchange(port, bytes, { localAddress, timeoutMs: 10_000 });
 
 /** The seed tutorial's pod as the API server stores it right after scheduling: Pending, no IP yet. */
 function seedPodJson(overrides: { name?: string; volumes?: unknown[]; phase?: PodPhase; node?: string } = {}): Record<string, unknown> {
@@ -121,10 +86,10 @@ function addPod(raw: Record<string, unknown>, ids: Awaited<ReturnType<typeof sta
 }
 
 /** The JSON body of a response. */
-const json = (res: RawResponse): Record<string, unknown> => JSON.parse(res.body) as Record<string, unknown>;
+const json = (res: RawHttpResponse): Record<string, unknown> => JSON.parse(res.body) as Record<string, unknown>;
 
 /** Expects the original's success body exactly: `{"token":{the seven adal.Token fields},"clientid":"…"}`. */
-function expectHostTokenBody(res: RawResponse, clientId: string): void {
+function expectHostTokenBody(res: RawHttpResponse, clientId: string): void {
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^application\/json/);
   // Go's transport only decodes gzip when it asked for it; NMI answers plain JSON either way.

@@ -21,15 +21,31 @@ export function micArgs(o: { kubeconfig: string; cloudconfig: string; probePort:
   ];
 }
 
-/** NMI flags for the demo: no interception (pods call NMI directly), metadata = the fake IMDS. */
-export function nmiArgs(o: { node: string; kubeconfig: string; port: number; probePort: number; metricsPort: number; imdsPort: string }): string[] {
+/** Where a {@link loopbackNmiArgs} NMI listens and what it talks to. */
+export interface LoopbackNmiEndpoints {
+  readonly node: string;
+  readonly kubeconfig: string;
+  /** Token server port on 127.0.0.1 (`/host/token` callers and pods that call NMI directly). */
+  readonly port: number;
+  readonly probePort: number;
+  readonly metricsPort: number;
+  /** Port of the fake IMDS on 127.0.0.1. */
+  readonly imdsPort: number | string;
+}
+
+/**
+ * `podid-nmi` flags for one node of a cluster simulated on loopback (the demo's, the harness's process tests and
+ * benches): everything on 127.0.0.1, no interception (pods call NMI directly; there is no node network to
+ * redirect), metadata = the fake IMDS, and no kubelet file to check for kubenet.
+ */
+export function loopbackNmiArgs(o: LoopbackNmiEndpoints): string[] {
   return [
     `--node=${o.node}`,
     `--kubeconfig=${o.kubeconfig}`,
     "--nmi-listen-address=127.0.0.1",
     `--nmi-port=${o.port}`,
     "--metadata-ip=127.0.0.1",
-    `--metadata-port=${o.imdsPort}`,
+    `--metadata-port=${String(o.imdsPort)}`,
     `--http-probe-port=${o.probePort}`,
     `--prometheus-port=${o.metricsPort}`,
     "--probe-listen-address=127.0.0.1",

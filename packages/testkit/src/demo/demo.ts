@@ -30,7 +30,7 @@ import { SimulatedKubelet } from "../kubelet/simulated-kubelet.js";
 import { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
 import { startChildProcess, type ChildProcessComponent } from "./child-process-component.js";
 import type { DeployableBins } from "./deployable-bins.js";
-import { kvDriverEnvironment, micArgs, nmiArgs, podGetsToken } from "./demo-processes.js";
+import { kvDriverEnvironment, loopbackNmiArgs, micArgs, podGetsToken } from "./demo-processes.js";
 import { demoSummary, flexVolumeOptionsOf, type DemoSummary } from "./demo-summary.js";
 
 /** Options of {@link runDemo}. */
@@ -134,7 +134,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       const nmi = await startChildProcess({
         name: `NMI ${node.name}`,
         script: options.bins.nmi,
-        args: nmiArgs({ node: node.name, kubeconfig: options.kubeconfigPath, port, probePort: probe, metricsPort: await freePort(), imdsPort: new URL(azure.imds.url).port }),
+        args: loopbackNmiArgs({ node: node.name, kubeconfig: options.kubeconfigPath, port, probePort: probe, metricsPort: await freePort(), imdsPort: new URL(azure.imds.url).port }),
         env: childEnv,
         healthUrl: `http://127.0.0.1:${probe}/healthz`,
         startTimeoutMs: STEP_TIMEOUT_MS,
