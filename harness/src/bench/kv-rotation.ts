@@ -18,29 +18,23 @@
  * docs/key-vault.md explains the rotation and the cache.
  * @packageDocumentation
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serialiseAzureAssignedIdentity, serialiseAzureIdentity, serialiseAzureIdentityBinding, serialiseNode } from "@podid/core";
 import {
-  buildKubeconfig,
-  FakeCompute,
-  FakeIdentityCatalog,
-  FakeImdsServer,
   FakeKubeApiServer,
   FakeSecretProviderClassReader,
-  loopbackNmiArgs,
   SECRET_PROVIDER_CLASS_CRD,
   secretProviderClassObject,
   TEST_NODE,
   type KubeObject,
 } from "@podid/testkit";
 import { startInProcessNmi } from "./in-process-nmi.js";
-import { KubeTrafficRecorder } from "./kube-traffic-recorder.js";
 import { hostTokenCall, NAMESPACE, rotationNode } from "./kv-rotation-cluster.js";
-import { freePort, sleep, until, type RunningNmi } from "./nmi-footprint-process.js";
+import { spawnNmi, startNmiNodeFixture } from "./nmi-node-fixture.js";
+import { sleep, until } from "./nmi-footprint-process.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const NMI_BIN = join(ROOT, "packages/nmi-server/bin/podid-nmi.mjs");
@@ -110,31 +104,17 @@ export async function measureRealProcess(options: KvRotationOptions = {}): Promi
     for (const assigned of node.assigned) put(serialiseAzureAssignedIdentity(assigned));
     for (const spc of node.secretProviderClasses) put(secretProviderClassObject({ namespace: spc.namespace, name: spc.name, ...(spc.provider !== undefined ? { provider: spc.provider } : {}), ...(spc.usePodIdentity !== undefined ? { usePodIdentity: spc.usePodIdentity } : {}) }));
 
-    const compute = new FakeCompute();
-    const target = compute.add({ kind: "vmss", subscriptionId: "00000000-0000-4000-8000-00000000c0de", resourceGroup: "MC_kv", name: "aks-kv-00000000-vmss" }, { systemAssigned: true, userAssigned: node.identities.map((i) => i.spec.resourceID) });
-    const catalog = new FakeIdentityCatalog();
-    for (const identity of node.identities) catalog.register(identity.spec.resourceID);
-    const imds = await FakeImdsServer.start({ compute, target, catalog, throttle: false });
-    cleanups.push(() => imds.close());
-    const recorder = await KubeTrafficRecorder.start(api.url);
-    cleanups.push(() => recorder.close());
-    const kubeconfig = join(dir, "kubeconfig");
-    await writeFile(kubeconfig, buildKubeconfig(recorder.url, undefined), { mode: 0o600 });
-
-    const [port, probePort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-    const flags = [...loopbackNmiArgs({ node: "aks-kv-00000000-vmss000000", kubeconfig, port, probePort, metricsPort, imdsPort: new URL(imds.url).port }), "--log-level=warn"];
-    const child = spawn(process.execPath, [NMI_BIN, ...flags], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" } });
-    let stderr = "";
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4_000)));
-    const nmi: RunningNmi = { process: child, stderr: () => stderr.trim() };
-    cleanups.push(async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
+    const fixture = await startNmiNodeFixture({
+      api,
+      dir,
+      node: "aks-kv-00000000-vmss000000",
+      scaleSet: { kind: "vmss", subscriptionId: "00000000-0000-4000-8000-00000000c0de", resourceGroup: "MC_kv", name: "aks-kv-00000000-vmss" },
+      identityIds: node.identities.map((i) => i.spec.resourceID),
     });
+    cleanups.push(() => fixture.close());
+    const { imds, recorder, port, probePort } = fixture;
+    const { nmi, stop } = spawnNmi([NMI_BIN, ...fixture.flags, "--log-level=warn"]);
+    cleanups.push(stop);
     await until(async () => (await fetch(`http://127.0.0.1:${probePort}/readyz`)).status === 200, "podid-nmi to be ready", START_TIMEOUT_MS, nmi);
     imds.resetCounters();
     const names = node.pods.map((p) => p.view.metadata.name);

@@ -14,16 +14,16 @@
  * @packageDocumentation
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ComputeTarget } from "@podid/core";
-import { buildKubeconfig, FakeCompute, FakeIdentityCatalog, FakeImdsServer, FakeKubeApiServer, loopbackNmiArgs, tokenUrl } from "@podid/testkit";
+import { FakeKubeApiServer, tokenUrl } from "@podid/testkit";
 import { buildNmiImageEntry } from "./nmi-footprint-image.js";
-import { KubeTrafficRecorder, type RecordedList, type RecordedWatch, type RecordedWatchEvent } from "./kube-traffic-recorder.js";
+import type { RecordedList, RecordedWatch, RecordedWatchEvent } from "./kube-traffic-recorder.js";
 import { populate, RESOURCE_GROUP, SCALE_SET, SUBSCRIPTION, TEAM_NAMESPACES, touch } from "./nmi-footprint-cluster.js";
-import { cachedTokenLoad, cpuMsOf, freePort, getAs, memoryOf, residentByMapping, round, sleep, until, type NmiLoadFigures, type ResidentByMapping, type RunningNmi } from "./nmi-footprint-process.js";
+import { spawnNmi, startNmiNodeFixture } from "./nmi-node-fixture.js";
+import { cachedTokenLoad, cpuMsOf, getAs, memoryOf, residentByMapping, round, sleep, until, type NmiLoadFigures, type ResidentByMapping } from "./nmi-footprint-process.js";
 
 export type { NmiLoadFigures } from "./nmi-footprint-process.js";
 
@@ -36,7 +36,6 @@ const RESOURCE = "https://vault.azure.net";
 const START_TIMEOUT_MS = 120_000;
 /** Idle time between the warm-up and the steady-state memory reading. */
 export const STEADY_AFTER_MS = 10_000;
-const STOP_TIMEOUT_MS = 15_000;
 
 /** Shape of the measured cluster and run. */
 export interface NmiFootprintOptions {
@@ -152,46 +151,32 @@ export async function measureNmiFootprint(options: NmiFootprintOptions = {}): Pr
     api.applyManifests(await readFile(CRDS, "utf8"));
     const cluster = populate(api, o);
 
-    const compute = new FakeCompute();
-    const target: ComputeTarget = compute.add(
-      { kind: "vmss", subscriptionId: SUBSCRIPTION, resourceGroup: RESOURCE_GROUP, name: SCALE_SET },
-      { systemAssigned: true, userAssigned: cluster.own.map((i) => i.spec.resourceID) },
-    );
-    const catalog = new FakeIdentityCatalog();
-    for (const identity of cluster.own) catalog.register(identity.spec.resourceID);
-    const imds = await FakeImdsServer.start({ compute, target, catalog, throttle: false });
-    cleanups.push(() => imds.close());
-
-    const recorder = await KubeTrafficRecorder.start(api.url);
-    cleanups.push(() => recorder.close());
-    const kubeconfig = join(dir, "kubeconfig");
-    await writeFile(kubeconfig, buildKubeconfig(recorder.url, undefined), { mode: 0o600 });
-
-    // Probes and metrics on separate ports, as the DaemonSet runs them (two servers besides the token server).
-    const [port, probePort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-    const flags = [
-      ...loopbackNmiArgs({ node: cluster.nodeName(0), kubeconfig, port, probePort, metricsPort, imdsPort: new URL(imds.url).port }),
+    const fixture = await startNmiNodeFixture({
+      api,
+      dir,
+      node: cluster.nodeName(0),
+      scaleSet: { kind: "vmss", subscriptionId: SUBSCRIPTION, resourceGroup: RESOURCE_GROUP, name: SCALE_SET },
+      identityIds: cluster.own.map((i) => i.spec.resourceID),
+    });
+    cleanups.push(() => fixture.close());
+    const { imds, recorder, port, probePort } = fixture;
+    let usage: NodeJS.MemoryUsage | undefined;
+    const args = [
+      ...nodeFlags,
+      "--expose-gc",
+      `--import=${GC_PROBE}`,
+      options.entry ?? NMI_BIN,
+      ...fixture.flags,
       "--log-level=warn",
       // The load phase sends far more than a pod's 5/s from few pods; the limiter is not what is measured.
       "--pod-rate-limit=0",
     ];
-    const child = spawn(process.execPath, [...nodeFlags, "--expose-gc", `--import=${GC_PROBE}`, options.entry ?? NMI_BIN, ...flags], { stdio: ["ignore", "ignore", "pipe"], env: { ...options.env, PATH: process.env["PATH"] ?? "/usr/bin:/bin" } });
-    let stderr = "";
-    let usage: NodeJS.MemoryUsage | undefined;
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr = (stderr + chunk).slice(-4_000);
-      const line = /podid-footprint (\{.*\})/.exec(stderr);
+    const { nmi, stop } = spawnNmi(args, options.env ?? {}, (tail) => {
+      const line = /podid-footprint (\{.*\})/.exec(tail);
       if (line?.[1] !== undefined) usage = JSON.parse(line[1]) as NodeJS.MemoryUsage;
     });
-    const nmi: RunningNmi = { process: child, stderr: () => stderr.trim() };
-    cleanups.push(async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    });
+    cleanups.push(stop);
+    const child = nmi.process;
     const pid = child.pid;
     if (pid === undefined) throw new Error("podid-nmi did not start");
 
