@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deployMemoryLimitMb, micDefaultClientLimits, micImageLaunch, SCENARIOS } from "./mic-real.bench.js";
+import { allAssignedVerdict, counterValue, deployMemoryLimitMb, micDefaultClientLimits, micImageLaunch, SCENARIOS } from "./mic-real.bench.js";
 import { resourceOfPath } from "./mic-real-protocol.js";
 
 describe("bench:mic-real's helpers", () => {
@@ -33,5 +33,14 @@ describe("bench:mic-real's helpers", () => {
     expect(micDefaultClientLimits()).toEqual({ clientQps: 50, createDeleteBatch: 20 });
     expect(SCENARIOS["2k"]).toMatchObject({ pods: 2_000, nodes: 30 });
     expect(SCENARIOS["10k"]).toMatchObject({ pods: 10_000, nodes: 500, nodesPerScaleSet: 50, identities: 200 });
+  });
+
+  it("judges all Assigned against the AAI-only bound and reads MIC's Event drop counter", () => {
+    expect(allAssignedVerdict({ allAssignedS: 120.1, allAssignedTargetS: 95 })).toBe("120.1 s: not met (bound 95 s)");
+    expect(allAssignedVerdict({ allAssignedS: 95, allAssignedTargetS: 95 })).toBe("95 s: met (bound 95 s)");
+    expect(allAssignedVerdict({ allAssignedS: null, allAssignedTargetS: 95 })).toMatch(/not met/);
+    const exposition = "# HELP podid_mic_events_dropped_total x\n# TYPE podid_mic_events_dropped_total counter\npodid_mic_events_dropped_total 12\npodid_mic_leader 1\n";
+    expect(counterValue(exposition, "podid_mic_events_dropped_total")).toBe(12);
+    expect(counterValue(exposition, "podid_mic_events")).toBeUndefined();
   });
 });

@@ -29,8 +29,8 @@ describe("the NMI image's launch, as the footprint bench runs it", () => {
     expect(() => readImageLaunch('ENV A="x y"\nENTRYPOINT ["/usr/local/bin/node", "/app/main.mjs"]')).toThrow(/unsupported ENV line/);
   });
 
-  it("the shipped Dockerfile starts NMI with V8's young generation capped", () => {
-    expect(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")).nodeFlags).toContain("--max-semi-space-size=1");
+  it("the shipped Dockerfile starts NMI with V8's young generation capped (2 MB semi-spaces, ADR 17 addendum)", () => {
+    expect(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")).nodeFlags).toContain("--max-semi-space-size=2");
   });
 
   it("the shipped Dockerfile starts NMI with one malloc arena and a fixed trim threshold (ADR 17, addendum)", () => {

@@ -298,7 +298,11 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "podid-nmi-image-"));
   try {
     // As shipped: the image's bundle with the image's flags and environment (packages/nmi-server/Dockerfile).
-    const image = buildNmiImageEntry(ROOT, dir);
+    // `BENCH_NMI_NODE_FLAGS` (space-separated) replaces the Dockerfile's node flags, to measure a setting before it ships.
+    const override = process.env["BENCH_NMI_NODE_FLAGS"];
+    const built = buildNmiImageEntry(ROOT, dir);
+    const image = override === undefined ? built : { ...built, nodeFlags: override.split(/\s+/).filter((f) => f !== "") };
+    if (override !== undefined) out(`node flags from BENCH_NMI_NODE_FLAGS instead of the Dockerfile's: ${image.nodeFlags.join(" ") || "(none)"}`);
     const variants: Variant[] = [
       { label: "image bundle as shipped (/app/main.mjs, the Dockerfile's ENTRYPOINT flags and ENV)", ...image },
       { label: "dist entry (npx podid-nmi) with the same flags", entry: NMI_BIN, nodeFlags: image.nodeFlags, env: image.env },

@@ -17,7 +17,7 @@
  *   wrk's latency distribution.
  *
  * Warm-up, then `BENCH_REPS` (default 3) rounds of bare → shipped → decided, `BENCH_SECONDS` (default 5)
- * each; per-run figures, medians, then the upstream-call count per token lifetime (in-process, as before)
+ * each, saturated and then paced at one common rate (`BENCH_PACED_RPS`, see below); per-run figures, medians, then the upstream-call count per token lifetime (in-process, as before)
  * and one JSON line. Needs root, `ip`, `iptables`, `taskset`, `curl` and `wrk`; says which is missing.
  * @packageDocumentation
  */
@@ -34,7 +34,7 @@ import { e2eIdentity, NMI_MAIN, NODE_FAKES_MAIN, NODE_NAME, SCALE_SET, VAULT } f
 import { NodeFakes } from "../nmi-e2e/node-fakes.js";
 import { tokenTarget } from "../nmi-e2e/pod-clients.js";
 import { measureUpstreamCalls, UPSTREAM_SCENARIO } from "./nmi-upstream-lifetime.js";
-import { readImageLaunch } from "./nmi-footprint-image.js";
+import { readImageLaunch, type ImageLaunch } from "./nmi-footprint-image.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CRDS = join(ROOT, "deploy/crds.yaml");
@@ -63,7 +63,32 @@ const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).s
  * variants run with them, so the CPU per request is the shipped process's, young-generation cap and malloc
  * settings included (docs/adr/0017-nmi-as-shipped-footprint.md). The bare server keeps Node's defaults.
  */
-const IMAGE_LAUNCH = readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8"));
+/**
+ * `BENCH_PACED_RPS` (default 3000; 0 turns it off): after each saturated round, a paced round in which every
+ * variant is offered the same request rate, well below what the slowest one can serve. Why both: at saturation
+ * the slower server handles fewer requests per wake-up, and the kernel's and the event loop's per-wake-up costs
+ * (socket wake-ups of wrk, epoll, timers) then fall on fewer requests — a bare server made to spend 30 µs more
+ * per request measured about 1.4 × 30 µs more per request at saturation — so the saturated ratio overstates the
+ * extra work itself. At one common rate both servers wake up about once per request; that is closer to a
+ * node's real load, and every request then also pays for its code and data being cold in the CPU's caches, which
+ * costs NMI, with more code per request, more than the bare server
+ * (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, addendum).
+ */
+const PACED_RPS = Number(process.env["BENCH_PACED_RPS"] ?? "3000");
+const IMAGE_LAUNCH = overrideNodeFlags(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")), process.env["BENCH_NMI_NODE_FLAGS"]);
+/**
+ * `BENCH_SERVER_STDOUT_DIR=<dir>`: each server's stdout (NMI's log and audit lines, `--trace-gc` output) goes to
+ * `<dir>/<variant>.log` instead of `/dev/null`, for diagnosis; the file's writes then count in NMI's CPU time.
+ */
+const STDOUT_DIR = process.env["BENCH_SERVER_STDOUT_DIR"];
+
+/**
+ * `BENCH_NMI_NODE_FLAGS` (space-separated; empty for none) replaces the image's node flags for both NMI variants,
+ * to measure another setting before it goes into the Dockerfile; the header line prints the flags in force.
+ */
+function overrideNodeFlags(launch: ImageLaunch, flags: string | undefined): ImageLaunch {
+  return flags === undefined ? launch : { ...launch, nodeFlags: flags.split(/\s+/).filter((f) => f !== "") };
+}
 
 /** wrk's summary, printed by the Lua script's `done` as one `BENCH {...}` line. */
 interface WrkSummary {
@@ -106,9 +131,14 @@ interface Run {
   readonly cpuShare: number;
   /** Busy share of CPU 0 over the run spent outside the server process (other load, softirq). */
   readonly otherOnServerCpu: number;
+  /** Busy share of CPU 1 (wrk, the fakes, this process and whatever else runs there): near 1, wrk may have waited for the CPU, which lengthens latencies. */
+  readonly generatorCpuBusy: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
+  /** TCP segments the namespace retransmitted during the run, and retransmission timeouts among them (a lost segment costs ≥ 200 ms). */
+  readonly retransmits: number;
+  readonly rtoTimeouts: number;
 }
 
 interface ServerProcess {
@@ -237,16 +267,21 @@ async function main(): Promise<void> {
     }
     await writeFile(join(dir, "kubelet"), 'KUBELET_FLAGS="--network-plugin=cni"\n');
     await writeFile(join(dir, "bench.lua"), WRK_SCRIPT);
+    // Paced: each of the 110 connections waits this long after an answer before its next request (wrk's `delay`).
+    const pacedDelayMs = PACED_RPS > 0 ? Math.max(1, Math.round((PODS * 1000) / PACED_RPS)) : 0;
+    await writeFile(join(dir, "paced.lua"), `${WRK_SCRIPT}\ndelay = function() return ${String(pacedDelayMs)} end\n`);
 
     // ── the servers, pinned to CPU 0; NMI's log (one audit line per request) goes to /dev/null ──
     const devNull = openSync("/dev/null", "w");
     const startServer = (variant: Variant, argv: string[]): ServerProcess => {
       const launch = variant === "bare" ? { nodeFlags: [], env: {} } : IMAGE_LAUNCH;
+      const stdout = STDOUT_DIR === undefined ? devNull : openSync(join(STDOUT_DIR, `${variant}.log`), "w");
       const child = spawn("ip", ["netns", "exec", nsName, ...NICE, "taskset", "-c", SERVER_CPU, process.execPath, ...launch.nodeFlags, ...argv], {
-        stdio: ["ignore", devNull, "pipe"],
+        stdio: ["ignore", stdout, "pipe"],
         // BENCH_SERVER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the servers.
         env: { ...launch.env, PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", NODE_OPTIONS: process.env["BENCH_SERVER_NODE_OPTIONS"] ?? "" },
       });
+      if (stdout !== devNull) closeSync(stdout);
       children.push(child);
       child.stderr?.setEncoding("utf8").on("data", (chunk: string) => process.stderr.write(`[${variant}] ${chunk}`));
       return { variant, child, port: ports[variant] };
@@ -289,14 +324,16 @@ async function main(): Promise<void> {
       }
     })();
 
-    const wrk = async (variant: Variant, seconds: number): Promise<Run> => {
+    const wrk = async (variant: Variant, seconds: number, paced = false): Promise<Run> => {
       const server = servers[variant];
       const pid = server.child.pid ?? 0;
+      const tcpBefore = await tcpCounters(ns);
       const cpuBefore = cpuTimes(pid);
       const jiffiesBefore = cpuJiffies(SERVER_CPU);
+      const generatorBefore = cpuJiffies(GENERATOR_CPU);
       const started = process.hrtime.bigint();
       const result = await ns.exec(
-        [...NICE, "taskset", "-c", GENERATOR_CPU, "wrk", "-t1", `-c${String(PODS)}`, `-d${String(seconds)}s`, "--latency", "-s", join(dir, "bench.lua"), `http://127.0.0.1:${String(server.port)}${TARGET}`],
+        [...NICE, "taskset", "-c", GENERATOR_CPU, "wrk", "-t1", `-c${String(PODS)}`, `-d${String(seconds)}s`, "--latency", "-s", join(dir, paced ? "paced.lua" : "bench.lua"), `http://127.0.0.1:${String(server.port)}${TARGET}`],
         { timeoutMs: (seconds + 30) * 1000 },
       );
       const wallS = Number(process.hrtime.bigint() - started) / 1e9;
@@ -304,6 +341,8 @@ async function main(): Promise<void> {
       const user = cpuAfter.user - cpuBefore.user;
       const cpu = user + cpuAfter.system - cpuBefore.system;
       const jiffiesAfter = cpuJiffies(SERVER_CPU);
+      const generatorAfter = cpuJiffies(GENERATOR_CPU);
+      const tcpAfter = await tcpCounters(ns);
       const line = result.stdout.split("\n").find((l) => l.startsWith("BENCH "));
       if (line === undefined) throw new Error(`wrk printed no summary (exit ${String(result.exitCode)}): ${result.stdout}${result.stderr}`);
       const s = JSON.parse(line.slice(6)) as WrkSummary;
@@ -316,9 +355,12 @@ async function main(): Promise<void> {
         userShare: cpu > 0 ? user / cpu : 0,
         cpuShare: cpu / wallS,
         otherOnServerCpu: Math.max(0, busyS - cpu) / wallS,
+        generatorCpuBusy: (generatorAfter.busy - generatorBefore.busy) / Math.max(1, generatorAfter.total - generatorBefore.total),
         p50Ms: s.p50Us / 1000,
         p99Ms: s.p99Us / 1000,
         errors: s.connect + s.read + s.write + s.status + s.timeout,
+        retransmits: tcpAfter.retransmits - tcpBefore.retransmits,
+        rtoTimeouts: tcpAfter.rtoTimeouts - tcpBefore.rtoTimeouts,
       };
     };
 
@@ -330,9 +372,11 @@ async function main(): Promise<void> {
     );
     for (const variant of VARIANTS) await wrk(variant, WARMUP_SECONDS);
     const runs: Run[] = [];
+    const paced: Run[] = [];
     const fmt = (r: Run) =>
       `${r.variant.padEnd(7)} ${r.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(r.userShare * 100).toFixed(0)} % user)  ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
-      `server ${(r.cpuShare * 100).toFixed(0)} % of CPU ${SERVER_CPU} (other ${(r.otherOnServerCpu * 100).toFixed(0)} %)${r.errors > 0 ? `  ERRORS ${String(r.errors)}` : ""}`;
+      `server ${(r.cpuShare * 100).toFixed(0)} % of CPU ${SERVER_CPU} (other ${(r.otherOnServerCpu * 100).toFixed(0)} %), CPU ${GENERATOR_CPU} ${(r.generatorCpuBusy * 100).toFixed(0)} % busy${r.errors > 0 ? `  ERRORS ${String(r.errors)}` : ""}` +
+      (r.retransmits > 0 ? `  TCP retransmits ${String(r.retransmits)} (timeouts ${String(r.rtoTimeouts)})` : "");
     for (let rep = 0; rep < REPS; rep++) {
       const round: Run[] = [];
       for (const variant of VARIANTS) round.push(await wrk(variant, SECONDS));
@@ -344,6 +388,18 @@ async function main(): Promise<void> {
           `p99 ${(s.p99Ms / b.p99Ms).toFixed(2)} / ${(d.p99Ms / b.p99Ms).toFixed(2)}`,
       );
       runs.push(...round);
+      if (PACED_RPS > 0) {
+        const pacedRound: Run[] = [];
+        for (const variant of VARIANTS) pacedRound.push(await wrk(variant, SECONDS, true));
+        const [pb, ps, pd] = pacedRound as [Run, Run, Run];
+        console.log(`  paced (every connection waits ${String(pacedDelayMs)} ms between requests, about ${String(PACED_RPS)} req/s offered):`);
+        for (const r of pacedRound) console.log(`    ${fmt(r)}`);
+        console.log(
+          `    ratios: CPU/req cached ${(ps.cpuUsPerRequest / pb.cpuUsPerRequest).toFixed(2)}, decided ${(pd.cpuUsPerRequest / pb.cpuUsPerRequest).toFixed(2)}; ` +
+            `p99 ${(ps.p99Ms / pb.p99Ms).toFixed(2)} / ${(pd.p99Ms / pb.p99Ms).toFixed(2)}`,
+        );
+        paced.push(...pacedRound);
+      }
     }
     pumping = false;
     await pump;
@@ -363,6 +419,12 @@ async function main(): Promise<void> {
       return [s.p99Ms / b.p99Ms, of("decided")[i]!.p99Ms / b.p99Ms];
     });
     const p99Ratio = Math.max(...p99Ratios);
+    // The same three figures for the paced rounds (NaN when they were off).
+    const pacedOf = (variant: Variant) => paced.filter((r) => r.variant === variant);
+    const pacedRatio = (variant: Variant, pick: (r: Run) => number) => pacedOf(variant).map((r, i) => pick(r) / pick(pacedOf("bare")[i]!));
+    const pacedCpuRatioCached = median(pacedRatio("shipped", (r) => r.cpuUsPerRequest));
+    const pacedCpuRatioDecided = median(pacedRatio("decided", (r) => r.cpuUsPerRequest));
+    const pacedP99Ratio = paced.length === 0 ? Number.NaN : Math.max(...pacedRatio("shipped", (r) => r.p99Ms), ...pacedRatio("decided", (r) => r.p99Ms));
     const bareShare = med("bare", (r) => r.cpuShare);
     const errors = runs.reduce((n, r) => n + r.errors, 0);
     console.log(`medians:`);
@@ -374,6 +436,12 @@ async function main(): Promise<void> {
     console.log(
       `  CPU per request vs bare (median of the rounds' ratios): cached ${cpuRatioCached.toFixed(3)} (target ≤ 1.3), decided ${cpuRatioDecided.toFixed(3)} (target ≤ 2); worst p99 ratio ${p99Ratio.toFixed(2)} (target ≤ 3); NMI RSS ${nmiRssMb.toFixed(0)} MB (decided ${decidedRssMb.toFixed(0)} MB)`,
     );
+    if (paced.length > 0) {
+      console.log(
+        `  paced at about ${String(PACED_RPS)} req/s: CPU per request vs bare cached ${pacedCpuRatioCached.toFixed(3)}, decided ${pacedCpuRatioDecided.toFixed(3)} ` +
+          `(bare ${median(pacedOf("bare").map((r) => r.cpuUsPerRequest)).toFixed(1)} µs); worst p99 ratio ${pacedP99Ratio.toFixed(2)}`,
+      );
+    }
     console.log(
       bareShare >= 0.95
         ? `  the bare server was saturated: ${(bareShare * 100).toFixed(0)} % of CPU ${SERVER_CPU} (median), so wrk did not limit it`
@@ -391,6 +459,10 @@ async function main(): Promise<void> {
       JSON.stringify({
         cpuRatioCached: round3(cpuRatioCached),
         cpuRatioDecided: round3(cpuRatioDecided),
+        pacedRps: PACED_RPS,
+        pacedCpuRatioCached: round3(pacedCpuRatioCached),
+        pacedCpuRatioDecided: round3(pacedCpuRatioDecided),
+        pacedP99Ratio: round3(pacedP99Ratio),
         p99Ratio: round3(p99Ratio),
         rssMb: round3(nmiRssMb),
         upstreamCallsPerTokenLifetime: round3(upstream.upstreamCallsPerTokenLifetime),
@@ -407,7 +479,8 @@ async function main(): Promise<void> {
         podEventEveryMs: POD_EVENT_EVERY_MS,
         seconds: SECONDS,
         reps: REPS,
-        runs: runs.map((r) => ({ variant: r.variant, cpuUsPerRequest: round3(r.cpuUsPerRequest), rps: Math.round(r.rps), p99Ms: r.p99Ms, cpuShare: round3(r.cpuShare) })),
+        runs: runs.map((r) => ({ variant: r.variant, cpuUsPerRequest: round3(r.cpuUsPerRequest), rps: Math.round(r.rps), p99Ms: r.p99Ms, cpuShare: round3(r.cpuShare), retransmits: r.retransmits })),
+        pacedRuns: paced.map((r) => ({ variant: r.variant, cpuUsPerRequest: round3(r.cpuUsPerRequest), rps: Math.round(r.rps), p99Ms: r.p99Ms })),
       }),
     );
   } finally {
@@ -434,6 +507,26 @@ function benchPod(k: number, tick: number): PodView {
     selector: `bench-sel-${String(k % IDENTITIES)}`,
     labels: { "podid.bench/tick": String(tick) },
   });
+}
+
+/**
+ * The namespace's TCP retransmission counters (`RetransSegs` of /proc/net/snmp, `TCPTimeouts` of
+ * /proc/net/netstat), read from inside it: a p99 of hundreds of milliseconds with a retransmission timeout in
+ * the same run is the network's doing, not the server's.
+ */
+async function tcpCounters(ns: NetnsHandle): Promise<{ retransmits: number; rtoTimeouts: number }> {
+  const text = (await ns.exec(["cat", "/proc/net/snmp", "/proc/net/netstat"], { timeoutMs: 5_000 })).stdout;
+  return { retransmits: procNetCounter(text, "Tcp:", "RetransSegs"), rtoTimeouts: procNetCounter(text, "TcpExt:", "TCPTimeouts") };
+}
+
+/** One counter of /proc/net/snmp-style text: a header line and a value line starting with `prefix`. */
+function procNetCounter(text: string, prefix: string, name: string): number {
+  const lines = text.split("\n").filter((l) => l.startsWith(prefix));
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const index = (lines[i] ?? "").split(/\s+/).indexOf(name);
+    if (index > 0) return Number((lines[i + 1] ?? "").split(/\s+/)[index]) || 0;
+  }
+  return 0;
 }
 
 /** `curl -s <args>` inside the namespace; its stdout. */

@@ -51,8 +51,8 @@ function packDryRun(): Promise<Packed[]> {
 
 /** Files that are test or harness material wherever they sit. */
 const NOT_PRODUCT = [/\.test\./, /(^|\/)test-support\//, /(^|\/)__golden__\//, /(^|\/)(bench|sim|e2e|system|testing)\//, /\.bench\./, /\.tsbuildinfo$/];
-/** What may sit outside dist/: the manifest, README, LICENSE, bin launchers, testkit's CRDs and demo manifests. */
-const OUTSIDE_DIST = /^(package\.json|README\.md|LICENSE|bin\/[^/]+\.mjs|crds\.yaml|examples\/demo\/[^/]+\.yaml)$/;
+/** What may sit outside dist/: the manifest, README, LICENSE, bin launchers, testkit's CRDs and demo manifests (both demos). */
+const OUTSIDE_DIST = /^(package\.json|README\.md|LICENSE|bin\/[^/]+\.mjs|crds\.yaml|examples\/demo(-federated)?\/[^/]+\.yaml)$/;
 const PUBLISHABLE = PACKAGES.filter((pkg) => manifest(pkg).private !== true);
 
 let packed = new Map<string, Packed>();
@@ -102,6 +102,12 @@ describe("published files", () => {
   it("testkit ships the CRDs podid-sim applies", () => {
     expect(packed.get("testkit")?.files).toContain("crds.yaml");
     expect(packed.get("testkit")?.manifest.exports?.["./crds.yaml"]).toBe("./crds.yaml");
+  });
+
+  it("testkit ships the manifests of both demos (podid-sim demo, podid-sim demo --federated)", () => {
+    const files = packed.get("testkit")?.files ?? [];
+    for (const name of ["identity.yaml", "binding.yaml", "pod.yaml"]) expect(files).toContain(`examples/demo/${name}`);
+    for (const name of ["serviceaccount.yaml", "identity.yaml", "binding.yaml", "pod.yaml"]) expect(files).toContain(`examples/demo-federated/${name}`);
   });
 });
 

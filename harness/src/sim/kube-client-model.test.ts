@@ -50,6 +50,26 @@ describe("KubeClientModel (the simulation's kube client)", () => {
     expect(clock.now()).toBeGreaterThanOrEqual(400);
   });
 
+  it("lets Events take only the tokens no AAI write waits for, as the real client does", async () => {
+    const clock = new VirtualClock({ startMs: 0 });
+    const client = new KubeClientModel(clock, { qps: 10, maxConcurrentWrites: 20, roundTripMs: 0 });
+    const events = client.eventRecorder();
+    const aaiWrittenAt: number[] = [];
+    const burst = () => Array.from({ length: 15 }, () => client.write(async () => void aaiWrittenAt.push(clock.now())));
+    // Events recorded in the middle of the burst, before half of its writes.
+    const writes = burst();
+    for (let i = 0; i < 5; i++) events.record({ kind: "AzureIdentityBinding", apiVersion: "aadpodidentity.k8s.io/v1", namespace: "ns", name: `b-${i}` }, "Normal", "binding applied", `pod ${i}`);
+    writes.push(...burst());
+    await clock.runUntilIdleAsync();
+    await Promise.all(writes);
+    await events.flush();
+    // 30 writes at 10 QPS with a burst of 10: the last at 2 s, as without Events (the old shared FIFO made it 2.3 s).
+    expect(Math.max(...aaiWrittenAt)).toBe(2_000);
+    expect(events.sent()).toBe(5);
+    // The Events go once the bucket is full again (1 s after the last write), one per refill.
+    expect(clock.now()).toBe(3_400);
+  });
+
   it("writes only what client-go's Event budget lets through: 50 assignments on one binding cost at most 25 writes", async () => {
     const clock = new VirtualClock({ startMs: 0 });
     const client = new KubeClientModel(clock, { qps: 50, maxConcurrentWrites: 20 });

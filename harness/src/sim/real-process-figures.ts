@@ -22,19 +22,19 @@ export interface RealProcessFigures {
 export const REAL_PROCESS_FIGURES: RealProcessFigures = {
   source: "harness/src/sim/real-process-figures.ts",
   command: "npm run bench:mic-real -- --scenario 2k, then -- --scenario 10k",
-  measured: "2026-12-06, 2k started 09:22 UTC, 10k 09:25 UTC, commit 06a471e with other work in progress in the tree, on a shared 2-CPU machine running other tests (and, for the 10k run, another bench:mic-real)",
+  measured: "2026-12-06, 2k started 12:27 UTC, 10k 12:40 UTC, commit 9836b89 plus Events at the client's lower priority (ADR 18's addendum on Event priority) and other work in progress in the tree, on a shared 2-CPU machine running other helpers' tests (the 10k burst took 5.1 s; a 10k run at 12:30 under heavier load took 21.2 s for its burst, first Assigned 9.4 s, all 401.4 s)",
   runs: {
     "2k": {
       scenario: "2k", pods: 2000, nodes: 30, scaleSets: 1, identities: 100, patchLatencyS: 5, clientQps: 50,
-      burstS: 5.3, burstCurveS: [0.19, 0.38, 0.51, 0.73, 0.83, 1.11, 1.52, 1.62, 1.73, 1.8, 2.02, 2.34, 3.06, 3.51, 3.75, 4.2, 4.6, 4.82, 5.06, 5.3],
-      firstAssignedS: 8.9, allAssignedS: 119.8, allAssignedTargetS: 95, allAssignedTargetWithEventsS: 135, peakRssMb: 152, steadyRssMb: 127,
-      kubeWrites: 6012, kubeWritesByResource: { leases: 32, azureassignedidentities: 4000, events: 1980 }, kubeReads: 42, armPatches: 1, armGets: 2, micCpuS: 10.2,
+      burstS: 1.6, burstCurveS: [0.08, 0.16, 0.22, 0.3, 0.35, 0.41, 0.51, 0.58, 0.66, 0.73, 0.82, 0.96, 1.09, 1.19, 1.26, 1.33, 1.39, 1.46, 1.54, 1.61],
+      firstAssignedS: 7.7, allAssignedS: 80.5, allAssignedTargetS: 95, allAssignedTargetWithEventsS: 135, peakRssMb: 111, steadyRssMb: 105, steadyAnonMb: 50, steadyFileMb: 53,
+      kubeWrites: 4023, kubeWritesByResource: { leases: 22, azureassignedidentities: 4001 }, kubeReads: 33, eventsWrittenByEnd: 842, eventsDropped: 0, armPatches: 1, armGets: 2, micCpuS: 11.1,
     },
     "10k": {
       scenario: "10k", pods: 10000, nodes: 500, scaleSets: 10, identities: 200, patchLatencyS: 5, clientQps: 50,
-      burstS: 10.1, burstCurveS: [0.97, 2.11, 3.16, 4.22, 5.36, 6.18, 6.79, 7.14, 7.44, 7.8, 8.09, 8.31, 8.45, 8.61, 8.75, 9.01, 9.31, 9.63, 9.83, 10.14],
-      firstAssignedS: 8, allAssignedS: 505.2, allAssignedTargetS: 415, allAssignedTargetWithEventsS: 615, peakRssMb: 219, steadyRssMb: 218,
-      kubeWrites: 25333, kubeWritesByResource: { leases: 133, azureassignedidentities: 20000, events: 5200 }, kubeReads: 147, armPatches: 20, armGets: 46, micCpuS: 33.8,
+      burstS: 5.1, burstCurveS: [0.47, 0.8, 1.06, 1.42, 1.75, 2.05, 2.34, 2.67, 2.91, 3.13, 3.36, 3.57, 3.77, 3.94, 4.11, 4.33, 4.59, 4.77, 4.97, 5.13],
+      firstAssignedS: 8.2, allAssignedS: 400.6, allAssignedTargetS: 415, allAssignedTargetWithEventsS: 615, peakRssMb: 151, steadyRssMb: 114, steadyAnonMb: 62, steadyFileMb: 53,
+      kubeWrites: 20105, kubeWritesByResource: { leases: 105, azureassignedidentities: 20000 }, kubeReads: 117, eventsWrittenByEnd: 512, eventsDropped: 4196, armPatches: 10, armGets: 30, micCpuS: 41.1,
     },
   },
 };

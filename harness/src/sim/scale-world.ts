@@ -1,7 +1,7 @@
 import { type ComputeTarget, type EventRecorderPort } from "@podid/core";
 import { buildScaleCluster, FakeCluster, FakeCompute, RecordingLogger, seedScaleCluster, VirtualClock, type ScaleClusterOptions } from "@podid/testkit";
 import { MicController, type MicControllerOptions } from "@podid/mic-runner/controller";
-import { KubeClientModel, type KubeClientModelOptions } from "./kube-client-model.js";
+import { KubeClientModel, type KubeClientModelOptions, type ModelledEventRecorder } from "./kube-client-model.js";
 
 /** ARM as the #988 steady-state runs model it: 40 s per VMSS operation, one operation at a time per VMSS. */
 export const SIM_VMSS_PATCH_MS = 40_000;
@@ -22,8 +22,8 @@ export interface ScaleWorld {
   readonly assignedAt: Map<string, number>;
   /** The modelled kube client, when the world has one. */
   readonly kube?: KubeClientModel;
-  /** MIC's Event recorder writing through {@link kube} (with it), and how many Event writes it sent. */
-  readonly events?: EventRecorderPort & { readonly sent: () => number };
+  /** MIC's Event recorder writing through {@link kube} (with it): Event writes sent, Events dropped. */
+  readonly events?: ModelledEventRecorder;
 }
 
 /** How the world's ARM and kube client behave (defaults: 40 s VMSS PATCH, no client limits). */

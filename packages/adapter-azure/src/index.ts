@@ -36,6 +36,8 @@ export { ArmComputeAdapter } from "./compute/arm-compute-adapter.js";
 export type { ArmComputeAdapterOptions } from "./compute/arm-compute-adapter.js";
 export { ArmIdentityCatalog } from "./catalog/arm-identity-catalog.js";
 export type { ArmIdentityCatalogOptions } from "./catalog/arm-identity-catalog.js";
+export { ArmFederatedCredentials, toFederatedCredentialError } from "./federated/arm-federated-credentials.js";
+export type { ArmFederatedCredentialsOptions } from "./federated/arm-federated-credentials.js";
 
 // --- TokenSourcePort: IMDS and AAD ---------------------------------------------------------------
 // Managed identities through IMDS (its JSON passed through), service principals through `@azure/identity`.
@@ -45,6 +47,7 @@ export { AzureTokenSource } from "./token/azure-token-source.js";
 export type {
   AadRetryOptions,
   AzureTokenSourceOptions,
+  FederatedPropagationRetry,
   MultiTenantTokens,
   SecretRequest,
 } from "./token/azure-token-source.js";

@@ -7,15 +7,15 @@ import * as api from "./index.js";
 // change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
 // so they are read from the index's source text (testkit's publicSurfaceOf).
 const VALUES = [
-  "ArmComputeAdapter", "ArmIdentityCatalog", "AzureConfigWatcher", "AzureTokenSource", "ImdsClient",
+  "ArmComputeAdapter", "ArmFederatedCredentials", "ArmIdentityCatalog", "AzureConfigWatcher", "AzureTokenSource", "ImdsClient",
   "armClientSettings", "createArmCredential", "describeAzureConfigError", "environmentAzureConfig",
-  "loadAzureConfig", "metadataEndpoint",
+  "loadAzureConfig", "metadataEndpoint", "toFederatedCredentialError",
 ];
 
 const TYPES = [
   "AadRetryOptions", "ArmClientSettings", "ArmComputeAdapterOptions", "ArmCredentialChoice",
-  "ArmCredentialOptions", "ArmIdentityCatalogOptions", "ArmRetryOptions", "AzureConfig", "AzureConfigError",
-  "AzureConfigProblem", "AzureConfigWatcherOptions", "AzureTokenSourceOptions", "CloudEnvironment",
+  "ArmCredentialOptions", "ArmFederatedCredentialsOptions", "ArmIdentityCatalogOptions", "ArmRetryOptions", "AzureConfig", "AzureConfigError",
+  "AzureConfigProblem", "AzureConfigWatcherOptions", "AzureTokenSourceOptions", "CloudEnvironment", "FederatedPropagationRetry",
   "ImdsClientOptions", "LoadAzureConfigOptions", "ManagedIdentityRequest", "MultiTenantTokens", "SecretRequest",
   "VmType",
 ];

@@ -9,4 +9,4 @@
 export { ImdsClient, metadataEndpoint } from "./imds/imds-client.js";
 export type { ImdsClientOptions, ManagedIdentityRequest } from "./imds/imds-client.js";
 export { AzureTokenSource } from "./token/azure-token-source.js";
-export type { AadRetryOptions, AzureTokenSourceOptions, MultiTenantTokens, SecretRequest } from "./token/azure-token-source.js";
+export type { AadRetryOptions, AzureTokenSourceOptions, FederatedPropagationRetry, MultiTenantTokens, SecretRequest } from "./token/azure-token-source.js";

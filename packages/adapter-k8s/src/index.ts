@@ -18,11 +18,12 @@ export { describeError, parseStatusBody } from "./client/kube-api-error.js";
 export type { KubeStatusBody } from "./client/kube-api-error.js";
 export type { ThrottleRetryOptions } from "./client/kube-call.js";
 export { KubeClient } from "./client/kube-client.js";
-export type { KubeClientOptions } from "./client/kube-client.js";
+export type { KubeClientOptions, KubeRequestOptions } from "./client/kube-client.js";
 export { KubeConfig, kubeConfigSourceFrom, loadKubeConfig } from "./client/kube-config.js";
 export type { KubeCluster, KubeConfigSource, KubeContext, KubeUser } from "./client/kube-config.js";
 export { KubeHttpError } from "./client/kube-http.js";
 export type { KubeHttpRequest, KubeQuery } from "./client/kube-http.js";
+export type { RequestClass } from "./client/token-bucket.js";
 
 // --- Informers: KubeReaderPort -------------------------------------------------------------------
 // Self-healing list/watch informers behind core's KubeReaderPort.
@@ -31,7 +32,17 @@ export { KubeInformerReader } from "./informers/kube-informer-reader.js";
 export type { KubeInformerReaderOptions } from "./informers/kube-informer-reader.js";
 export type { InformerStats } from "./informers/resource-informer.js";
 export { toWireJson } from "./informers/wire-json.js";
-export { parsePodWithKeyVaultVolumes } from "./informers/resource-descriptors.js";
+export { parsePodWithKeyVaultVolumes, parsePodWithVolumes } from "./informers/resource-descriptors.js";
+export type { PodVolumeSummaries } from "./informers/resource-descriptors.js";
+
+// --- Projected service-account tokens: ServiceAccountTokenReaderPort ------------------------------
+// kubelet's pods directory, for NMI's federated identities (docs/adr/0021-federated-identities.md).
+export { DEFAULT_KUBELET_PODS_DIR, KubeletServiceAccountTokenReader } from "./kubelet/kubelet-service-account-token-reader.js";
+export type { KubeletServiceAccountTokenReaderOptions } from "./kubelet/kubelet-service-account-token-reader.js";
+
+// --- Service-account issuer discovery ------------------------------------------------------------
+// The issuer MIC's federated identity credentials trust (docs/adr/0021-federated-identities.md).
+export { OPENID_CONFIGURATION_PATH, readServiceAccountIssuer } from "./discovery/service-account-issuer.js";
 
 // --- SecretProviderClass reads: SecretProviderClassReaderPort -------------------------------------
 // On-demand GETs with a short cache, for NMI's scoped /host/token (no watch).
@@ -55,8 +66,8 @@ export type { MicLeaderElectionOptions } from "./leader/mic-leader-election.js";
 
 // --- Events: EventRecorderPort -------------------------------------------------------------------
 export type { EventCorrelatorOptions } from "./events/event-correlator.js";
-export { KubeEventRecorder } from "./events/kube-event-recorder.js";
-export type { KubeEventRecorderOptions } from "./events/kube-event-recorder.js";
+export { DEFAULT_MAX_QUEUED_EVENTS, KubeEventRecorder } from "./events/kube-event-recorder.js";
+export type { KubeEventRecorderOptions, KubeEventRecorderStats } from "./events/kube-event-recorder.js";
 
 // --- Support -------------------------------------------------------------------------------------
 export { systemClock } from "./support/system-clock.js";

@@ -7,17 +7,17 @@ import * as api from "./index.js";
 // change: edit ./index.ts and these lists together. Values are checked at runtime; types vanish at runtime,
 // so they are read from the index's source text (testkit's publicSurfaceOf).
 const VALUES = [
-  "KubeAssignedIdentityWriter", "KubeClient", "KubeConfig", "KubeEventRecorder", "KubeHttpError", "KubeInformerReader",
-  "KubeSecretProviderClassReader", "LeaderElector", "SECRET_PROVIDER_CLASS_TTL_MS",
-  "createMicLeaderElector", "describeError", "kubeConfigSourceFrom", "loadKubeConfig", "parsePodWithKeyVaultVolumes", "parseStatusBody",
+  "DEFAULT_KUBELET_PODS_DIR", "DEFAULT_MAX_QUEUED_EVENTS", "KubeAssignedIdentityWriter", "KubeClient", "KubeConfig", "KubeEventRecorder", "KubeHttpError", "KubeInformerReader",
+  "KubeSecretProviderClassReader", "KubeletServiceAccountTokenReader", "LeaderElector", "OPENID_CONFIGURATION_PATH", "SECRET_PROVIDER_CLASS_TTL_MS",
+  "createMicLeaderElector", "describeError", "kubeConfigSourceFrom", "loadKubeConfig", "parsePodWithKeyVaultVolumes", "parsePodWithVolumes", "parseStatusBody", "readServiceAccountIssuer",
   "secretProviderClassView", "systemClock", "toWireJson",
 ];
 
 const TYPES = [
   "BackoffOptions", "EventCorrelatorOptions", "InformerStats", "KubeAssignedIdentityWriterOptions",
-  "KubeClientOptions", "KubeCluster", "KubeConfigSource", "KubeContext", "KubeEventRecorderOptions", "KubeHttpRequest",
-  "KubeInformerReaderOptions", "KubeQuery", "KubeSecretProviderClassReaderOptions", "KubeStatusBody", "KubeUser",
-  "LeaderElectorOptions", "MicLeaderElectionOptions", "ThrottleRetryOptions",
+  "KubeClientOptions", "KubeCluster", "KubeConfigSource", "KubeContext", "KubeEventRecorderOptions", "KubeEventRecorderStats", "KubeHttpRequest",
+  "KubeInformerReaderOptions", "KubeQuery", "KubeRequestOptions", "KubeSecretProviderClassReaderOptions", "KubeStatusBody", "KubeUser",
+  "KubeletServiceAccountTokenReaderOptions", "LeaderElectorOptions", "MicLeaderElectionOptions", "PodVolumeSummaries", "RequestClass", "ThrottleRetryOptions",
 ];
 
 describe("@podid/adapter-k8s public surface", () => {

@@ -131,6 +131,7 @@ export type {
   ExecutionReport,
   ExecutorOptions,
   ExecutorPorts,
+  FederatedOutcome,
   TargetOutcome,
   WriteFailure,
 } from "./reconcile/execute-plan.js";
@@ -141,11 +142,44 @@ export { recoverLeavingCreated } from "./reconcile/leaving-recovery.js";
 export type { LeavingRecovery, LeavingRecoveryInput, WaitingLeavingObject } from "./reconcile/leaving-recovery.js";
 export type { UnresolvedNode } from "./reconcile/node-targets.js";
 export { planReconcile } from "./reconcile/plan.js";
-export type { HeldAssignment, ReconcileInput, ReconcilePlan, ReconcilePolicy, TargetPlan } from "./reconcile/plan.js";
+export type {
+  FederatedAwaiting,
+  FederatedIdentityPlan,
+  HeldAssignment,
+  ReconcileInput,
+  ReconcilePlan,
+  ReconcilePolicy,
+  TargetPlan,
+} from "./reconcile/plan.js";
 export { EMPTY_QUARANTINE, IdentityQuarantine, quarantineIdentities, releaseIdentities } from "./reconcile/quarantine.js";
 export type { QuarantineEntry, QuarantinePolicy, QuarantineReason, QuarantineState } from "./reconcile/quarantine.js";
 export { closeGate, gateOpensAt, OPEN_GATES, pruneGates } from "./reconcile/throttle-gates.js";
 export type { ThrottleGates } from "./reconcile/throttle-gates.js";
+
+// --- Federated identities: service-account trust and federated credentials (MIC side) ----------
+// Type-3 identities (docs/adr/0021-federated-identities.md): which pods an identity trusts, the subject and
+// name of each federated identity credential, which credentials podid owns, and the per-identity plan.
+export { FEDERATED_CREDENTIAL_NAME_PATTERN, federatedCredentialName } from "./federated/credential-name.js";
+export { planFederatedCredentials, planIdentityCredentials } from "./federated/credential-plan.js";
+export type {
+  FederatedCredentialsInput,
+  IdentityCredentialInput,
+  IdentityCredentialPlan,
+  ReusedCredential,
+} from "./federated/credential-plan.js";
+export { isPodidOwnedCredential } from "./federated/ownership.js";
+export {
+  FEDERATED_TOKEN_AUDIENCE,
+  MAX_FEDERATED_CREDENTIALS_PER_IDENTITY,
+  parseServiceAccountSubject,
+  serviceAccountSubject,
+} from "./federated/service-account-subject.js";
+export { isServiceAccountTrusted, podServiceAccountName } from "./federated/service-account-trust.js";
+export { isServiceAccountName } from "./model/service-account-name.js";
+export { federatedIdentityKey } from "./reconcile/assignment-comparison.js";
+export { FederatedCredentialExecutor } from "./reconcile/federated-credentials.js";
+export type { CredentialSyncOutcome, FederatedCredentialOptions } from "./reconcile/federated-credentials.js";
+export { assignedIdentityObject, FEDERATED_EVENT, podObject } from "./reconcile/federated-events.js";
 
 // --- AzureAssignedIdentity lifecycle -------------------------------------------------------------
 export { lifecycleStateOf } from "./lifecycle/assigned-identity-lifecycle.js";
@@ -191,6 +225,27 @@ export {
   summariseKeyVaultVolumes,
 } from "./nmi/key-vault-volumes.js";
 export type { KeyVaultVolume } from "./nmi/key-vault-volumes.js";
+// Federated identities, NMI side (docs/adr/0021-federated-identities.md).
+export { federatedTokenVolumeOfRawPod, projectedTokenLocation, summariseFederatedTokenVolume } from "./nmi/federated-token-volume.js";
+export type { FederatedTokenVolume, TokenLocationError } from "./nmi/federated-token-volume.js";
+export {
+  completeFederatedPlan,
+  federatedCacheIdentityKey,
+  federatedRefusalDescription,
+  planFederatedFetch,
+  serviceAccountTokenRequestOf,
+} from "./nmi/federated-fetch.js";
+export type { FederatedRefusal, FederatedRefusalError } from "./nmi/federated-fetch.js";
+export type { FederatedFetchPlan } from "./nmi/fetch-plan.js";
+export { checkServiceAccountTokenClaims } from "./nmi/service-account-token-claims.js";
+export type { CheckedServiceAccountToken } from "./nmi/service-account-token-claims.js";
+export type {
+  ServiceAccountToken,
+  ServiceAccountTokenError,
+  ServiceAccountTokenExpectation,
+  ServiceAccountTokenReaderPort,
+  ServiceAccountTokenRequest,
+} from "./ports/service-account-token-reader.port.js";
 export type { SelectionOptions } from "./nmi/identity-selection.js";
 export type { IdentitySource } from "./nmi/identity-source.js";
 export { IMDS_CONTENT_TYPE, toImdsResponse } from "./nmi/imds-response.js";
@@ -374,6 +429,7 @@ export { normaliseGoStyleArgs, parseGoBool } from "./compat/go-flag-syntax.js";
 export type { CancellationSignal } from "./ports/cancellation.js";
 export type { ClockPort, TimerHandle } from "./ports/clock.port.js";
 export type { ComputeError, ComputePort } from "./ports/compute.port.js";
+export type { FederatedCredential, FederatedCredentialError, FederatedCredentialPort } from "./ports/federated-credential.port.js";
 export type { EventRecorderPort, InvolvedObject } from "./ports/event-recorder.port.js";
 export type { CatalogError, CatalogIdentity, IdentityCatalogPort } from "./ports/identity-catalog.port.js";
 export type { KubeError } from "./ports/kube-errors.js";

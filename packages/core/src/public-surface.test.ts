@@ -46,6 +46,15 @@ const VALUES = [
   "SECRET_PROVIDER_CLASS_ATTRIBUTE", "SECRET_PROVIDER_CLASS_GROUP", "SECRET_PROVIDER_CLASS_RESOURCE", "SECRET_PROVIDER_CLASS_VERSION",
   "decideHostTokenScope", "findScopedPod", "hostTokenScopeDescription", "keyVaultVolumesOfRawPod", "parseHostTokenMode",
   "secretProviderClassesToRead", "summariseKeyVaultVolumes",
+  // Federated identities, MIC side (docs/adr/0021-federated-identities.md).
+  "FEDERATED_CREDENTIAL_NAME_PATTERN", "FEDERATED_TOKEN_AUDIENCE", "MAX_FEDERATED_CREDENTIALS_PER_IDENTITY", "federatedCredentialName",
+  "isPodidOwnedCredential", "isServiceAccountName", "isServiceAccountTrusted", "parseServiceAccountSubject", "planFederatedCredentials",
+  "planIdentityCredentials", "podServiceAccountName", "serviceAccountSubject", "FEDERATED_EVENT", "FederatedCredentialExecutor",
+  "assignedIdentityObject", "federatedIdentityKey", "podObject",
+  // Federated identities, NMI side (docs/adr/0021-federated-identities.md).
+  "checkServiceAccountTokenClaims", "completeFederatedPlan", "federatedCacheIdentityKey",
+  "federatedRefusalDescription", "federatedTokenVolumeOfRawPod", "planFederatedFetch", "projectedTokenLocation",
+  "serviceAccountTokenRequestOf", "summariseFederatedTokenVolume",
 ].sort(byCodePoint);
 
 const TYPES = [
@@ -85,6 +94,14 @@ const TYPES = [
   "WireAzurePodIdentityException", "WireGroupVersion", "WireNode", "WireObjectMeta", "WirePod", "WriteFailure",
   "HostToken", "HostTokenMode", "HostTokenScopeDenial", "HostTokenScopeVerdict", "KeyVaultVolume", "SecretProviderClassLookup",
   "SecretProviderClassReaderPort", "SecretProviderClassView",
+  // Federated identities, NMI side.
+  "CheckedServiceAccountToken", "FederatedFetchPlan", "FederatedRefusal", "FederatedRefusalError", "FederatedTokenVolume",
+  "ServiceAccountToken", "ServiceAccountTokenError", "ServiceAccountTokenExpectation", "ServiceAccountTokenReaderPort",
+  "ServiceAccountTokenRequest", "TokenLocationError",
+  // Federated identities, MIC side.
+  "FederatedCredential", "FederatedCredentialError", "FederatedCredentialPort", "FederatedCredentialsInput", "IdentityCredentialInput",
+  "IdentityCredentialPlan", "ReusedCredential", "CredentialSyncOutcome", "FederatedAwaiting", "FederatedCredentialOptions",
+  "FederatedIdentityPlan", "FederatedOutcome",
 ].sort(byCodePoint);
 
 describe("@podid/core public surface", () => {

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { FakeCluster, FakeNetfilter, FakeTokenSource, VirtualClock } from "@podid/testkit";
+import { KubeletServiceAccountTokenReader } from "@podid/adapter-k8s";
+import { decodeFakeJwt, FakeCluster, FakeIdentityCatalog, FakeNetfilter, FakeTokenSource, identityArmId, makeAssigned, VirtualClock } from "@podid/testkit";
 import { defineNmiConfig, interceptionSpecFrom, type NmiConfig } from "./config/nmi-config.js";
 import { silentPino, type DaemonProcessIo } from "@podid/daemon-shell";
 import { runNmi } from "./run-nmi.js";
@@ -181,5 +182,46 @@ describe("runNmi", () => {
     expect(running?.nmi.port).toBeGreaterThan(0);
     p.handlers.get("SIGTERM")?.();
     expect(await exit).toBe(0);
+  });
+
+  it("wires the service-account token reader the adapters build from --kubelet-pods-dir into the token path (federated identities)", async () => {
+    const podsDir = mkdtempSync(join(dir, "pods-"));
+    const clock = new VirtualClock();
+    const cluster = new FakeCluster({ clock });
+    const catalog = new FakeIdentityCatalog();
+    const tokens = new FakeTokenSource({ clock, catalog });
+    const readerDirs: string[] = [];
+    const adapters: NmiAdapters = {
+      kubeReader: () => cluster,
+      tokenSource: () => tokens,
+      netfilter: () => new FakeNetfilter(),
+      clock,
+      forwarder: () => new RecordingForwarder(),
+      serviceAccountTokens: ({ config: c }) => {
+        readerDirs.push(c.kubeletPodsDir);
+        return new KubeletServiceAccountTokenReader({ podsDir: c.kubeletPodsDir, now: () => clock.now() });
+      },
+    };
+    const resourceID = identityArmId("fed");
+    const record = catalog.register({ id: resourceID });
+    catalog.federatedCredentials.add(resourceID, "podid-default-app", { issuer: "https://issuer.example", subject: "system:serviceaccount:default:app", audiences: ["api://AzureADTokenExchange"] });
+    const base = makeIdentity({ name: "fed", type: 1, clientId: record.clientId, tenantId: record.tenantId });
+    const identity = cluster.apply("azureidentities", { ...base, spec: { ...base.spec, type: 3 as const, resourceID, serviceAccounts: ["app"] } });
+    const binding = cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
+    const volume = { volumeName: "azure-identity-token", path: "token" };
+    const pod = cluster.apply("pods", { ...makePod({ name: "fed-app", ip: "127.0.0.1", selector: "fed" }), serviceAccountName: "app", federatedTokenVolume: volume });
+    cluster.apply("azureassignedidentities", makeAssigned(pod, identity, binding));
+    const now = Math.floor(clock.now() / 1000);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+    const claims = { iss: "https://issuer.example", sub: "system:serviceaccount:default:app", aud: ["api://AzureADTokenExchange"], exp: now + 3600, "kubernetes.io": { pod: { uid: pod.metadata.uid } } };
+    const file = join(podsDir, pod.metadata.uid ?? "", "volumes", "kubernetes.io~projected", volume.volumeName, volume.path);
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(file, `${b64({ alg: "RS256" })}.${b64(claims)}.c2ln`);
+    runtime = composeNmi({ ...config, kubeletPodsDir: podsDir }, adapters, { pino: silentPino() });
+    const addresses = await runtime.start();
+    const token = await get(addresses.nmi, tokenUrl("https://vault.azure.net"), { Metadata: "true" });
+    expect(token.status).toBe(200);
+    expect(decodeFakeJwt(String((JSON.parse(token.body) as Record<string, unknown>)["access_token"]))).toMatchObject({ appid: record.clientId, xms_mirid: resourceID });
+    expect(readerDirs).toEqual([podsDir]);
   });
 });

@@ -9,6 +9,7 @@ import type {
   MetricsPort,
   NetfilterPort,
   SecretProviderClassReaderPort,
+  ServiceAccountTokenReaderPort,
   TokenSourcePort,
 } from "@podid/core";
 import { systemClock } from "@podid/adapter-k8s";
@@ -77,6 +78,12 @@ export interface NmiAdapters {
    * docs/adr/0019-scoped-host-token.md); absent: a pod whose only Key Vault volumes are CSI volumes gets 503.
    */
   readonly secretProviderClasses?: (context: NmiAdapterContext) => SecretProviderClassReaderPort;
+  /**
+   * Reads pods' projected service-account tokens from `config.kubeletPodsDir` for federated identities
+   * (adapter-k8s's `KubeletServiceAccountTokenReader`; docs/adr/0021-federated-identities.md); absent: a
+   * federated identity's token requests are answered 503.
+   */
+  readonly serviceAccountTokens?: (context: NmiAdapterContext) => ServiceAccountTokenReaderPort;
 }
 
 /** Where the servers listen once started. */
@@ -153,6 +160,7 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
   const forwarder = adapters.forwarder?.(context);
   const events = adapters.events?.(context);
   const secretProviderClasses = config.hostToken === "scoped" ? adapters.secretProviderClasses?.(context) : undefined;
+  const serviceAccountTokens = adapters.serviceAccountTokens?.(context);
   // Anti-spoofing guards the intercepted packet path; with `--interception=none` there is none to guard (the
   // demo's pods share the host's loopback), so attribution stays by source IP there.
   const antiSpoofing = config.antiSpoofing && config.interception === "iptables" ? adapters.antiSpoofing?.(context) : undefined;
@@ -171,6 +179,7 @@ export function composeNmi(config: NmiConfig, adapters: NmiAdapters, options: Co
     ...(events !== undefined ? { events } : {}),
     ...(callerInterfaces !== undefined ? { callerInterfaces } : {}),
     ...(secretProviderClasses !== undefined ? { secretProviderClasses } : {}),
+    ...(serviceAccountTokens !== undefined ? { serviceAccountTokens } : {}),
   });
   const spoofKeeper =
     antiSpoofing === undefined || callerInterfaces === undefined

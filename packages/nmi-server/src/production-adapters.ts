@@ -1,4 +1,12 @@
-import { KubeClient, KubeEventRecorder, KubeInformerReader, KubeSecretProviderClassReader, kubeConfigSourceFrom, loadKubeConfig } from "@podid/adapter-k8s";
+import {
+  KubeClient,
+  KubeEventRecorder,
+  KubeInformerReader,
+  KubeletServiceAccountTokenReader,
+  KubeSecretProviderClassReader,
+  kubeConfigSourceFrom,
+  loadKubeConfig,
+} from "@podid/adapter-k8s";
 import { AzureTokenSource, metadataEndpoint } from "@podid/adapter-azure/token-source";
 import { IptablesNetfilter, NftAntiSpoofing } from "@podid/adapter-iptables";
 import { ok, type LoggerPort, type NetfilterPort } from "@podid/core";
@@ -9,7 +17,8 @@ import { nmiWatchScope, ScopedKubeReader } from "./nmi-watch-scope.js";
  * The adapters of the deployable: adapter-k8s informers limited to what NMI reads (`nmiWatchScope`: this
  * node's pods and AzureAssignedIdentities, identities and bindings, exceptions of the exception namespaces; no
  * Nodes; SecretProviderClasses read on demand for the scoped `/host/token`), adapter-azure's token source asking IMDS at `--metadata-ip:--metadata-port` (and AAD for service
- * principals), and adapter-iptables' fail-closed interception (or none, for the demo).
+ * principals and federated identities), kubelet's pods directory (`--kubelet-pods-dir`) for the calling pod's
+ * projected service-account token, and adapter-iptables' fail-closed interception (or none, for the demo).
  */
 export function productionAdapters(): NmiAdapters {
   // One API client and one Event recorder per process, shared by the informers and the token path.
@@ -30,6 +39,8 @@ export function productionAdapters(): NmiAdapters {
         podNodeName: scope.podNodeName,
         // The scoped /host/token needs each pod's Key Vault volumes (docs/adr/0019-scoped-host-token.md).
         podKeyVaultVolumes: config.hostToken === "scoped",
+        // Federated identities read the calling pod's projected token volume (docs/adr/0021-federated-identities.md).
+        podFederatedTokenVolume: true,
         ...(scope.assignedIdentityNodeName !== undefined ? { assignedIdentityNodeName: scope.assignedIdentityNodeName } : {}),
         events,
         logger,
@@ -45,6 +56,8 @@ export function productionAdapters(): NmiAdapters {
     },
     events: ({ config }) => kube(config).events,
     secretProviderClasses: ({ config, logger }) => new KubeSecretProviderClassReader({ client: kube(config).client, logger }),
+    // The calling pod's own projected token, from kubelet's pods directory (a read-only hostPath), never TokenRequest.
+    serviceAccountTokens: ({ config, clock }) => new KubeletServiceAccountTokenReader({ podsDir: config.kubeletPodsDir, now: () => clock.now() }),
     tokenSource: ({ config }) => new AzureTokenSource({ imds: { endpoint: metadataEndpoint(config.metadataAddress, config.metadataPort) } }),
     // Anti-spoofing (docs/adr/0010-anti-spoofing.md): pod IP → interface from the node, nftables drop rules.
     antiSpoofing: ({ config, logger }) => new NftAntiSpoofing({ metadataAddress: config.metadataAddress, logger }),

@@ -33,6 +33,21 @@ export type {
 } from "./fakes/fake-compute.js";
 export { FakeIdentityCatalog } from "./fakes/fake-identity-catalog.js";
 export type { FakeIdentityCatalogOptions, FakeIdentityInput } from "./fakes/fake-identity-catalog.js";
+// Federated identity credentials of user-assigned identities (Entra ID's rules), served by FakeArmServer,
+// trusted by FakeAadServer's federated exchange (`catalog.federatedCredentials`) and behind core's
+// FederatedCredentialPort (FakeFederatedCredentialPort).
+export { FakeFederatedCredentialPort } from "./fakes/fake-federated-credential-port.js";
+export { FakeFederatedCredentials } from "./fakes/fake-federated-credentials.js";
+export type {
+  FakeFederatedCredentialsOptions,
+  FakeFederatedCredential,
+  FakeFederatedCredentialCounts,
+  FakeFederatedCredentialError,
+  FakeFederatedCredentialInput,
+  FakeFederatedCredentialProperties,
+  FakeFederatedCredentialWrite,
+} from "./fakes/fake-federated-credentials.js";
+export type { FederatedExchangeRefusalReason } from "./fakes/federated-exchange.js";
 export { fakeGuid } from "./fakes/fake-ids.js";
 export { decodeFakeJwt, encodeFakeJwt } from "./fakes/fake-jwt.js";
 export type { FakeTokenClaims } from "./fakes/fake-jwt.js";
@@ -70,6 +85,10 @@ export type {
   RunUntilIdleResult,
   VirtualClockOptions,
 } from "./clock/virtual-clock.js";
+
+// --- Polling in real time (tests against real servers and processes) ------------------------------
+export { pollUntil } from "./polling/poll-until.js";
+export type { PollUntilOptions } from "./polling/poll-until.js";
 
 // --- fast-check arbitraries ----------------------------------------------------------------------
 // Valid models (what core's parsers produce), whole clusters, and the pools names are drawn from.
@@ -123,6 +142,7 @@ export type { ScaleCluster, ScaleClusterOptions } from "./scenarios/scale-cluste
 
 // --- Azure fakes over HTTP: ARM, IMDS and AAD ----------------------------------------------------
 export type { ArmWireError } from "./azure/arm-wire-errors.js";
+export type { FakeAadFederatedCounts, FakeAadFederatedExchange } from "./azure/aad-federated-exchange.js";
 export { FakeAadServer } from "./azure/fake-aad-server.js";
 export type {
   FakeAadApplication,
@@ -151,6 +171,10 @@ export type {
 } from "./azure/fake-imds-server.js";
 export type { ImdsThrottleOptions } from "./azure/imds-throttle.js";
 export { systemClock } from "./azure/system-clock.js";
+// The kube-apiserver as service-account issuer, the identity catalogue and the fake AAD together, for tests of
+// the federated token exchange.
+export { FederatedTestbed } from "./azure/federated-testbed.js";
+export type { FederatedTestbedOptions, TestbedPod } from "./azure/federated-testbed.js";
 
 // --- Azure Key Vault fake, reached under the real vault host names ---------------------------------
 // HTTPS data plane with challenge auth and access policies; `agent()` for in-process SDK clients,
@@ -187,8 +211,10 @@ export type {
   InjectedWriteStatus,
   KubeconfigOptions,
   KubeObject,
+  OpenIdConfiguration,
   RequestRecord,
   ServerTls,
+  ServiceAccountJwk,
 } from "./kube-apiserver/index.js";
 
 // --- Simulated cluster components (what podid-sim starts) ----------------------------------------
@@ -234,7 +260,13 @@ export { callFlexVolumeDriver } from "./kubelet/flexvolume-driver-call.js";
 export type { FlexVolumeCallResult, FlexVolumeDriverCommand } from "./kubelet/flexvolume-driver-call.js";
 export { flexVolumeMountOptions } from "./kubelet/flexvolume-mount-options.js";
 export { SimulatedKubelet } from "./kubelet/simulated-kubelet.js";
+// kubelet's AtomicWriter (`..data` symlink layout), for tests that need a kubelet-written volume without a kubelet.
+export { writeVolumePayload } from "./kubelet/atomic-writer.js";
+export type { PayloadFile } from "./kubelet/atomic-writer.js";
 export { loopbackNmiArgs } from "./demo/demo-processes.js";
+// podid's deployables (MIC, NMI) as child processes, started once their health URL answers.
+export { startChildProcess } from "./demo/child-process-component.js";
+export type { ChildProcessComponent, ChildProcessOptions } from "./demo/child-process-component.js";
 export { rawHttpExchange } from "./http/raw-http-exchange.js";
 export type { RawHttpResponse } from "./http/raw-http-exchange.js";
 export type { LoopbackNmiEndpoints } from "./demo/demo-processes.js";

@@ -1,4 +1,3 @@
-import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import type { TokenCredential } from "@azure/core-auth";
 import {
   classifyArmError,
@@ -12,7 +11,8 @@ import {
   type Result,
 } from "@podid/core";
 import { armFailureOf } from "../compute/arm-failure.js";
-import { armPipelineOptions, type ArmClientSettings } from "../compute/arm-client-settings.js";
+import type { ArmClientSettings } from "../compute/arm-client-settings.js";
+import { MsiClients } from "./msi-clients.js";
 
 /** Options of {@link ArmIdentityCatalog}. */
 export interface ArmIdentityCatalogOptions extends ArmClientSettings {
@@ -46,14 +46,13 @@ export function toCatalogError(error: ComputeError): CatalogError {
  * never retries 429 itself.
  */
 export class ArmIdentityCatalog implements IdentityCatalogPort {
-  readonly #options: ArmIdentityCatalogOptions;
-  readonly #clients = new Map<string, ManagedServiceIdentityClient>();
+  readonly #clients: MsiClients;
   readonly #gates = new Map<string, number>();
   readonly #now: () => number;
 
   /** Creates the catalogue; SDK clients are created per subscription on first use. */
   constructor(options: ArmIdentityCatalogOptions) {
-    this.#options = options;
+    this.#clients = new MsiClients(options.credential, options);
     this.#now = options.now ?? Date.now;
   }
 
@@ -69,7 +68,7 @@ export class ArmIdentityCatalog implements IdentityCatalogPort {
       return err({ kind: "throttled", retryAfterMs: opensAt - now, message: `identity lookups throttled until ${new Date(opensAt).toISOString()}` });
     }
     try {
-      const identity = await this.#client(subscriptionId).userAssignedIdentities.get(resourceGroup, name);
+      const identity = await this.#clients.forSubscription(subscriptionId).userAssignedIdentities.get(resourceGroup, name);
       return ok({
         id: identity.id ?? resourceId,
         clientId: identity.clientId ?? "",
@@ -81,20 +80,5 @@ export class ArmIdentityCatalog implements IdentityCatalogPort {
       if (error.kind === "throttled") this.#gates.set(gateKey, Math.max(opensAt, this.#now() + error.retryAfterMs));
       return err(error);
     }
-  }
-
-  #client(subscriptionId: string): ManagedServiceIdentityClient {
-    const key = subscriptionId.toLowerCase();
-    let client = this.#clients.get(key);
-    if (client === undefined) {
-      client = new ManagedServiceIdentityClient(this.#options.credential, subscriptionId, {
-        endpoint: this.#options.endpoint,
-        $host: this.#options.endpoint,
-        credentialScopes: [this.#options.scope],
-        ...armPipelineOptions(this.#options),
-      });
-      this.#clients.set(key, client);
-    }
-    return client;
   }
 }

@@ -37,9 +37,23 @@ function loadFailure(what: string, error: unknown): TokenSourceError {
   return { kind: "unavailable", message: `cannot load ${what}: ${error instanceof Error ? error.message : String(error)}` };
 }
 
+type IdentityModule = Awaited<ReturnType<typeof loadIdentity>>;
+
+/** `build`'s credential from `@azure/identity`, loaded on first use; a failed load is `unavailable`. */
+async function fromIdentityModule(build: (identity: IdentityModule) => Result<TokenCredential, TokenSourceError>): Promise<Result<TokenCredential, TokenSourceError>> {
+  let identity: IdentityModule;
+  try {
+    identity = await loadIdentity();
+  } catch (error) {
+    return err(loadFailure("@azure/identity", error));
+  }
+  return build(identity);
+}
+
 /** The service-principal-secret variant of core's token request (what {@link AzureTokenSource.acquireMultiTenant} takes). */
 export type SecretRequest = Extract<TokenSourceRequest, { readonly kind: "servicePrincipalSecret" }>;
 type CertificateRequest = Extract<TokenSourceRequest, { readonly kind: "servicePrincipalCertificate" }>;
+type FederatedRequest = Extract<TokenSourceRequest, { readonly kind: "federated" }>;
 
 /** Retries of `@azure/identity`'s own pipeline towards AAD. */
 export interface AadRetryOptions {
@@ -64,10 +78,51 @@ export interface AzureTokenSourceOptions {
   readonly aadRetry?: AadRetryOptions;
   /** Send the certificate chain (`x5c`) in client assertions, for subject-name/issuer authentication (default false, as the original). */
   readonly sendCertificateChain?: boolean;
+  /**
+   * Federated exchanges (type 3): how long to keep retrying Entra ID's AADSTS70021/700213 ("no matching
+   * federated identity record": a credential MIC just wrote has not propagated yet) within one request, and
+   * the back-off between tries (doubling from `initialDelayMs` up to `maxDelayMs`). Default 10 s, 0.5–4 s.
+   */
+  readonly federatedPropagationRetry?: FederatedPropagationRetry;
   /** Credential objects kept for reuse (default 256). */
   readonly maxCachedCredentials?: number;
   /** Clock (default `Date.now`). */
   readonly now?: () => number;
+}
+
+/** Bounds of the AADSTS70021 retry of federated exchanges ({@link AzureTokenSourceOptions.federatedPropagationRetry}). */
+export interface FederatedPropagationRetry {
+  readonly budgetMs?: number;
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * Entra ID's answers while a federated identity credential is still propagating: AADSTS70021 (no matching
+ * federated identity record) and AADSTS700213 (no matching federated identity record for the presented
+ * assertion's subject). Matched by code in the description, which is how AAD reports it.
+ */
+const FEDERATION_PROPAGATING = /\bAADSTS(70021|700213)\b/;
+
+/** True when `error` is Entra ID saying no federated credential matches (yet). */
+export function isFederationPropagating(error: TokenSourceError): boolean {
+  return error.kind === "rejected" && (FEDERATION_PROPAGATING.test(error.description) || FEDERATION_PROPAGATING.test(error.error));
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (then `false`). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted === true) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** One token per tenant of a multi-tenant service principal. */
@@ -97,7 +152,9 @@ function toAbortSignal(signal: CancellationSignal | undefined): AbortSignal | un
  *   NMI answers with a single IMDS-shaped object. Callers that need the auxiliary tokens (e.g. to send
  *   them as `x-ms-authorization-auxiliary`) use {@link AzureTokenSource.acquireMultiTenant};
  * - **type 2** — `ClientCertificateCredential` with the certificate converted from the Secret's PKCS#12
- *   (or PEM) bytes by `clientCertificatePem`.
+ *   (or PEM) bytes by `clientCertificatePem`;
+ * - **type 3** — `ClientAssertionCredential` with the calling pod's service-account token as the assertion
+ *   (docs/adr/0021-federated-identities.md), AADSTS70021/700213 retried while the credential propagates.
  *
  * The authority is the identity's `adEndpoint`, or the cloud's when empty. Instance discovery (a call to
  * login.microsoftonline.com to validate the authority) is disabled only for authorities that are not a
@@ -130,6 +187,33 @@ export class AzureTokenSource implements TokenSourcePort {
       }
       case "servicePrincipalCertificate":
         return this.#viaCredential(this.#certificateCredential(request), request.tenantId, request, signal);
+      case "federated":
+        return this.#federated(request, signal);
+    }
+  }
+
+  /**
+   * Type 3: the pod's service-account token as the client assertion (`ClientAssertionCredential`). While Entra
+   * ID answers AADSTS70021/700213 the exchange is retried with doubling back-off, within
+   * {@link FederatedPropagationRetry.budgetMs} and never past the request's cancellation; if it still answers so,
+   * the result is `unavailable` (a 503 the pod's SDK retries), not a refusal NMI would replay from its cache.
+   */
+  async #federated(request: FederatedRequest, signal: CancellationSignal | undefined): Promise<Result<ImdsTokenBody, TokenSourceError>> {
+    const retry = this.#options.federatedPropagationRetry ?? {};
+    const budgetMs = retry.budgetMs ?? 10_000;
+    const maxDelayMs = retry.maxDelayMs ?? 4_000;
+    let delayMs = retry.initialDelayMs ?? 500;
+    const started = this.#now();
+    const abortSignal = toAbortSignal(signal);
+    for (;;) {
+      const result = await this.#viaCredential(this.#federatedCredential(request), request.tenantId, request, signal);
+      if (result.ok || !isFederationPropagating(result.error)) return result;
+      const description = result.error.kind === "rejected" ? result.error.description : "";
+      const elapsed = this.#now() - started;
+      if (elapsed + delayMs > budgetMs || !(await pause(delayMs, abortSignal))) {
+        return err({ kind: "unavailable", message: `the identity's federated credential is not usable yet (still propagating?): ${description}` });
+      }
+      delayMs = Math.min(maxDelayMs, delayMs * 2);
     }
   }
 
@@ -149,7 +233,7 @@ export class AzureTokenSource implements TokenSourcePort {
   async #viaCredential(
     pending: Promise<Result<TokenCredential, TokenSourceError>>,
     tenantId: string,
-    request: SecretRequest | CertificateRequest,
+    request: SecretRequest | CertificateRequest | FederatedRequest,
     signal: CancellationSignal | undefined,
   ): Promise<Result<ImdsTokenBody, TokenSourceError>> {
     const credential = await pending;
@@ -187,28 +271,38 @@ export class AzureTokenSource implements TokenSourcePort {
     const options = this.#commonOptions(request.authorityHost);
     const aux = [...new Set(request.auxiliaryTenantIds)].sort();
     const key = credentialKey(["secret", request.tenantId, request.clientId, options.authorityHost, ...aux], [request.secret]);
-    return this.#credentials.getOrCreate(key, async () => {
-      let identity: Awaited<ReturnType<typeof loadIdentity>>;
-      try {
-        identity = await loadIdentity();
-      } catch (error) {
-        return err(loadFailure("@azure/identity", error));
-      }
-      // The SDK validates its options in the constructor (e.g. an `http://` authority): a refusal, not a crash.
-      return construct(() =>
-        new identity.ClientSecretCredential(request.tenantId, request.clientId, request.secret, {
-          ...options,
-          ...(aux.length > 0 ? { additionallyAllowedTenants: aux } : {}),
-        }),
-      );
-    });
+    return this.#credentials.getOrCreate(key, () =>
+      fromIdentityModule((identity) =>
+        // The SDK validates its options in the constructor (e.g. an `http://` authority): a refusal, not a crash.
+        construct(() =>
+          new identity.ClientSecretCredential(request.tenantId, request.clientId, request.secret, {
+            ...options,
+            ...(aux.length > 0 ? { additionallyAllowedTenants: aux } : {}),
+          }),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * The credential of a federated request. Keyed by the assertion too (as a digest): MSAL's in-memory cache
+   * lives in the credential, and a token obtained with one service account's assertion must never be served
+   * for another's.
+   */
+  #federatedCredential(request: FederatedRequest): Promise<Result<TokenCredential, TokenSourceError>> {
+    const options = this.#commonOptions(request.authorityHost);
+    const key = credentialKey(["federated", request.tenantId, request.clientId, options.authorityHost], [request.assertion]);
+    const assertion = request.assertion;
+    return this.#credentials.getOrCreate(key, () =>
+      fromIdentityModule((identity) => construct(() => new identity.ClientAssertionCredential(request.tenantId, request.clientId, () => Promise.resolve(assertion), options))),
+    );
   }
 
   #certificateCredential(request: CertificateRequest): Promise<Result<TokenCredential, TokenSourceError>> {
     const options = this.#commonOptions(request.authorityHost);
     const key = credentialKey(["certificate", request.tenantId, request.clientId, options.authorityHost], [request.certificate, request.password]);
     return this.#credentials.getOrCreate(key, async () => {
-      let modules: [Awaited<ReturnType<typeof loadIdentity>>, Awaited<ReturnType<typeof loadCertificate>>];
+      let modules: [IdentityModule, Awaited<ReturnType<typeof loadCertificate>>];
       try {
         modules = await Promise.all([loadIdentity(), loadCertificate()]);
       } catch (error) {

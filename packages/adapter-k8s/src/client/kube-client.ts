@@ -6,11 +6,22 @@ import type { ConcurrencyLimiter } from "./concurrency-limiter.js";
 import { kubeConnection, type KubeConnection } from "./kube-connection.js";
 import type { KubeConfig } from "./kube-config.js";
 import { openKubeWatch, sendKubeRequest, type KubeHttpRequest, type KubeQuery } from "./kube-http.js";
-import type { TokenBucketRateLimiter } from "./token-bucket.js";
+import type { RequestClass, TokenBucketRateLimiter } from "./token-bucket.js";
 
 export { DEFAULT_CLIENT_QPS, DEFAULT_MAX_CONCURRENT_WRITES, DEFAULT_REQUEST_TIMEOUT_MS } from "./client-limits.js";
 /** The User-Agent podid sends when the caller names none, so API server audit logs tell it apart. */
 export const DEFAULT_USER_AGENT = "podid";
+
+/** Per-request settings of {@link KubeClient.request}. */
+export interface KubeRequestOptions {
+  /** Tightens the client's deadline for this call (the Lease store's renew budget). */
+  readonly timeoutMs?: number;
+  /**
+   * Who gets the rate-limit token first (default `work`): an `event` request waits while any `work`
+   * request waits, so Kubernetes Events never delay the writes MIC needs.
+   */
+  readonly requestClass?: RequestClass;
+}
 
 /** Settings of a {@link KubeClient}. */
 export interface KubeClientOptions extends KubeClientLimitOptions {
@@ -61,24 +72,26 @@ export class KubeClient {
     return this.#requestsSent;
   }
 
-  /** Waits for a rate-limit token and counts the request. */
-  async beforeRequest(): Promise<void> {
-    await this.rateLimiter.acquire();
+  /** Waits for a rate-limit token of `requestClass` (default `work`) and counts the request. */
+  async beforeRequest(requestClass: RequestClass = "work"): Promise<void> {
+    await this.rateLimiter.acquire(requestClass);
     this.#requestsSent++;
   }
 
   /**
    * Sends one request after a rate-limit token and returns the parsed JSON answer. Throws
-   * `KubeHttpError` for non-2xx answers (`toKubeError` classifies it) and network/deadline errors;
-   * `timeoutMs` tightens the client's deadline for this call (the Lease store uses it).
+   * `KubeHttpError` for non-2xx answers (`toKubeError` classifies it) and network/deadline errors.
+   * `request` may be a function: it is then called once the token is there, so a write that waited for
+   * its token sends the newest state (the Event recorder's count bumps).
    */
-  async request(request: KubeHttpRequest, options: { readonly timeoutMs?: number } = {}): Promise<unknown> {
-    await this.beforeRequest();
+  async request(request: KubeHttpRequest | (() => KubeHttpRequest), options: KubeRequestOptions = {}): Promise<unknown> {
+    await this.beforeRequest(options.requestClass);
+    const resolved = typeof request === "function" ? request() : request;
     // A caller's own deadline (the Lease store's renew budget) is a hard bound on the whole exchange. The
     // client's deadline only cuts off a server that stopped sending: a list page of 500 pods that keeps
     // arriving on a CPU-starved node must not be aborted and force the informer into a full relist.
     const deadline = options.timeoutMs !== undefined ? { signal: AbortSignal.timeout(Math.min(options.timeoutMs, this.requestTimeoutMs)) } : { idleMs: this.requestTimeoutMs };
-    return sendKubeRequest(this.#connection, request, this.userAgent, deadline);
+    return sendKubeRequest(this.#connection, resolved, this.userAgent, deadline);
   }
 
   /**

@@ -161,6 +161,14 @@ export class EventCorrelator {
     return next;
   }
 
+  /**
+   * Forgets the Event `key` if it is still the object named `name` (one that was never written, e.g.
+   * dropped), so its next occurrence creates it rather than counting on an object the API never saw.
+   */
+  forget(key: string, name: string): void {
+    if (this.#entries.get(key)?.name === name) this.#entries.delete(key);
+  }
+
   /** The remembered state of an Event. */
   get(key: string): CorrelatedEvent | undefined {
     return this.#entries.get(key);

@@ -22,7 +22,7 @@ import { silentLogger } from "../support/silent-logger.js";
 import type { BackoffOptions } from "./backoff.js";
 import { InvalidObjectReporter } from "./invalid-object-reporter.js";
 import { ObjectIndex } from "./object-index.js";
-import { parseCachedPodWithKeyVaultVolumes, RESOURCE_DESCRIPTORS, WATCHED_RESOURCES } from "./resource-descriptors.js";
+import { cachedPodParser, RESOURCE_DESCRIPTORS, WATCHED_RESOURCES } from "./resource-descriptors.js";
 import { ResourceInformer, type InformerStats } from "./resource-informer.js";
 import { decodeSecretData } from "./secret-data.js";
 
@@ -38,6 +38,12 @@ export interface KubeInformerReaderOptions {
    * is decoded (NMI, for the scoped `/host/token`; docs/adr/0019-scoped-host-token.md). Default off.
    */
   readonly podKeyVaultVolumes?: boolean;
+  /**
+   * Keep each pod's federated token volume (`PodView.federatedTokenVolume`: its projected service-account token
+   * with audience `api://AzureADTokenExchange`), summarised from `spec.volumes` when the pod is decoded (NMI, for
+   * federated identities; docs/adr/0021-federated-identities.md). Default off.
+   */
+  readonly podFederatedTokenVolume?: boolean;
   /** Watch only AzureAssignedIdentities labelled `nodename=<node>`, as the original NMI did. */
   readonly assignedIdentityNodeName?: string;
   /**
@@ -221,6 +227,7 @@ export class KubeInformerReader implements KubeReaderPort {
     const client = this.#client;
     const scoped = options.namespace === undefined ? undefined : descriptor.inNamespace?.(options.namespace);
     const listPage = scoped?.listPage ?? descriptor.listPage;
+    const podParser = cachedPodParser({ keyVault: options.podKeyVaultVolumes === true, federatedToken: options.podFederatedTokenVolume === true });
     const informer = new ResourceInformer<WatchedResources[R]>({
       resource,
       kind: descriptor.kind,
@@ -229,7 +236,7 @@ export class KubeInformerReader implements KubeReaderPort {
       ...(labelSelector !== undefined ? { labelSelector } : {}),
       ...(fieldSelector !== undefined ? { fieldSelector } : {}),
       listPage: (query) => listPage(client, query),
-      parse: resource === "pods" && options.podKeyVaultVolumes === true ? (parseCachedPodWithKeyVaultVolumes as typeof descriptor.parse) : descriptor.parse,
+      parse: (resource === "pods" ? (podParser as typeof descriptor.parse | undefined) : undefined) ?? descriptor.parse,
       openWatch: (path, query, signal) => client.openWatch(path, query, signal),
       clock: client.clock,
       logger: this.#logger.child({ informer: resource }),

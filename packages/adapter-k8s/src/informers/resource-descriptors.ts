@@ -10,6 +10,7 @@ import {
   parseAzurePodIdentityException,
   parseNode,
   parsePod,
+  federatedTokenVolumeOfRawPod,
   keyVaultVolumesOfRawPod,
   ok,
   type AzureAssignedIdentity,
@@ -144,6 +145,36 @@ export function parsePodWithKeyVaultVolumes(raw: unknown): Result<PodView, Valid
   if (!parsed.ok) return parsed;
   const keyVaultVolumes = keyVaultVolumesOfRawPod(raw);
   return keyVaultVolumes === undefined ? parsed : ok({ ...parsed.value, keyVaultVolumes });
+}
+
+/** Which volume summaries the pod informer keeps besides core's parsed pod (NMI's options; MIC keeps none). */
+export interface PodVolumeSummaries {
+  /** `PodView.keyVaultVolumes` (the scoped `/host/token`). */
+  readonly keyVault: boolean;
+  /** `PodView.federatedTokenVolume` (federated identities, docs/adr/0021-federated-identities.md). */
+  readonly federatedToken: boolean;
+}
+
+/**
+ * core's Pod parser plus the volume summaries `summaries` asks for, read while the raw object is at hand (the
+ * informer keeps only the parsed view, never the pod spec: docs/adr/0015-nmi-reads-only-what-it-uses.md). Pods
+ * without such volumes get no extra field.
+ */
+export function parsePodWithVolumes(raw: unknown, summaries: PodVolumeSummaries): Result<PodView, ValidationError> {
+  const parsed = summaries.keyVault ? parsePodWithKeyVaultVolumes(raw) : parsePod(raw);
+  if (!parsed.ok || !summaries.federatedToken) return parsed;
+  const federatedTokenVolume = federatedTokenVolumeOfRawPod(raw);
+  return federatedTokenVolume === undefined ? parsed : ok({ ...parsed.value, federatedTokenVolume });
+}
+
+/**
+ * The pod parser the informer uses for `summaries`, trimmed like every cached pod; core's plain parser when
+ * none is asked for, so MIC pays nothing for NMI's summaries.
+ */
+export function cachedPodParser(summaries: PodVolumeSummaries): ((raw: unknown) => Result<PodView, ValidationError>) | undefined {
+  if (!summaries.keyVault && !summaries.federatedToken) return undefined;
+  if (summaries.keyVault && !summaries.federatedToken) return parseCachedPodWithKeyVaultVolumes;
+  return forCache((raw) => parsePodWithVolumes(raw, summaries), podForCache);
 }
 
 /** The six resources of core's `WatchedResources`, with core's parsers. */

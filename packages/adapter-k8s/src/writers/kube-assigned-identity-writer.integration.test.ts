@@ -38,6 +38,7 @@ const identity: AzureIdentity = {
     auxiliaryTenantIDs: [],
     adEndpoint: "",
     adResourceID: "",
+    serviceAccounts: [],
   },
 };
 const binding: AzureIdentityBinding = {

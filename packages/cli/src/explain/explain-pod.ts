@@ -13,7 +13,10 @@ import {
   compareByNamespaceName,
   describeValidationError,
   effectiveAssignedState,
+  FEDERATED_EVENT,
+  isServiceAccountTrusted,
   managedIdentityKey,
+  podServiceAccountName,
   matchAssignments,
   nearBindingLabelKeys,
   nearMatchingBindings,
@@ -234,6 +237,7 @@ export function explainPod(readout: PodReadout, options: ExplainOptions): PodExp
         nowMs: options.nowMs,
         micNamespace,
         bindingEvents,
+        assignedIdentityEvents: aaiFacts?.events ?? [],
         multipleAssigned: assignedIdentityCount > 1,
         identitiesElsewhere: readout.identities.map(parsedRef).filter((r) => r.name === c.name && r.namespace !== c.namespace).map((r) => r.namespace),
       }),
@@ -344,6 +348,8 @@ interface VerdictContext {
   readonly nowMs: number;
   readonly micNamespace: string;
   readonly bindingEvents: readonly EventView[];
+  /** Events on the pair's AzureAssignedIdentity (federated identities report their credential problems there). */
+  readonly assignedIdentityEvents: readonly EventView[];
   readonly multipleAssigned: boolean;
   readonly identitiesElsewhere: readonly string[];
 }
@@ -452,7 +458,23 @@ function verdictFor(c: Candidate, x: VerdictContext): Verdict {
       message: `managed mode: NMI grants ${id} (clientID ${x.identity?.spec.clientID ?? ""}) to pod ${ref(x.pod)}${x.attached === true ? `; attached to ${x.node?.target === undefined ? "its VM/VMSS" : describeTarget(x.node.target)} (checked in ARM)` : "; it must already be on the VM/VMSS (not checked: pass --cloudconfig)"}`,
     };
   }
-  if (x.node !== null && x.node.problem !== undefined && c.desired !== undefined) {
+  const federated = x.identity?.spec.type === 3;
+  if (federated && x.identity !== undefined && c.desired !== undefined && !isServiceAccountTrusted(c.desired.pod, x.identity)) {
+    const sa = podServiceAccountName(c.desired.pod);
+    const listed = x.identity.spec.serviceAccounts;
+    const elsewhere = c.desired.pod.metadata.namespace !== x.identity.metadata.namespace;
+    return {
+      ...base,
+      kind: "service account not trusted",
+      message: elsewhere
+        ? `${id} is a federated identity: it trusts only service accounts of its own namespace ${x.identity.metadata.namespace} (${listed.join(", ")}), and pod ${ref(x.pod)} runs in ${c.desired.pod.metadata.namespace}; MIC writes no AzureAssignedIdentity and NMI answers 403`
+        : `${id} is a federated identity trusting service accounts ${listed.join(", ")}; pod ${ref(x.pod)} runs as ${sa}, so MIC writes no AzureAssignedIdentity and NMI answers 403`,
+      fix: elsewhere
+        ? `use a federated AzureIdentity in namespace ${c.desired.pod.metadata.namespace} that lists service account ${sa}`
+        : `kubectl patch azureidentity ${c.name} -n ${c.namespace} --type json -p '[{"op":"add","path":"/spec/serviceAccounts/-","value":${JSON.stringify(sa)}}]' (or run the pod as one of ${listed.join(", ")})`,
+    };
+  }
+  if (!federated && x.node !== null && x.node.problem !== undefined && c.desired !== undefined) {
     return { ...base, kind: "node problem", message: `node ${x.node.name}: ${x.node.problem}`, fix: `kubectl get node ${x.node.name} -o jsonpath='{.spec.providerID}' (the cloud provider sets it)` };
   }
   const aai = c.aai;
@@ -493,6 +515,7 @@ function verdictFor(c: Candidate, x: VerdictContext): Verdict {
   }
   const target = x.node?.target;
   const where = target === undefined ? `node ${x.podNode}` : describeTarget(target);
+  if (state === "Created" && federated) return federatedCreatedVerdict(c, x, aaiName, base);
   if (state === "Created") {
     const event = latestAssignmentEvent(x.bindingEvents, id);
     if (event !== undefined && event.reason === "binding apply error") {
@@ -538,12 +561,57 @@ function verdictFor(c: Candidate, x: VerdictContext): Verdict {
       fix: `MIC's drift repair re-attaches it within its interval (default 3 min); to fix now: ${assignCommand(target, x.identity?.spec.resourceID ?? "")}`,
     };
   }
-  const placement = x.key === undefined ? "(a service principal: nothing lives on the VM/VMSS)" : `on ${where}${x.attached === true ? " (attached, checked in ARM)" : ""}`;
+  const placement = federated
+    ? "(federated: nothing lives on the VM/VMSS; NMI exchanges the pod's own service-account token)"
+    : x.key === undefined
+      ? "(a service principal: nothing lives on the VM/VMSS)"
+      : `on ${where}${x.attached === true ? " (attached, checked in ARM)" : ""}`;
   return {
     ...base,
     kind: "assigned",
     message: `${id} (clientID ${x.identity?.spec.clientID ?? ""}) is Assigned to pod ${ref(x.pod)} ${placement}; NMI serves it`,
     ...(x.multipleAssigned ? { fix: `the pod has several identities: request this one with client_id=${x.identity?.spec.clientID ?? ""}` } : {}),
+  };
+}
+
+/**
+ * A federated identity's `Created` object: MIC is writing its federated identity credential, or cannot — the
+ * identity holds 20 credentials already, or MIC does not know the cluster's issuer (Events on the object).
+ */
+function federatedCreatedVerdict(c: Candidate, x: VerdictContext, aaiName: string, base: { readonly identity: string }): Verdict {
+  const latest = (reason: string) => x.assignedIdentityEvents.filter((e) => e.reason === reason).sort((a, b) => cmp(b.last, a.last))[0];
+  const limit = latest(FEDERATED_EVENT.credentialLimit);
+  if (limit !== undefined) {
+    return {
+      ...base,
+      kind: "federated credential limit",
+      message: `${limit.message} (Event on AzureAssignedIdentity ${aaiName}, ${limit.last})`,
+      fix: `az identity federated-credential list --identity-name <name> -g <group>: delete credentials no longer used (MIC deletes only its own podid-… ones when unneeded), or use another identity for some service accounts`,
+    };
+  }
+  const issuer = latest(FEDERATED_EVENT.issuerUnknown);
+  if (issuer !== undefined) {
+    return {
+      ...base,
+      kind: "assignment failing",
+      message: `${issuer.message} (${issuer.last})`,
+      fix: `start MIC with --service-account-issuer=<issuer> (kubectl get --raw /.well-known/openid-configuration shows it)`,
+    };
+  }
+  const event = latestAssignmentEvent(x.bindingEvents, c.key);
+  if (event !== undefined && event.reason === "binding apply error") {
+    return {
+      ...base,
+      kind: "assignment failing",
+      message: `MIC could not write the federated identity credential of ${c.key}: ${eventDetail(event.message, c.key)} (${event.last}); it retries`,
+      fix: `check that MIC's Azure identity may read, write and delete federatedIdentityCredentials on ${x.identity?.spec.resourceID ?? "the identity"}; kubectl -n ${x.micNamespace} logs deploy/podid-mic`,
+    };
+  }
+  return {
+    ...base,
+    kind: "waiting for MIC",
+    message: `AzureAssignedIdentity ${aaiName} Created: MIC is writing the federated identity credential of ${c.key} for service account ${c.desired === undefined ? "?" : podServiceAccountName(c.desired.pod)} (one write at a time per identity, about 4 s each)`,
+    fix: "wait; NMI holds the pod's token requests until it is Assigned",
   };
 }
 

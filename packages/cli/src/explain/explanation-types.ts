@@ -27,7 +27,11 @@ export type VerdictKind =
   | "exception"
   | "not scheduled"
   | "terminated"
-  | "node problem";
+  | "node problem"
+  /** Type 3: the identity does not list the pod's service account, or lives in another namespace (docs/adr/0021-federated-identities.md). */
+  | "service account not trusted"
+  /** Type 3: the identity already holds 20 federated credentials and none trusts the pod's service account. */
+  | "federated credential limit";
 
 /** One verdict line: `<kind>: <message> → <fix>`. */
 export interface Verdict {

@@ -55,7 +55,7 @@ function identityLines(i: IdentityFacts, withVia: boolean): string[] {
     ? "does not exist"
     : i.problem !== undefined
       ? "invalid"
-      : `type ${i.type ?? "?"} (${i.type === 0 ? "user-assigned identity" : "service principal"}), clientID ${i.clientID ?? ""}`;
+      : `type ${i.type ?? "?"} (${i.type === 0 ? "user-assigned identity" : i.type === 3 ? "federated identity" : "service principal"}), clientID ${i.clientID ?? ""}`;
   lines.push(`  ${i.namespace}/${i.name}  ${head}${withVia && i.via.length > 0 ? `, via ${i.via.join(", ")}` : ""}`);
   if (i.problem !== undefined) lines.push(`    problem: ${i.problem}`);
   if (i.resourceID !== undefined) lines.push(`    resourceID: ${i.resourceID}`);

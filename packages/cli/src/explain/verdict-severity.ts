@@ -35,6 +35,8 @@ export const VERDICT_SEVERITY: Readonly<Record<VerdictKind, VerdictSeverity>> = 
   "namespace mismatch": "problem",
   "name collision": "problem",
   "node problem": "problem",
+  "service account not trusted": "problem",
+  "federated credential limit": "problem",
 };
 
 /** Whether any verdict of an explanation is a problem (then `podid explain` exits 2). */

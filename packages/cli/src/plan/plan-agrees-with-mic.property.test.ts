@@ -89,6 +89,7 @@ const identitiesArb: fc.Arbitrary<AzureIdentity[]> = fc
           auxiliaryTenantIDs: [],
           adEndpoint: "",
           adResourceID: "",
+          serviceAccounts: [],
         },
       };
     }),

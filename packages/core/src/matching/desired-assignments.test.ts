@@ -82,6 +82,7 @@ function identity(namespace: string, name: string, behavior?: string): AzureIden
       auxiliaryTenantIDs: [],
       adEndpoint: "",
       adResourceID: "",
+      serviceAccounts: [],
     },
   };
 }

@@ -16,7 +16,7 @@ function identity(namespace: string, name: string, clientID = ""): AzureIdentity
   return {
     kind: "AzureIdentity",
     metadata: meta(namespace, name),
-    spec: { type: 0, resourceID: "", clientID, tenantID: "", auxiliaryTenantIDs: [], adEndpoint: "", adResourceID: "" },
+    spec: { type: 0, resourceID: "", clientID, tenantID: "", auxiliaryTenantIDs: [], adEndpoint: "", adResourceID: "", serviceAccounts: [] },
   };
 }
 

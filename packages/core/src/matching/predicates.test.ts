@@ -96,6 +96,7 @@ describe("bindingMatchesPod", () => {
             auxiliaryTenantIDs: [],
             adEndpoint: "",
             adResourceID: "",
+            serviceAccounts: [],
           },
         };
         const result = matchAssignments({ pods: [p], bindings: [b], identities: [id] }, { forceNamespaced: false });

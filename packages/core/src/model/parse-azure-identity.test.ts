@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { azureIdentityArb, toLegacyPascalCase } from "@podid/testkit";
 import { parseAzureIdentity } from "./parse-azure-identity.js";
 import { serialiseAzureIdentity } from "./serialise-azure-identity.js";
+import { IdentityType } from "./types.js";
 import type { ValidationReason } from "./validation.js";
 
 const RESOURCE_ID =
@@ -38,6 +39,7 @@ describe("parseAzureIdentity — examples", () => {
           auxiliaryTenantIDs: [],
           adEndpoint: "",
           adResourceID: "",
+          serviceAccounts: [],
         },
       },
     });
@@ -70,6 +72,7 @@ describe("parseAzureIdentity — examples", () => {
       auxiliaryTenantIDs: ["t2"],
       adEndpoint: "https://login.chinacloudapi.cn/",
       adResourceID: "x",
+      serviceAccounts: [],
     });
   });
 
@@ -101,7 +104,7 @@ describe("parseAzureIdentity — examples", () => {
     expect(two.ok && two.value.spec.clientPassword).toStrictEqual({ name: "s", namespace: "x" });
   });
 
-  it.each([3, -1, 1.5, "abc", "01", " 1", true, {}, []])("rejects type %j as unknownIdentityType", (type) => {
+  it.each([4, -1, 1.5, "abc", "01", " 1", "4", true, {}, []])("rejects type %j as unknownIdentityType", (type) => {
     expect(reasons(manifest({ type, resourceID: RESOURCE_ID, clientID: CLIENT_ID }))).toStrictEqual(["unknownIdentityType"]);
   });
 
@@ -154,10 +157,144 @@ describe("parseAzureIdentity — examples", () => {
   });
 });
 
+describe("parseAzureIdentity — federated identities (type 3, docs/adr/0021-federated-identities.md)", () => {
+  const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+  const federated = (extra: Record<string, unknown> = {}) =>
+    manifest({ type: 3, resourceID: RESOURCE_ID, clientID: CLIENT_ID, tenantID: TENANT, serviceAccounts: ["web", "batch.runner"], ...extra });
+
+  it("parses a federated identity and names its type", () => {
+    const r = parseAzureIdentity(federated());
+    expect(r.ok && r.value.spec).toStrictEqual({
+      type: IdentityType.Federated,
+      resourceID: RESOURCE_ID,
+      clientID: CLIENT_ID,
+      tenantID: TENANT,
+      auxiliaryTenantIDs: [],
+      adEndpoint: "",
+      adResourceID: "",
+      serviceAccounts: ["web", "batch.runner"],
+    });
+    const quoted = parseAzureIdentity(federated({ type: "3" }));
+    expect(quoted.ok && quoted.value.spec.type).toBe(3);
+  });
+
+  it("reads the legacy PascalCase spelling ServiceAccounts like the other legacy fields", () => {
+    const legacy = parseAzureIdentity(
+      manifest({ Type: 3, ResourceID: RESOURCE_ID, ClientID: CLIENT_ID, TenantID: TENANT, ServiceAccounts: ["web", "batch.runner"] }),
+    );
+    expect(legacy).toStrictEqual(parseAzureIdentity(federated()));
+  });
+
+  it("requires resourceID, clientID, tenantID and at least one service account, reporting all at once", () => {
+    const r = parseAzureIdentity(manifest({ type: 3 }));
+    expect(r.ok ? [] : r.error.issues.map((i) => [i.reason, i.field])).toStrictEqual([
+      ["missingClientID", "spec.clientID"],
+      ["missingResourceID", "spec.resourceID"],
+      ["federatedTenantMissing", "spec.tenantID"],
+      ["federatedServiceAccountsMissing", "spec.serviceAccounts"],
+    ]);
+    expect(reasons(federated({ serviceAccounts: [] }))).toStrictEqual(["federatedServiceAccountsMissing"]);
+    expect(reasons(federated({ serviceAccounts: null }))).toStrictEqual(["federatedServiceAccountsMissing"]);
+  });
+
+  it("requires resourceID to be a user-assigned identity id and says why it is needed", () => {
+    const missing = parseAzureIdentity(federated({ resourceID: "" }));
+    expect(missing.ok ? "" : missing.error.issues[0]?.message).toContain("federated identity credentials");
+    const vm = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm0";
+    expect(reasons(federated({ resourceID: vm }))).toStrictEqual(["malformedResourceID"]);
+  });
+
+  it("rejects invalid service-account names with their index, for any type", () => {
+    const r = parseAzureIdentity(federated({ serviceAccounts: ["web", "Web", "a_b", "-x", "x".repeat(254), "", 7] }));
+    expect(r.ok ? [] : r.error.issues.map((i) => [i.reason, i.field])).toStrictEqual([
+      ["invalidFieldType", "spec.serviceAccounts[6]"],
+      ["invalidServiceAccountName", "spec.serviceAccounts[1]"],
+      ["invalidServiceAccountName", "spec.serviceAccounts[2]"],
+      ["invalidServiceAccountName", "spec.serviceAccounts[3]"],
+      ["invalidServiceAccountName", "spec.serviceAccounts[4]"],
+      ["invalidServiceAccountName", "spec.serviceAccounts[5]"],
+    ]);
+    expect(reasons(manifest({ type: 0, resourceID: RESOURCE_ID, clientID: CLIENT_ID, serviceAccounts: ["Bad"] }))).toStrictEqual([
+      "invalidServiceAccountName",
+    ]);
+    expect(reasons(federated({ serviceAccounts: "web" }))).toStrictEqual(["invalidFieldType", "federatedServiceAccountsMissing"]);
+  });
+
+  it("serialises serviceAccounts only when non-empty, so type 0–2 objects keep the original's wire shape", () => {
+    const t0 = parseAzureIdentity(manifest({ type: 0, resourceID: RESOURCE_ID, clientID: CLIENT_ID }));
+    expect(t0.ok && Object.hasOwn(serialiseAzureIdentity(t0.value).spec, "serviceAccounts")).toBe(false);
+    const t3 = parseAzureIdentity(federated());
+    expect(t3.ok && serialiseAzureIdentity(t3.value).spec.serviceAccounts).toStrictEqual(["web", "batch.runner"]);
+  });
+});
+
+describe("parseAzureIdentity — federated properties", () => {
+  const labelArb = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?$/);
+  const validNameArb = fc.array(labelArb, { minLength: 1, maxLength: 3 }).map((labels) => labels.join("."));
+  const invalidNameArb = fc.oneof(
+    fc.string({ maxLength: 12 }).filter((s) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(s)),
+    validNameArb.map((n) => n.toUpperCase()).filter((n) => /[A-Z]/.test(n)),
+    fc.constant("a".repeat(254)),
+  );
+
+  it("round-trips every federated identity, camelCase and PascalCase", () => {
+    fc.assert(
+      fc.property(azureIdentityArb({ types: [3] }), (m) => {
+        const raw = serialiseAzureIdentity(m);
+        expect(parseAzureIdentity(JSON.parse(JSON.stringify(raw)))).toStrictEqual({ ok: true, value: m });
+        expect(parseAzureIdentity(toLegacyPascalCase(raw))).toStrictEqual({ ok: true, value: m });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("a list of valid names passes; one invalid name anywhere yields exactly invalidServiceAccountName at its index", () => {
+    fc.assert(
+      fc.property(
+        azureIdentityArb({ types: [3] }),
+        fc.array(validNameArb, { minLength: 1, maxLength: 4 }),
+        invalidNameArb,
+        fc.nat(),
+        (m, names, bad, at) => {
+          const raw = serialiseAzureIdentity(m);
+          expect(parseAzureIdentity({ ...raw, spec: { ...raw.spec, serviceAccounts: names } }).ok).toBe(true);
+          const index = at % (names.length + 1);
+          const withBad = [...names.slice(0, index), bad, ...names.slice(index)];
+          const r = parseAzureIdentity({ ...raw, spec: { ...raw.spec, serviceAccounts: withBad } });
+          expect(r.ok ? [] : r.error.issues.map((i) => [i.reason, i.field])).toStrictEqual([
+            ["invalidServiceAccountName", `spec.serviceAccounts[${index}]`],
+          ]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("removing a required federated field yields exactly its reason", () => {
+    fc.assert(
+      fc.property(azureIdentityArb({ types: [3] }), (m) => {
+        const raw = serialiseAzureIdentity(m);
+        const required: [string, ValidationReason][] = [
+          ["resourceID", "missingResourceID"],
+          ["clientID", "missingClientID"],
+          ["tenantID", "federatedTenantMissing"],
+          ["serviceAccounts", "federatedServiceAccountsMissing"],
+        ];
+        for (const [field, reason] of required) {
+          const spec: Record<string, unknown> = { ...raw.spec };
+          delete spec[field];
+          expect(reasons({ ...raw, spec })).toStrictEqual([reason]);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe("parseAzureIdentity — properties", () => {
   it("parse(serialise(m)) is m for every valid identity, also after a JSON round trip", () => {
     fc.assert(
-      fc.property(azureIdentityArb(), (m) => {
+      fc.property(azureIdentityArb({ types: [0, 1, 2, 3] }), (m) => {
         expect(parseAzureIdentity(serialiseAzureIdentity(m))).toStrictEqual({ ok: true, value: m });
         expect(parseAzureIdentity(JSON.parse(JSON.stringify(serialiseAzureIdentity(m))))).toStrictEqual({ ok: true, value: m });
       }),

@@ -3,7 +3,10 @@ import { serialiseObjectMeta } from "./serialise-object-meta.js";
 import type { AzureIdentity } from "./types.js";
 import type { WireAzureIdentity } from "./wire-types.js";
 
-/** An AzureIdentity as wire JSON, camelCase only (the format the original has read since v1.6.0). */
+/**
+ * An AzureIdentity as wire JSON, camelCase only (the format the original has read since v1.6.0); podid's own
+ * `serviceAccounts` is written only when non-empty.
+ */
 export function serialiseAzureIdentity(identity: AzureIdentity): WireAzureIdentity {
   const { spec } = identity;
   return {
@@ -20,6 +23,7 @@ export function serialiseAzureIdentity(identity: AzureIdentity): WireAzureIdenti
       auxiliaryTenantIDs: [...spec.auxiliaryTenantIDs],
       adEndpoint: spec.adEndpoint,
       adResourceID: spec.adResourceID,
+      ...(spec.serviceAccounts.length > 0 ? { serviceAccounts: [...spec.serviceAccounts] } : {}),
     },
   };
 }

@@ -4,6 +4,7 @@
  * only what the rules need; the parsers in this folder build them from raw API JSON.
  */
 
+import type { FederatedTokenVolume } from "../nmi/federated-token-volume.js";
 import type { KeyVaultVolume } from "../nmi/key-vault-volumes.js";
 
 /** The subset of Kubernetes `ObjectMeta` that podid reads or writes. */
@@ -23,14 +24,19 @@ export interface ObjectMeta {
   readonly finalizers: readonly string[];
 }
 
-/** AzureIdentity `spec.type`: 0 user-assigned MSI, 1 service principal (secret), 2 service principal (certificate). */
-export type IdentityType = 0 | 1 | 2;
+/**
+ * AzureIdentity `spec.type`: 0 user-assigned MSI, 1 service principal (secret), 2 service principal (certificate),
+ * 3 federated (a user-assigned identity reached through its federated identity credentials, never attached to a
+ * VM: docs/adr/0021-federated-identities.md).
+ */
+export type IdentityType = 0 | 1 | 2 | 3;
 
 /** Named values of {@link IdentityType}. */
 export const IdentityType = {
   UserAssignedMSI: 0,
   ServicePrincipal: 1,
   ServicePrincipalCertificate: 2,
+  Federated: 3,
 } as const satisfies Record<string, IdentityType>;
 
 /** A reference to a Secret (AzureIdentity `spec.clientPassword`). */
@@ -42,11 +48,11 @@ export interface SecretRef {
 /** `AzureIdentity.spec`, with legacy PascalCase fields already folded into camelCase. */
 export interface AzureIdentitySpec {
   readonly type: IdentityType;
-  /** ARM id of the user-assigned identity as written (required for type 0; `""` when absent). */
+  /** ARM id of the user-assigned identity as written (required for types 0 and 3; `""` when absent). */
   readonly resourceID: string;
   /** Client (application) id as written. */
   readonly clientID: string;
-  /** Tenant for types 1 and 2 (`""` when absent). */
+  /** Tenant for types 1, 2 and 3 (`""` when absent). */
   readonly tenantID: string;
   /** Secret holding the client secret (type 1) or certificate and password (type 2). */
   readonly clientPassword?: SecretRef;
@@ -56,6 +62,11 @@ export interface AzureIdentitySpec {
   readonly adEndpoint: string;
   /** Declared by the original and never used; kept so round trips do not lose it. */
   readonly adResourceID: string;
+  /**
+   * Type 3: names of the service accounts, in the identity's own namespace, whose pods may use it (non-empty,
+   * DNS-1123 subdomains). Other types keep whatever was written (usually `[]`); only type 3 reads it.
+   */
+  readonly serviceAccounts: readonly string[];
 }
 
 /** An `AzureIdentity` custom resource. */
@@ -136,6 +147,12 @@ export interface PodView {
    * decode them (NMI's pod informer, for the scoped `/host/token`); absent means none or not decoded.
    */
   readonly keyVaultVolumes?: readonly KeyVaultVolume[];
+  /**
+   * The pod's projected service-account token with audience `api://AzureADTokenExchange`
+   * (`summariseFederatedTokenVolume` of `spec.volumes`), filled in only by readers that decode it (NMI's pod
+   * informer, for federated identities); absent means none or not decoded.
+   */
+  readonly federatedTokenVolume?: FederatedTokenVolume;
 }
 
 /** What podid needs to know about a node. */

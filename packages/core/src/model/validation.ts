@@ -10,16 +10,25 @@ export type ValidationReason =
   | "missingNamespace"
   /** A field has the wrong JSON type (e.g. a number where a string belongs). */
   | "invalidFieldType"
-  /** AzureIdentity `spec.type` is not 0, 1 or 2. */
+  /** AzureIdentity `spec.type` is not 0, 1, 2 or 3. */
   | "unknownIdentityType"
-  /** Type-0 identity without `resourceID` (the usual symptom of legacy PascalCase YAML read by a camelCase client). */
+  /**
+   * Type-0 or type-3 identity without `resourceID` (for type 0 the usual symptom of legacy PascalCase YAML read by a
+   * camelCase client).
+   */
   | "missingResourceID"
-  /** Type-0 identity whose `resourceID` is not a user-assigned identity ARM id. */
+  /** Type-0 or type-3 identity whose `resourceID` is not a user-assigned identity ARM id. */
   | "malformedResourceID"
   | "missingClientID"
   | "missingTenantID"
   /** Type 1/2 identity without `clientPassword.name`. */
   | "missingSecretRef"
+  /** Type-3 (federated) identity without `tenantID`: the token exchange needs the identity's tenant. */
+  | "federatedTenantMissing"
+  /** Type-3 (federated) identity whose `serviceAccounts` is absent or empty: it would trust no pod. */
+  | "federatedServiceAccountsMissing"
+  /** An entry of `spec.serviceAccounts` is not a valid service-account name (DNS-1123 subdomain). */
+  | "invalidServiceAccountName"
   /** Binding without `azureIdentity`. */
   | "missingIdentityName"
   /** Binding without `selector`. */

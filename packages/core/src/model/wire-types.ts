@@ -36,6 +36,8 @@ export interface WireAzureIdentity {
     readonly auxiliaryTenantIDs: string[];
     readonly adEndpoint: string;
     readonly adResourceID: string;
+    /** Not in the original's types: written only when non-empty, so type 0–2 objects keep the original's shape. */
+    readonly serviceAccounts?: string[];
   };
 }
 

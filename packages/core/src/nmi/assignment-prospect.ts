@@ -1,4 +1,5 @@
-import type { PodView } from "../model/types.js";
+import { isServiceAccountTrusted } from "../federated/service-account-trust.js";
+import { IdentityType, type AzureIdentity, type PodView } from "../model/types.js";
 import { bindingMatchesPod } from "../matching/binding-matches-pod.js";
 import { isNamespacedIdentity } from "../matching/namespaced.js";
 import type { MatchingOptions } from "../matching/types.js";
@@ -28,6 +29,27 @@ export function mayBeAssigned(pod: PodView, input: LiveIdentityObjects, options:
       (i) => i.metadata.namespace === binding.metadata.namespace && i.metadata.name === binding.spec.azureIdentity,
     );
     if (identity === undefined) return true;
+    // MIC writes no AzureAssignedIdentity for a federated identity that does not trust the pod's service account.
+    if (identity.spec.type === IdentityType.Federated && !isServiceAccountTrusted(pod, identity)) return false;
     return !isNamespacedIdentity(identity, options) || sameNamespace;
   });
+}
+
+/**
+ * A federated identity (type 3) that a live binding selecting `pod` names (under the same namespace rules as
+ * {@link mayBeAssigned}) but that does not trust the pod's service account: the reason such a pod, which MIC
+ * gives no AzureAssignedIdentity, is answered 403 `serviceAccountNotTrusted` rather than "no identity"
+ * (docs/adr/0021-federated-identities.md). `undefined` when there is none.
+ */
+export function untrustedFederatedIdentity(pod: PodView, input: LiveIdentityObjects, options: MatchingOptions): AzureIdentity | undefined {
+  const namespace = pod.metadata.namespace;
+  for (const binding of input.bindings) {
+    if (!bindingMatchesPod(binding, pod)) continue;
+    if (options.forceNamespaced && binding.metadata.namespace !== namespace) continue;
+    const identity = input.identities.find(
+      (i) => i.metadata.namespace === binding.metadata.namespace && i.metadata.name === binding.spec.azureIdentity,
+    );
+    if (identity !== undefined && identity.spec.type === IdentityType.Federated && !isServiceAccountTrusted(pod, identity)) return identity;
+  }
+  return undefined;
 }

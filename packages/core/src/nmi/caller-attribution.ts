@@ -50,14 +50,16 @@ function isCandidate(pod: PodView, nodeName: string): boolean {
   return pod.nodeName === nodeName && !pod.hostNetwork && (pod.phase === "Pending" || pod.phase === "Running");
 }
 
-/** The canonical IPs of `pod` (`podIP` and `podIPs`, deduplicated, unparsable ones dropped). */
-function podAddresses(pod: PodView): ReadonlySet<string> {
-  const out = new Set<string>();
-  for (const ip of [pod.podIP, ...pod.podIPs]) {
-    const normalized = ip === "" ? undefined : normalizeIpAddress(ip);
-    if (normalized !== undefined) out.add(normalized);
+/**
+ * True when one of `pod`'s IPs (`podIP` and `podIPs`; unparsable ones never match) is the canonical `address`.
+ * Checked one IP at a time, without collecting them first: attribution runs for every decided request.
+ */
+function holdsAddress(pod: PodView, address: string): boolean {
+  if (pod.podIP !== "" && normalizeIpAddress(pod.podIP) === address) return true;
+  for (const ip of pod.podIPs) {
+    if (ip !== "" && normalizeIpAddress(ip) === address) return true;
   }
-  return out;
+  return false;
 }
 
 /**
@@ -76,7 +78,7 @@ export function attributeCaller(
 ): Result<PodView, AttributionError> {
   const address = normalizeIpAddress(sourceIp);
   if (address === undefined) return err({ kind: "invalidSourceAddress", sourceIp });
-  const matches = podsOnNode.filter((pod) => isCandidate(pod, options.nodeName) && podAddresses(pod).has(address));
+  const matches = podsOnNode.filter((pod) => isCandidate(pod, options.nodeName) && holdsAddress(pod, address));
   const [first, ...others] = matches;
   if (first === undefined) return err({ kind: "unknownCaller", sourceIp: address });
   if (others.length > 0) return err({ kind: "ambiguousCaller", sourceIp: address, pods: matches.map(podRef) });

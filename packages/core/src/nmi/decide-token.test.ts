@@ -216,6 +216,10 @@ describe("decideTokenRequest: authorisation soundness", () => {
             break;
           case "invalidIdentity":
             break;
+          case "federatedRefused":
+            // Only federated identities refuse a pod for its service account or token volume.
+            expect(decision.identity.spec.type).toBe(3);
+            break;
           case "exceptionRefused":
             expect(input.options.exceptionPassthrough).toBe(false);
             break;
@@ -357,7 +361,7 @@ describe("decideHostTokenRequest", () => {
     const identity: AzureIdentity = {
       kind: "AzureIdentity",
       metadata: { name: "id", namespace: "team-a", labels: {}, annotations: {}, finalizers: [] },
-      spec: { type: 0, resourceID: "/r", clientID: "cid", tenantID: "", auxiliaryTenantIDs: [], adEndpoint: "", adResourceID: "" },
+      spec: { type: 0, resourceID: "/r", clientID: "cid", tenantID: "", auxiliaryTenantIDs: [], adEndpoint: "", adResourceID: "", serviceAccounts: [] },
     };
     const labelled: PodView = { ...pod, metadata: { ...pod.metadata, labels: { [BINDING_LABEL]: "web" } } };
     const decision = decideHostTokenRequest({

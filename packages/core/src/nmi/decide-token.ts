@@ -1,5 +1,5 @@
 import type { Result } from "../result.js";
-import type { AzureIdentity, AzurePodIdentityException, PodView } from "../model/types.js";
+import { IdentityType, type AzureIdentity, type AzurePodIdentityException, type PodView } from "../model/types.js";
 import {
   findPodOnNode,
   podRef,
@@ -8,6 +8,8 @@ import {
 } from "./caller-attribution.js";
 import type { NmiDecision, NotFoundReason, TokenResponseShape } from "./decision.js";
 import { decideException } from "./exception-policy.js";
+import { untrustedFederatedIdentity } from "./assignment-prospect.js";
+import { planFederatedFetch } from "./federated-fetch.js";
 import { planTokenFetch } from "./fetch-plan.js";
 import type { HostTokenRequest, HostTokenRequestError } from "./host-token-request.js";
 import { decideHostTokenScope, findScopedPod, type SecretProviderClassLookup } from "./host-token-scope.js";
@@ -68,6 +70,26 @@ function waitOrGiveUp(
   return notFound(pod, giveUp, options);
 }
 
+/** A federated identity chosen for `pod`: fetch with the pod's own token, or refuse (403). */
+function decideFederated(pod: PodView, identity: AzureIdentity, resource: string, shape: TokenResponseShape): NmiDecision {
+  const plan = planFederatedFetch(identity, pod, resource);
+  if (plan.ok) return { kind: "fetch", caller: podRef(pod), identity, plan: plan.value, shape };
+  return plan.error.kind === "federatedRefused"
+    ? { kind: "federatedRefused", caller: podRef(pod), identity, reason: plan.error.reason }
+    : { kind: "invalidIdentity", caller: podRef(pod), identity, reason: plan.error.reason };
+}
+
+/**
+ * Standard mode, a pod with no AzureAssignedIdentity that no binding can get one for: when a binding selects it
+ * for a federated identity that does not trust its service account (MIC writes none for that pair), the answer
+ * is 403 `serviceAccountNotTrusted` rather than "no identity".
+ */
+function untrustedRefusal(pod: PodView, choice: IdentityChoice, source: IdentitySource): NmiDecision | undefined {
+  if (choice.kind !== "unbound" || source.mode !== "standard") return undefined;
+  const untrusted = untrustedFederatedIdentity(pod, source, source.options);
+  return untrusted === undefined ? undefined : { kind: "federatedRefused", caller: podRef(pod), identity: untrusted, reason: "serviceAccountNotTrusted" };
+}
+
 /** Turns an identity choice for an attributed pod into a decision. */
 export function decideForChoice(
   pod: PodView,
@@ -79,6 +101,7 @@ export function decideForChoice(
 ): NmiDecision {
   switch (choice.kind) {
     case "chosen": {
+      if (choice.identity.spec.type === IdentityType.Federated) return decideFederated(pod, choice.identity, resource, shape);
       const plan = planTokenFetch(choice.identity, resource);
       return plan.ok
         ? { kind: "fetch", caller: podRef(pod), identity: choice.identity, plan: plan.value, shape }
@@ -143,7 +166,7 @@ export function decideTokenRequest(input: TokenDecisionInput): NmiDecision {
     };
   }
   const choice = chooseIdentity(pod, request.value, input.identities);
-  return decideForChoice(pod, request.value.resource, choice, input.elapsedMs, options, "imds");
+  return untrustedRefusal(pod, choice, input.identities) ?? decideForChoice(pod, request.value.resource, choice, input.elapsedMs, options, "imds");
 }
 
 /** Everything the `/host/token` decision needs. */
@@ -212,5 +235,5 @@ export function decideHostTokenRequest(input: HostTokenDecisionInput): NmiDecisi
   const named = namedPod(input, request.value);
   if ("refused" in named) return named.refused;
   const choice = chooseIdentity(named.pod, request.value, input.identities);
-  return decideForChoice(named.pod, request.value.resource, choice, input.elapsedMs, options, "host");
+  return untrustedRefusal(named.pod, choice, input.identities) ?? decideForChoice(named.pod, request.value.resource, choice, input.elapsedMs, options, "host");
 }

@@ -2,6 +2,7 @@ import type { AzureIdentity } from "../model/types.js";
 import type { UnbackedReason } from "./assignment-backing.js";
 import type { AttributionError, PodRef } from "./caller-attribution.js";
 import type { ExceptionRefusal } from "./exception-policy.js";
+import type { FederatedRefusal } from "./federated-fetch.js";
 import type { HostTokenScopeDenial } from "./host-token-scope.js";
 import type { KubeError } from "../ports/kube-errors.js";
 import type { ManagedIdentityTokenRequest, TokenFetchPlan } from "./fetch-plan.js";
@@ -109,7 +110,15 @@ export type NmiDecision =
   | { readonly kind: "exceptionRefused"; readonly caller: PodRef; readonly reason: ExceptionRefusal }
   /** 403: the chosen AzureIdentity cannot yield tokens as written. */
   | { readonly kind: "invalidIdentity"; readonly caller: PodRef; readonly identity: AzureIdentity; readonly reason: string }
-  /** Obtain a token for `identity` by `plan` (reading its Secret first for types 1 and 2). */
+  /**
+   * 403: a federated identity (type 3) the pod is granted but may not use: its service account is not trusted
+   * by the identity, or it declares no federated token volume (`planFederatedFetch`).
+   */
+  | { readonly kind: "federatedRefused"; readonly caller: PodRef; readonly identity: AzureIdentity; readonly reason: FederatedRefusal }
+  /**
+   * Obtain a token for `identity` by `plan` (reading its Secret first for types 1 and 2, the pod's
+   * service-account token for type 3).
+   */
   | {
       readonly kind: "fetch";
       readonly caller: PodRef;

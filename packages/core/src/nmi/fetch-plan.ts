@@ -2,6 +2,7 @@ import { err, ok, type Result } from "../result.js";
 import type { AzureIdentity, SecretRef } from "../model/types.js";
 import type { SecretData } from "../ports/kube-reader.port.js";
 import type { TokenSourceRequest } from "../ports/token-source.port.js";
+import type { FederatedTokenVolume } from "./federated-token-volume.js";
 import { decodeUtf8 } from "./utf8.js";
 
 /**
@@ -37,7 +38,25 @@ export type TokenFetchPlan =
       readonly clientId: string;
       readonly secretRef: SecretRef;
       readonly authorityHost: string;
-    };
+    }
+  /** Type 3: read the calling pod's projected service-account token, then exchange it (`planFederatedFetch`). */
+  | FederatedFetchPlan;
+
+/**
+ * A type 3 (federated) fetch: the token is the calling pod's own, so the plan names the pod, its service
+ * account and its token volume (docs/adr/0021-federated-identities.md).
+ */
+export interface FederatedFetchPlan {
+  readonly kind: "federated";
+  readonly resource: string;
+  readonly tenantId: string;
+  readonly clientId: string;
+  /** `spec.adEndpoint`; `""` = the token source's default (public cloud). */
+  readonly authorityHost: string;
+  readonly podUid: string;
+  readonly serviceAccount: { readonly namespace: string; readonly name: string };
+  readonly volume: FederatedTokenVolume;
+}
 
 /** An AzureIdentity that cannot yield a token as written (validation should have caught it; checked again here). */
 export interface InvalidIdentityError {
@@ -60,6 +79,10 @@ export function planTokenFetch(identity: AzureIdentity, resource: string): Resul
       return ok({ kind: "managedIdentity", request: { kind: "managedIdentity", resource, selector: { by: "msi_res_id", value: spec.resourceID } } });
     }
     return err({ kind: "invalidIdentity", reason: "user-assigned identity has neither clientID nor resourceID" });
+  }
+  if (spec.type === 3) {
+    // Federated tokens are the calling pod's: `planFederatedFetch` plans them with the pod.
+    return err({ kind: "invalidIdentity", reason: "federated identity is planned with the calling pod" });
   }
   if (spec.clientID === "" || spec.tenantID === "") {
     return err({ kind: "invalidIdentity", reason: "service principal identity needs clientID and tenantID" });
@@ -99,7 +122,7 @@ export interface SecretContentError {
  * "the first" value of a Go map, whose order is random, so podid refuses several keys without `clientSecret`.
  * Type 2 needs `certificate` and takes `password` (UTF-8, `""` when absent).
  */
-export function completeFetchPlan(plan: TokenFetchPlan, secret: SecretData): Result<TokenSourceRequest, SecretContentError> {
+export function completeFetchPlan(plan: Exclude<TokenFetchPlan, FederatedFetchPlan>, secret: SecretData): Result<TokenSourceRequest, SecretContentError> {
   if (plan.kind === "managedIdentity") return ok(plan.request);
   const fail = (reason: string) => err<SecretContentError>({ kind: "secretInvalid", secretRef: plan.secretRef, reason });
   if (plan.kind === "servicePrincipalSecret") {

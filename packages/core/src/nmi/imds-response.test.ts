@@ -13,7 +13,7 @@ const ref = { namespace: "team-a", name: "web-0", uid: "u" };
 const identity = {
   kind: "AzureIdentity" as const,
   metadata: { name: "id", namespace: "team-a", labels: {}, annotations: {}, finalizers: [] },
-  spec: { type: 0 as const, resourceID: "/r", clientID: "c", tenantID: "", auxiliaryTenantIDs: [], adEndpoint: "", adResourceID: "" },
+  spec: { type: 0 as const, resourceID: "/r", clientID: "c", tenantID: "", auxiliaryTenantIDs: [], adEndpoint: "", adResourceID: "", serviceAccounts: [] },
 };
 const token = {
   access_token: "eyJ0",
@@ -119,6 +119,15 @@ const outcomeArb: fc.Arbitrary<NmiOutcome> = fc.oneof(
     fc.constant<NmiOutcome>({ kind: "secretFailed", failure: { kind: "secretInvalid", secretRef, reason: "no key" } }),
     kubeErrorArb.map((error): NmiOutcome => ({ kind: "secretFailed", failure: { kind: "secretReadFailed", secretRef, error } })),
   ),
+  // Federated identities (docs/adr/0021-federated-identities.md).
+  fc.constantFrom<NmiOutcome>(
+    { kind: "federatedRefused", caller: ref, identity, reason: "serviceAccountNotTrusted" },
+    { kind: "federatedRefused", caller: ref, identity, reason: "federatedTokenVolumeMissing" },
+    { kind: "serviceAccountTokenFailed", error: { kind: "missing", reason: "r" } },
+    { kind: "serviceAccountTokenFailed", error: { kind: "unreadable", reason: "r" } },
+    { kind: "serviceAccountTokenFailed", error: { kind: "mismatch", claim: "sub", reason: "r" } },
+    { kind: "serviceAccountTokenFailed", error: { kind: "expired", expiresAtMs: 1 } },
+  ),
 );
 
 /** The documented status of each outcome. */
@@ -151,6 +160,10 @@ function documentedStatus(outcome: NmiOutcome): number {
     case "secretFailed":
       if (outcome.failure.kind === "secretInvalid") return 403;
       return ["notFound", "forbidden", "invalid"].includes(outcome.failure.error.kind) ? 403 : 503;
+    case "federatedRefused":
+      return 403;
+    case "serviceAccountTokenFailed":
+      return outcome.error.kind === "mismatch" ? 403 : 503;
   }
 }
 

@@ -7,6 +7,8 @@ import type { ExceptionRefusal } from "./exception-policy.js";
 import { hostTokenScopeDescription } from "./host-token-scope.js";
 import type { SecretContentError } from "./fetch-plan.js";
 import type { SecretRef } from "../model/types.js";
+import type { ServiceAccountTokenError } from "../ports/service-account-token-reader.port.js";
+import { federatedRefusalDescription } from "./federated-fetch.js";
 
 /**
  * Rendering of every final NMI outcome as an HTTP response in IMDS's style. Unlike the original (plain-text
@@ -84,7 +86,9 @@ export type NmiOutcome =
   /** The token source refused or failed. */
   | { readonly kind: "tokenFailed"; readonly error: TokenSourceError }
   /** The Secret of a type 1/2 identity could not be used. */
-  | { readonly kind: "secretFailed"; readonly failure: SecretFailure };
+  | { readonly kind: "secretFailed"; readonly failure: SecretFailure }
+  /** The calling pod's projected service-account token (type 3) could not be used. */
+  | { readonly kind: "serviceAccountTokenFailed"; readonly error: ServiceAccountTokenError };
 
 /** The content type of every response, as the original set for its JSON answers. */
 export const IMDS_CONTENT_TYPE = "application/json; charset=utf-8";
@@ -220,6 +224,23 @@ function secretResponse(failureInfo: SecretFailure): ImdsResponse {
 }
 
 /**
+ * A pod whose token file does not belong to it is refused (403: a retry cannot fix it); a file kubelet has not
+ * written yet, cannot be read, or let expire is 503 (kubelet writes and refreshes it; the pod's SDK retries).
+ */
+function serviceAccountTokenResponse(error: ServiceAccountTokenError): ImdsResponse {
+  switch (error.kind) {
+    case "mismatch":
+      return failure(403, "forbidden", `serviceAccountTokenMismatch: the pod's service-account token file is not the pod's own (${error.reason})`);
+    case "missing":
+      return failure(503, "service_unavailable", `serviceAccountTokenMissing: kubelet has not written the pod's service-account token yet (${error.reason}); retry`);
+    case "unreadable":
+      return failure(503, "service_unavailable", `serviceAccountTokenUnreadable: the pod's service-account token cannot be read (${error.reason}); retry`);
+    case "expired":
+      return failure(503, "service_unavailable", "serviceAccountTokenExpired: the pod's service-account token has expired and kubelet has not refreshed it; retry");
+  }
+}
+
+/**
  * The HTTP response for a final outcome. Status codes: 400 bad requests (`Metadata` header with the exact
  * text "Required metadata header not specified"); 500 unattributable callers and `/host/token` from a
  * non-host address (as the original); 403 blocked instance metadata, disabled or out-of-scope `/host/token`, unusable
@@ -266,6 +287,8 @@ export function toImdsResponse(outcome: NmiOutcome): ImdsResponse {
         "forbidden",
         `identity ${outcome.identity.metadata.namespace}/${outcome.identity.metadata.name} cannot be used: ${outcome.reason}`,
       );
+    case "federatedRefused":
+      return failure(403, "forbidden", federatedRefusalDescription(outcome.reason, outcome.identity.metadata, outcome.caller));
     case "issued":
       return {
         status: 200,
@@ -276,5 +299,7 @@ export function toImdsResponse(outcome: NmiOutcome): ImdsResponse {
       return tokenFailureResponse(outcome.error);
     case "secretFailed":
       return secretResponse(outcome.failure);
+    case "serviceAccountTokenFailed":
+      return serviceAccountTokenResponse(outcome.error);
   }
 }

@@ -217,6 +217,7 @@ describe("chooseStandardIdentity: examples (TestGetIdentitiesStandardClient case
       auxiliaryTenantIDs: [],
       adEndpoint: "",
       adResourceID: "",
+      serviceAccounts: [],
     },
   });
   const aai = (id: AzureIdentity, status: AzureAssignedIdentity["status"]): AzureAssignedIdentity => ({

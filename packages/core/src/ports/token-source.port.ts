@@ -48,6 +48,19 @@ export type TokenSourceRequest =
       readonly certificate: Uint8Array;
       readonly password: string;
       readonly authorityHost: string;
+    }
+  /**
+   * Type 3 (federated): client credentials with the calling pod's own service-account token as the
+   * JWT-bearer client assertion (docs/adr/0021-federated-identities.md).
+   */
+  | {
+      readonly kind: "federated";
+      readonly resource: string;
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly authorityHost: string;
+      /** The pod's projected service-account token (a JWT with audience `api://AzureADTokenExchange`). */
+      readonly assertion: string;
     };
 
 /** Why a token could not be obtained; maps to NMI's 403 (`rejected`) or 503 (`unavailable`). */

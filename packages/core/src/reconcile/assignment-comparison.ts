@@ -16,6 +16,19 @@ export function managedIdentityKey(identity: AzureIdentity): string | undefined 
   return key;
 }
 
+const federatedKeyCache = new WeakMap<AzureIdentity, string | undefined>();
+
+/**
+ * The canonical key of a federated (type 3) identity's resource id, the identity whose federated credentials MIC
+ * keeps (docs/adr/0021-federated-identities.md); `undefined` for other types. Memoised like {@link managedIdentityKey}.
+ */
+export function federatedIdentityKey(identity: AzureIdentity): string | undefined {
+  if (federatedKeyCache.has(identity)) return federatedKeyCache.get(identity);
+  const key = identity.spec.type === 3 ? identityKey(identity.spec.resourceID) : undefined;
+  federatedKeyCache.set(identity, key);
+  return key;
+}
+
 /**
  * How a stored AzureAssignedIdentity relates to the desired one of the same name:
  * - `same`: nothing to write;
@@ -53,7 +66,9 @@ export function compareAssignment(
     wasIdentity.metadata.namespace !== nowIdentity.metadata.namespace ||
     wasIdentity.metadata.name !== nowIdentity.metadata.name ||
     wasIdentity.spec.type !== nowIdentity.spec.type ||
-    wasKey !== managedIdentityKey(nowIdentity);
+    wasKey !== managedIdentityKey(nowIdentity) ||
+    // A federated identity's credentials live on its resource: another resource needs its own credential first.
+    federatedIdentityKey(wasIdentity) !== federatedIdentityKey(nowIdentity);
   if (placementChanged) return "replace";
 
   const wasBinding = was.azureBindingRef;
@@ -67,6 +82,7 @@ export function compareAssignment(
     wasIdentity.spec.clientPassword?.name !== nowIdentity.spec.clientPassword?.name ||
     wasIdentity.spec.clientPassword?.namespace !== nowIdentity.spec.clientPassword?.namespace ||
     wasIdentity.spec.auxiliaryTenantIDs.join(",") !== nowIdentity.spec.auxiliaryTenantIDs.join(",") ||
+    wasIdentity.spec.serviceAccounts.join(",") !== nowIdentity.spec.serviceAccounts.join(",") ||
     !sameRecord(wasIdentity.metadata.annotations, nowIdentity.metadata.annotations) ||
     wasBinding.metadata.namespace !== nowBinding.metadata.namespace ||
     wasBinding.metadata.name !== nowBinding.metadata.name ||

@@ -11,7 +11,9 @@ import { BINDING_EVENT, bindingOf, identityLabel } from "./binding-events.js";
 import { forEachBounded } from "./bounded-all.js";
 import { orderCreates } from "./create-order.js";
 import { planIdentityPatches } from "./identity-delta.js";
-import type { ReconcilePlan, TargetPlan } from "./plan.js";
+import { assignedIdentityObject, FEDERATED_EVENT } from "./federated-events.js";
+import type { CredentialSyncOutcome, FederatedCredentialExecutor } from "./federated-credentials.js";
+import type { FederatedIdentityPlan, ReconcilePlan, TargetPlan } from "./plan.js";
 import { DEFAULT_QUARANTINE_POLICY, IdentityQuarantine, type QuarantinePolicy, type QuarantineState } from "./quarantine.js";
 
 /** The ports an executor drives. */
@@ -47,6 +49,16 @@ export interface TargetOutcome {
   readonly quarantined: readonly string[];
   /** The identity block read or returned last (undefined when no read succeeded). */
   readonly finalState?: ComputeIdentityState;
+}
+
+/** What happened for one federated identity: the credential run and how many waiting objects it settled. */
+export interface FederatedOutcome {
+  readonly key: string;
+  readonly sync: CredentialSyncOutcome;
+  /** Objects marked `Assigned`. */
+  readonly confirmed: number;
+  /** Objects left `Created` because the identity is at its credential cap. */
+  readonly refused: number;
 }
 
 /** A failed object write (left for the next pass to retry). */
@@ -311,6 +323,44 @@ export class PlanExecution {
       quarantined,
       ...(state === undefined ? {} : { finalState: state }),
     };
+  }
+
+  /**
+   * One federated identity (docs/adr/0021-federated-identities.md): ensures its credentials through `executor`
+   * (serialised per identity there) and then settles each waiting object that exists — `Assigned` once a credential
+   * trusts its subject; left `Created` with a Warning Event when the identity is at its cap of 20; left `Created`
+   * with the usual apply-error Event when the credential calls failed. Never a VM/VMSS call.
+   */
+  async federated(plan: FederatedIdentityPlan, executor: FederatedCredentialExecutor): Promise<FederatedOutcome> {
+    const sync = await executor.ensure(plan.key, plan.resourceId, plan.subjects);
+    const trusted = new Set(sync.trusted);
+    const refusedSubjects = new Set(sync.refused);
+    let confirmed = 0;
+    let refused = 0;
+    await forEachBounded(plan.awaiting, this.#writeLimit, async ({ assignment, subject }) => {
+      if (!(await this.#exists(assignment))) return;
+      if (trusted.has(subject)) {
+        confirmed++;
+        return this.#apply(assignment, { type: "attachConfirmed" });
+      }
+      if (refusedSubjects.has(subject)) {
+        refused++;
+        this.#ports.events?.record(
+          assignedIdentityObject(this.#stored.get(nameOf(assignment)) ?? assignment),
+          "Warning",
+          FEDERATED_EVENT.credentialLimit,
+          `identity ${identityLabel(assignment)} (${plan.resourceId}) already holds the most federated identity credentials Azure allows (20) and none trusts ${subject}; no credential is written and the object stays Created`,
+        );
+        return;
+      }
+      if (sync.error !== undefined) {
+        return this.#apply(assignment, { type: "attachFailed", quarantined: false }, `federated identity credential for ${subject}: ${sync.error.message}`);
+      }
+    });
+    if (sync.error !== undefined) {
+      this.#ports.logger?.warn({ identity: plan.resourceId, error: sync.error.kind, message: sync.error.message }, "federated identity credential update failed");
+    }
+    return { key: plan.key, sync, confirmed, refused };
   }
 
   /** Runs one lifecycle transition for `aai` and performs the writes and Events it asks for. */

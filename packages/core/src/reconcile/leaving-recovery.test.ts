@@ -159,7 +159,7 @@ describe("recoverLeavingCreated", () => {
     };
     const pod = { kind: "Pod" as const, metadata: { name: "app", namespace: "default", labels: { aadpodidbinding: "app" }, annotations: {}, finalizers: [] }, nodeName: "vmss-0", serviceAccountName: "default", hostNetwork: false, phase: "Running" as const, podIP: "10.0.0.9", podIPs: ["10.0.0.9"] };
     const identityId = "/subscriptions/s/resourceGroups/ids/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app";
-    const identity = { kind: "AzureIdentity" as const, metadata: { name: "app", namespace: "default", labels: {}, annotations: {}, finalizers: [] }, spec: { type: 0 as const, resourceID: identityId, clientID: "c", tenantID: "", auxiliaryTenantIDs: [], adEndpoint: "", adResourceID: "" } };
+    const identity = { kind: "AzureIdentity" as const, metadata: { name: "app", namespace: "default", labels: {}, annotations: {}, finalizers: [] }, spec: { type: 0 as const, resourceID: identityId, clientID: "c", tenantID: "", auxiliaryTenantIDs: [], adEndpoint: "", adResourceID: "", serviceAccounts: [] } };
     const binding = { kind: "AzureIdentityBinding" as const, metadata: { name: "app", namespace: "default", labels: {}, annotations: {}, finalizers: [] }, spec: { azureIdentity: "app", selector: "app", weight: 0 } };
     const [assignment] = matchAssignments({ pods: [pod], bindings: [binding], identities: [identity] }, { forceNamespaced: false }).assignments;
     if (assignment === undefined) throw new Error("no assignment");

@@ -3,7 +3,9 @@ import type { DesiredAssignment } from "../matching/types.js";
 import type { AzureAssignedIdentity, AzureIdentity, NodeView } from "../model/types.js";
 import { lifecycleStateOf } from "../lifecycle/assigned-identity-lifecycle.js";
 import { buildAssignedIdentity } from "./assigned-identity-builder.js";
-import { compareAssignment, managedIdentityKey } from "./assignment-comparison.js";
+import { serviceAccountSubject } from "../federated/service-account-subject.js";
+import { isServiceAccountTrusted, podServiceAccountName } from "../federated/service-account-trust.js";
+import { compareAssignment, federatedIdentityKey, managedIdentityKey } from "./assignment-comparison.js";
 import { immutableIdentitySet, isImmutableIdentity } from "./immutable-identities.js";
 import type { IdentityIntent } from "./identity-delta.js";
 import { nodeResolver, onSameTarget, type UnresolvedNode } from "./node-targets.js";
@@ -58,6 +60,27 @@ export interface HeldAssignment {
   readonly untilMs: number;
 }
 
+/**
+ * The federated credentials one type-3 identity needs (docs/adr/0021-federated-identities.md): nothing is attached
+ * to a VM; MIC ensures one credential per subject and confirms the waiting objects once theirs exists.
+ */
+export interface FederatedIdentityPlan {
+  /** Canonical key of the identity's resource id (see `identityKey`). */
+  readonly key: string;
+  /** The identity's resource id as written in the AzureIdentity. */
+  readonly resourceId: string;
+  /** Service-account subjects the identity's Created/Assigned objects need after this plan, sorted; may be empty. */
+  readonly subjects: readonly string[];
+  /** `Created` objects (as stored after this plan's writes) to mark `Assigned` once their subject's credential exists. */
+  readonly awaiting: readonly FederatedAwaiting[];
+}
+
+/** A `Created` object of a federated identity and the subject its credential must trust. */
+export interface FederatedAwaiting {
+  readonly assignment: AzureAssignedIdentity;
+  readonly subject: string;
+}
+
 /** What to do to converge: object writes, per-target ARM work, and what was held back. */
 export interface ReconcilePlan {
   /** New objects to create with status `Created` (before any PATCH that attaches their identity). */
@@ -66,7 +89,7 @@ export interface ReconcilePlan {
   readonly updates: readonly AzureAssignedIdentity[];
   /** `Created` objects to mark `Assigned` without a PATCH (already attached, or service principals). */
   readonly confirms: readonly AzureAssignedIdentity[];
-  /** Objects to delete without a detach: never attached, in use elsewhere, immutable, not type 0. */
+  /** Objects to delete without a detach: never attached, in use elsewhere, immutable, not type 0 (type 3 included). */
   readonly releases: readonly AzureAssignedIdentity[];
   /** Objects on nodes that no longer exist: deleted without any ARM call. */
   readonly orphans: readonly AzureAssignedIdentity[];
@@ -76,6 +99,13 @@ export interface ReconcilePlan {
   /** Desired assignments whose object must first finish going (replacement); created by a later pass. */
   readonly deferred: readonly DesiredAssignment[];
   readonly unresolvedNodes: readonly UnresolvedNode[];
+  /**
+   * Federated (type 3) identities to keep credentials for, sorted by key: every one some desired object uses, and
+   * every one an object being removed used (its unneeded credentials go). Never part of a VM/VMSS PATCH.
+   */
+  readonly federated: readonly FederatedIdentityPlan[];
+  /** Type-3 pairs the identity does not trust (pod's service account not listed, or another namespace): no object. */
+  readonly untrusted: readonly DesiredAssignment[];
 }
 
 /** True when a plan has nothing left to do (held assignments wait for their quarantine and do not count). */
@@ -87,7 +117,8 @@ export function isEmptyPlan(plan: ReconcilePlan): boolean {
     plan.releases.length === 0 &&
     plan.orphans.length === 0 &&
     plan.targets.length === 0 &&
-    plan.deferred.length === 0
+    plan.deferred.length === 0 &&
+    plan.federated.every((entry) => entry.awaiting.length === 0)
   );
 }
 
@@ -169,6 +200,20 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const releases: AzureAssignedIdentity[] = [];
   const orphans: AzureAssignedIdentity[] = [];
   const held: HeldAssignment[] = [];
+  const untrusted: DesiredAssignment[] = [];
+  const federated = new Map<string, { resourceId: string; subjects: Set<string>; awaiting: FederatedAwaiting[] }>();
+  const federatedEntry = (key: string, identity: AzureIdentity) => {
+    let entry = federated.get(key);
+    if (entry === undefined) federated.set(key, (entry = { resourceId: identity.spec.resourceID, subjects: new Set(), awaiting: [] }));
+    return entry;
+  };
+  // A type-3 object stored after this pass: its credential is needed, and a `Created` one waits for it.
+  const ensureFederated = (stored: AzureAssignedIdentity, key: string, assignment: DesiredAssignment): void => {
+    const entry = federatedEntry(key, stored.spec.azureIdentityRef);
+    const subject = serviceAccountSubject(assignment.pod.metadata.namespace, podServiceAccountName(assignment.pod));
+    entry.subjects.add(subject);
+    if (lifecycleStateOf(stored.status) === "Created") entry.awaiting.push({ assignment: stored, subject });
+  };
   const deferred: DesiredAssignment[] = [];
   const leaving: AzureAssignedIdentity[] = [];
 
@@ -204,11 +249,24 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
   };
 
   for (const assignment of input.desired) {
+    const fedKey = federatedIdentityKey(assignment.identity);
+    if (assignment.identity.spec.type === 3 && !isServiceAccountTrusted(assignment.pod, assignment.identity)) {
+      // Not desired at all: a stored object for it (the identity stopped listing the account) is removed.
+      untrusted.push(assignment);
+      continue;
+    }
     const name = objectKey(assignment.namespace, assignment.name);
     desiredNames.add(name);
-    const placement = resolve(assignment.nodeName);
+    // A federated identity lives on no VM: where the node is does not matter to it.
+    const placement = fedKey === undefined ? resolve(assignment.nodeName) : undefined;
     const current = currentByName.get(name);
     if (current === undefined) {
+      if (fedKey !== undefined) {
+        const created = buildAssignedIdentity(assignment, "Created");
+        creates.push(created);
+        ensureFederated(created, fedKey, assignment);
+        continue;
+      }
       if (placement === undefined) continue;
       const created = buildAssignedIdentity(assignment, "Created");
       creates.push(created);
@@ -223,8 +281,8 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
       deferred.push(assignment);
       continue;
     }
-    if (placement === undefined) continue;
-    markInUse(placement, assignment.identity);
+    if (placement === undefined && fedKey === undefined) continue;
+    if (placement !== undefined) markInUse(placement, assignment.identity);
     let stored = current;
     if (comparison === "refresh") {
       const rebuilt = buildAssignedIdentity(assignment, current.status);
@@ -238,7 +296,8 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
       };
       updates.push(stored);
     }
-    ensureAttached(stored, placement);
+    if (fedKey !== undefined) ensureFederated(stored, fedKey, assignment);
+    else if (placement !== undefined) ensureAttached(stored, placement);
   }
 
   for (const current of input.current) {
@@ -247,6 +306,9 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
 
   const nodeNames = new Set(input.nodes.map((node) => node.metadata.name));
   for (const current of leaving) {
+    // Its credential may no longer be needed: plan the identity so unneeded credentials of ours go.
+    const leavingFedKey = federatedIdentityKey(current.spec.azureIdentityRef);
+    if (leavingFedKey !== undefined) federatedEntry(leavingFedKey, current.spec.azureIdentityRef);
     const state = lifecycleStateOf(current.status);
     const key = managedIdentityKey(current.spec.azureIdentityRef);
     if (!nodeNames.has(current.spec.nodeName)) {
@@ -295,5 +357,14 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
     held: held.sort((a, b) => byObjectKey(a.assignment, b.assignment)),
     deferred: deferred.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)),
     unresolvedNodes: [...unresolved.values()].sort((a, b) => compareStrings(a.nodeName, b.nodeName)),
+    federated: [...federated]
+      .sort(([a], [b]) => compareStrings(a, b))
+      .map(([key, entry]) => ({
+        key,
+        resourceId: entry.resourceId,
+        subjects: [...entry.subjects].sort(),
+        awaiting: entry.awaiting.sort((a, b) => byObjectKey(a.assignment, b.assignment)),
+      })),
+    untrusted: untrusted.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)),
   };
 }

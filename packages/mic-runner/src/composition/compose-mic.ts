@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import {
   ArmComputeAdapter,
+  ArmFederatedCredentials,
   armClientSettings,
   createArmCredential,
   describeAzureConfigError,
@@ -18,10 +19,20 @@ import {
   LeaderElector,
   kubeConfigSourceFrom,
   loadKubeConfig,
+  readServiceAccountIssuer,
   systemClock,
   type BackoffOptions,
 } from "@podid/adapter-k8s";
-import type { AssignedIdentityWriterPort, ClockPort, ComputePort, EventRecorderPort, LoggerPort, MetricsPort, WatchedResource } from "@podid/core";
+import type {
+  AssignedIdentityWriterPort,
+  ClockPort,
+  ComputePort,
+  EventRecorderPort,
+  FederatedCredentialPort,
+  LoggerPort,
+  MetricsPort,
+  WatchedResource,
+} from "@podid/core";
 import { buildProbeApp, listenOn, pinoLoggerPort, PromMetrics, type MetricsRoute } from "@podid/daemon-shell";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
@@ -29,7 +40,7 @@ import { controllerOptionsFrom, type MicConfig } from "../config/mic-config.js";
 import { MicController } from "../controller/mic-controller.js";
 import type { MicControllerOptions } from "../controller/mic-options.js";
 import { createMicPino } from "../observability/mic-logging.js";
-import { MIC_GAUGE, MIC_METRIC_DEFINITIONS } from "../observability/mic-metrics.js";
+import { MIC_COUNTER, MIC_GAUGE, MIC_METRIC_DEFINITIONS } from "../observability/mic-metrics.js";
 import { MIC_DAEMON_VERSION, MIC_VERSION } from "../version.js";
 import { openCloudConfig, staticCloudConfig } from "./cloud-config-source.js";
 import { LeaderControllerLoop } from "./leader-controller-loop.js";
@@ -76,6 +87,11 @@ export interface MicOverrides {
    * then optional and only supplies the cluster identity.
    */
   readonly compute?: ComputePort;
+  /**
+   * Federated identity credentials without an ARM client (tests). Default: `@azure/arm-msi` with the cloud
+   * configuration's ARM settings; none when `compute` is injected without a cloud configuration.
+   */
+  readonly credentials?: FederatedCredentialPort;
   /** Controller tuning beyond the flags (tests: shorter failure backoff). */
   readonly controllerOptions?: Partial<MicControllerOptions>;
   /** Informer tuning (tests: fast restarts after dropped watches). */
@@ -181,7 +197,13 @@ export function composeMic(config: MicConfig, overrides: MicOverrides = {}): Mic
     return new KubeClient({ kubeConfig, clock, qps: config.clientQps, maxConcurrentWrites: config.createDeleteBatch, userAgent: micUserAgent(config) });
   });
   const events: EventRecorderPort & { flush?: () => Promise<void> } =
-    overrides.events ?? new KubeEventRecorder({ client: kubeClient(), logger: logger.child({ part: "events" }), host: config.leaderElection.instance });
+    overrides.events ??
+    new KubeEventRecorder({
+      client: kubeClient(),
+      logger: logger.child({ part: "events" }),
+      host: config.leaderElection.instance,
+      metrics: { port: metrics, droppedMetric: MIC_COUNTER.eventsDropped },
+    });
   const informers = overrides.informers ?? {};
   // Every replica watches (a standby is ready to lead at once) and reports each invalid object once per
   // version; gating this on leadership would lose the reports of objects listed before an election.
@@ -221,6 +243,32 @@ export function composeMic(config: MicConfig, overrides: MicOverrides = {}): Mic
       now: () => clock.now(),
       metrics,
     });
+  const armCredentials = (azure: AzureConfig): FederatedCredentialPort =>
+    new ArmFederatedCredentials({
+      ...armClientSettings(azure, overrides.armRetry),
+      credential: overrides.armCredential?.(azure) ?? createArmCredential(azure, overrides.imds !== undefined ? { imds: overrides.imds } : {}),
+      userAgentPrefix: micUserAgent(config),
+      now: () => clock.now(),
+    });
+  /**
+   * The federated-credential port for `source` (type-3 identities, docs/adr/0021-federated-identities.md), following
+   * `azure.json` changes like the compute port; `undefined` when there is no ARM configuration.
+   */
+  const openCredentials = (source: CloudConfigSource | undefined): FederatedCredentialPort | undefined => {
+    if (overrides.credentials !== undefined) return overrides.credentials;
+    if (source === undefined) return undefined;
+    let current = armCredentials(source.current);
+    source.onChange((next) => (current = armCredentials(next)));
+    return {
+      list: (id) => current.list(id),
+      create: (id, credential) => current.create(id, credential),
+      delete: (id, name) => current.delete(id, name),
+    };
+  };
+  let credentials: FederatedCredentialPort | undefined;
+  // `--service-account-issuer`, else the API server's discovery document (asked when a type-3 identity needs it).
+  const serviceAccountIssuer = async (): Promise<string | undefined> =>
+    config.serviceAccountIssuer !== "" ? config.serviceAccountIssuer : readServiceAccountIssuer(kubeClient());
   /** The ARM port for `source`, rebuilt in place (new credential, same port) on each valid `azure.json` change. */
   const openCompute = (source: CloudConfigSource | undefined): ReplaceableCompute => {
     if (overrides.compute !== undefined) return new ReplaceableCompute(overrides.compute);
@@ -244,6 +292,8 @@ export function composeMic(config: MicConfig, overrides: MicOverrides = {}): Mic
         events,
         metrics,
         isLeader: () => leadership.isLeader(),
+        ...(credentials === undefined ? {} : { credentials }),
+        serviceAccountIssuer,
       },
       { ...controllerOptionsFrom(config, cloud?.current.clusterIdentityClientId ?? ""), ...overrides.controllerOptions },
     );
@@ -303,6 +353,7 @@ export function composeMic(config: MicConfig, overrides: MicOverrides = {}): Mic
 
       cloud = await openCloud();
       compute = openCompute(cloud);
+      credentials = openCredentials(cloud);
       computeReady = true;
       const clusterIdentity = cloud?.current.clusterIdentityClientId ?? "";
       if (cloud !== undefined) {

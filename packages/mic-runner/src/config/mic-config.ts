@@ -68,6 +68,11 @@ export interface MicConfig {
   readonly logLevel: MicLogLevel;
   /** `--custom-user-agent`: appended to the Kubernetes and ARM user agents. */
   readonly customUserAgent: string;
+  /**
+   * `--service-account-issuer` (podid; default `""`): the issuer federated identity credentials trust. Empty: read
+   * once from the API server's `/.well-known/openid-configuration` (docs/adr/0021-federated-identities.md).
+   */
+  readonly serviceAccountIssuer: string;
   /** `--enable-type-upgrade`, `--config-map-name`, `--type-upgrade-status-key`: accepted; nothing to upgrade in podid. */
   readonly typeUpgrade: { readonly enabled: boolean; readonly configMapName: string; readonly statusKey: string };
 }
@@ -94,6 +99,7 @@ export const MIC_CONFIG_DEFAULTS = {
   logLevel: "info" as MicLogLevel,
   configMapName: "aad-pod-identity-config",
   typeUpgradeStatusKey: "type-upgrade-status",
+  serviceAccountIssuer: "",
 } as const;
 
 /**

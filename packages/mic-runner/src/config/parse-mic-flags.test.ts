@@ -43,6 +43,7 @@ describe("parseMicFlags", () => {
       armPollIntervalMs: 5_000,
       logLevel: "info",
       customUserAgent: "",
+      serviceAccountIssuer: "",
       typeUpgrade: { enabled: true, configMapName: "aad-pod-identity-config", statusKey: "type-upgrade-status" },
     } satisfies MicConfig);
     expect(notices).toEqual([]);
@@ -71,6 +72,7 @@ describe("parseMicFlags", () => {
       ["listen-address", "127.0.0.1", (c) => c.listenAddress, "127.0.0.1"],
       ["log-level", "debug", (c) => c.logLevel, "debug"],
       ["custom-user-agent", "contoso", (c) => c.customUserAgent, "contoso"],
+      ["service-account-issuer", "https://oidc.example/abc/", (c) => c.serviceAccountIssuer, "https://oidc.example/abc/"],
       ["enable-type-upgrade", "false", (c) => c.typeUpgrade.enabled, false],
       ["config-map-name", "cm", (c) => c.typeUpgrade.configMapName, "cm"],
       ["type-upgrade-status-key", "k", (c) => c.typeUpgrade.statusKey, "k"],
@@ -89,6 +91,12 @@ describe("parseMicFlags", () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it("takes --service-account-issuer only as an https URL, kept exactly (Entra ID matches issuers exactly)", () => {
+    expect(run(["--service-account-issuer=https://kubernetes.default.svc.cluster.local"]).config.serviceAccountIssuer).toBe("https://kubernetes.default.svc.cluster.local");
+    expect(failure(["--service-account-issuer=http://issuer.example"])).toMatch(/--service-account-issuer must be an https URL/);
+    expect(failure(["--service-account-issuer=not a url"])).toMatch(/--service-account-issuer must be an https URL/);
   });
 
   it("takes boolean flags alone or with Go's spellings, and FORCENAMESPACED from the environment", () => {

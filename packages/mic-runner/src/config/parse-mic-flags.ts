@@ -67,6 +67,14 @@ function idListArg(text: string): string[] {
 }
 
 const D = MIC_CONFIG_DEFAULTS;
+
+function isHttpsUrl(text: string): boolean {
+  try {
+    return new URL(text).protocol === "https:";
+  } catch {
+    return false;
+  }
+}
 const port = integerArg(0, 65_535);
 
 /** Adds MIC's flags to daemon-shell's program (which has `-h, --help` and `--version`). */
@@ -105,7 +113,12 @@ function addMicFlags(program: Command): void {
     .addOption(boolOption("--logtostderr", "klog: accepted (podid writes JSON lines to stdout)", true))
     .addOption(boolOption("--alsologtostderr", "klog: accepted and ignored", false))
     .option("--log_dir <dir>", "klog: accepted and ignored")
-    .option("--custom-user-agent <text>", "appended to the user agent of Kubernetes and ARM requests", "");
+    .option("--custom-user-agent <text>", "appended to the user agent of Kubernetes and ARM requests", "")
+    .option(
+      "--service-account-issuer <url>",
+      "https issuer of the cluster's service-account tokens, trusted by the federated identity credentials MIC writes for type-3 identities (podid; default: read from the API server's /.well-known/openid-configuration)",
+      D.serviceAccountIssuer,
+    );
 }
 
 /** Raw option values as commander returns them (camel-cased flag names). */
@@ -141,6 +154,7 @@ interface RawOptions {
   readonly alsologtostderr: boolean;
   readonly log_dir?: string;
   readonly customUserAgent: string;
+  readonly serviceAccountIssuer: string;
 }
 
 /**
@@ -196,6 +210,7 @@ function interpretMicFlags({ options: o, given, env }: ParsedFlags<RawOptions>, 
     armPollIntervalMs: o.armPollInterval,
     logLevel: o.logLevel ?? (o.v !== undefined && o.v >= 4 ? "debug" : D.logLevel),
     customUserAgent: o.customUserAgent.trim(),
+    serviceAccountIssuer: o.serviceAccountIssuer.trim(),
     typeUpgrade: { enabled: o.enableTypeUpgrade, configMapName: o.configMapName, statusKey: o.typeUpgradeStatusKey },
   };
 
@@ -204,6 +219,10 @@ function interpretMicFlags({ options: o, given, env }: ParsedFlags<RawOptions>, 
   }
   if (config.leaderElection.namespace === "" || config.leaderElection.name === "") {
     return err({ kind: "invalidFlags", message: "--leader-election-namespace and --leader-election-name must not be empty" });
+  }
+  if (config.serviceAccountIssuer !== "" && !isHttpsUrl(config.serviceAccountIssuer)) {
+    // Entra ID fetches the issuer's discovery document over HTTPS and matches the issuer exactly.
+    return err({ kind: "invalidFlags", message: `--service-account-issuer must be an https URL, got ${JSON.stringify(config.serviceAccountIssuer)}` });
   }
   const election = validateLeaderElectionConfig(defaultLeaderElectionConfig(instance, config.leaderElection.durationMs));
   if (!election.ok) return err({ kind: "invalidFlags", message: `--leader-election-duration: ${describeElectionError(election.error)}` });

@@ -1,4 +1,4 @@
-import { err, type AssignedIdentityWriterPort, type ComputePort } from "@podid/core";
+import { err, type AssignedIdentityWriterPort, type ComputePort, type FederatedCredentialPort } from "@podid/core";
 
 /**
  * Wraps the writing ports so that every write first checks leadership: a MIC that lost its lease stops
@@ -23,5 +23,15 @@ export function fenceCompute(compute: ComputePort, isLeader: () => boolean): Com
       isLeader()
         ? compute.patchIdentities(target, patch, ifMatch)
         : err({ kind: "forbidden" as const, message: "not the leader: PATCH refused" }),
+  };
+}
+
+/** Like {@link fenceCompute} for federated identity credentials: creates and deletes are refused when not leader. */
+export function fenceCredentials(credentials: FederatedCredentialPort, isLeader: () => boolean): FederatedCredentialPort {
+  const notLeader = () => err({ kind: "failed" as const, status: 403, message: "not the leader: federated credential write refused" });
+  return {
+    list: (identityResourceId) => credentials.list(identityResourceId),
+    create: async (identityResourceId, credential) => (isLeader() ? credentials.create(identityResourceId, credential) : notLeader()),
+    delete: async (identityResourceId, name) => (isLeader() ? credentials.delete(identityResourceId, name) : notLeader()),
   };
 }

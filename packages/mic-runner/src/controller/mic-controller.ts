@@ -1,5 +1,6 @@
 import {
   computeTargetKey,
+  federatedIdentityKey,
   IdentityQuarantine,
   isAssignmentRelevantPodChange,
   lifecycleStateOf,
@@ -11,15 +12,11 @@ import {
   recoverLeavingCreated,
   type AssignedIdentityWriterPort,
   type AzureAssignedIdentity,
-  type ClockPort,
   type ComputeIdentityState,
   type ComputePort,
   type ComputeTarget,
-  type EventRecorderPort,
   type KubeError,
   type KubeReaderPort,
-  type LoggerPort,
-  type MetricsPort,
   type QuarantineState,
   type ReconcilePlan,
   type Result,
@@ -28,22 +25,20 @@ import {
   type Unsubscribe,
   type WaitingLeavingObject,
 } from "@podid/core";
+import { FederatedCredentialWork, type FederatedCredentialWorkPorts } from "./federated-credential-work.js";
 import { fenceCompute, fenceWriter } from "./leader-fencing.js";
 import { DEFAULT_MIC_CONTROLLER_OPTIONS, type MicControllerOptions } from "./mic-options.js";
 import { TargetGates } from "./target-gates.js";
 import { TargetWorkQueue } from "./target-work-queue.js";
 
-/** Everything the controller talks to. */
-export interface MicControllerPorts {
+/**
+ * Everything the controller talks to: the cluster and compute, plus what its federated-credential work uses
+ * (clock, logger, events, metrics, leadership, credentials, issuer), declared once in {@link FederatedCredentialWorkPorts}.
+ */
+export interface MicControllerPorts extends FederatedCredentialWorkPorts {
   readonly reader: KubeReaderPort;
   readonly writer: AssignedIdentityWriterPort;
   readonly compute: ComputePort;
-  readonly clock: ClockPort;
-  readonly logger: LoggerPort;
-  readonly events?: EventRecorderPort;
-  readonly metrics?: MetricsPort;
-  /** Leadership; every write is fenced by it. */
-  readonly isLeader: () => boolean;
 }
 
 /** Counters for probes, logs and the scale simulation. */
@@ -94,6 +89,8 @@ export class MicController {
   readonly #targets: TargetWorkQueue<TargetWork>;
   /** Settled re-reads of VMs/VMSS that leaving `Created` objects wait on (see `recoverLeavingCreated`). */
   readonly #reads: TargetWorkQueue<ComputeTarget>;
+  /** Federated identity credentials of type-3 identities, one run per identity at a time. */
+  readonly #credentials: FederatedCredentialWork;
   /** The identity block of each VM/VMSS as last read or returned by ARM, and when. */
   readonly #known = new Map<string, { state: ComputeIdentityState; atMs: number }>();
   readonly #unsubscribe: Unsubscribe[] = [];
@@ -117,6 +114,11 @@ export class MicController {
     this.#passes = new TargetWorkQueue(clock, { run: (key, pass) => (key === PLAN ? this.#plan() : this.#drift(pass?.planAfter === true)), onError });
     this.#targets = new TargetWorkQueue(clock, { concurrency: this.#options.targetConcurrency, run: (_key, work) => this.#runTarget(work), onError });
     this.#reads = new TargetWorkQueue(clock, { concurrency: this.#options.targetConcurrency, run: (key, target) => this.#refresh(key, target), onError });
+    this.#credentials = new FederatedCredentialWork(
+      ports,
+      { concurrency: this.#options.targetConcurrency, resyncIntervalMs: this.#options.fullResyncIntervalMs, failureBackoff: this.#options.failureBackoff },
+      (atMs) => (atMs === undefined ? this.#markDirty() : this.#passes.mark(PLAN, atMs)),
+    );
   }
 
   /** Identities currently quarantined (for `podid explain` and metrics). */
@@ -127,7 +129,12 @@ export class MicController {
   /** True when nothing is running or scheduled within the batch window. */
   isIdle(): boolean {
     const soon = this.#ports.clock.now() + this.#options.batchWindowMs;
-    return !this.#passes.isRunning(PLAN) && this.#targets.size === 0 && (this.#passes.dueAt(PLAN) ?? Number.POSITIVE_INFINITY) > soon;
+    return (
+      !this.#passes.isRunning(PLAN) &&
+      this.#targets.size === 0 &&
+      this.#credentials.size === 0 &&
+      (this.#passes.dueAt(PLAN) ?? Number.POSITIVE_INFINITY) > soon
+    );
   }
 
   /** Subscribes to cluster changes and runs the start-up pass (read every VM/VMSS in use, then plan). */
@@ -173,6 +180,7 @@ export class MicController {
     this.#phase = "stopped";
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     for (const queue of [this.#passes, this.#targets, this.#reads]) queue.stop();
+    this.#credentials.stop();
   }
 
   /**
@@ -181,7 +189,9 @@ export class MicController {
    * their status writes instead of leaving `Created` objects for the next leader to recover.
    */
   async whenIdle(): Promise<void> {
-    while (this.#passes.running > 0 || this.#targets.running > 0) await Promise.all([this.#passes.whenIdle(), this.#targets.whenIdle()]);
+    while (this.#passes.running > 0 || this.#targets.running > 0 || this.#credentials.running > 0) {
+      await Promise.all([this.#passes.whenIdle(), this.#targets.whenIdle(), this.#credentials.whenIdle()]);
+    }
   }
 
   #markDirty(): void {
@@ -243,7 +253,9 @@ export class MicController {
     // identity it attaches is Created, while the remaining creates go on (ADR 13). Waiting for every
     // create in the cluster first cost minutes per burst at a client-side rate limit.
     const creating = execution.createAndConfirm(plan);
-    const dispatched = this.#dispatch(plan, execution);
+    // Type-3 identities: credential runs per identity instead of PATCHes (docs/adr/0021-federated-identities.md).
+    const dispatched = this.#dispatch(plan, execution) + (await this.#credentials.dispatch(plan, execution));
+    this.#credentials.reportUntrusted(plan);
     await creating;
     if (hasObjectWork(plan) || dispatched > 0) {
       this.stats.cyclesWithWork++;
@@ -429,7 +441,8 @@ export class MicController {
     const targets = new Map<string, ComputeTarget>();
     const nodes = new Map(reader.list("nodes").map((node) => [node.metadata.name, node]));
     for (const aai of reader.list("azureassignedidentities")) {
-      if (lifecycleStateOf(aai.status) === "Unassigned") continue;
+      // A federated identity is on no VM/VMSS: nothing there to read for it.
+      if (lifecycleStateOf(aai.status) === "Unassigned" || federatedIdentityKey(aai.spec.azureIdentityRef) !== undefined) continue;
       const node = nodes.get(aai.spec.nodeName);
       const parsed = node === undefined ? undefined : parseProviderId(node.providerID);
       if (parsed?.ok === true) targets.set(computeTargetKey(parsed.value.target), parsed.value.target);

@@ -194,19 +194,22 @@ suite("deploy/ (kustomize, kubectl apply)", { timeout: 60_000 }, () => {
 
   it("grants MIC exactly what podid-mic calls, and secrets only to NMI's separate role", async () => {
     const { docs } = await render("deploy");
-    type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+    type Rule = { apiGroups?: string[]; resources?: string[]; nonResourceURLs?: string[]; verbs: string[] };
     const rules = (kind: string, name: string) => ((find(docs, kind, name) as { rules: Rule[] } | undefined)?.rules ?? []);
-    const grants = (list: readonly Rule[]) => new Set(list.flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${res}:${v}`))));
+    const grants = (list: readonly Rule[]) =>
+      new Set(list.flatMap((r) => [...(r.resources ?? []), ...(r.nonResourceURLs ?? [])].flatMap((res) => r.verbs.map((v) => `${res}:${v}`))));
     const mic = grants(rules("ClusterRole", "podid-mic"));
     for (const resource of MIC_WATCHED_RESOURCES) for (const verb of ["list", "watch"]) expect(mic.has(`${resource}:${verb}`), `${resource}:${verb}`).toBe(true);
     for (const verb of ["get", "create", "update", "patch", "delete"]) expect(mic.has(`azureassignedidentities:${verb}`)).toBe(true);
     expect(mic.has("events:create") && mic.has("events:patch")).toBe(true);
+    // The issuer of federated identities when --service-account-issuer is not set (docs/adr/0021-federated-identities.md).
+    expect(mic.has("/.well-known/openid-configuration:get")).toBe(true);
     expect([...mic].filter((g) => g.startsWith("secrets") || g.includes("*") || g.startsWith("customresourcedefinitions"))).toEqual([]);
     expect(grants(rules("Role", "podid-mic-leader-election"))).toEqual(new Set(["leases:get", "leases:create", "leases:update"]));
     expect([...grants(rules("ClusterRole", "podid-nmi"))].filter((g) => g.startsWith("secrets"))).toEqual([]);
     expect(grants(rules("ClusterRole", "podid-nmi-secrets"))).toEqual(new Set(["secrets:get"]));
     // The scoped /host/token GETs single SecretProviderClasses and never watches them (docs/adr/0019-scoped-host-token.md).
-    const nmiSpc = rules("ClusterRole", "podid-nmi").filter((r) => r.resources.includes("secretproviderclasses"));
+    const nmiSpc = rules("ClusterRole", "podid-nmi").filter((r) => r.resources?.includes("secretproviderclasses") === true);
     expect(nmiSpc).toEqual([{ apiGroups: ["secrets-store.csi.x-k8s.io"], resources: ["secretproviderclasses"], verbs: ["get"] }]);
   });
 

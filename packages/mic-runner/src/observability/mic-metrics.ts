@@ -18,6 +18,20 @@ export const MIC_GAUGE = {
   quarantinedIdentities: "podid_mic_quarantined_identities",
 } as const;
 
+/** podid's own MIC counters. */
+export const MIC_COUNTER = {
+  /**
+   * Kubernetes Events not written because the Event queue was full (Events get only the client's rate-limit
+   * tokens no other request waits for; adapter-k8s' `KubeEventRecorder` counts them).
+   */
+  eventsDropped: "podid_mic_events_dropped_total",
+  /**
+   * Federated identity credential writes sent to ARM for type-3 identities, by `operation_type` (`fic_create`,
+   * `fic_delete`), retries included (docs/adr/0021-federated-identities.md).
+   */
+  federatedCredentialWrites: "podid_mic_federated_credential_writes_total",
+} as const;
+
 /** Kubernetes write latencies: milliseconds to seconds (the original's 0.01…10 s). */
 const KUBE_WRITE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** A planning pass takes milliseconds in podid; the original's cycles took up to 20 minutes (0.5…1200 s). */
@@ -43,4 +57,6 @@ export const MIC_METRIC_DEFINITIONS: Readonly<Record<string, MetricDefinition>> 
   [METRIC.kubernetesApiOperationsErrorsCount]: { type: "counter", help: "Failed Kubernetes API operations", labelNames: operation },
   [MIC_GAUGE.leader]: { type: "gauge", help: "1 while this MIC is the leader and runs the controller", labelNames: [] },
   [MIC_GAUGE.quarantinedIdentities]: { type: "gauge", help: "Identities ARM refused, currently left out of PATCHes", labelNames: [] },
+  [MIC_COUNTER.eventsDropped]: { type: "counter", help: "Kubernetes Events dropped because the Event queue was full", labelNames: [] },
+  [MIC_COUNTER.federatedCredentialWrites]: { type: "counter", help: "Federated identity credential writes sent to ARM", labelNames: operation },
 };

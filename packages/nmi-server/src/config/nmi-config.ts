@@ -92,6 +92,11 @@ export interface NmiConfig {
   readonly allowNetworkPluginKubenet: boolean;
   /** `--kubelet-config`. */
   readonly kubeletConfigPath: string;
+  /**
+   * `--kubelet-pods-dir` (podid): kubelet's pods directory, mounted read-only, where NMI reads a pod's projected
+   * service-account token for federated identities (docs/adr/0021-federated-identities.md).
+   */
+  readonly kubeletPodsDir: string;
   /** `--set-retry-after-header`. */
   readonly setRetryAfterHeader: boolean;
   /** `--enable-conntrack-deletion`; carried out by the netfilter adapter. */
@@ -200,6 +205,7 @@ export const NMI_CONFIG_DEFAULTS: Omit<NmiConfig, "nodeName"> = {
   operationMode: "standard",
   allowNetworkPluginKubenet: false,
   kubeletConfigPath: "/etc/default/kubelet",
+  kubeletPodsDir: "/var/lib/kubelet/pods",
   setRetryAfterHeader: false,
   enableConntrackDeletion: false,
   hostToken: "scoped",

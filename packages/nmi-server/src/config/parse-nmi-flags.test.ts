@@ -153,6 +153,13 @@ describe("parseNmiFlags", () => {
     expect(run(["--node=n", "--nmi-listen-address=10.0.0.9"], { HOST_IP: "fd00::4" }).listenAddress).toBe("10.0.0.9");
   });
 
+  it("--kubelet-pods-dir is kubelet's pods directory, /var/lib/kubelet/pods by default; an absolute path", () => {
+    expect(run(["--node=n"]).kubeletPodsDir).toBe("/var/lib/kubelet/pods");
+    expect(run(["--node=n", "--kubelet-pods-dir=/mnt/kubelet/pods/"]).kubeletPodsDir).toBe("/mnt/kubelet/pods");
+    expect(run(["-node=n", "-kubelet-pods-dir", "/data/pods"]).kubeletPodsDir).toBe("/data/pods");
+    expect(failure(["--node=n", "--kubelet-pods-dir=pods"])).toContain("--kubelet-pods-dir");
+  });
+
   it("--iptables-backend takes auto, nft or legacy", () => {
     expect(run(["--node=n", "--iptables-backend=legacy"]).iptablesBackend).toBe("legacy");
     expect(run(["--node=n", "--iptables-backend", "nft"]).iptablesBackend).toBe("nft");

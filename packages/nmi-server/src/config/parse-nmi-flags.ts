@@ -61,6 +61,11 @@ function parseNamespaceList(text: string): FlagValue<readonly string[]> {
 }
 const namespaceListArg = flagArg(parseNamespaceList);
 
+/** An absolute directory path (trailing slashes dropped): NMI joins pod UIDs under it. */
+const absolutePathArg = flagArg((text: string): FlagValue<string> =>
+  text.startsWith("/") && !text.includes("\0") ? ok(text.replace(/(.)\/+$/, "$1")) : err({ kind: "invalidFlagValue", expected: "an absolute path" }),
+);
+
 /** Ports: 0 asks the OS for a free one (used by tests; the DNAT follows the port actually bound). */
 const port = integerArg(0, 65_535);
 const count = integerArg(0, 10_000);
@@ -98,6 +103,7 @@ function addNmiFlags(program: Command): void {
     .option(...valued("--operation-mode <mode>", "standard (AzureAssignedIdentities) or managed (bindings)", choiceArg<OperationMode>(["standard", "managed"], { caseInsensitive: true }), D.operationMode))
     .option(...bool("--allow-network-plugin-kubenet", "skip the kubenet refusal (CVE-2021-1677)", D.allowNetworkPluginKubenet))
     .option(...text("--kubelet-config <path>", "file scanned for --network-plugin=kubenet", D.kubeletConfigPath))
+    .option(...valued("--kubelet-pods-dir <path>", "kubelet's pods directory (read-only): pods' projected service-account tokens for federated identities", absolutePathArg, D.kubeletPodsDir))
     .option(...bool("--set-retry-after-header", "answer a not-yet-assigned identity with 503 + Retry-After instead of waiting", D.setRetryAfterHeader))
     .option(...bool("--enable-conntrack-deletion", "flush conntrack entries to the metadata address after installing the rules", D.enableConntrackDeletion))
     .option("--kubeconfig <path>", "kubeconfig file (default: env KUBECONFIG, else in-cluster)")
@@ -147,6 +153,7 @@ interface RawOptions {
   readonly operationMode?: OperationMode;
   readonly allowNetworkPluginKubenet?: boolean;
   readonly kubeletConfig?: string;
+  readonly kubeletPodsDir?: string;
   readonly setRetryAfterHeader?: boolean;
   readonly enableConntrackDeletion?: boolean;
   readonly kubeconfig?: string;
@@ -220,6 +227,7 @@ function interpret({ options: o, env }: ParsedFlags<RawOptions>): Result<Omit<Ru
     operationMode: o.operationMode,
     allowNetworkPluginKubenet: o.allowNetworkPluginKubenet,
     kubeletConfigPath: o.kubeletConfig,
+    kubeletPodsDir: o.kubeletPodsDir,
     setRetryAfterHeader: o.setRetryAfterHeader,
     enableConntrackDeletion: o.enableConntrackDeletion,
     kubeconfig,

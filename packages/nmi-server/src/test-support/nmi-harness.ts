@@ -1,5 +1,14 @@
-import { err, ok } from "@podid/core";
-import { FakeCluster, FakeSecretProviderClassReader, FakeTokenSource, RecordingLogger, RecordingMetrics, TEST_NODE, VirtualClock } from "@podid/testkit";
+import { err, ok, type ServiceAccountTokenReaderPort } from "@podid/core";
+import {
+  FakeCluster,
+  FakeSecretProviderClassReader,
+  FakeTokenSource,
+  RecordingLogger,
+  RecordingMetrics,
+  TEST_NODE,
+  VirtualClock,
+  type FakeIdentityCatalog,
+} from "@podid/testkit";
 import { defineNmiConfig, type NmiConfig, type NmiConfigInput } from "../config/nmi-config.js";
 import type { ForwardedResponse, ForwardRequest, ImdsForwarder } from "../imds-forwarder.js";
 import { createNmiServer, type NmiApp } from "../token-path/1-http-entry.js";
@@ -61,6 +70,10 @@ export interface HarnessOptions {
    * recording forwarder (which then stays empty).
    */
   readonly httpForwarding?: boolean;
+  /** Identities (and their federated credentials) the token source knows, for federated (type 3) requests. */
+  readonly catalog?: FakeIdentityCatalog;
+  /** Reads pods' projected service-account tokens (federated identities); default: none. */
+  readonly serviceAccountTokens?: ServiceAccountTokenReaderPort;
 }
 
 /** An NMI app over a FakeCluster, a FakeTokenSource (allow-set mode) and a VirtualClock. */
@@ -71,13 +84,22 @@ export function createHarness(options: HarnessOptions = {}): NmiHarness {
     clock,
     ...(options.tokenLatencyMs !== undefined ? { latencyMs: options.tokenLatencyMs } : {}),
     ...(options.tokenLifetimeSeconds !== undefined ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
+    ...(options.catalog !== undefined ? { catalog: options.catalog } : {}),
   });
   const logger = new RecordingLogger({ clock });
   const metrics = new RecordingMetrics();
   const forwarder = options.forwarder ?? new RecordingForwarder();
   const config = defineNmiConfig({ nodeName: TEST_NODE, ...(options.config ?? {}) });
   const secretProviderClasses = new FakeSecretProviderClassReader();
-  const ports = { kube: cluster, tokenSource: tokens, clock, logger, metrics, secretProviderClasses };
+  const ports = {
+    kube: cluster,
+    tokenSource: tokens,
+    clock,
+    logger,
+    metrics,
+    secretProviderClasses,
+    ...(options.serviceAccountTokens !== undefined ? { serviceAccountTokens: options.serviceAccountTokens } : {}),
+  };
   const { app, engine } = createNmiServer(config, options.httpForwarding === true ? ports : { ...ports, forwarder });
   return { cluster, tokens, clock, logger, metrics, forwarder, secretProviderClasses, config, app, engine };
 }

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { IMDS_CONTENT_TYPE, type ClockPort, type EventRecorderPort, type KubeReaderPort, type LoggerPort, type MetricsPort, type SecretProviderClassReaderPort, type TokenSourcePort } from "@podid/core";
+import { IMDS_CONTENT_TYPE, type ClockPort, type EventRecorderPort, type KubeReaderPort, type LoggerPort, type MetricsPort, type SecretProviderClassReaderPort, type ServiceAccountTokenReaderPort, type TokenSourcePort } from "@podid/core";
 import type { NmiConfig } from "../config/nmi-config.js";
 import { limitConnections } from "../connection-limits.js";
 import { createHttpForwarder, type ImdsForwarder } from "../imds-forwarder.js";
@@ -35,6 +35,8 @@ export interface NmiServerPorts {
   readonly events?: EventRecorderPort;
   /** SecretProviderClass reads for `--host-token=scoped` (docs/adr/0019-scoped-host-token.md); default: none. */
   readonly secretProviderClasses?: SecretProviderClassReaderPort;
+  /** Pods' projected service-account tokens for federated identities (docs/adr/0021-federated-identities.md); default: none (503). */
+  readonly serviceAccountTokens?: ServiceAccountTokenReaderPort;
   /** Anti-spoofing's resolved-interface state (docs/adr/0010-anti-spoofing.md); absent: attribution by source IP alone. */
   readonly callerInterfaces?: CallerInterfaces;
   /**
@@ -99,11 +101,6 @@ export function createNmiServer(config: NmiConfig, ports: NmiServerPorts): NmiSe
    */
   const answerOwn = (req: IncomingMessage, res: ServerResponse): boolean => {
     const requestId = requestIdFrom(req.headers[CLIENT_REQUEST_ID_HEADER]);
-    const failed = (error: unknown): void => {
-      // What fastify's error handler below answers for a handler failure.
-      ports.logger.warn({ requestId, status: 500, code: "", error: error instanceof Error ? error.message : String(error) }, "request failed in NMI's handler");
-      if (!res.headersSent) writeAnswer(res, INTERNAL_ERROR_REPLY);
-    };
     let served: ReturnType<NmiEngine["serveIfOwnAnswer"]>;
     try {
       served = engine.serveIfOwnAnswer({
@@ -116,11 +113,12 @@ export function createNmiServer(config: NmiConfig, ports: NmiServerPorts): NmiSe
         onClientGone: (listener) => onClientGone(res, req.socket, listener),
       });
     } catch (error) {
-      failed(error);
+      answerFailure(ports.logger, res, requestId, error);
       return true;
     }
     if (served === undefined) return false;
-    if (served instanceof Promise) served.then((s) => writeAnswer(res, ownReply(s.reply)), failed);
+    // The failure handler is made only for a request that waits (a closure per request costs an allocation).
+    if (served instanceof Promise) served.then((s) => writeAnswer(res, ownReply(s.reply)), (error: unknown) => answerFailure(ports.logger, res, requestId, error));
     else writeAnswer(res, ownReply(served.reply));
     return true;
   };
@@ -290,6 +288,12 @@ const INTERNAL_ERROR_REPLY: OwnReply = {
  */
 function ownReply(answer: NmiReply): OwnReply {
   return answer.kind === "forwarded" ? INTERNAL_ERROR_REPLY : answer;
+}
+
+/** Logs a failure of NMI's handler and answers it as fastify's error handler does (500), unless an answer was sent. */
+function answerFailure(logger: LoggerPort, res: ServerResponse, requestId: string, error: unknown): void {
+  logger.warn({ requestId, status: 500, code: "", error: error instanceof Error ? error.message : String(error) }, "request failed in NMI's handler");
+  if (!res.headersSent) writeAnswer(res, INTERNAL_ERROR_REPLY);
 }
 
 /** Writes one of NMI's own answers to the raw response (JSON text cached per body object). */

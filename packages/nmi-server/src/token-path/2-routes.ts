@@ -19,6 +19,7 @@ import {
   type RequestRoute,
   type ResourceEvent,
   type SecretProviderClassReaderPort,
+  type ServiceAccountTokenReaderPort,
   type TokenSourcePort,
   type Unsubscribe,
 } from "@podid/core";
@@ -69,6 +70,8 @@ export interface NmiEnginePorts {
    * pods whose only Key Vault volumes are Secrets Store CSI volumes are answered 503.
    */
   readonly secretProviderClasses?: SecretProviderClassReaderPort;
+  /** Pods' projected service-account tokens for federated identities (docs/adr/0021-federated-identities.md); absent: 503. */
+  readonly serviceAccountTokens?: ServiceAccountTokenReaderPort;
 }
 
 /** A request to serve. */
@@ -125,7 +128,7 @@ export class NmiEngine {
       onRefreshFailure: (key, failure) =>
         logger.warn({ identity: key.identityKey, resource: key.resource, failure: failure.kind }, "background token refresh failed; the cached token is served until it expires"),
     });
-    const fetcher = new TokenFetcher({ kube, tokenSource: ports.tokenSource, gate: this.#gate, clock, metrics });
+    const fetcher = new TokenFetcher({ kube, tokenSource: ports.tokenSource, gate: this.#gate, clock, metrics, ...(ports.serviceAccountTokens === undefined ? {} : { serviceAccountTokens: ports.serviceAccountTokens }) });
     const memo = new DecisionMemo<MemoisedDecision>(normalizeIpAddress);
     this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, options, memo, logger, ...(ports.events === undefined ? {} : { events: ports.events }), ...(ports.secretProviderClasses === undefined ? {} : { secretProviderClasses: ports.secretProviderClasses }) };
     this.#forwarding = { forwarder: ports.forwarder, metrics, options };
@@ -213,6 +216,14 @@ export class NmiEngine {
   ): ServedRequest | Promise<ServedRequest> {
     const route: RequestRoute = memoised !== undefined ? MEMOISED_ROUTE : this.#routes.classify(request.rawTarget);
     if (this.#shutdown.signal.aborted) return this.#finish(request, route, SHUTTING_DOWN, trace, startedMs);
+    if (memoised !== undefined) {
+      // A memoised decision never waits on the request's signal (an upstream fetch has its own), so nearly every
+      // request is served without building one.
+      const served = serveMemoised(this.#parts, memoised, trace);
+      return served instanceof Promise
+        ? served.then((result) => this.#finish(request, route, result, trace, startedMs))
+        : this.#finish(request, route, served, trace, startedMs);
+    }
     // Aborted by the client's disconnect or by shutdown; built only if a flow waits. (Never
     // `AbortSignal.any`: it registers every combined signal on the long-lived shutdown signal, which
     // made each request cost time proportional to all earlier ones.)
@@ -220,7 +231,7 @@ export class NmiEngine {
     const flowRequest = new ServedPathRequest(request, lifetime, this.#shutdown.signal);
     let pending: FlowResult | Promise<FlowResult>;
     try {
-      pending = memoised !== undefined ? serveMemoised(this.#parts, flowRequest, memoised, trace) : this.#route(route, flowRequest, trace, memoKey);
+      pending = this.#route(route, flowRequest, trace, memoKey);
     } catch (error) {
       lifetime.dispose();
       throw error;

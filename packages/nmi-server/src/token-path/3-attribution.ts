@@ -99,6 +99,8 @@ export class ClusterView {
   /** Core's indexes of the kept lists, rebuilt when a list they were built from is replaced (see {@link identitySource}). */
   #liveIndex: { readonly of: readonly [readonly AzureIdentityBinding[], readonly AzureIdentity[]]; readonly value: IndexedLiveIdentityObjects } | undefined;
   #aaisByPod: { readonly of: readonly AzureAssignedIdentity[]; readonly value: AssignedIdentitiesByPod } | undefined;
+  /** The standard-mode identity source of the kept lists (see {@link identitySource}). */
+  #standardSource: { readonly of: readonly [readonly unknown[], readonly unknown[], readonly unknown[]]; readonly value: IdentitySource } | undefined;
 
   /**
    * A view over `kube` for the node and mode in `options`. With `interfaces` (anti-spoofing, see
@@ -174,13 +176,20 @@ export class ClusterView {
     }
     // Bindings and identities of every namespace: an AAI is honoured only when they still grant it.
     const assignedIdentities = this.#list("azureassignedidentities");
-    return {
+    const bindings = this.#list("azureidentitybindings");
+    const identities = this.#list("azureidentities");
+    // The same for every pod while the kept lists are the same arrays (like the indexes below): built once, not per decision.
+    const kept = this.#standardSource;
+    if (kept !== undefined && kept.of[0] === assignedIdentities && kept.of[1] === bindings && kept.of[2] === identities) return kept.value;
+    const value: IdentitySource = {
       mode: "standard",
       assignedIdentities,
       assignedIdentitiesByPod: this.#assignedIdentitiesByPod(assignedIdentities),
-      ...this.#indexedLive(this.#list("azureidentitybindings"), this.#list("azureidentities")),
+      ...this.#indexedLive(bindings, identities),
       options: { forceNamespaced: this.#options.forceNamespaced },
     };
+    this.#standardSource = { of: [assignedIdentities, bindings, identities], value };
+    return value;
   }
 
   /**

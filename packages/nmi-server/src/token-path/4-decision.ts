@@ -28,6 +28,7 @@ import {
 import { NMI_METRIC } from "../nmi-metrics.js";
 import { callerChanged, callerStillBound, type Attributed, type ClusterView, type PathRequest } from "./3-attribution.js";
 import {
+  fetchOf,
   obtainToken,
   prepareFetch,
   rateLimited,
@@ -92,11 +93,12 @@ export function tokenMemoKey(parts: DecisionParts, req: Pick<PathRequest, "remot
  * Serves a token request whose decision was memoised: rate limit, then the cache. Synchronous when the
  * token is in memory (nearly every request), so the hot path allocates no promise.
  */
-export function serveMemoised(parts: DecisionParts, req: PathRequest, memo: MemoisedDecision, trace: Trace): FlowResult | Promise<FlowResult> {
+export function serveMemoised(parts: DecisionParts, memo: MemoisedDecision, trace: Trace): FlowResult | Promise<FlowResult> {
   trace.subject = memo.subject;
   const limited = rateLimited(parts, memo.decision);
   if (limited !== undefined) return limited;
-  return obtainToken(parts, memo.decision, memo.prepared, trace, recheckAt(parts, req.remoteAddress));
+  // The memo key includes the source address, so the decision's re-check and fetch serve every request of it.
+  return obtainToken(parts, memo.decision, memo.prepared, trace, memo.recheck, memo.fetch);
 }
 
 /**
@@ -132,7 +134,9 @@ export function serveToken(parts: DecisionParts, req: PathRequest, query: QueryP
       if (memoKey !== undefined && decisions === 1 && request.ok) {
         const resource = request.value.resource;
         const subject = auditSubject({ sourceIp: req.remoteAddress, pod: settled.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource });
-        parts.memo.set(memoKey, { decision: settled, prepared, subject }, generation);
+        const fetch = fetchOf(parts, prepared, trace.pod?.uid ?? "");
+        parts.memo.set(memoKey, { decision: settled, prepared, subject, recheck, fetch }, generation);
+        return obtainToken(parts, settled, prepared, trace, recheck, fetch);
       }
       return obtainToken(parts, settled, prepared, trace, recheck);
     }

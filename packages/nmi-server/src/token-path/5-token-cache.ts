@@ -1,6 +1,7 @@
 import {
   createTokenCache,
   err,
+  federatedCacheIdentityKey,
   fetchFailed,
   fetchSucceeded,
   forgetIdentity,
@@ -159,6 +160,8 @@ const versions = new WeakMap<AzureIdentity, string>();
 
 /** `plan` asking upstream for `resource` (the cache key's trimmed form, so the token matches its key). */
 function withResource(plan: TokenFetchPlan, resource: string): TokenFetchPlan {
+  // Nearly always already the trimmed form: then the plan is kept as it is (no copies per decision).
+  if ((plan.kind === "managedIdentity" ? plan.request.resource : plan.resource) === resource) return plan;
   return plan.kind === "managedIdentity" ? { ...plan, request: { ...plan.request, resource } } : { ...plan, resource };
 }
 
@@ -189,6 +192,8 @@ export function prepareFetch(decision: TokenDecision): PreparedFetch | undefined
     const identity = decision.identity;
     const { namespace, name } = identity.metadata;
     identityKey = identityCacheKey(namespace, name);
+    // Federated tokens are per service account too: Entra ID issues them to the account whose token was shown.
+    if (decision.plan.kind === "federated") identityKey = federatedCacheIdentityKey(identityKey, decision.plan.serviceAccount);
     version = identityVersion(identity);
     plan = decision.plan;
     clientIdHint = identity.spec.clientID;
@@ -205,14 +210,9 @@ export function prepareFetch(decision: TokenDecision): PreparedFetch | undefined
   const resource = plan.kind === "managedIdentity" ? plan.request.resource : plan.resource;
   const key = tokenCacheKey(identityKey, resource);
   if (!key.ok) return undefined;
-  return {
-    key: key.value,
-    version,
-    plan: withResource(plan, key.value.resource),
-    clientIdHint,
-    identityLabel,
-    ...(clientId !== undefined ? { clientId } : {}),
-  };
+  const prepared: { -readonly [K in keyof PreparedFetch]: PreparedFetch[K] } = { key: key.value, version, plan: withResource(plan, key.value.resource), clientIdHint, identityLabel };
+  if (clientId !== undefined) prepared.clientId = clientId;
+  return prepared;
 }
 
 // ── the decision memo ──
@@ -333,6 +333,10 @@ export interface MemoisedDecision {
   readonly prepared: PreparedFetch;
   /** The audit fields every request served from this decision shares. */
   readonly subject: AuditSubject;
+  /** The caller re-check after a wait for upstream (for the memoised source address). */
+  readonly recheck: CallerRecheck;
+  /** The upstream fetch a miss or refresh starts (queued in the deciding pod's line), built once per decision. */
+  readonly fetch: TokenFetch;
 }
 
 // ── obtaining the token ──
@@ -348,26 +352,63 @@ export function obtainToken(
   prepared: PreparedFetch,
   trace: Trace,
   recheck: CallerRecheck,
+  fetch?: TokenFetch,
 ): FlowResult | Promise<FlowResult> {
   trace.identity = prepared.identityLabel;
   if (prepared.clientId !== undefined) trace.clientId = prepared.clientId;
-  // The pod whose miss starts a fetch queues it in its own line of the upstream gate (fair queueing).
-  const queueKey = trace.pod?.uid ?? "";
-  const obtained = parts.cache.obtain(prepared.key, prepared.version, parts.fetcher.fetchFor(prepared.plan, prepared.clientIdHint, queueKey));
+  // A memoised decision brings its fetch (built once: a closure per request cost an allocation on every hit).
+  const obtained = parts.cache.obtain(prepared.key, prepared.version, fetch ?? fetchOf(parts, prepared, trace.pod?.uid ?? ""));
   // A token from memory is answered in the same turn; only a wait for upstream goes through a promise.
   return obtained instanceof Promise
     ? obtained.then((o) => tokenResult(parts, decision, o, trace, recheck))
     : tokenResult(parts, decision, obtained, trace, recheck);
 }
 
+/** The upstream fetch of a prepared decision; the pod whose miss starts it queues it in its own line of the upstream gate (fair queueing). */
+export function fetchOf(parts: Pick<TokenCacheParts, "fetcher">, prepared: PreparedFetch, queueKey: string): TokenFetch {
+  return parts.fetcher.fetchFor(prepared.plan, prepared.clientIdHint, queueKey);
+}
+
+/**
+ * The flow result of an issued IMDS-shaped token, one per token object: a cached token is answered with the
+ * same result (and so the same rendered reply, see `RequestRecorder`) on every hit instead of new objects each
+ * time. Weak keys: entries go with the tokens the cache drops.
+ */
+const issuedResults = new WeakMap<ImdsTokenBody, FlowResult>();
+
+/** {@link issuedResults}' entry for `token`. */
+function issuedResult(token: ImdsTokenBody): FlowResult {
+  let result = issuedResults.get(token);
+  if (result === undefined) {
+    result = outcome({ kind: "issued", shape: "imds", token });
+    issuedResults.set(token, result);
+  }
+  return result;
+}
+
+/** Label objects of the token-cache counter, one per result (the metrics only read them). */
+const CACHE_RESULT_LABELS: Readonly<Record<CacheResult, { readonly result: CacheResult }>> = {
+  hit: { result: "hit" },
+  refresh: { result: "refresh" },
+  joined: { result: "joined" },
+  miss: { result: "miss" },
+  rejection: { result: "rejection" },
+};
+
 /** The flow result of what the cache answered. */
 function tokenResult(parts: TokenCacheParts, decision: TokenDecision, obtained: ObtainedToken, trace: Trace, recheck: CallerRecheck): FlowResult {
   trace.cache = obtained.cache;
-  parts.metrics.increment(NMI_METRIC.tokenCacheRequests, { result: obtained.cache });
+  parts.metrics.increment(NMI_METRIC.tokenCacheRequests, CACHE_RESULT_LABELS[obtained.cache]);
   if (obtained.upstreamMs !== undefined) trace.upstreamMs = obtained.upstreamMs;
   if (!obtained.result.ok) {
     const failure = obtained.result.error;
-    return outcome(failure.kind === "token" ? { kind: "tokenFailed", error: failure.error } : { kind: "secretFailed", failure: failure.failure });
+    return outcome(
+      failure.kind === "token"
+        ? { kind: "tokenFailed", error: failure.error }
+        : failure.kind === "secret"
+          ? { kind: "secretFailed", failure: failure.failure }
+          : { kind: "serviceAccountTokenFailed", error: failure.error },
+    );
   }
   if (obtained.cache === "miss" || obtained.cache === "joined") {
     // The request waited for upstream: the address may have changed hands meanwhile.
@@ -378,7 +419,7 @@ function tokenResult(parts: TokenCacheParts, decision: TokenDecision, obtained: 
   if (decision.kind === "fetch" && decision.shape === "host") {
     return outcome({ kind: "issued", shape: "host", token, clientId: decision.identity.spec.clientID || token.client_id });
   }
-  return outcome({ kind: "issued", shape: "imds", token });
+  return issuedResult(token);
 }
 
 // ── the single-flight cache ──
@@ -389,6 +430,22 @@ export interface ObtainedToken {
   readonly cache: CacheResult;
   /** Upstream latency of the fetch this request waited for (miss or joined). */
   readonly upstreamMs?: number;
+}
+
+/**
+ * The answer to a hit on `token`, one per token object (a hit is nearly every request; weak keys, as
+ * {@link issuedResults}).
+ */
+const hits = new WeakMap<ImdsTokenBody, ObtainedToken>();
+
+/** {@link hits}' entry for `token`. */
+function hitOf(token: ImdsTokenBody): ObtainedToken {
+  let hit = hits.get(token);
+  if (hit === undefined) {
+    hit = { result: ok(token), cache: "hit" };
+    hits.set(token, hit);
+  }
+  return hit;
 }
 
 interface Completion {
@@ -464,7 +521,7 @@ export class TokenCacheDriver {
     const decision = step.decision;
     switch (decision.kind) {
       case "hit":
-        return { result: ok(decision.token), cache: "hit" };
+        return hitOf(decision.token);
       case "hitAndRefresh":
         void this.#start(decision.fetchId, key, fetch).then((c) => this.#reportRefresh(key, c));
         return { result: ok(decision.token), cache: "refresh" };
@@ -536,11 +593,15 @@ export class TokenCacheDriver {
 }
 
 /**
- * What the cache state records for a failure. A Secret problem is not the token source's refusal, so it
- * is recorded as `unavailable`: never replayed from the negative cache, only delaying the next refresh.
+ * What the cache state records for a failure. A Secret or service-account token problem is not the token
+ * source's refusal, so it is recorded as `unavailable`: never replayed from the negative cache (another pod of
+ * the same service account may have a good token file), only delaying the next refresh.
  */
 function asSourceError(failure: FetchFailure): TokenSourceError {
-  return failure.kind === "token" ? failure.error : { kind: "unavailable", message: `secret unusable: ${failure.failure.kind}` };
+  if (failure.kind === "token") return failure.error;
+  return failure.kind === "secret"
+    ? { kind: "unavailable", message: `secret unusable: ${failure.failure.kind}` }
+    : { kind: "unavailable", message: `service-account token unusable: ${failure.error.kind}` };
 }
 
 /** The caller's answer for a completed fetch: the token, or the failure exactly as it happened. */

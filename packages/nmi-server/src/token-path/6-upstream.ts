@@ -2,6 +2,7 @@ import {
   admitUpstream,
   cancelFair,
   cancelQueued,
+  completeFederatedPlan,
   completeFetchPlan,
   createFairQueue,
   createUpstreamBudget,
@@ -11,6 +12,7 @@ import {
   METRIC,
   ok,
   releaseUpstream,
+  serviceAccountTokenRequestOf,
   startQueued,
   toImdsTokenBody,
   upstreamThrottled,
@@ -21,6 +23,8 @@ import {
   type MetricsPort,
   type Result,
   type SecretFailure,
+  type ServiceAccountTokenError,
+  type ServiceAccountTokenReaderPort,
   type TimerHandle,
   type TokenFetchPlan,
   type TokenSourceError,
@@ -41,10 +45,14 @@ import { IMDS_OPERATION, KUBE_OPERATION, NMI_METRIC } from "../nmi-metrics.js";
  * @packageDocumentation
  */
 
-/** Why a token could not be fetched: the token source failed, or the identity's Secret was unusable. */
+/**
+ * Why a token could not be fetched: the token source failed, the identity's Secret was unusable, or (type 3)
+ * the calling pod's service-account token was.
+ */
 export type FetchFailure =
   | { readonly kind: "token"; readonly error: TokenSourceError }
-  | { readonly kind: "secret"; readonly failure: SecretFailure };
+  | { readonly kind: "secret"; readonly failure: SecretFailure }
+  | { readonly kind: "serviceAccountToken"; readonly error: ServiceAccountTokenError };
 
 /** What one upstream fetch produced, and how long the upstream call took. */
 export interface TokenFetchResult {
@@ -69,7 +77,12 @@ export interface TokenFetcherDeps {
   readonly gate: UpstreamGate;
   readonly clock: ClockPort;
   readonly metrics: MetricsPort;
+  /** Reads the calling pod's projected service-account token for a federated plan (absent: every such fetch fails, 503). */
+  readonly serviceAccountTokens?: ServiceAccountTokenReaderPort;
 }
+
+/** The answer to a federated fetch when NMI was composed without a token reader. */
+const NO_TOKEN_READER: ServiceAccountTokenError = { kind: "unreadable", reason: "this NMI reads no service-account tokens (no kubelet pods directory)" };
 
 /** Builds the {@link TokenFetch} the cache runs on a miss. */
 export class TokenFetcher {
@@ -94,6 +107,12 @@ export class TokenFetcher {
     let request: TokenSourceRequest;
     if (plan.kind === "managedIdentity") {
       request = plan.request;
+    } else if (plan.kind === "federated") {
+      // The calling pod's own token, checked to be its own, is the assertion (docs/adr/0021-federated-identities.md).
+      const read = this.#deps.serviceAccountTokens;
+      const token = read === undefined ? err(NO_TOKEN_READER) : await read.read(serviceAccountTokenRequestOf(plan));
+      if (!token.ok) return { result: err({ kind: "serviceAccountToken", error: token.error }) };
+      request = completeFederatedPlan(plan, token.value.token);
     } else {
       const secret = await kube.readSecret(plan.secretRef.namespace, plan.secretRef.name);
       if (!secret.ok) {

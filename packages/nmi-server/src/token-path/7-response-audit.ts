@@ -4,6 +4,7 @@ import {
   toImdsResponse,
   type ImdsResponse,
   type LoggerPort,
+  type MetricLabels,
   type MetricsPort,
   type NmiOutcome,
   type PodRef,
@@ -259,6 +260,10 @@ function reasonOf(o: NmiOutcome): string | undefined {
       return o.error.kind;
     case "secretFailed":
       return o.failure.kind;
+    case "federatedRefused":
+      return o.reason;
+    case "serviceAccountTokenFailed":
+      return o.error.kind === "mismatch" ? `mismatch:${o.error.claim}` : o.error.kind;
     default:
       return undefined;
   }
@@ -287,6 +292,12 @@ export class RequestRecorder {
   readonly #metrics: MetricsPort;
   readonly #namespaceLabel = new BoundedLabel(200);
   readonly #resourceLabel = new BoundedLabel(50);
+  /** Rendered replies by issued token (weak: they go with the tokens the cache drops; see {@link #issued}). */
+  readonly #replies = new WeakMap<object, NmiReply>();
+  /** The `decisions` counter's label object per decision kind (a bounded set; the metrics only read labels). */
+  readonly #decisionLabels = new Map<string, { readonly decision: string }>();
+  /** Request-duration labels by memoised subject (weak: they go with the memoised decisions). */
+  readonly #subjectLabels = new WeakMap<AuditSubject, MetricLabels>();
 
   /** A recorder writing to `audit` and `metrics`. */
   constructor(audit: AuditWriter, metrics: MetricsPort) {
@@ -299,7 +310,9 @@ export class RequestRecorder {
     const reply: NmiReply =
       result.kind === "forwarded"
         ? { kind: "forwarded", response: result.response }
-        : { kind: "imds", response: result.kind === "outcome" ? toImdsResponse(result.outcome) : result.response, closeConnection };
+        : result.kind === "outcome" && !closeConnection && result.outcome.kind === "issued" && result.outcome.shape === "imds"
+          ? this.#issued(result.outcome)
+          : { kind: "imds", response: result.kind === "outcome" ? toImdsResponse(result.outcome) : result.response, closeConnection };
     const audit: AuditFacts = {
       requestId: request.requestId,
       method: request.method,
@@ -328,23 +341,54 @@ export class RequestRecorder {
     this.#audit.flush();
   }
 
+  /**
+   * The reply issuing an IMDS-shaped token, rendered once per token object: a cached token is answered on every
+   * hit, and core's rendering of it depends on the token alone.
+   */
+  #issued(issued: Extract<NmiOutcome, { kind: "issued"; shape: "imds" }>): NmiReply {
+    let reply = this.#replies.get(issued.token);
+    if (reply === undefined) {
+      reply = { kind: "imds", response: toImdsResponse(issued), closeConnection: false };
+      this.#replies.set(issued.token, reply);
+    }
+    return reply;
+  }
+
+  /** The request-duration labels of a request. */
+  #durationLabels(route: RequestRoute, audit: AuditFacts): MetricLabels {
+    const namespace = audit.subject?.podNamespace ?? audit.pod?.namespace ?? "";
+    const resource = audit.subject?.resource ?? audit.resource ?? "";
+    return {
+      // A fixed set of routes: the original labelled with the raw path, which any pod could vary.
+      operation_type: NMI_OPERATION[route.route],
+      status_code: statusLabel(audit.status),
+      namespace: this.#namespaceLabel.of(namespace),
+      resource: audit.status === 200 ? this.#resourceLabel.of(resource) : "",
+    };
+  }
+
+  /**
+   * The request-duration labels of a 200 served from a memoised decision, built once per subject: they depend on
+   * the subject alone (its route, namespace and resource), and a bounded label's answer for a value never changes.
+   */
+  #servedLabels(route: RequestRoute, subject: AuditSubject): MetricLabels {
+    let labels = this.#subjectLabels.get(subject);
+    if (labels === undefined) {
+      labels = this.#durationLabels(route, { requestId: "", method: "", route: route.route, sourceIp: "", subject, decision: "", status: 200, durationMs: 0 });
+      this.#subjectLabels.set(subject, labels);
+    }
+    return labels;
+  }
+
   #record(route: RequestRoute, audit: AuditFacts, trace: Trace): void {
     const metrics = this.#metrics;
     this.#audit.write(audit);
-    const namespace = audit.subject?.podNamespace ?? audit.pod?.namespace ?? "";
-    const resource = audit.subject?.resource ?? audit.resource ?? "";
-    metrics.observe(
-      METRIC.nmiOperationsDuration,
-      {
-        // A fixed set of routes: the original labelled with the raw path, which any pod could vary.
-        operation_type: NMI_OPERATION[route.route],
-        status_code: statusLabel(audit.status),
-        namespace: this.#namespaceLabel.of(namespace),
-        resource: audit.status === 200 ? this.#resourceLabel.of(resource) : "",
-      },
-      audit.durationMs / 1000,
-    );
-    metrics.increment(NMI_METRIC.decisions, { decision: audit.decision });
+    const subject = audit.subject;
+    const labels = subject !== undefined && audit.status === 200 ? this.#servedLabels(route, subject) : this.#durationLabels(route, audit);
+    metrics.observe(METRIC.nmiOperationsDuration, labels, audit.durationMs / 1000);
+    let decisionLabels = this.#decisionLabels.get(audit.decision);
+    if (decisionLabels === undefined) this.#decisionLabels.set(audit.decision, (decisionLabels = { decision: audit.decision }));
+    metrics.increment(NMI_METRIC.decisions, decisionLabels);
     if (trace.waitOutcome !== undefined && trace.waitedMs !== undefined) {
       metrics.observe(NMI_METRIC.assignmentWait, { outcome: trace.waitOutcome }, trace.waitedMs / 1000);
     }

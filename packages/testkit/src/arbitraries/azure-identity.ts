@@ -7,13 +7,17 @@ import {
   IDENTITY_NAME_POOL,
   NAMESPACE_POOL,
   SECRET_NAME_POOL,
+  SERVICE_ACCOUNT_POOL,
   SERVICE_PRINCIPAL_CLIENT_ID_POOL,
   TENANT_POOL,
 } from "./pools.js";
 
 /** Options of {@link azureIdentityArb}. */
 export interface AzureIdentityArbOptions {
-  /** Identity types to generate (default all of 0, 1, 2). */
+  /**
+   * Identity types to generate (default 0, 1, 2: the VM-assigned and service-principal kinds the original knows;
+   * pass 3 explicitly for federated identities, which MIC never attaches to a VM).
+   */
   readonly types?: readonly IdentityType[];
   /** Namespaces to draw from (default {@link NAMESPACE_POOL}). */
   readonly namespaces?: readonly string[];
@@ -54,8 +58,27 @@ function servicePrincipalSpecArb(type: 1 | 2, namespace: string) {
   });
 }
 
+/** A valid federated (type 3) spec: a pooled user-assigned identity, a tenant and 1–3 pooled service accounts. */
+const federatedSpecArb = userAssignedIdentityFixtureArb.chain((fixture) =>
+  plainRecord({
+    resourceID: userAssignedIdentityIdStringArb(fixture),
+    clientID: fc.constant(fixture.clientID),
+    tenantID: fc.constantFrom(...TENANT_POOL),
+    serviceAccounts: fc.subarray([...SERVICE_ACCOUNT_POOL], { minLength: 1 }),
+  }),
+);
+
 /** The valid identity with `metadata` and `type`: picks a spec that satisfies that type's rules. */
 function identityWith(metadata: ObjectMeta, type: IdentityType): fc.Arbitrary<AzureIdentity> {
+  if (type === 3) {
+    return federatedSpecArb.map(
+      (s): AzureIdentity => ({
+        kind: "AzureIdentity",
+        metadata,
+        spec: { type, auxiliaryTenantIDs: [], adEndpoint: "", adResourceID: "", ...s },
+      }),
+    );
+  }
   if (type === 0) {
     return msiSpecArb.map(
       (s): AzureIdentity => ({
@@ -69,6 +92,7 @@ function identityWith(metadata: ObjectMeta, type: IdentityType): fc.Arbitrary<Az
           auxiliaryTenantIDs: [],
           adEndpoint: "",
           adResourceID: s.adResourceID,
+          serviceAccounts: [],
         },
       }),
     );
@@ -77,13 +101,13 @@ function identityWith(metadata: ObjectMeta, type: IdentityType): fc.Arbitrary<Az
     (s): AzureIdentity => ({
       kind: "AzureIdentity",
       metadata,
-      spec: { type, resourceID: "", adResourceID: "", ...s },
+      spec: { type, resourceID: "", adResourceID: "", serviceAccounts: [], ...s },
     }),
   );
 }
 
 /**
- * A valid AzureIdentity (it passes `parseAzureIdentity`): types 0/1/2, type-0 resourceIDs drawn from a
+ * A valid AzureIdentity (it passes `parseAzureIdentity`): types 0/1/2 (3 on request), resourceIDs drawn from a
  * small pool so several identities point at the same ARM identity, names repeated across namespaces.
  */
 export function azureIdentityArb(options: AzureIdentityArbOptions = {}): fc.Arbitrary<AzureIdentity> {

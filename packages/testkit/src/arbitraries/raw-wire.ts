@@ -11,6 +11,7 @@ const LEGACY_IDENTITY_SPEC: Readonly<Record<string, string>> = {
   auxiliaryTenantIDs: "AuxiliaryTenantIDs",
   adEndpoint: "ADEndpoint",
   adResourceID: "ADResourceID",
+  serviceAccounts: "ServiceAccounts",
 };
 
 /** Pre-1.6 names of AzureIdentityBinding spec fields. */

@@ -1,4 +1,5 @@
 import type { CatalogError, ComputeError } from "@podid/core";
+import type { FakeFederatedCredentialError } from "../fakes/fake-federated-credentials.js";
 
 /** An ARM error response: status, the `{error:{code,message}}` body and extra headers (`Retry-After`). */
 export interface ArmWireError {
@@ -77,5 +78,30 @@ export function catalogErrorToWire(error: CatalogError): ArmWireError {
       return { status: 429, ...splitCodedMessage(error.message, "TooManyRequests"), headers: retryAfterHeader(error.retryAfterMs) };
     case "transient":
       return { status: 500, ...splitCodedMessage(error.message, "InternalServerError") };
+  }
+}
+
+/**
+ * The HTTP answer Microsoft.ManagedIdentity gives for a {@link FakeFederatedCredentialError}: 404 for a missing
+ * parent identity or credential, 400 `BadRequest` with Entra ID's documented messages for the property,
+ * name, uniqueness and 20-per-identity rules, 409 `ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity`
+ * for overlapping writes, 429 + `Retry-After` when throttled.
+ */
+export function federatedCredentialErrorToWire(error: FakeFederatedCredentialError): ArmWireError {
+  switch (error.kind) {
+    case "identityNotFound":
+      return { status: 404, code: "ParentResourceNotFound", message: error.message };
+    case "notFound":
+      return { status: 404, code: "NotFound", message: error.message };
+    case "invalidName":
+    case "emptyProperties":
+    case "audienceCount":
+    case "duplicateIssuerSubject":
+    case "limitReached":
+      return { status: 400, code: "BadRequest", message: error.message };
+    case "concurrentWrite":
+      return { status: 409, code: "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity", message: error.message };
+    case "throttled":
+      return { status: 429, code: "TooManyRequests", message: error.message, headers: retryAfterHeader(error.retryAfterMs ?? 1000) };
   }
 }

@@ -1,9 +1,10 @@
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from "node:crypto";
-import { AuthenticationRequiredError, ClientCertificateCredential, ClientSecretCredential } from "@azure/identity";
+import { ClientCertificateCredential, ClientSecretCredential } from "@azure/identity";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { decodeFakeJwt } from "../fakes/fake-jwt.js";
 import { createClientCertificate, type ClientCertificate } from "../tls/test-certificate-authority.js";
 import { JWT_BEARER_ASSERTION_TYPE, FakeAadServer, fakeClientId } from "./fake-aad-server.js";
+import { authenticationRefusal } from "./test-support/authentication-refusal.js";
 
 const TENANT_A = "aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa";
 const TENANT_B = "bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb";
@@ -16,20 +17,6 @@ let cert: ClientCertificate;
 let otherCert: ClientCertificate;
 
 const options = (extra: object = {}) => ({ authorityHost: aad.url, disableInstanceDiscovery: true, ...extra });
-
-/**
- * @azure/identity 4.14 surfaces AAD's token-endpoint refusals (MSAL `ServerError`s) as
- * `AuthenticationRequiredError` whose message carries AAD's `error`, codes and description.
- */
-async function authError(promise: Promise<unknown>): Promise<AuthenticationRequiredError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof AuthenticationRequiredError) return e;
-    throw new Error(`expected an AuthenticationRequiredError, got ${String(e)}`);
-  }
-  throw new Error("expected the call to fail");
-}
 
 function b64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -83,9 +70,9 @@ describe("FakeAadServer with @azure/identity ClientSecretCredential", () => {
   });
 
   it("refuses a wrong secret with invalid_client AADSTS7000215 and an unknown application with AADSTS700016", async () => {
-    const wrong = await authError(new ClientSecretCredential(TENANT_A, SECRET_APP, "nope", options()).getToken(ARM_SCOPE));
+    const wrong = await authenticationRefusal(new ClientSecretCredential(TENANT_A, SECRET_APP, "nope", options()).getToken(ARM_SCOPE));
     expect(wrong.message).toMatch(/^invalid_client: Error\(s\): 7000215 .* Description: AADSTS7000215: Invalid client secret provided/);
-    const unknown = await authError(new ClientSecretCredential(TENANT_A, fakeClientId("ghost"), "x", options()).getToken(ARM_SCOPE));
+    const unknown = await authenticationRefusal(new ClientSecretCredential(TENANT_A, fakeClientId("ghost"), "x", options()).getToken(ARM_SCOPE));
     expect(unknown.message).toMatch(/^unauthorized_client: .*AADSTS700016/);
     expect(aad.counts().errors).toEqual({ invalid_client: 1, unauthorized_client: 1 });
   });
@@ -112,7 +99,7 @@ describe("FakeAadServer with @azure/identity ClientCertificateCredential", () =>
   });
 
   it("refuses a certificate that is not registered on the application (AADSTS700027)", async () => {
-    const e = await authError(new ClientCertificateCredential(TENANT_A, CERT_APP, { certificate: otherCert.combinedPem }, options()).getToken(ARM_SCOPE));
+    const e = await authenticationRefusal(new ClientCertificateCredential(TENANT_A, CERT_APP, { certificate: otherCert.combinedPem }, options()).getToken(ARM_SCOPE));
     expect(e.message).toMatch(/^invalid_client: .*AADSTS700027: The certificate with identifier used to sign the client assertion is not registered/);
   });
 });

@@ -1,10 +1,12 @@
-import { randomUUID } from "node:crypto";
 import type { Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { err, ok, type ClockPort, type ImdsTokenBody, type Result, type TokenSourceError } from "@podid/core";
+import type { FakeIdentityCatalog } from "../fakes/fake-identity-catalog.js";
 import { fakeGuid } from "../fakes/fake-ids.js";
 import { FakeTokenSource } from "../fakes/fake-token-source.js";
-import type { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
+import { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
+import { aadError, aadErrorRaw, tokenSourceErrorAnswer as tokenError, type AadAnswer } from "./aad-errors.js";
+import { FederatedExchange, type FakeAadFederatedCounts, type FakeAadFederatedExchange } from "./aad-federated-exchange.js";
 import { verifyClientAssertion, type ClientAssertionRejection } from "./client-assertion.js";
 import { closeServer, createTlsServer, header, listen, pathSegments, readBody, same, sendJson, urlHost } from "./http-kit.js";
 import { systemClock } from "./system-clock.js";
@@ -39,6 +41,19 @@ export interface FakeAadServerOptions {
   readonly port?: number;
   /** Clock skew tolerated on client assertions' `nbf`/`exp`, seconds (default 300 like AAD). */
   readonly assertionSkewSeconds?: number;
+  /**
+   * User-assigned identities and their federated identity credentials: a client assertion whose
+   * `client_id` is not a registered application is then treated as a federated exchange for the identity
+   * with that client id (its tenant exists). The default token source mints with this catalog; a custom
+   * `tokens` must be given the same one.
+   */
+  readonly catalog?: FakeIdentityCatalog;
+  /** PEM CA certificates trusted when fetching an issuer's discovery and JWKS, besides the run CA (`ca`) and Node's roots. */
+  readonly trustedIssuerCas?: readonly string[];
+  /** How long an issuer's discovery and JWKS are reused, ms (default 60 000; an unknown `kid` refetches at once). */
+  readonly issuerCacheTtlMs?: number;
+  /** Time allowed for each issuer request, ms (default 5 000). */
+  readonly issuerTimeoutMs?: number;
 }
 
 /** A raw error injected with {@link FakeAadServer.failNext}. */
@@ -73,11 +88,7 @@ export interface FakeAadCounts {
   readonly errors: Readonly<Record<string, number>>;
 }
 
-interface Answer {
-  readonly status: number;
-  readonly body: unknown;
-  readonly headers?: Record<string, string>;
-}
+type Answer = AadAnswer;
 
 /**
  * A loopback Microsoft Entra ID (AAD) over HTTPS that `@azure/identity`'s `ClientSecretCredential` and
@@ -90,6 +101,12 @@ interface Answer {
  * are in AAD's shape (`error`, `error_description` starting with `AADSTSnnn:`, `error_codes`, trace and
  * correlation ids). Registrations, secrets and token minting are delegated to a `FakeTokenSource`, so the
  * tokens are fake JWTs whose `appid`, `oid`, `tid` and `aud` name the application and resource.
+ *
+ * Started with a `catalog`, it also performs Entra ID's federated exchange (`ClientAssertionCredential` with a
+ * Kubernetes service-account token for a user-assigned identity's client id): the assertion's issuer and
+ * subject must match a propagated federated identity credential of that identity exactly, its audience
+ * that credential's, its lifetime now, and its RS256 signature a key of the issuer's JWKS found through
+ * HTTPS OIDC discovery (see `aad-federated-exchange.ts`); the token then names the identity (`xms_mirid`).
  */
 export class FakeAadServer {
   readonly #server: Server;
@@ -99,28 +116,42 @@ export class FakeAadServer {
   readonly #clock: ClockPort;
   readonly #tenants = new Set<string>();
   readonly #certificates = new Map<string, string[]>();
+  readonly #applications = new Set<string>();
+  readonly #federated: FederatedExchange;
   readonly #faults: { fault: FakeAadFault; remaining: number }[] = [];
   readonly #log: FakeAadRequestLogEntry[] = [];
   #port = 0;
   #issued = 0;
 
-  private constructor(server: Server, options: FakeAadServerOptions) {
+  private constructor(server: Server, options: FakeAadServerOptions, ca: TestCertificateAuthority) {
     this.#server = server;
     this.#options = options;
     this.#host = options.host ?? "127.0.0.1";
     this.#clock = options.clock ?? systemClock;
-    this.#tokens = options.tokens ?? new FakeTokenSource({ clock: this.#clock });
+    const skewSeconds = options.assertionSkewSeconds ?? 300;
+    this.#tokens =
+      options.tokens ?? new FakeTokenSource({ clock: this.#clock, assertionSkewSeconds: skewSeconds, ...(options.catalog !== undefined ? { catalog: options.catalog } : {}) });
     for (const tenant of options.tenants ?? []) this.#tenants.add(tenant.toLowerCase());
+    this.#federated = new FederatedExchange({
+      catalog: options.catalog,
+      tokens: this.#tokens,
+      clock: this.#clock,
+      skewSeconds,
+      trustedCas: [ca.certPem, ...(options.trustedIssuerCas ?? [])],
+      issuerCacheTtlMs: options.issuerCacheTtlMs ?? 60_000,
+      issuerTimeoutMs: options.issuerTimeoutMs ?? 5_000,
+    });
   }
 
   /** Starts the server (HTTPS, certificate signed by `options.ca` or the run CA) and resolves once it listens. */
   static async start(options: FakeAadServerOptions = {}): Promise<FakeAadServer> {
     const host = options.host ?? "127.0.0.1";
+    const ca = options.ca ?? TestCertificateAuthority.fromEnvironment();
     let instance: FakeAadServer | undefined;
-    const server = await createTlsServer(host, options.ca, (req, res) => {
+    const server = await createTlsServer(host, ca, (req, res) => {
       if (instance !== undefined) void instance.#handle(req, res);
     });
-    instance = new FakeAadServer(server, options);
+    instance = new FakeAadServer(server, options, ca);
     instance.#port = await listen(server, host, options.port ?? 0);
     return instance;
   }
@@ -157,6 +188,7 @@ export class FakeAadServer {
       ...(app.certificatePem !== undefined ? { certificate: encoder.encode(app.certificatePem), password: "" } : {}),
     });
     const key = appKey(app.tenantId, app.clientId);
+    this.#applications.add(key);
     if (app.certificatePem === undefined) this.#certificates.delete(key);
     else this.#certificates.set(key, [app.certificatePem]);
   }
@@ -184,10 +216,26 @@ export class FakeAadServer {
     return this.#log;
   }
 
-  /** Clears counters and the log. */
+  /** Every federated exchange (accepted or refused, with the reason and the assertion's claims), oldest first. */
+  get federatedExchanges(): readonly FakeAadFederatedExchange[] {
+    return this.#federated.log;
+  }
+
+  /** Totals of {@link federatedExchanges}, and how many issuer documents (discovery, JWKS) were fetched. */
+  federatedCounts(): FakeAadFederatedCounts {
+    return this.#federated.counts();
+  }
+
+  /** Forgets cached issuer discovery documents and keys (the next exchange fetches them again). */
+  forgetIssuerKeys(): void {
+    this.#federated.forgetIssuerKeys();
+  }
+
+  /** Clears counters and the logs (the issuer key cache stays). */
   resetCounters(): void {
     this.#log.length = 0;
     this.#issued = 0;
+    this.#federated.reset();
   }
 
   // ── Request handling ──────────────────────────────────────────────────────────────────────────
@@ -213,7 +261,7 @@ export class FakeAadServer {
         send({ status: 404, body: aadError("invalid_request", 90010, "The request is not supported by the fake AAD.") });
         return;
       }
-      if (!this.#tenants.has(tenant.toLowerCase())) {
+      if (!this.#tenantExists(tenant)) {
         send({
           status: 400,
           body: aadError(
@@ -249,6 +297,12 @@ export class FakeAadServer {
     } finally {
       this.#log.push({ seq: this.#log.length + 1, method, path: url.pathname, ...entry });
     }
+  }
+
+  /** Tenants named at start, of registered applications, or of the catalog's identities. */
+  #tenantExists(tenant: string): boolean {
+    const wanted = tenant.toLowerCase();
+    return this.#tenants.has(wanted) || (this.#options.catalog?.list().some((identity) => identity.tenantId.toLowerCase() === wanted) ?? false);
   }
 
   #discovery(tenant: string, v2: boolean): unknown {
@@ -311,30 +365,17 @@ export class FakeAadServer {
       if (type !== JWT_BEARER_ASSERTION_TYPE) {
         return { status: 400, body: aadError("invalid_request", 50027, `Invalid client_assertion_type '${type ?? ""}'; expected '${JWT_BEARER_ASSERTION_TYPE}'.`) };
       }
-      const certificates = this.#certificates.get(appKey(tenant, clientId)) ?? [];
-      let certificate = "";
-      if (certificates.length > 0) {
-        const verified = verifyClientAssertion(assertion, {
-          clientId,
-          audiences: [`${this.url}/${tenant}/oauth2/v2.0/token`, `${this.url}/${tenant}/oauth2/token`],
-          certificates,
-          nowSeconds: Math.floor(this.#clock.now() / 1000),
-          skewSeconds: this.#options.assertionSkewSeconds ?? 300,
-        });
-        if (!verified.ok) return rejection(verified.rejection);
-        certificate = verified.certificate;
+      if (this.#options.catalog !== undefined && !this.#applications.has(appKey(tenant, clientId))) {
+        // Not an application of this tenant: Entra ID treats the assertion as a federated credential of the
+        // user-assigned identity with this client id.
+        const exchanged = await this.#federated.exchange(tenant, clientId, assertion, resource.value, authorityHost);
+        if (!exchanged.ok) return exchanged.error;
+        result = exchanged;
+      } else {
+        const certified = await this.#certificateAssertion(tenant, clientId, assertion, resource.value, authorityHost);
+        if (!certified.ok) return certified.error;
+        result = certified.value;
       }
-      // The token source decides whether the application exists and owns this certificate (an
-      // application without a registered certificate fails there, as AAD would).
-      result = await this.#tokens.acquire({
-        kind: "servicePrincipalCertificate",
-        resource: resource.value,
-        tenantId: tenant,
-        clientId,
-        certificate: new TextEncoder().encode(certificate),
-        password: "",
-        authorityHost,
-      });
     } else if (secret !== undefined && secret !== null) {
       result = await this.#tokens.acquire({ kind: "servicePrincipalSecret", resource: resource.value, tenantId: tenant, clientId, secret, auxiliaryTenantIds: [], authorityHost });
     } else {
@@ -358,6 +399,43 @@ export class FakeAadServer {
         access_token: body.access_token,
       },
     };
+  }
+
+  /**
+   * A certificate (`private_key_jwt`) client assertion of a registered application: verified against its
+   * certificates, then the token source decides whether the application exists and owns the certificate
+   * (an application without a registered certificate fails there, as AAD would).
+   */
+  async #certificateAssertion(
+    tenant: string,
+    clientId: string,
+    assertion: string,
+    resource: string,
+    authorityHost: string,
+  ): Promise<Result<Result<ImdsTokenBody, TokenSourceError>, Answer>> {
+    const certificates = this.#certificates.get(appKey(tenant, clientId)) ?? [];
+    let certificate = "";
+    if (certificates.length > 0) {
+      const verified = verifyClientAssertion(assertion, {
+        clientId,
+        audiences: [`${this.url}/${tenant}/oauth2/v2.0/token`, `${this.url}/${tenant}/oauth2/token`],
+        certificates,
+        nowSeconds: Math.floor(this.#clock.now() / 1000),
+        skewSeconds: this.#options.assertionSkewSeconds ?? 300,
+      });
+      if (!verified.ok) return err(rejection(verified.rejection));
+      certificate = verified.certificate;
+    }
+    const acquired = await this.#tokens.acquire({
+      kind: "servicePrincipalCertificate",
+      resource,
+      tenantId: tenant,
+      clientId,
+      certificate: new TextEncoder().encode(certificate),
+      password: "",
+      authorityHost,
+    });
+    return ok(acquired);
   }
 }
 
@@ -395,45 +473,8 @@ function scopeToResource(scope: string | null): Result<string, { code: number; d
   return ok(only.slice(0, -"/.default".length));
 }
 
-function aadErrorRaw(error: string, description: string, codes: readonly number[]): unknown {
-  const traceId = randomUUID();
-  const correlationId = randomUUID();
-  const timestamp = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
-  return {
-    error,
-    error_description: `${description}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
-    error_codes: codes,
-    timestamp,
-    trace_id: traceId,
-    correlation_id: correlationId,
-    ...(codes[0] !== undefined ? { error_uri: `https://login.microsoftonline.com/error?code=${codes[0]}` } : {}),
-  };
-}
-
-/** AAD's error body for an `AADSTS<code>` failure. */
-function aadError(error: string, code: number, text: string): unknown {
-  return aadErrorRaw(error, `AADSTS${code}: ${text}`, [code]);
-}
-
 function rejection(r: ClientAssertionRejection): Answer {
   return { status: r.status, body: aadErrorRaw(r.error, r.description, [r.code]) };
-}
-
-function tokenError(error: TokenSourceError): Answer {
-  switch (error.kind) {
-    case "rejected": {
-      const code = /^AADSTS(\d+)/.exec(error.description)?.[1];
-      return { status: error.status, body: aadErrorRaw(error.error, error.description, code === undefined ? [] : [Number(code)]) };
-    }
-    case "throttled":
-      return {
-        status: 429,
-        body: aadError("temporarily_unavailable", 50196, "The server terminated an operation because it encountered a client request loop."),
-        headers: { "retry-after": String(Math.ceil(error.retryAfterMs / 1000)) },
-      };
-    case "unavailable":
-      return { status: 503, body: aadError("temporarily_unavailable", 90033, `A transient error has occurred. Please try again. (${error.message})`) };
-  }
 }
 
 /** A deterministic client id for tests that need one (`fakeGuid("app/<name>")`). */

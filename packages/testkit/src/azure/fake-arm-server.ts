@@ -21,6 +21,7 @@ import { FAKE_TENANT_ID, fakeIdentityRecord, type FakeIdentityCatalog } from "..
 import { fakeGuid } from "../fakes/fake-ids.js";
 import { decodeFakeJwt } from "../fakes/fake-jwt.js";
 import type { TestCertificateAuthority } from "../tls/test-certificate-authority.js";
+import { serveFederatedCredentials } from "./arm-federated-credentials.js";
 import { armErrorBody, catalogErrorToWire, computeErrorToWire, type ArmWireError } from "./arm-wire-errors.js";
 import { closeServer, createTlsServer, header, listen, nextMacrotask, pathSegments, readBody, realDelay, same, sendJson, urlHost } from "./http-kit.js";
 
@@ -34,6 +35,10 @@ export const FAKE_ARM_OPERATIONS = [
   "identityGet",
   "identityListBySubscription",
   "identityListByResourceGroup",
+  "ficGet",
+  "ficPut",
+  "ficDelete",
+  "ficList",
   "unknown",
 ] as const;
 
@@ -95,7 +100,10 @@ export interface FakeArmServerOptions {
   readonly auth?: FakeArmAuthOptions;
   /** Real milliseconds added before answering each operation (network and front-door time). */
   readonly latencyMs?: Partial<Readonly<Record<FakeArmOperation, number>>>;
-  /** Identities per page of a list (default 100; the next page is reached through `nextLink`). */
+  /**
+   * Identities, and federated identity credentials when the client sends no `$top`, per page of a list
+   * (default 100; the next page is reached through `nextLink`).
+   */
   readonly pageSize?: number;
 }
 
@@ -107,8 +115,10 @@ export interface FakeArmRequestInfo {
   readonly operation: FakeArmOperation;
   /** The VM or scale set addressed, for compute operations. */
   readonly target?: ComputeTarget;
-  /** The identity id addressed, for `identityGet`. */
+  /** The identity id addressed, for `identityGet` and the federated-credential operations (`fic*`). */
   readonly identityId?: string;
+  /** The federated identity credential addressed, for `ficGet`, `ficPut` and `ficDelete`. */
+  readonly federatedCredentialName?: string;
   readonly headers: IncomingHttpHeaders;
 }
 
@@ -126,6 +136,8 @@ export interface FakeArmRequestLogEntry {
   readonly code?: string;
   /** `x-ms-client-request-id` as sent. */
   readonly clientRequestId?: string;
+  /** The `api-version` query parameter as sent. */
+  readonly apiVersion?: string;
   readonly startedAtMs: number;
   readonly durationMs: number;
 }
@@ -163,6 +175,7 @@ interface Route {
   readonly methods: readonly string[];
   readonly target?: ComputeTarget;
   readonly identityId?: string;
+  readonly ficName?: string;
   readonly subscriptionId?: string;
   readonly resourceGroup?: string;
   readonly operationId?: string;
@@ -184,11 +197,12 @@ function parseIdentityType(value: unknown): ResourceIdentityType | undefined {
 /**
  * A loopback Azure Resource Manager over HTTPS that the real `@azure/arm-compute` and `@azure/arm-msi`
  * accept unmodified (point `endpoint` at {@link url}; trust comes from the run CA). It serves
- * `Microsoft.Compute` virtualMachines / virtualMachineScaleSets GET and PATCH and
- * `Microsoft.ManagedIdentity` userAssignedIdentities GET and list, and delegates every semantic to the
- * in-memory fakes: `FakeCompute` owns the identity merge, `type` rules, the 150 limit, etags,
- * `provisioningState`, throttling, conflicts, forbidden/deleted identities and operation latency;
- * `FakeIdentityCatalog` owns the identities. This class adds only what is HTTP: routing, bearer-token and
+ * `Microsoft.Compute` virtualMachines / virtualMachineScaleSets GET and PATCH,
+ * `Microsoft.ManagedIdentity` userAssignedIdentities GET and list, and their federatedIdentityCredentials
+ * PUT, GET, DELETE and list, and delegates every semantic to the in-memory fakes: `FakeCompute` owns the
+ * identity merge, `type` rules, the 150 limit, etags, `provisioningState`, throttling, conflicts,
+ * forbidden/deleted identities and operation latency; `FakeIdentityCatalog` owns the identities and
+ * (`catalog.federatedCredentials`) their federated credentials with Entra ID's rules. This class adds only what is HTTP: routing, bearer-token and
  * `api-version` checks, ARM's `{error:{code,message}}` bodies with the right statuses and `Retry-After`,
  * long-running operations through `Azure-AsyncOperation`, paging, per-operation latency, faults on the
  * wire and counters of every call for benchmarks.
@@ -397,6 +411,7 @@ export class FakeArmServer {
         headers: req.headers,
         ...(route.target !== undefined ? { target: route.target } : {}),
         ...(route.identityId !== undefined ? { identityId: route.identityId } : {}),
+        ...(route.ficName !== undefined ? { federatedCredentialName: route.ficName } : {}),
       };
       const fault = this.#takeFault(info);
       if (fault !== undefined) {
@@ -422,6 +437,23 @@ export class FakeArmServer {
         case "identityListByResourceGroup":
           this.#listIdentities(url, route, apiVersion, respond);
           return;
+        case "ficGet":
+        case "ficPut":
+        case "ficDelete":
+        case "ficList":
+          await serveFederatedCredentials(this.#options.catalog.federatedCredentials, {
+            operation: route.operation,
+            identityId: route.identityId ?? "",
+            ...(route.ficName !== undefined ? { name: route.ficName } : {}),
+            req,
+            url,
+            apiVersion,
+            baseUrl: this.url,
+            pageSize: this.#options.pageSize ?? 100,
+            respond,
+            fail,
+          });
+          return;
       }
     } catch (error) {
       fail({ status: 500, code: "InternalServerError", message: `fake ARM failure: ${error instanceof Error ? error.message : String(error)}` });
@@ -437,6 +469,7 @@ export class FakeArmServer {
         status: answered.status,
         ...(answered.code !== undefined ? { code: answered.code } : {}),
         ...(clientRequestId !== undefined ? { clientRequestId } : {}),
+        ...(url.searchParams.get("api-version") !== null ? { apiVersion: url.searchParams.get("api-version") ?? "" } : {}),
         startedAtMs,
         durationMs: Date.now() - startedAtMs,
       });
@@ -477,6 +510,12 @@ export class FakeArmServer {
       if (s.length === 7) return { operation: "identityListByResourceGroup", methods: ["GET"], subscriptionId, resourceGroup };
       if (s.length === 8 && name !== undefined) {
         return { operation: "identityGet", methods: ["GET"], identityId: formatUserAssignedIdentityId({ subscriptionId, resourceGroup, name }) };
+      }
+      // …/userAssignedIdentities/{name}/federatedIdentityCredentials[/{fic}]
+      if (name !== undefined && same(s[8], "federatedIdentityCredentials")) {
+        const identityId = formatUserAssignedIdentityId({ subscriptionId, resourceGroup, name });
+        if (s.length === 9) return { operation: "ficList", methods: ["GET"], identityId };
+        if (s.length === 10 && s[9] !== undefined) return { operation: "ficGet", methods: ["GET", "PUT", "DELETE"], identityId, ficName: s[9] };
       }
     }
     return unknown;
@@ -733,8 +772,10 @@ export class FakeArmServer {
   }
 }
 
-/** The PATCH flavour of a compute route. */
+/** The PATCH flavour of a compute route; the PUT and DELETE flavours of a federated-credential route. */
 function withMethod(route: Route, method: string): Route {
+  if (route.operation === "ficGet" && method === "PUT") return { ...route, operation: "ficPut" };
+  if (route.operation === "ficGet" && method === "DELETE") return { ...route, operation: "ficDelete" };
   if (method !== "PATCH") return route;
   if (route.operation === "vmGet") return { ...route, operation: "vmPatch" };
   if (route.operation === "vmssGet") return { ...route, operation: "vmssPatch" };

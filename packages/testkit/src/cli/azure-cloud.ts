@@ -31,6 +31,11 @@ export interface AzureCloudOptions {
   readonly servicePrincipal: DemoServicePrincipal;
   /** How long a scale-set PATCH takes (real ms), to make the operation visible. */
   readonly patchLatencyMs: number;
+  /**
+   * Federated identity credentials of the identities (docs/adr/0021-federated-identities.md): how long a write
+   * runs and how long the fake AAD keeps answering AADSTS70021 after it (real ms; default 0 and 0).
+   */
+  readonly federated?: { readonly writeLatencyMs?: number; readonly propagationDelayMs?: number };
 }
 
 /** The running Azure fakes. */
@@ -52,13 +57,14 @@ export async function startAzureCloud(options: AzureCloudOptions): Promise<Azure
     oneOperationAtATimePerTarget: true,
   });
   compute.add(options.scaleSet, { systemAssigned: true });
-  const catalog = new FakeIdentityCatalog();
+  const catalog = new FakeIdentityCatalog({ clock: systemClock, ...(options.federated === undefined ? {} : { federated: options.federated }) });
   for (const identity of options.identities) catalog.register({ id: identity.id, clientId: identity.clientId, tenantId: options.servicePrincipal.tenantId });
   const started: { close(): Promise<void> }[] = [];
   try {
     const arm = await FakeArmServer.start({ ca: options.ca, compute, catalog, tenantId: options.servicePrincipal.tenantId });
     started.push(arm);
-    const aad = await FakeAadServer.start({ ca: options.ca, tenants: [options.servicePrincipal.tenantId] });
+    // With the catalog, the fake AAD also exchanges service-account tokens for the identities' tokens (type 3).
+    const aad = await FakeAadServer.start({ ca: options.ca, tenants: [options.servicePrincipal.tenantId], catalog });
     started.push(aad);
     aad.registerApplication({
       tenantId: options.servicePrincipal.tenantId,

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { FakeKubeApiServer, type AppliedObject } from "../kube-apiserver/fake-kube-apiserver.js";
-import { generateSelfSignedTls } from "../kube-apiserver/self-signed-tls.js";
+import { generateSelfSignedTls, type ServerTls } from "../kube-apiserver/self-signed-tls.js";
 
 /** One running part of the embedded cluster. */
 export interface ClusterComponent {
@@ -30,6 +30,12 @@ export interface EmbeddedClusterOptions {
   readonly token?: string;
   /** Serve the kube-apiserver over https with a self-signed certificate (trusted by the written kubeconfig). */
   readonly tls?: boolean;
+  /**
+   * Serve https with this certificate instead (e.g. one from the run's CA, so that processes trusting that CA —
+   * the fake AAD fetching the service-account issuer's discovery document — accept it); its `ca` goes into the
+   * kubeconfig. Wins over `tls`.
+   */
+  readonly serverTls?: ServerTls;
   /** Manifest files applied at start (e.g. `deploy/crds.yaml`), in order. */
   readonly manifests?: readonly string[];
   /** Default namespace of the kubeconfig context. */
@@ -58,7 +64,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(options.token !== undefined ? { token: options.token } : {}),
-      ...(useTls ? { tls: await generateSelfSignedTls([options.host ?? "127.0.0.1", "localhost"]) } : {}),
+      ...(options.serverTls !== undefined ? { tls: options.serverTls } : useTls ? { tls: await generateSelfSignedTls([options.host ?? "127.0.0.1", "localhost"]) } : {}),
     });
     components.push({
       name: "kube-apiserver",

@@ -41,6 +41,9 @@ const PACKAGED_CRDS = fileURLToPath(new URL("../../crds.yaml", import.meta.url))
 /** This package's copies of the repository's examples/demo manifests (a test keeps them equal). */
 const PACKAGED_DEMO_MANIFESTS = fileURLToPath(new URL("../../examples/demo", import.meta.url));
 
+/** This package's copies of the repository's examples/demo-federated manifests (a test keeps them equal). */
+const PACKAGED_FEDERATED_DEMO_MANIFESTS = fileURLToPath(new URL("../../examples/demo-federated", import.meta.url));
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
@@ -131,6 +134,9 @@ interface DemoOptions {
   readonly kubeconfig: string;
   readonly keep?: boolean;
   readonly patchLatencyMs: number;
+  readonly federated?: boolean;
+  readonly ficPropagationMs: number;
+  readonly ficWriteLatencyMs: number;
 }
 
 async function demo(options: DemoOptions, io: CliIo): Promise<void> {
@@ -141,12 +147,9 @@ async function demo(options: DemoOptions, io: CliIo): Promise<void> {
     return;
   }
   try {
-    // Loaded only for `demo`: it pulls in @kubernetes/client-node and @azure/identity, which `up` never needs.
-    const { runDemo } = await import("../demo/demo.js");
-    await runDemo({
+    const common = {
       bins: bins.value,
       crdsPath: PACKAGED_CRDS,
-      manifestsDir: PACKAGED_DEMO_MANIFESTS,
       kubeconfigPath: options.kubeconfig,
       keep: options.keep === true,
       patchLatencyMs: options.patchLatencyMs,
@@ -154,7 +157,15 @@ async function demo(options: DemoOptions, io: CliIo): Promise<void> {
       untilStopped: async () => {
         await io.untilSignal();
       },
-    });
+    };
+    // Loaded only for `demo`: it pulls in @kubernetes/client-node and @azure/identity, which `up` never needs.
+    if (options.federated === true) {
+      const { runFederatedDemo } = await import("../demo/federated-demo.js");
+      await runFederatedDemo({ ...common, manifestsDir: PACKAGED_FEDERATED_DEMO_MANIFESTS, ficPropagationMs: options.ficPropagationMs, ficWriteLatencyMs: options.ficWriteLatencyMs });
+    } else {
+      const { runDemo } = await import("../demo/demo.js");
+      await runDemo({ ...common, manifestsDir: PACKAGED_DEMO_MANIFESTS });
+    }
   } catch (error) {
     io.err(`podid-sim demo: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
@@ -188,6 +199,9 @@ export function buildProgram(io: CliIo): Command {
     .option("--kubeconfig <path>", "where to write the kubeconfig", join(tmpdir(), "podid-demo.kubeconfig"))
     .option("--keep", "leave everything running after the token step (until SIGINT/SIGTERM)")
     .option("--patch-latency-ms <ms>", "how long the scale-set PATCH takes", milliseconds, 3_000)
+    .option("--federated", "the same story with a federated identity (type 3, examples/demo-federated): a federated identity credential instead of a PATCH, NMI exchanging the pod's own service-account token")
+    .option("--fic-propagation-ms <ms>", "with --federated: how long the fake AAD answers AADSTS70021 after a credential is written", milliseconds, 1_500)
+    .option("--fic-write-latency-ms <ms>", "with --federated: how long a federated identity credential write takes", milliseconds, 300)
     .action((options: DemoOptions) => demo(options, io));
   return program;
 }

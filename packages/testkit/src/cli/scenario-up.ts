@@ -95,7 +95,11 @@ export async function startScenarioSimulation(options: ScenarioUpOptions, say: (
     host: options.host,
     manifests,
     ...(options.token !== undefined ? { token: options.token } : {}),
-    ...(options.tls === true ? { tls: true } : {}),
+    // https with the scenario's CA (not self-signed): its service-account issuer is then one the fake AAD
+    // trusts, so federated identities (type 3) can exchange pods' tokens (docs/adr/0021-federated-identities.md).
+    ...(options.tls === true || options.token !== undefined
+      ? { serverTls: { ...(await ca.issueServerCertificate({ hosts: [options.host, "localhost"] })), ca: ca.certPem } }
+      : {}),
     ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
   });
   let cloud: ScenarioCloud;

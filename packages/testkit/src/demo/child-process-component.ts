@@ -1,6 +1,6 @@
 /**
- * A podid deployable (MIC or NMI) run as a child process of `podid-sim demo`, exactly as it runs in a cluster:
- * its own process, flags, kubeconfig and probe port. Its JSON log lines are kept for the timeline.
+ * A podid deployable (MIC or NMI) run as a child process of `podid-sim demo` (or of a harness test), exactly as
+ * it runs in a cluster: its own process, flags, kubeconfig and probe port. Its JSON log lines go to `onLog`.
  * @packageDocumentation
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -13,6 +13,11 @@ export interface ChildProcessOptions {
   readonly script: string;
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Whether the child also gets this process's environment under `env` (default true). False: only `PATH` and
+   * `env`, so nothing of the test runner's environment reaches the deployable.
+   */
+  readonly inheritEnvironment?: boolean;
   /** URL that answers 200 once the process is up (its `/healthz`). */
   readonly healthUrl: string;
   /** Longest wait for the health URL. */
@@ -31,7 +36,7 @@ export interface ChildProcessComponent extends ClusterComponent {
 /** Spawns the process with the same Node binary and waits until its health URL answers. */
 export async function startChildProcess(options: ChildProcessOptions): Promise<ChildProcessComponent> {
   const child = spawn(process.execPath, [options.script, ...options.args], {
-    env: { ...process.env, ...options.env },
+    env: options.inheritEnvironment === false ? { PATH: process.env["PATH"] ?? "/usr/bin:/bin", ...options.env } : { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

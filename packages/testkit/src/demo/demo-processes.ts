@@ -69,9 +69,7 @@ export function kvDriverEnvironment(vaultEnvironment: Readonly<Record<string, st
  * `AZURE_POD_IDENTITY_AUTHORITY_HOST` pod-identity endpoint), its connections leaving from the pod's IP.
  */
 export async function podGetsToken(nmiUrl: string, podIp: string): Promise<string> {
-  process.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = nmiUrl;
-  // Imported only now: the SDK reads AZURE_POD_IDENTITY_AUTHORITY_HOST when its module loads.
-  const { ManagedIdentityCredential } = await import("@azure/identity");
+  const { ManagedIdentityCredential } = await loadPodIdentitySdk(nmiUrl);
   const base = createDefaultHttpClient();
   const agent = new Agent({ localAddress: podIp, keepAlive: false });
   const httpClient: HttpClient = { sendRequest: (request) => base.sendRequest(Object.assign(request, { agent })) };
@@ -80,3 +78,12 @@ export async function podGetsToken(nmiUrl: string, podIp: string): Promise<strin
   return token.token;
 }
 
+/**
+ * Loads @azure/identity for an app whose pod-identity endpoint is `nmiUrl`, as {@link podGetsToken} uses it (an
+ * app that is already running has its SDK loaded when it asks for a token).
+ */
+export async function loadPodIdentitySdk(nmiUrl: string): Promise<typeof import("@azure/identity")> {
+  process.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = nmiUrl;
+  // Imported only now: the SDK reads AZURE_POD_IDENTITY_AUTHORITY_HOST when its module loads.
+  return import("@azure/identity");
+}

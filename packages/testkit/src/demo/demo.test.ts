@@ -7,20 +7,16 @@
  * Build: beforeAll runs `tsc -b` for testkit, mic-runner and nmi-server (a no-op after `npm test`'s build);
  * the test then checks the entry exists rather than trusting tsc's exit code.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDemoPackages, runDemoCli } from "./test-support/demo-cli.js";
 
-const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
-const NODE = join(ROOT, "node_modules", ".bin", "node");
-const CLI = join(ROOT, "packages", "testkit", "dist", "cli", "podid-sim.js");
 let dir = "";
 
 beforeAll(() => {
-  spawnSync(join(ROOT, "node_modules", ".bin", "tsc"), ["-b", "packages/testkit", "packages/mic-runner", "packages/nmi-server", "packages/kv-flexvolume"], { cwd: ROOT, timeout: 240_000 });
+  buildDemoPackages();
   dir = mkdtempSync(join(tmpdir(), "podid-demo-test-"));
 }, 250_000);
 
@@ -30,18 +26,7 @@ afterAll(() => {
 
 describe("podid-sim demo", () => {
   it("runs the whole timeline: Created → PATCH → Assigned, the Key Vault secret in /secret1/appsecret1, a token naming the identity, then detach", async () => {
-    expect(existsSync(CLI), `${CLI} (tsc -b failed?)`).toBe(true);
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      let output = "";
-      const child = spawn(NODE, [CLI, "demo", "--kubeconfig", join(dir, "kubeconfig"), "--patch-latency-ms", "500"], { cwd: dir });
-      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 110_000);
-      child.on("exit", (exitCode) => {
-        clearTimeout(timer);
-        resolve({ code: exitCode, output });
-      });
-    });
+    const { code, output } = await runDemoCli(["--kubeconfig", join(dir, "kubeconfig"), "--patch-latency-ms", "500"], dir);
     expect(output, output).toContain("AzureAssignedIdentity default/demo-app-default-demo-kv-reader: Created");
     expect(output).toContain("ARM PATCH aks-demo-12345678-vmss");
     expect(output).toContain("AzureAssignedIdentity default/demo-app-default-demo-kv-reader: Assigned");

@@ -39,6 +39,7 @@ const identity: AzureIdentity = {
     auxiliaryTenantIDs: [],
     adEndpoint: "",
     adResourceID: "",
+    serviceAccounts: [],
   },
 };
 

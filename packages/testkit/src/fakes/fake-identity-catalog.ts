@@ -9,6 +9,7 @@ import {
   type IdentityCatalogPort,
   type Result,
 } from "@podid/core";
+import { FakeFederatedCredentials, type FakeFederatedCredentialsOptions } from "./fake-federated-credentials.js";
 import { fakeGuid } from "./fake-ids.js";
 
 /** The tenant fake identities belong to unless told otherwise. */
@@ -42,6 +43,11 @@ export interface FakeIdentityCatalogOptions {
   readonly clock?: ClockPort;
   /** Virtual latency of each lookup (needs `clock`). */
   readonly latencyMs?: number;
+  /**
+   * Write latency, propagation delay, throttling and cap of the identities' federated identity credentials
+   * ({@link FakeIdentityCatalog.federatedCredentials}; they run on `clock`, default real time).
+   */
+  readonly federated?: FakeFederatedCredentialsOptions;
 }
 
 /**
@@ -58,10 +64,16 @@ export class FakeIdentityCatalog implements IdentityCatalogPort {
   readonly #options: FakeIdentityCatalogOptions;
   #lookups = 0;
   readonly #lookupsByKey = new Map<string, number>();
+  /**
+   * The federated identity credentials under the registered identities (what the fake ARM serves under
+   * `…/userAssignedIdentities/{name}/federatedIdentityCredentials` and the fake AAD trusts).
+   */
+  readonly federatedCredentials: FakeFederatedCredentials;
 
   /** Creates an empty catalog. */
   constructor(options: FakeIdentityCatalogOptions = {}) {
     this.#options = options;
+    this.federatedCredentials = new FakeFederatedCredentials((id) => this.lookup(id), options.federated, options.clock);
   }
 
   /** Registers (or replaces) an identity and returns its record. Throws for ids that are not identity ids. */
@@ -78,8 +90,9 @@ export class FakeIdentityCatalog implements IdentityCatalogPort {
     return record;
   }
 
-  /** Removes an identity (it was deleted in Azure); false when it was not registered. */
+  /** Removes an identity (it was deleted in Azure, with its federated credentials); false when it was not registered. */
   unregister(id: string): boolean {
+    this.federatedCredentials.forgetIdentity(id);
     return this.#byKey.delete(id.toLowerCase());
   }
 

@@ -189,3 +189,51 @@ describe("FakeTokenSource faults and latency", () => {
     expect(a.ok && b.ok && a.value.access_token !== b.value.access_token).toBe(true);
   });
 });
+
+describe("FakeTokenSource federated requests (claims only)", () => {
+  const ISSUER = "https://issuer.example/cluster";
+  const SUBJECT = "system:serviceaccount:ns:web";
+  const AUDIENCE = "api://AzureADTokenExchange";
+  /** An unsigned JWT: the in-memory source checks claims only (the fake AAD server checks signatures). */
+  const assertion = (claims: Record<string, unknown>) =>
+    [{ alg: "RS256", kid: "k" }, { iss: ISSUER, sub: SUBJECT, aud: [AUDIENCE], exp: 1_700_003_600, nbf: 1_700_000_000, ...claims }, "sig"]
+      .map((part) => Buffer.from(typeof part === "string" ? part : JSON.stringify(part)).toString("base64url"))
+      .join(".");
+
+  function federatedSetup() {
+    const clock = new VirtualClock({ startMs: 1_700_000_000_000 });
+    const catalog = new FakeIdentityCatalog({ clock, tenantId: "t-1" });
+    const identity = catalog.register(uami("fed"));
+    catalog.federatedCredentials.add(uami("fed"), "fic-web", { issuer: ISSUER, subject: SUBJECT, audiences: [AUDIENCE] });
+    const source = new FakeTokenSource({ catalog, clock });
+    const request = (token: string, tenantId = "t-1", clientId = identity.clientId): TokenSourceRequest => ({
+      kind: "federated",
+      resource: RESOURCE,
+      tenantId,
+      clientId,
+      authorityHost: "https://login.example",
+      assertion: token,
+    });
+    return { clock, catalog, identity, source, request };
+  }
+
+  it("issues a token of the identity whose propagated credential matches issuer, subject and audience", async () => {
+    const { identity, source, request } = federatedSetup();
+    const result = await source.acquire(request(assertion({})));
+    expect(result.ok && decodeFakeJwt(result.value.access_token)).toMatchObject({ appid: identity.clientId, xms_mirid: uami("fed"), tid: "t-1" });
+    expect(source.calls[0]).toMatchObject({ kind: "federated", selector: identity.clientId, outcome: "ok" });
+  });
+
+  it("refuses with Entra ID's codes: no matching record, unknown client or tenant, outside the validity window", async () => {
+    const { clock, source, request } = federatedSetup();
+    const description = async (req: TokenSourceRequest) => (rejection(await source.acquire(req)) as { description?: string } | undefined)?.description ?? "";
+    expect(await description(request(assertion({ sub: "system:serviceaccount:ns:other" })))).toMatch(/^AADSTS70021: .*Assertion Subject: 'system:serviceaccount:ns:other'/);
+    expect(await description(request(assertion({ aud: "api://other" })))).toMatch(/^AADSTS70021:/);
+    expect(await description(request(assertion({}), "t-2"))).toMatch(/^AADSTS700016:/);
+    expect(await description(request(assertion({}), "t-1", "00000000-0000-4000-8000-000000000000"))).toMatch(/^AADSTS700016:/);
+    expect(await description(request("not-a-jwt"))).toMatch(/^AADSTS50027:/);
+    clock.advance(3_600_000 + 301_000);
+    expect(await description(request(assertion({})))).toMatch(/^AADSTS700024:/);
+    expect(await new FakeTokenSource({ clock }).acquire(request(assertion({})))).toMatchObject({ ok: false, error: { description: expect.stringMatching(/^AADSTS700016:/) } });
+  });
+});

@@ -15,6 +15,7 @@ import {
 } from "@podid/core";
 import type { FakeCompute } from "./fake-compute.js";
 import { FAKE_TENANT_ID, fakeIdentityRecord, type FakeIdentityCatalog } from "./fake-identity-catalog.js";
+import { checkFederatedAssertion, decodeAssertion } from "./federated-exchange.js";
 import { fakeGuid } from "./fake-ids.js";
 import { encodeFakeJwt } from "./fake-jwt.js";
 
@@ -39,8 +40,13 @@ export interface FakeTokenSourceOptions {
    * the source uses its own allow-set ({@link FakeTokenSource.allow}).
    */
   readonly attachment?: { readonly compute: FakeCompute; readonly target: ComputeTarget };
-  /** Client/principal ids of user-assigned identities; unregistered ones get ids derived from their key. */
+  /**
+   * Client/principal ids of user-assigned identities (unregistered ones get ids derived from their key),
+   * and the federated credentials `federated` requests are checked against.
+   */
   readonly catalog?: FakeIdentityCatalog;
+  /** Clock skew tolerated on a federated assertion's `nbf`/`exp`, seconds (default 300 like AAD). */
+  readonly assertionSkewSeconds?: number;
   /** Time source for token times, and for latency and propagation delay (default: real time, no latency). */
   readonly clock?: ClockPort;
   /** Virtual latency before each answer (needs a clock that can sleep). */
@@ -99,7 +105,8 @@ function identityNotFound(): TokenSourceError {
  * answers 400 `invalid_request` "Identity not found"; without a selector it returns the system-assigned
  * identity, or the only user-assigned one when there is no system identity (IMDS's rule), and refuses
  * when that is ambiguous. Service-principal requests are checked against registered credentials with
- * AAD-style errors.
+ * AAD-style errors; federated requests (a service-account token as client assertion) against the
+ * catalog's identities and propagated federated credentials, claims only (AADSTS700016, 70021, 700024).
  *
  * Tokens are unsigned JWT-shaped strings whose claims (`aud`, `appid`, `oid`, `tid`, `xms_mirid`, `iat`,
  * `nbf`, `exp`) name the identity, so tests can prove which identity a pod received (decode with
@@ -218,7 +225,12 @@ export class FakeTokenSource implements TokenSourcePort {
     if (request.resource.trim() === "") {
       return this.#record(request, startedAt, err({ kind: "rejected", status: 400, error: "invalid_request", description: "Required audience parameter not specified" }));
     }
-    const resolved = request.kind === "managedIdentity" ? this.#resolveManaged(request) : this.#resolvePrincipal(request);
+    const resolved =
+      request.kind === "managedIdentity"
+        ? this.#resolveManaged(request)
+        : request.kind === "federated"
+          ? this.#resolveFederated(request)
+          : this.#resolvePrincipal(request);
     if (!resolved.ok) return this.#record(request, startedAt, resolved);
     return this.#record(request, startedAt, ok(this.#issue(request, resolved.value)));
   }
@@ -256,7 +268,28 @@ export class FakeTokenSource implements TokenSourcePort {
     return match === undefined ? err(identityNotFound()) : ok(toResolved(match.record));
   }
 
-  #resolvePrincipal(request: Exclude<TokenSourceRequest, { kind: "managedIdentity" }>): Result<Resolved, TokenSourceError> {
+  /**
+   * Entra ID's claim checks of a federated exchange against the catalog's identities and propagated
+   * federated credentials (issuer, subject, audience, validity window, tenant). The signature is not
+   * verified here — `FakeAadServer` does that against the issuer's JWKS.
+   */
+  #resolveFederated(request: Extract<TokenSourceRequest, { kind: "federated" }>): Result<Resolved, TokenSourceError> {
+    const decoded = decodeAssertion(request.assertion);
+    const checked = decoded.ok
+      ? checkFederatedAssertion({
+          tenantId: request.tenantId,
+          clientId: request.clientId,
+          assertion: decoded.value,
+          catalog: this.#options.catalog,
+          nowSeconds: Math.floor(this.#now() / 1000),
+          skewSeconds: this.#options.assertionSkewSeconds ?? 300,
+        })
+      : decoded;
+    if (!checked.ok) return err({ kind: "rejected", status: checked.error.status, error: checked.error.error, description: checked.error.description });
+    return ok(toResolved(checked.value.identity));
+  }
+
+  #resolvePrincipal(request: Extract<TokenSourceRequest, { kind: "servicePrincipalSecret" | "servicePrincipalCertificate" }>): Result<Resolved, TokenSourceError> {
     const principal = this.#principals.get(`${request.tenantId.toLowerCase()}/${request.clientId.toLowerCase()}`);
     if (principal === undefined) {
       return err({

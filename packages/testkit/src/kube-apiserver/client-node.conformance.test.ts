@@ -4,7 +4,6 @@
  * its relist after a 410 and its behaviour when watches are dropped.
  */
 import {
-  ApiException,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -20,6 +19,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { FakeKubeApiServer } from "./fake-kube-apiserver.js";
+import { apiError } from "./test-support/api-error.js";
 
 const CRDS = readFileSync(fileURLToPath(new URL("../../../../deploy/crds.yaml", import.meta.url)), "utf8");
 const GROUP = "aadpodidentity.k8s.io";
@@ -30,17 +30,6 @@ async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000)
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-async function apiError(promise: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown>; headers: Record<string, string> }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!(error instanceof ApiException)) throw error;
-    const body: unknown = typeof error.body === "string" ? JSON.parse(error.body) : error.body;
-    return { code: error.code, body: body as Record<string, unknown>, headers: error.headers as Record<string, string> };
-  }
-  throw new Error("expected the call to fail");
 }
 
 function pod(name: string, labels: Record<string, string> = {}, nodeName?: string): V1Pod {

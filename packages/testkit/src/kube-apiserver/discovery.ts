@@ -79,6 +79,10 @@ function resourceEntries(def: ResourceDefinition): JsonObject[] {
   if (def.statusSubresource) {
     entries.push({ name: `${def.plural}/status`, singularName: "", namespaced: def.namespaced, kind: def.kind, verbs: ["get", "patch", "update"] });
   }
+  if (def.group === "" && def.plural === "serviceaccounts") {
+    // The TokenRequest subresource, listed the way kube-apiserver lists it (another group's kind).
+    entries.push({ name: "serviceaccounts/token", singularName: "", namespaced: true, group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", verbs: ["create"] });
+  }
   return entries;
 }
 

@@ -15,15 +15,21 @@
  *   `kube-node-lease` are created at start so `kubectl get ns` looks normal);
  * - JSON only (no protobuf, no CBOR), no server-side apply (415), no aggregated discovery (clients fall back
  *   to the legacy documents), no `events.k8s.io` group (kubectl uses core/v1 events);
- * - field selectors accept any simple dotted path on any kind.
+ * - field selectors accept any simple dotted path on any kind;
+ * - service accounts: TokenRequest (`serviceaccounts/<name>/token`) signs RS256 JWTs with a per-server key
+ *   (see `token-request.ts` for what is not reproduced), the issuer's OIDC discovery documents are public,
+ *   and every namespace gets a `default` ServiceAccount (the ServiceAccount controller's job); no legacy
+ *   token Secrets and no TokenReview.
  * @packageDocumentation
  */
+import type { KeyObject } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { createServer, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { parseAllDocuments } from "yaml";
 import { BUILTIN_RESOURCES, INITIAL_NAMESPACES } from "./builtin-resources.js";
+import { startDefaultServiceAccounts } from "./default-service-accounts.js";
 import { FakeKubeStore } from "./fake-kube-store.js";
 import { FaultInjector, type FailWritesOptions, type InjectedWriteStatus } from "./faults.js";
 import { isJsonObject, stringAt, type KubeObject } from "./json.js";
@@ -34,6 +40,7 @@ import { ResourceApi } from "./resource-api.js";
 import { apiVersionOf } from "./resource-definition.js";
 import { ResourceRegistry } from "./resource-registry.js";
 import type { ServerTls } from "./self-signed-tls.js";
+import { JWKS_PATH, OPENID_CONFIGURATION_PATH, ServiceAccountTokenSigner } from "./service-account-issuer.js";
 import { ApiError } from "./status.js";
 import { WatchHub, type DropMode } from "./watch-hub.js";
 
@@ -60,6 +67,30 @@ export interface FakeKubeApiServerOptions {
   readonly validateNames?: boolean;
   /** Namespaces created at start (default `default`, `kube-node-lease`, `kube-public`, `kube-system`). */
   readonly namespaces?: readonly string[];
+  /**
+   * The service-account issuer (`--service-account-issuer`): the `iss` of every token and the `issuer` of the
+   * discovery document. Default: this server's own {@link FakeKubeApiServer.url} — `https://127.0.0.1:<port>`
+   * when `tls` is given (Entra ID, and the fake AAD, accept only https issuers), `http://…` otherwise. An
+   * issuer under a path of this server (`https://127.0.0.1:<port>/tenant/cluster/`) also gets its discovery
+   * document at `<issuer>/.well-known/openid-configuration`.
+   */
+  readonly serviceAccountIssuer?: string;
+  /** `jwks_uri` of the discovery document (`--service-account-jwks-uri`); default `<url>/openid/v1/jwks`. */
+  readonly serviceAccountJwksUri?: string;
+  /**
+   * RSA private key (PEM or KeyObject) that signs service-account tokens (`--service-account-signing-key-file`),
+   * for stable key ids across runs. Default: a 2048-bit key generated for this server on first use.
+   */
+  readonly serviceAccountSigningKey?: string | KeyObject;
+  /**
+   * `--service-account-max-token-expiration` in seconds: longer TokenRequests are shortened to it (with a
+   * `Warning` header). Default: no cap beyond the API's 2^32 s.
+   */
+  readonly serviceAccountMaxTokenExpirationSeconds?: number;
+  /** Audiences of TokenRequests that name none (`--api-audiences`); default the issuer. */
+  readonly apiAudiences?: readonly string[];
+  /** Create a `default` ServiceAccount in every namespace, as the ServiceAccount controller does (default true). */
+  readonly defaultServiceAccounts?: boolean;
 }
 
 /** Options of {@link FakeKubeApiServer.dropWatches}. */
@@ -105,12 +136,16 @@ export class FakeKubeApiServer {
   readonly #faults = new FaultInjector();
   readonly #token: string | undefined;
   readonly #requests: RequestRecord[] = [];
+  readonly #options: FakeKubeApiServerOptions;
+  readonly #signer: ServiceAccountTokenSigner;
   #closed = false;
 
   private constructor(server: HttpServer | HttpsServer, options: FakeKubeApiServerOptions) {
     this.#server = server;
     this.#tls = options.tls;
     this.#token = options.token;
+    this.#options = options;
+    this.#signer = new ServiceAccountTokenSigner(options.serviceAccountSigningKey);
     const now = options.now ?? (() => new Date());
     const registry = new ResourceRegistry(BUILTIN_RESOURCES);
     this.#objects = new ObjectStore({ ...(options.watchHistory !== undefined ? { historySize: options.watchHistory } : {}) });
@@ -119,6 +154,7 @@ export class FakeKubeApiServer {
       ...(options.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
     });
     this.store = new FakeKubeStore(this.#objects, registry, now);
+    if (options.defaultServiceAccounts ?? true) startDefaultServiceAccounts(this.#api);
     const namespaces = registry.resolve("namespaces");
     for (const name of options.namespaces ?? INITIAL_NAMESPACES) {
       if (namespaces !== undefined) this.#api.create(namespaces, undefined, { metadata: { name } });
@@ -131,6 +167,14 @@ export class FakeKubeApiServer {
         faults: this.#faults,
         token: this.#token,
         serverAddress: () => `${this.host}:${this.port}`,
+        tokenRequests: () => ({
+          api: this.#api,
+          signer: this.#signer,
+          issuer: this.serviceAccountIssuer,
+          apiAudiences: this.#options.apiAudiences ?? [this.serviceAccountIssuer],
+          maxExpirationSeconds: this.#options.serviceAccountMaxTokenExpirationSeconds,
+        }),
+        jwksUri: () => this.serviceAccountJwksUri,
         record: (entry) => {
           this.#requests.push(entry);
           if (this.#requests.length > MAX_REQUEST_LOG) this.#requests.splice(0, this.#requests.length - MAX_REQUEST_LOG);
@@ -167,6 +211,29 @@ export class FakeKubeApiServer {
   get url(): string {
     const host = this.host.includes(":") ? `[${this.host}]` : this.host;
     return `${this.#tls === undefined ? "http" : "https"}://${host}:${this.port}`;
+  }
+
+  /**
+   * The service-account issuer URL: the `iss` claim of the tokens this server signs, and what a federated
+   * identity credential names. Discovery is at `<issuer>/.well-known/openid-configuration`.
+   */
+  get serviceAccountIssuer(): string {
+    return this.#options.serviceAccountIssuer ?? this.url;
+  }
+
+  /** Where this server's discovery document says the signing keys are (`jwks_uri`). */
+  get serviceAccountJwksUri(): string {
+    return this.#options.serviceAccountJwksUri ?? `${this.url}${JWKS_PATH}`;
+  }
+
+  /** `<issuer>/.well-known/openid-configuration` (the issuer's trailing slash dropped first). */
+  get openIdConfigurationUrl(): string {
+    return `${this.serviceAccountIssuer.replace(/\/+$/, "")}${OPENID_CONFIGURATION_PATH}`;
+  }
+
+  /** The public signing keys as served at `/openid/v1/jwks` (generates the key when none exists yet). */
+  serviceAccountJwks(): ReturnType<ServiceAccountTokenSigner["jwks"]> {
+    return this.#signer.jwks();
   }
 
   /** The latest resourceVersion (same as `store.revision`). */

@@ -17,3 +17,4 @@ export type { KubeObject } from "./json.js";
 export type { RequestRecord } from "./request-handler.js";
 export type { DropMode } from "./watch-hub.js";
 export { generateSelfSignedTls, type ServerTls } from "./self-signed-tls.js";
+export type { OpenIdConfiguration, ServiceAccountJwk } from "./service-account-issuer.js";

@@ -229,6 +229,26 @@ suite(kubectlAvailable ? `kubectl (${KUBECTL}) against the fake` : `kubectl conf
     expect((await kubectl(["get", "azurepodidentityexceptions"])).code).toBe(0);
   });
 
+  it("mints service-account tokens with kubectl create token (audience, duration, pod binding; errors)", async () => {
+    await ok(["create", "namespace", "wi"]);
+    await ok(["create", "serviceaccount", "workload", "-n", "wi"]);
+    const podFile = manifest("wi-pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: wi}\nspec:\n  serviceAccountName: workload\n  containers: [{name: app, image: x}]\n");
+    await ok(["apply", "-f", podFile]);
+    const claimsOf = (token: string): Record<string, unknown> => JSON.parse(Buffer.from(token.trim().split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
+    const token = await ok(["create", "token", "workload", "-n", "wi", "--audience", "api://AzureADTokenExchange", "--duration", "20m", "--bound-object-kind", "Pod", "--bound-object-name", "web"]);
+    const claims = claimsOf(token);
+    expect(claims).toMatchObject({ sub: "system:serviceaccount:wi:workload", aud: ["api://AzureADTokenExchange"], iss: server.serviceAccountIssuer, "kubernetes.io": { namespace: "wi", pod: { name: "web", uid: server.store.get("pods", "web", "wi")?.metadata["uid"] } } });
+    expect((claims["exp"] as number) - (claims["iat"] as number)).toBe(1200);
+    // Every namespace has `default`; a token without options gets the API audiences (the issuer).
+    expect(claimsOf(await ok(["create", "token", "default", "-n", "wi"]))["aud"]).toEqual([server.serviceAccountIssuer]);
+    const missing = await kubectl(["create", "token", "ghost", "-n", "wi"]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('serviceaccounts "ghost" not found');
+    const tooShort = await kubectl(["create", "token", "workload", "-n", "wi", "--duration", "5m"]);
+    expect(tooShort.code).not.toBe(0);
+    expect(tooShort.stderr).toContain("may not specify a duration less than 10 minutes");
+  });
+
   it("reports Unauthorized for a wrong token", async () => {
     const wrong = join(dir, "wrong-kubeconfig");
     writeFileSync(wrong, server.kubeconfig().replace("kubectl-token", "wrong-token"));

@@ -1,5 +1,5 @@
 /**
- * Protobuf request bodies (what kubectl ≥1.33 sends for `kubectl create namespace|configmap|secret`): a
+ * Protobuf request bodies (what kubectl ≥1.33 sends for `kubectl create namespace|configmap|secret|serviceaccount|token`): a
  * test-side encoder following k8s.io/api's generated.proto field numbers produces the bytes, the decoder must
  * give back the JSON object. Other kinds are refused with 415.
  */
@@ -48,6 +48,20 @@ describe("protobuf request bodies", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("decodes the ServiceAccount and TokenRequest bodies of kubectl ≥1.33 `create serviceaccount` / `create token`", () => {
+    const sa = decodeProtobufObject(envelope("v1", "ServiceAccount", [...bytesField(1, [...str(1, "workload"), ...str(3, "apps")]), ...varint(4 * 8), 1]));
+    expect(sa).toEqual({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "workload", namespace: "apps" }, automountServiceAccountToken: true });
+    const ref = [...str(1, "Pod"), ...str(2, "v1"), ...str(3, "web"), ...str(4, "u-1")];
+    const spec = [...str(1, "api://AzureADTokenExchange"), ...str(1, "second"), ...bytesField(3, ref), ...varint(4 * 8), ...varint(1200)];
+    const tr = decodeProtobufObject(envelope("authentication.k8s.io/v1", "TokenRequest", [...bytesField(1, str(1, "workload")), ...bytesField(2, spec)]));
+    expect(tr).toEqual({
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      metadata: { name: "workload" },
+      spec: { audiences: ["api://AzureADTokenExchange", "second"], boundObjectRef: { kind: "Pod", apiVersion: "v1", name: "web", uid: "u-1" }, expirationSeconds: 1200 },
+    });
   });
 
   it("decodes a Namespace and refuses kinds it does not know, and bodies without the magic", () => {

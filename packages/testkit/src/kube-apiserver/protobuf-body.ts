@@ -6,8 +6,8 @@
  *
  * Wire format: the magic `k8s\0`, then a `runtime.Unknown` message (`typeMeta` 1 {apiVersion 1, kind 2},
  * `raw` 2, `contentEncoding` 3, `contentType` 4) whose `raw` is the typed message. The typed messages are
- * decoded from the field numbers of k8s.io/api's `generated.proto` for Namespace, ConfigMap and Secret
- * (and ObjectMeta); any other kind is answered with 415, as a server without protobuf support would.
+ * decoded from the field numbers of k8s.io/api's `generated.proto` for Namespace, ConfigMap, Secret,
+ * ServiceAccount and TokenRequest (and ObjectMeta); any other kind is answered with 415, as a server without protobuf support would.
  * @packageDocumentation
  */
 import type { JsonObject, JsonValue } from "./json.js";
@@ -69,6 +69,27 @@ const KINDS: Readonly<Record<string, Schema>> = {
     2: ["data", "stringMap"],
     3: ["binaryData", "bytesMap"],
     4: ["immutable", "bool"],
+  },
+  "v1/ServiceAccount": {
+    1: ["metadata", { message: OBJECT_META }],
+    2: ["secrets", { message: { 1: ["kind", "string"], 2: ["namespace", "string"], 3: ["name", "string"], 4: ["uid", "string"], 5: ["apiVersion", "string"] }, repeated: true }],
+    3: ["imagePullSecrets", { message: { 1: ["name", "string"] }, repeated: true }],
+    4: ["automountServiceAccountToken", "bool"],
+  },
+  // kubectl ≥1.33 `create token` (authentication/v1 generated.proto: TokenRequestSpec audiences 1,
+  // boundObjectRef 3, expirationSeconds 4; BoundObjectReference kind 1, apiVersion 2, name 3, uid 4).
+  "authentication.k8s.io/v1/TokenRequest": {
+    1: ["metadata", { message: OBJECT_META }],
+    2: [
+      "spec",
+      {
+        message: {
+          1: ["audiences", "repeatedString"],
+          3: ["boundObjectRef", { message: { 1: ["kind", "string"], 2: ["apiVersion", "string"], 3: ["name", "string"], 4: ["uid", "string"] } }],
+          4: ["expirationSeconds", "int64"],
+        },
+      },
+    ],
   },
   "v1/Secret": {
     1: ["metadata", { message: OBJECT_META }],

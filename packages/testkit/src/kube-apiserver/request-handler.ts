@@ -16,8 +16,10 @@ import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from "./protobuf-body.js"
 import { routeOf, type ResourcePath } from "./request-path.js";
 import { PATCH_TYPES, type DeleteRequestOptions, type ListResult, type ResourceApi, type Selection } from "./resource-api.js";
 import { apiVersionOf, type ResourceDefinition } from "./resource-definition.js";
+import { JWKS_PATH, OPENID_CONFIGURATION_PATH, openIdConfiguration } from "./service-account-issuer.js";
 import { ApiError, badRequest, internalError, methodNotAllowed, pathNotFound, unauthorized, unsupportedMediaType } from "./status.js";
 import { partialObjectMetadata, toTable, type TableRequest } from "./table.js";
+import { createServiceAccountToken, type TokenRequestContext } from "./token-request.js";
 import type { WatchHub, WatchEventType } from "./watch-hub.js";
 
 /** One handled request, as recorded for tests. */
@@ -39,6 +41,10 @@ export interface HandlerContext {
   readonly token: string | undefined;
   /** `host:port` advertised in `/api`. */
   serverAddress(): string;
+  /** The service-account issuer's state now (its URL may depend on the bound port). */
+  tokenRequests(): TokenRequestContext;
+  /** The `jwks_uri` of the discovery document. */
+  jwksUri(): string;
   record(entry: RequestRecord): void;
 }
 
@@ -235,6 +241,7 @@ async function handleResource(ctx: HandlerContext, req: IncomingMessage, res: Se
   const method = req.method ?? "GET";
   const isWrite = method === "POST" || method === "PUT" || method === "PATCH" || method === "DELETE";
   const dryRun = params.get("dryRun") === "All";
+  if (route.subresource === "token") return handleTokenRequest(ctx, req, res, route, method);
   if (method === "GET") {
     const representation = negotiate(req.headers.accept);
     if (route.watchPrefix || flag(params, "watch")) {
@@ -269,7 +276,7 @@ async function handleResource(ctx: HandlerContext, req: IncomingMessage, res: Se
   if (method === "DELETE" && route.subresource !== undefined) throw methodNotAllowed(method);
   const injected = ctx.faults.takeWriteFailure(def, route.name);
   if (injected !== undefined) throw injected;
-  const writeOptions = { ...(dryRun ? { dryRun } : {}), ...(route.subresource !== undefined ? { subresource: route.subresource } : {}) };
+  const writeOptions = { ...(dryRun ? { dryRun } : {}), ...(route.subresource === "status" ? { subresource: route.subresource } : {}) };
   switch (method) {
     case "POST": {
       if (!OBJECT_BODY_TYPES.includes(contentType)) throw unsupportedMediaType(contentType);
@@ -301,6 +308,60 @@ async function handleResource(ctx: HandlerContext, req: IncomingMessage, res: Se
       return 200;
     }
   }
+}
+
+/** `POST …/serviceaccounts/<name>/token`: 201 with the TokenRequest (any other method 405, like the real server). */
+async function handleTokenRequest(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, route: ResourcePath, method: string): Promise<number> {
+  if (method !== "POST" || route.name === undefined || route.namespace === undefined) throw methodNotAllowed(method);
+  const contentType = mediaType(req.headers["content-type"]);
+  if (!OBJECT_BODY_TYPES.includes(contentType)) throw unsupportedMediaType(contentType);
+  const body = decodeBody(await readBody(req), contentType, false);
+  const injected = ctx.faults.takeWriteFailure(route.def, route.name);
+  if (injected !== undefined) throw injected;
+  const result = await createServiceAccountToken(ctx.tokenRequests(), route.namespace, route.name, body);
+  const warnings = result.warnings.map((text) => `299 - ${JSON.stringify(text)}`);
+  const payload = JSON.stringify(result.body);
+  res.writeHead(201, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(payload),
+    "Cache-Control": "no-cache, private",
+    ...(warnings.length > 0 ? { Warning: warnings } : {}),
+  });
+  res.end(payload);
+  return 201;
+}
+
+/**
+ * Whether `pathname` is a discovery document readable without credentials: the root paths kube-apiserver
+ * serves, plus `<issuer path>/.well-known/openid-configuration` when the configured issuer lives under a
+ * path of this server (as hosted issuers such as AKS's do).
+ */
+function discoveryRoute(ctx: HandlerContext, pathname: string): "openidConfiguration" | "jwks" | undefined {
+  const segments = pathname.split("/").filter((s) => s !== "");
+  const joined = `/${segments.join("/")}`;
+  if (joined === OPENID_CONFIGURATION_PATH) return "openidConfiguration";
+  if (joined === JWKS_PATH) return "jwks";
+  if (!joined.endsWith(OPENID_CONFIGURATION_PATH)) return undefined;
+  let issuerPath: string;
+  try {
+    issuerPath = new URL(ctx.tokenRequests().issuer).pathname.split("/").filter((s) => s !== "").join("/");
+  } catch {
+    return undefined;
+  }
+  return issuerPath !== "" && joined === `/${issuerPath}${OPENID_CONFIGURATION_PATH}` ? "openidConfiguration" : undefined;
+}
+
+async function handleDiscovery(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, which: "openidConfiguration" | "jwks"): Promise<number> {
+  if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed(req.method ?? "");
+  const tokens = ctx.tokenRequests();
+  // kube-apiserver lets these be cached for an hour; the key does not change during a server's life.
+  const cache = { "Cache-Control": "public, max-age=3600" };
+  if (which === "jwks") {
+    sendJson(res, 200, (await tokens.signer.jwks()) as unknown as JsonObject, "application/jwk-set+json", cache);
+  } else {
+    sendJson(res, 200, openIdConfiguration(tokens.issuer, ctx.jwksUri()) as unknown as JsonObject, "application/json", cache);
+  }
+  return 200;
 }
 
 function handleNonResource(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, route: Exclude<ReturnType<typeof routeOf>, ResourcePath>): number {
@@ -364,6 +425,9 @@ export function createRequestHandler(ctx: HandlerContext): (req: IncomingMessage
       ctx.record({ method, path: url.pathname, query: url.search.replace(/^\?/, ""), status, userAgent: req.headers["user-agent"] ?? "" });
     const run = async (): Promise<number> => {
       const isHealth = /^\/(healthz|livez|readyz)(\/|$)/.test(url.pathname);
+      const discovery = discoveryRoute(ctx, url.pathname);
+      // Issuer discovery is public (what the system:service-account-issuer-discovery role grants anonymous users).
+      if (discovery !== undefined) return handleDiscovery(ctx, req, res, discovery);
       if (ctx.token !== undefined && !isHealth && req.headers.authorization !== `Bearer ${ctx.token}`) throw unauthorized();
       const delay = ctx.faults.delayMs;
       if (delay !== undefined) await sleep(delay);

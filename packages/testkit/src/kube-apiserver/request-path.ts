@@ -2,7 +2,9 @@
  * Routing of kube-apiserver URL paths: discovery and OpenAPI endpoints, and resource paths
  * `/api/v1/[watch/][namespaces/<ns>/]<plural>[/<name>[/<subresource>]]` and the same under
  * `/apis/<group>/<version>`. `/api/v1/namespaces/<name>/status` is the namespace's status subresource, not a
- * resource called `status` (the same disambiguation the real router makes).
+ * resource called `status` (the same disambiguation the real router makes). `…/serviceaccounts/<name>/token` is the
+ * TokenRequest subresource. (The issuer's discovery paths are matched in `request-handler.ts`, before
+ * authentication.)
  * @packageDocumentation
  */
 import type { ResourceDefinition } from "./resource-definition.js";
@@ -16,7 +18,8 @@ export interface ResourcePath {
   /** Namespace from the path (namespaced resources; absent for all-namespaces requests). */
   readonly namespace?: string;
   readonly name?: string;
-  readonly subresource?: "status";
+  /** `status` (kinds with a status subresource) or `token` (serviceaccounts: TokenRequest). */
+  readonly subresource?: "status" | "token";
   /** The legacy `/watch/` prefix was used. */
   readonly watchPrefix: boolean;
 }
@@ -72,6 +75,13 @@ export function routeOf(pathname: string, registry: ResourceRegistry): Route {
   throw pathNotFound();
 }
 
+/** Whether `def` serves the subresource `name`: `status` when it has one, `token` for core serviceaccounts. */
+function subresourceOf(def: ResourceDefinition, name: string): "status" | "token" | undefined {
+  if (name === "status" && def.statusSubresource) return "status";
+  if (name === "token" && def.group === "" && def.plural === "serviceaccounts") return "token";
+  return undefined;
+}
+
 function resourceRoute(group: string, version: string, rest: string[], registry: ResourceRegistry): ResourcePath {
   let segs = rest;
   let watchPrefix = false;
@@ -91,14 +101,15 @@ function resourceRoute(group: string, version: string, rest: string[], registry:
   const def = registry.lookup(group, version, plural);
   if (def === undefined || extra.length > 0) throw pathNotFound();
   if (!def.namespaced && namespace !== undefined) throw pathNotFound();
-  if (subresource !== undefined && !(subresource === "status" && def.statusSubresource)) throw pathNotFound();
+  const known = subresource === undefined ? undefined : subresourceOf(def, subresource);
+  if (subresource !== undefined && known === undefined) throw pathNotFound();
   if (watchPrefix && subresource !== undefined) throw pathNotFound();
   return {
     type: "resource",
     def,
     ...(namespace !== undefined ? { namespace } : {}),
     ...(name !== undefined ? { name } : {}),
-    ...(subresource !== undefined ? { subresource: "status" as const } : {}),
+    ...(known !== undefined ? { subresource: known } : {}),
     watchPrefix,
   };
 }

@@ -147,7 +147,7 @@ export function methodNotAllowed(method: string): ApiError {
 
 /** 415 UnsupportedMediaType. */
 export function unsupportedMediaType(contentType: string): ApiError {
-  return new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (Namespace, ConfigMap, Secret), application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${contentType})`);
+  return new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (Namespace, ConfigMap, Secret, ServiceAccount, TokenRequest), application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${contentType})`);
 }
 
 /** 406 NotAcceptable. */

@@ -7,14 +7,23 @@
  * from the apiserver it unmounts the volumes. The volume directory follows kubelet's layout
  * (`<root>/pods/<uid>/volumes/<vendor>~<driver>/<volume>`), so "the file the container sees at
  * `/secret1/appsecret1`" is a real file on this machine: {@link SimulatedKubelet.hostPath}.
+ *
+ * It also projects the `serviceAccountToken` sources of `projected` volumes the way kubelet does (TokenRequest
+ * over HTTP bound to the pod, AtomicWriter layout under `kubernetes.io~projected/<volume>`, refresh at 80 %
+ * of the token's lifetime on {@link SimulatedKubeletOptions.clock}; see `service-account-token-volumes.ts`),
+ * before the pod turns Running, and removes those directories when the pod is gone.
  * @packageDocumentation
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import type { ClockPort, TimerHandle } from "@podid/core";
+import { systemClock } from "../azure/system-clock.js";
 import type { ClusterComponent } from "../cli/embedded-cluster.js";
+import { writeVolumePayload } from "./atomic-writer.js";
 import { callFlexVolumeDriver, type FlexVolumeCallResult, type FlexVolumeDriverCommand } from "./flexvolume-driver-call.js";
 import { escapeQualifiedName, flexVolumeMountOptions } from "./flexvolume-mount-options.js";
+import { refreshDueAtMs, requestVolumeTokens, serviceAccountTokenVolumes, tokenPayload, type TokenVolume } from "./service-account-token-volumes.js";
 
 /** Options of {@link SimulatedKubelet.start}. */
 export interface SimulatedKubeletOptions {
@@ -33,6 +42,12 @@ export interface SimulatedKubeletOptions {
   readonly maxRetryDelayMs?: number;
   /** Receives one line per mount attempt, unmount and status change. */
   readonly onEvent?: (event: KubeletEvent) => void;
+  /**
+   * Time for projected service-account tokens: when a token is due for refresh and the refresh timers
+   * (default: real time). With a `VirtualClock` here and the apiserver's `now` on the same clock, a test
+   * advances through token lifetimes; pod polling stays on real time.
+   */
+  readonly clock?: ClockPort;
 }
 
 /** What the kubelet did, for timelines and tests. */
@@ -40,13 +55,36 @@ export type KubeletEvent =
   | { readonly kind: "driverInit"; readonly driver: string; readonly result: FlexVolumeCallResult }
   | { readonly kind: "mount"; readonly pod: string; readonly volume: string; readonly dir: string; readonly attempt: number; readonly result: FlexVolumeCallResult }
   | { readonly kind: "running"; readonly pod: string; readonly podIp: string }
-  | { readonly kind: "unmount"; readonly pod: string; readonly volume: string; readonly result: FlexVolumeCallResult };
+  | { readonly kind: "unmount"; readonly pod: string; readonly volume: string; readonly result: FlexVolumeCallResult }
+  | {
+      readonly kind: "projectToken";
+      readonly pod: string;
+      readonly volume: string;
+      readonly dir: string;
+      /** `setUp` before the pod starts, `refresh` when a token became due. */
+      readonly reason: "setUp" | "refresh";
+      readonly ok: boolean;
+      /** The failure (TokenRequest's `Status` message or a file error); empty on success. */
+      readonly message: string;
+      /** When the next refresh (or, after a failure, the next attempt) is due, ms since the epoch on the kubelet's clock. */
+      readonly nextAtMs?: number;
+    }
+  | { readonly kind: "removeProjected"; readonly pod: string; readonly volume: string; readonly dir: string };
+
+/** A projected token volume of a pod: its directory and its refresh (or retry) timer. */
+interface TokenVolumeState {
+  readonly dir: string;
+  timer: TimerHandle | undefined;
+  retryDelayMs: number;
+}
 
 interface PodState {
   readonly key: string;
   readonly pod: V1Pod;
-  /** Mounted flexVolumes: volume name → host directory. */
+  /** Mounted flexVolumes and projected token volumes: volume name → host directory. */
   readonly mounted: Map<string, string>;
+  /** Projected volumes with service-account tokens written, by volume name. */
+  readonly tokenVolumes: Map<string, TokenVolumeState>;
   running: boolean;
   nextAttemptAt: number;
   retryDelayMs: number;
@@ -61,9 +99,11 @@ export class SimulatedKubelet implements ClusterComponent {
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly options: SimulatedKubeletOptions;
+  private readonly clock: ClockPort;
 
   private constructor(options: SimulatedKubeletOptions) {
     this.options = options;
+    this.clock = options.clock ?? systemClock;
     this.name = `kubelet ${options.nodeName}`;
   }
 
@@ -134,10 +174,13 @@ export class SimulatedKubelet implements ClusterComponent {
       }
       let state = this.pods.get(key);
       if (state === undefined) {
-        state = { key, pod, mounted: new Map(), running: pod.status?.phase === "Running", nextAttemptAt: 0, retryDelayMs: this.options.initialRetryDelayMs ?? 500, attempts: 0 };
+        state = { key, pod, mounted: new Map(), tokenVolumes: new Map(), running: pod.status?.phase === "Running", nextAttemptAt: 0, retryDelayMs: this.options.initialRetryDelayMs ?? 500, attempts: 0 };
         this.pods.set(key, state);
       }
-      if (!state.running && pod.metadata?.deletionTimestamp === undefined && Date.now() >= state.nextAttemptAt) await this.setUp(state);
+      if (pod.metadata?.deletionTimestamp !== undefined || Date.now() < state.nextAttemptAt) continue;
+      if (!state.running) await this.setUp(state);
+      // A pod already Running when first seen (kubelet restarted) still gets its tokens projected.
+      else if (!(await this.projectTokenVolumes(state))) this.backOff(state);
     }
     for (const state of [...this.pods.values()]) if (!seen.has(state.key)) await this.teardown(state);
   }
@@ -145,6 +188,13 @@ export class SimulatedKubelet implements ClusterComponent {
   /** Mounts what is not mounted yet; when every volume is up, reports the pod Running. */
   private async setUp(state: PodState): Promise<void> {
     const { pod } = state;
+    // kubelet sets a pod's volumes up independently of each other, so a projected token is on disk even while a
+    // FlexVolume driver keeps failing — and a driver that needs the token (azure/kv through NMI for a federated
+    // identity, docs/adr/0021-federated-identities.md) must find it there. Tokens first, then the drivers.
+    if (!(await this.projectTokenVolumes(state))) {
+      this.backOff(state);
+      return;
+    }
     for (const volume of pod.spec?.volumes ?? []) {
       const source = volume.flexVolume;
       if (source === undefined || state.mounted.has(volume.name)) continue;
@@ -157,8 +207,7 @@ export class SimulatedKubelet implements ClusterComponent {
           : await callFlexVolumeDriver(driver, ["mount", dir, JSON.stringify(flexVolumeMountOptions(pod, source, await this.secretData(pod, source.secretRef?.name)))]);
       this.options.onEvent?.({ kind: "mount", pod: state.key, volume: volume.name, dir, attempt: state.attempts, result });
       if (result.status !== "Success") {
-        state.nextAttemptAt = Date.now() + state.retryDelayMs;
-        state.retryDelayMs = Math.min(state.retryDelayMs * 2, this.options.maxRetryDelayMs ?? 122_000);
+        this.backOff(state);
         return;
       }
       state.mounted.set(volume.name, dir);
@@ -170,8 +219,71 @@ export class SimulatedKubelet implements ClusterComponent {
     this.options.onEvent?.({ kind: "running", pod: state.key, podIp });
   }
 
+  private backOff(state: PodState): void {
+    state.nextAttemptAt = Date.now() + state.retryDelayMs;
+    state.retryDelayMs = Math.min(state.retryDelayMs * 2, this.options.maxRetryDelayMs ?? 122_000);
+  }
+
+  /** Projects every token volume of the pod not projected yet; false when one failed (retried with back-off). */
+  private async projectTokenVolumes(state: PodState): Promise<boolean> {
+    for (const volume of serviceAccountTokenVolumes(state.pod)) {
+      if (state.tokenVolumes.has(volume.name)) continue;
+      state.attempts += 1;
+      if (!(await this.projectTokens(state, volume, "setUp"))) return false;
+    }
+    return true;
+  }
+
+  /** Fetches the volume's tokens, writes them atomically and schedules the next refresh (or a retry of a failed refresh). */
+  private async projectTokens(state: PodState, volume: TokenVolume, reason: "setUp" | "refresh"): Promise<boolean> {
+    const dir = this.volumeDir(state.pod, volume.name, "kubernetes.io/projected");
+    const initialRetry = this.options.initialRetryDelayMs ?? 500;
+    const entry = state.tokenVolumes.get(volume.name) ?? { dir, timer: undefined, retryDelayMs: initialRetry };
+    entry.timer?.cancel();
+    entry.timer = undefined;
+    try {
+      const tokens = await requestVolumeTokens(this.options.core, state.pod, volume);
+      await writeVolumePayload(dir, tokenPayload(volume, tokens), new Date(this.clock.now()));
+      const nextAtMs = refreshDueAtMs(tokens);
+      entry.retryDelayMs = initialRetry;
+      state.tokenVolumes.set(volume.name, entry);
+      state.mounted.set(volume.name, dir);
+      entry.timer = this.clock.setTimer(Math.max(0, nextAtMs - this.clock.now()), () => this.enqueueRefresh(state, volume));
+      this.options.onEvent?.({ kind: "projectToken", pod: state.key, volume: volume.name, dir, reason, ok: true, message: "", nextAtMs });
+      return true;
+    } catch (error) {
+      const message = failureMessage(error);
+      if (reason === "refresh") {
+        // The old token stays in place until it expires; kubelet keeps trying on its next syncs.
+        const nextAtMs = this.clock.now() + entry.retryDelayMs;
+        entry.timer = this.clock.setTimer(entry.retryDelayMs, () => this.enqueueRefresh(state, volume));
+        entry.retryDelayMs = Math.min(entry.retryDelayMs * 2, this.options.maxRetryDelayMs ?? 122_000);
+        this.options.onEvent?.({ kind: "projectToken", pod: state.key, volume: volume.name, dir, reason, ok: false, message, nextAtMs });
+      } else {
+        this.options.onEvent?.({ kind: "projectToken", pod: state.key, volume: volume.name, dir, reason, ok: false, message });
+      }
+      return false;
+    }
+  }
+
+  /** Runs a due refresh in the sync chain, so it never overlaps a sync or the pod's teardown. */
+  private enqueueRefresh(state: PodState, volume: TokenVolume): void {
+    this.syncing = this.syncing
+      .then(async () => {
+        if (this.stopped || this.pods.get(state.key) !== state) return;
+        await this.projectTokens(state, volume, "refresh");
+      })
+      .catch(() => undefined);
+  }
+
   private async teardown(state: PodState): Promise<void> {
     this.pods.delete(state.key);
+    for (const [volume, entry] of state.tokenVolumes) {
+      entry.timer?.cancel();
+      await rm(entry.dir, { recursive: true, force: true });
+      this.options.onEvent?.({ kind: "removeProjected", pod: state.key, volume, dir: entry.dir });
+    }
+    state.tokenVolumes.clear();
     for (const volume of state.pod.spec?.volumes ?? []) {
       const dir = state.mounted.get(volume.name);
       const driver = volume.flexVolume === undefined ? undefined : this.options.flexVolumeDrivers[volume.flexVolume.driver];
@@ -186,6 +298,20 @@ export class SimulatedKubelet implements ClusterComponent {
     const secret = await this.options.core.readNamespacedSecret({ name: secretName, namespace: pod.metadata?.namespace ?? "default" });
     return secret.data ?? {};
   }
+}
+
+function failureMessage(error: unknown): string {
+  // client-node's ApiException carries the API server's Status as its body.
+  const body = (error as { body?: unknown } | null)?.body;
+  if (typeof body === "string") {
+    try {
+      const status = JSON.parse(body) as { message?: unknown };
+      if (typeof status.message === "string") return status.message;
+    } catch {
+      return body;
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
 }
 
 function podKey(pod: V1Pod): string {

@@ -106,6 +106,7 @@ export function makeIdentity(o: IdentityOptions): AzureIdentity {
       auxiliaryTenantIDs: [],
       adEndpoint: "",
       adResourceID: "",
+      serviceAccounts: [],
     },
   };
 }

@@ -75,6 +75,7 @@ export function buildScaleCluster(options: ScaleClusterOptions): ScaleCluster {
       auxiliaryTenantIDs: [],
       adEndpoint: "",
       adResourceID: "",
+      serviceAccounts: [],
     },
   }));
   const bindings: AzureIdentityBinding[] = identities.map((identity, i) => ({

@@ -73,7 +73,8 @@ export async function startScenarioCloud(scenario: SimScenario, ca: TestCertific
     const arm = await FakeArmServer.start({ ca, compute, catalog, tenantId: scenario.tenantId, location: scenario.location });
     started.push(arm);
     if (scenario.arm.faults.length > 0) arm.injectFault(scenarioFaultHook(scenario.arm.faults));
-    const aad = await FakeAadServer.start({ ca, tenants: [scenario.tenantId] });
+    // With the catalog, federated identities (type 3) exchange pods' service-account tokens here too.
+    const aad = await FakeAadServer.start({ ca, tenants: [scenario.tenantId], catalog });
     started.push(aad);
     aad.registerApplication({ tenantId: scenario.tenantId, clientId: scenario.servicePrincipal.clientId, secret: scenario.servicePrincipal.secret });
     const imds = new Map<string, FakeImdsServer>();

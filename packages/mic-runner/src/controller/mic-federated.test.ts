@@ -1,0 +1,290 @@
+import { describe, expect, it } from "vitest";
+import {
+  err,
+  federatedCredentialName,
+  FEDERATED_TOKEN_AUDIENCE,
+  ok,
+  serviceAccountSubject,
+  type AzureIdentity,
+  type FederatedCredential,
+  type FederatedCredentialError,
+  type FederatedCredentialPort,
+  type NodeView,
+  type PodView,
+  type Result,
+} from "@podid/core";
+import { FakeCluster, FakeCompute, makeBinding, makeIdentity, makePod, RecordingEventRecorder, RecordingLogger, RecordingMetrics, TEST_NODE, VirtualClock } from "@podid/testkit";
+import { MIC_COUNTER } from "../observability/mic-metrics.js";
+import { MicController } from "./mic-controller.js";
+
+const ISSUER = "https://issuer.cluster.test";
+const armId = (name: string) => `/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+const NODE: NodeView = {
+  kind: "Node",
+  metadata: { name: TEST_NODE, namespace: "", labels: {}, annotations: {}, finalizers: [] },
+  providerID: "azure:///subscriptions/s/resourceGroups/mc/providers/Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-12345678-vmss/virtualMachines/0",
+};
+
+/** Federated credentials with Entra ID's rules that matter to MIC: 409 on overlapping writes per identity, a cap of 20, latency. */
+class CredentialStore implements FederatedCredentialPort {
+  readonly byId = new Map<string, FederatedCredential[]>();
+  readonly writes: { op: "create" | "delete"; id: string; name: string; atMs: number }[] = [];
+  readonly #inFlight = new Map<string, number>();
+  peakInFlight = 0;
+  conflicts = 0;
+  /** Deletes to refuse with a 403 before the store is touched. */
+  failDeletes = 0;
+  /** Creates to refuse with a 403 (Infinity: all). */
+  failCreates = 0;
+
+  readonly clock: VirtualClock;
+  readonly latencyMs: number;
+
+  constructor(clock: VirtualClock, latencyMs = 1_000) {
+    this.clock = clock;
+    this.latencyMs = latencyMs;
+  }
+
+  async list(id: string): Promise<Result<readonly FederatedCredential[], FederatedCredentialError>> {
+    await this.clock.sleep(100);
+    return ok([...(this.byId.get(id) ?? [])]);
+  }
+
+  create(id: string, credential: FederatedCredential): Promise<Result<FederatedCredential, FederatedCredentialError>> {
+    return this.#write("create", id, credential.name, (list) => {
+      if (this.failCreates > 0) {
+        this.failCreates--;
+        return err({ kind: "failed", status: 403, message: "AuthorizationFailed: no federatedIdentityCredentials/write" });
+      }
+      if (list.length >= 20) return err({ kind: "limit", message: "limit of 20 reached" });
+      list.push(credential);
+      return ok(credential);
+    });
+  }
+
+  delete(id: string, name: string): Promise<Result<void, FederatedCredentialError>> {
+    return this.#write("delete", id, name, (list) => {
+      if (this.failDeletes > 0) {
+        this.failDeletes--;
+        return err({ kind: "failed", status: 403, message: "AuthorizationFailed" });
+      }
+      const at = list.findIndex((c) => c.name === name);
+      if (at >= 0) list.splice(at, 1);
+      return ok(undefined);
+    });
+  }
+
+  async #write<T>(op: "create" | "delete", id: string, name: string, apply: (list: FederatedCredential[]) => Result<T, FederatedCredentialError>) {
+    this.writes.push({ op, id, name, atMs: this.clock.now() });
+    const n = (this.#inFlight.get(id) ?? 0) + 1;
+    this.#inFlight.set(id, n);
+    this.peakInFlight = Math.max(this.peakInFlight, n);
+    try {
+      await this.clock.sleep(this.latencyMs);
+      if (n > 1) {
+        this.conflicts++;
+        return err({ kind: "conflict" as const, message: "409 concurrent write" });
+      }
+      const list = this.byId.get(id) ?? [];
+      this.byId.set(id, list);
+      return apply(list);
+    } finally {
+      this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1);
+    }
+  }
+}
+
+function federatedIdentity(name: string, serviceAccounts: readonly string[]): AzureIdentity {
+  const base = makeIdentity({ name, namespace: "team-a" });
+  return { ...base, spec: { ...base.spec, type: 3, resourceID: armId(name), tenantID: "t", serviceAccounts } };
+}
+const podAs = (name: string, serviceAccountName: string, selector: string, ip: string): PodView => ({
+  ...makePod({ name, namespace: "team-a", ip, selector }),
+  serviceAccountName,
+});
+
+function world(options: { issuer?: string | undefined } = {}) {
+  const clock = new VirtualClock({ startMs: 1_700_000_000_000 });
+  const cluster = new FakeCluster({ clock });
+  const compute = new FakeCompute({ clock, patchLatencyMs: 40_000, getLatencyMs: 200 });
+  const credentials = new CredentialStore(clock);
+  const events = new RecordingEventRecorder();
+  const metrics = new RecordingMetrics();
+  const issuer = "issuer" in options ? options.issuer : ISSUER;
+  let issuerLookups = 0;
+  const controller = new MicController(
+    {
+      reader: cluster,
+      writer: cluster,
+      compute,
+      clock,
+      logger: new RecordingLogger({ clock }),
+      events,
+      metrics,
+      isLeader: () => true,
+      credentials,
+      serviceAccountIssuer: async () => (issuerLookups++, issuer),
+    },
+    { batchWindowMs: 1_000 },
+  );
+  cluster.apply("nodes", NODE);
+  const aais = () => cluster.list("azureassignedidentities");
+  const runUntil = async (done: () => boolean, maxMs: number, stepMs = 500): Promise<number> => {
+    const start = clock.now();
+    while (!done() && clock.now() - start < maxMs) await clock.advanceAsync(stepMs);
+    return clock.now() - start;
+  };
+  return { clock, cluster, compute, credentials, events, metrics, controller, aais, runUntil, issuerLookups: () => issuerLookups };
+}
+
+describe("MicController — federated identities (docs/adr/0021-federated-identities.md)", () => {
+  it("assigns trusted pods through one credential per service account, with no VM/VMSS call, and warns about untrusted pods", async () => {
+    const w = world();
+    const identity = federatedIdentity("fed", ["web", "batch"]);
+    w.cluster.apply("azureidentities", identity);
+    w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
+    w.controller.start();
+    for (let i = 0; i < 30; i++) w.cluster.apply("pods", podAs(`web-${i}`, i % 2 === 0 ? "web" : "batch", "fed", `10.0.1.${i + 1}`));
+    for (let i = 0; i < 3; i++) w.cluster.apply("pods", podAs(`intruder-${i}`, "intruder", "fed", `10.0.2.${i + 1}`));
+    await w.runUntil(() => w.aais().length === 30 && w.aais().every((a) => a.status === "Assigned"), 120_000);
+    expect(w.aais()).toHaveLength(30);
+    expect(w.aais().every((a) => a.status === "Assigned")).toBe(true);
+    expect(w.compute.counts()).toMatchObject({ gets: 0, patches: 0 });
+    expect(w.credentials.byId.get(armId("fed"))?.map((c) => [c.subject, c.issuer, c.audiences, c.name])).toStrictEqual(
+      ["web", "batch"]
+        .map((sa) => serviceAccountSubject("team-a", sa))
+        .sort()
+        .map((subject) => [subject, ISSUER, [FEDERATED_TOKEN_AUDIENCE], federatedCredentialName(ISSUER, subject)]),
+    );
+    expect(w.credentials.peakInFlight).toBe(1);
+    expect(w.credentials.conflicts).toBe(0);
+    const untrusted = w.events.find({ reason: "FederatedServiceAccountNotTrusted" });
+    expect(untrusted.map((e) => `${e.object.kind}/${e.object.name}`).sort()).toStrictEqual(["Pod/intruder-0", "Pod/intruder-1", "Pod/intruder-2"]);
+    expect(untrusted[0]?.type).toBe("Warning");
+    expect(w.metrics.counter(MIC_COUNTER.federatedCredentialWrites, { operation_type: "fic_create" })).toBe(2);
+    // Quiet afterwards: more passes write nothing more, and the issuer was looked up once.
+    await w.clock.advanceAsync(30_000);
+    expect(w.credentials.writes).toHaveLength(2);
+    expect(w.events.find({ reason: "FederatedServiceAccountNotTrusted" })).toHaveLength(3);
+    expect(w.issuerLookups()).toBe(1);
+    w.controller.stop();
+  });
+
+  it("never has two credential writes in flight per identity when many identities and service accounts arrive at once", async () => {
+    const w = world();
+    const accounts = ["a", "b", "c", "d", "e", "f"];
+    const identities = ["one", "two", "three"].map((name) => federatedIdentity(name, accounts));
+    for (const identity of identities) {
+      w.cluster.apply("azureidentities", identity);
+      w.cluster.apply("azureidentitybindings", makeBinding(identity, identity.metadata.name));
+    }
+    w.controller.start();
+    let ip = 1;
+    for (const identity of identities) {
+      for (const sa of accounts) for (let i = 0; i < 3; i++) w.cluster.apply("pods", podAs(`${identity.metadata.name}-${sa}-${i}`, sa, identity.metadata.name, `10.1.${Math.floor(ip / 250)}.${ip++ % 250}`));
+    }
+    await w.runUntil(() => w.aais().length === 54 && w.aais().every((a) => a.status === "Assigned"), 300_000);
+    expect(w.aais().filter((a) => a.status === "Assigned")).toHaveLength(54);
+    expect(w.credentials.writes).toHaveLength(18);
+    expect(w.credentials.peakInFlight).toBe(1);
+    expect(w.credentials.conflicts).toBe(0);
+    expect(w.compute.counts()).toMatchObject({ gets: 0, patches: 0 });
+    w.controller.stop();
+  });
+
+  it("refuses the 21st credential: the object stays Created with one FederatedCredentialLimit Warning on it", async () => {
+    const w = world();
+    const store = w.credentials;
+    store.byId.set(
+      armId("full"),
+      Array.from({ length: 20 }, (_, i) => ({ name: `hand-made-${i}`, issuer: ISSUER, subject: serviceAccountSubject("elsewhere", `sa-${i}`), audiences: [FEDERATED_TOKEN_AUDIENCE] })),
+    );
+    const identity = federatedIdentity("full", ["web"]);
+    w.cluster.apply("azureidentities", identity);
+    w.cluster.apply("azureidentitybindings", makeBinding(identity, "full"));
+    w.controller.start();
+    w.cluster.apply("pods", podAs("web-0", "web", "full", "10.0.3.1"));
+    await w.runUntil(() => w.events.find({ reason: "FederatedCredentialLimit" }).length > 0, 60_000);
+    await w.clock.advanceAsync(30_000);
+    expect(w.aais().map((a) => a.status)).toStrictEqual(["Created"]);
+    const limit = w.events.find({ reason: "FederatedCredentialLimit" });
+    expect(limit).toHaveLength(1);
+    expect(limit[0]?.object).toMatchObject({ kind: "AzureAssignedIdentity", name: w.aais()[0]?.metadata.name });
+    expect(store.writes).toStrictEqual([]);
+    expect(store.byId.get(armId("full"))).toHaveLength(20);
+    w.controller.stop();
+  });
+
+  it("deletes the objects of departed pods without a VM/VMSS call, and then only its own unneeded credentials", async () => {
+    const w = world();
+    const identity = federatedIdentity("fed", ["web", "api"]);
+    const foreign: FederatedCredential = { name: "made-by-hand", issuer: ISSUER, subject: serviceAccountSubject("team-z", "x"), audiences: [FEDERATED_TOKEN_AUDIENCE] };
+    w.credentials.byId.set(armId("fed"), [foreign]);
+    w.cluster.apply("azureidentities", identity);
+    w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
+    w.controller.start();
+    w.cluster.apply("pods", podAs("web-0", "web", "fed", "10.0.4.1"));
+    w.cluster.apply("pods", podAs("api-0", "api", "fed", "10.0.4.2"));
+    await w.runUntil(() => w.aais().length === 2 && w.aais().every((a) => a.status === "Assigned"), 60_000);
+    expect(w.credentials.byId.get(armId("fed"))).toHaveLength(3);
+    w.cluster.remove("pods", "team-a", "api-0");
+    await w.runUntil(() => w.aais().length === 1 && w.credentials.byId.get(armId("fed"))?.length === 2, 60_000);
+    expect(w.aais().map((a) => a.spec.pod)).toStrictEqual(["web-0"]);
+    expect(w.credentials.byId.get(armId("fed"))?.map((c) => c.name).sort()).toStrictEqual([federatedCredentialName(ISSUER, serviceAccountSubject("team-a", "web")), "made-by-hand"].sort());
+    expect(w.compute.counts()).toMatchObject({ gets: 0, patches: 0 });
+    w.controller.stop();
+  });
+
+  it("retries the clean-up of a credential whose delete failed after its last object went", async () => {
+    const w = world();
+    const identity = federatedIdentity("fed", ["web"]);
+    w.cluster.apply("azureidentities", identity);
+    w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
+    w.controller.start();
+    w.cluster.apply("pods", podAs("web-0", "web", "fed", "10.0.6.1"));
+    await w.runUntil(() => w.aais().length === 1 && w.aais()[0]?.status === "Assigned", 60_000);
+    w.credentials.failDeletes = 1;
+    w.cluster.remove("pods", "team-a", "web-0");
+    await w.runUntil(() => w.aais().length === 0 && w.credentials.byId.get(armId("fed"))?.length === 0, 60_000);
+    expect(w.aais()).toStrictEqual([]);
+    expect(w.credentials.byId.get(armId("fed"))).toStrictEqual([]);
+    expect(w.credentials.writes.filter((c) => c.op === "delete")).toHaveLength(2);
+    w.controller.stop();
+  });
+
+  it("backs off an identity whose writes keep failing, and leaves its object Created with the reason", async () => {
+    const w = world();
+    w.credentials.failCreates = Number.POSITIVE_INFINITY;
+    const identity = federatedIdentity("fed", ["web"]);
+    w.cluster.apply("azureidentities", identity);
+    w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
+    w.controller.start();
+    w.cluster.apply("pods", podAs("web-0", "web", "fed", "10.0.7.1"));
+    await w.clock.advanceAsync(0);
+    for (let i = 0; i < 120; i++) await w.clock.advanceAsync(500);
+    // 60 s with a 5 s backoff doubling: attempts at about 0, 5, 15, 35 s — not one per batch window.
+    const attempts = w.credentials.writes.filter((c) => c.op === "create").length;
+    expect(attempts).toBeGreaterThanOrEqual(3);
+    expect(attempts).toBeLessThanOrEqual(5);
+    expect(w.aais().map((a) => a.status)).toStrictEqual(["Created"]);
+    expect(w.events.find({ reason: "binding apply error" })[0]?.message).toContain("AuthorizationFailed");
+    w.controller.stop();
+  });
+
+  it("without an issuer writes no credential: objects stay Created with one Event saying why", async () => {
+    const w = world({ issuer: undefined });
+    const identity = federatedIdentity("fed", ["web"]);
+    w.cluster.apply("azureidentities", identity);
+    w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
+    w.controller.start();
+    w.cluster.apply("pods", podAs("web-0", "web", "fed", "10.0.5.1"));
+    await w.runUntil(() => w.events.find({ reason: "FederatedIssuerUnknown" }).length > 0, 30_000);
+    await w.clock.advanceAsync(30_000);
+    expect(w.aais().map((a) => a.status)).toStrictEqual(["Created"]);
+    const why = w.events.find({ reason: "FederatedIssuerUnknown" });
+    expect(why).toHaveLength(1);
+    expect(why[0]?.message).toContain("--service-account-issuer");
+    expect(w.credentials.writes).toStrictEqual([]);
+    w.controller.stop();
+  });
+});
