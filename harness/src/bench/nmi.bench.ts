@@ -278,7 +278,8 @@ async function main(): Promise<void> {
       const stdout = STDOUT_DIR === undefined ? devNull : openSync(join(STDOUT_DIR, `${variant}.log`), "w");
       const child = spawn("ip", ["netns", "exec", nsName, ...NICE, "taskset", "-c", SERVER_CPU, process.execPath, ...launch.nodeFlags, ...argv], {
         stdio: ["ignore", stdout, "pipe"],
-        // BENCH_SERVER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the servers.
+        // BENCH_SERVER_NODE_OPTIONS: NODE_OPTIONS of the servers (e.g. `--trace-gc`). Node refuses `--cpu-prof` there:
+        // profile the two NMIs with BENCH_NMI_NODE_FLAGS="<the image's flags> --cpu-prof --cpu-prof-dir=<dir>" instead.
         env: { ...launch.env, PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", NODE_OPTIONS: process.env["BENCH_SERVER_NODE_OPTIONS"] ?? "" },
       });
       if (stdout !== devNull) closeSync(stdout);

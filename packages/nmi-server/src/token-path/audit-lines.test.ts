@@ -122,6 +122,31 @@ describe("PinoAuditWriter", () => {
     );
   });
 
+  it("writes the time exactly as pino's isoTime (toISOString) for any sequence of times, within and across seconds", () => {
+    // Times between 1970 and 2200, and each one's neighbours in the same and the next second.
+    const anyMs = fc.integer({ min: 0, max: 7_258_118_400_000 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(anyMs, fc.integer({ min: 0, max: 1_500 })), { minLength: 1, maxLength: 6 }), (times) => {
+        const out = collector();
+        let nowMs = 0;
+        const writer = new PinoAuditWriter({ logger: createNmiPino({ destination: out }), destination: out, now: () => new Date(nowMs) });
+        const expected: string[] = [];
+        for (const [base, step] of times) {
+          for (const ms of [base, base + step]) {
+            nowMs = ms;
+            writer.write(record(ms));
+            writer.flush();
+            expected.push(new Date(ms).toISOString());
+          }
+        }
+        expect(out.lines().map((l) => (l as { time: string }).time)).toEqual(expected);
+        // The bytes as pino writes them: `"time":"<ISO>"` right after the level.
+        expect(out.chunks.map((c) => c.slice(0, 49))).toEqual(expected.map((t) => `{"level":"info","time":"${t}"`.slice(0, 49)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("writes one chunk per event-loop turn, in order, and splits at maxBatch", async () => {
     const out = collector();
     const writer = new PinoAuditWriter({ logger: createNmiPino({ destination: out }), destination: out, maxBatch: 4 });
