@@ -43,6 +43,23 @@ describe("cached views", () => {
     );
   });
 
+  it("keeps a label whose key is __proto__ as a label (the seed -366893553 counterexample of the property above)", () => {
+    const labelsWithProto = JSON.parse('{"__proto__":" ","app":"a"}') as Record<string, string>;
+    const p: PodView = {
+      kind: "Pod",
+      metadata: { name: "p", namespace: "n", labels: labelsWithProto, annotations: {}, finalizers: [] },
+      nodeName: "",
+      serviceAccountName: "default",
+      hostNetwork: false,
+      phase: "Pending",
+      podIP: "",
+      podIPs: [],
+    };
+    const cached = podForCache(p, new SharedValues(16));
+    expect(Object.keys(cached.metadata.labels)).toStrictEqual(["__proto__", "app"]);
+    expect(Object.getPrototypeOf(cached.metadata.labels)).toBe(Object.prototype);
+  });
+
   it("shares equal values and stays within its capacity however many distinct ones it sees (property)", () => {
     fc.assert(
       fc.property(fc.array(fc.string(), { maxLength: 200 }), fc.integer({ min: 1, max: 16 }), (values, capacity) => {

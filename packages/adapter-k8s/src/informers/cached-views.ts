@@ -60,9 +60,9 @@ export class SharedValues {
     const keys = Object.keys(value);
     if (keys.length === 0) return NO_ENTRIES;
     return this.#records.getOrAdd(JSON.stringify(value), () => {
-      const out: Record<string, string> = {};
-      for (const key of keys) out[key] = this.string(value[key] as string);
-      return Object.freeze(out);
+      // Object.fromEntries defines own properties, so every key — `__proto__` included — is kept as data;
+      // assigning `out[key]` would have set the prototype instead and dropped that label.
+      return Object.freeze(Object.fromEntries(keys.map((key) => [key, this.string(value[key] as string)])));
     });
   }
 
