@@ -37,6 +37,11 @@ export type { FakeIdentityCatalogOptions, FakeIdentityInput } from "./fakes/fake
 // trusted by FakeAadServer's federated exchange (`catalog.federatedCredentials`) and behind core's
 // FederatedCredentialPort (FakeFederatedCredentialPort).
 export { FakeFederatedCredentialPort } from "./fakes/fake-federated-credential-port.js";
+export type {
+  FakeFederatedCredentialPortCall,
+  FakeFederatedCredentialPortCounts,
+  FakeFederatedCredentialPortOptions,
+} from "./fakes/fake-federated-credential-port.js";
 export { FakeFederatedCredentials } from "./fakes/fake-federated-credentials.js";
 export type {
   FakeFederatedCredentialsOptions,

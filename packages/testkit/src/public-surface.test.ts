@@ -33,7 +33,7 @@ const TYPES = [
   "FakeAadServerOptions", "FakeArmAuthOptions", "FakeArmCounts", "FakeArmFault", "FakeArmLroOptions",
   "FakeArmOperation", "FakeArmRequestInfo", "FakeArmRequestLogEntry", "FakeArmServerOptions", "FakeCertificateOptions",
   "FakeClusterOptions",
-  "FakeComputeOptions", "FakeFederatedCredential", "FakeFederatedCredentialCounts", "FakeFederatedCredentialError", "FakeFederatedCredentialInput", "FakeFederatedCredentialProperties", "FakeFederatedCredentialWrite", "FakeFederatedCredentialsOptions", "FakeIdentityCatalogOptions", "FakeIdentityInput", "FakeImdsCounts", "FakeImdsFault",
+  "FakeComputeOptions", "FakeFederatedCredential", "FakeFederatedCredentialCounts", "FakeFederatedCredentialError", "FakeFederatedCredentialInput", "FakeFederatedCredentialPortCall", "FakeFederatedCredentialPortCounts", "FakeFederatedCredentialPortOptions", "FakeFederatedCredentialProperties", "FakeFederatedCredentialWrite", "FakeFederatedCredentialsOptions", "FakeIdentityCatalogOptions", "FakeIdentityInput", "FakeImdsCounts", "FakeImdsFault",
   "FakeImdsRequestLogEntry", "FakeImdsServerOptions", "FakeKeyVaultOptions", "FakeKeyVaultRequestLogEntry",
   "FakeKubeApiServerOptions", "FakeLeaseStoreOptions", "FakeSecretOptions", "FakeSecretProviderClass",
   "FakeServicePrincipal", "FakeTokenCall", "FakeTokenClaims", "FakeTokenCounts", "FakeTokenSourceOptions",

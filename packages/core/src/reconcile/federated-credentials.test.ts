@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { VirtualClock } from "@podid/testkit";
+import { FakeFederatedCredentialPort, FakeIdentityCatalog, VirtualClock } from "@podid/testkit";
 import { federatedCredentialName } from "../federated/credential-name.js";
 import { FEDERATED_TOKEN_AUDIENCE, serviceAccountSubject } from "../federated/service-account-subject.js";
-import type { FederatedCredential, FederatedCredentialError, FederatedCredentialPort } from "../ports/federated-credential.port.js";
-import { err, ok, type Result } from "../result.js";
+import type { FederatedCredential } from "../ports/federated-credential.port.js";
 import { FederatedCredentialExecutor } from "./federated-credentials.js";
 
 const ISSUER = "https://issuer.cluster.test";
@@ -19,69 +18,18 @@ const ours = (subject: string): FederatedCredential => ({
 });
 
 /**
- * A port with Entra ID's rules that matter here: a write overlapping another under the same identity gets 409
- * (and is recorded), 20 credentials at most, calls take `latencyMs` of the virtual clock, and scripted failures.
+ * testkit's port over its fake store, with Entra ID's rules: every call takes `latencyMs` of the virtual clock and a
+ * write then holds the identity as long again, answering 409 to an overlapping write; 20 credentials at most.
  */
-class ScriptedCredentials implements FederatedCredentialPort {
-  readonly store = new Map<string, FederatedCredential[]>();
-  readonly calls: { op: "list" | "create" | "delete"; id: string; name?: string; atMs: number }[] = [];
-  readonly inFlight = new Map<string, number>();
-  peakInFlight = 0;
-  overlaps = 0;
-  /** Errors the next calls answer with, in order (before touching the store). */
-  readonly failures: FederatedCredentialError[] = [];
-
-  readonly clock: VirtualClock;
-  readonly latencyMs: number;
-
-  constructor(clock: VirtualClock, latencyMs = 100) {
-    this.clock = clock;
-    this.latencyMs = latencyMs;
-  }
-
-  async list(id: string): Promise<Result<readonly FederatedCredential[], FederatedCredentialError>> {
-    this.calls.push({ op: "list", id, atMs: this.clock.now() });
-    await this.clock.sleep(this.latencyMs);
-    return ok([...(this.store.get(id) ?? [])]);
-  }
-
-  async create(id: string, credential: FederatedCredential): Promise<Result<FederatedCredential, FederatedCredentialError>> {
-    return this.#write(id, credential.name, "create", (list) => {
-      if (list.length >= 20) return err({ kind: "limit", message: "too many federated identity credentials" });
-      list.push(credential);
-      return ok(credential);
-    });
-  }
-
-  async delete(id: string, name: string): Promise<Result<void, FederatedCredentialError>> {
-    return this.#write(id, name, "delete", (list) => {
-      const at = list.findIndex((c) => c.name === name);
-      if (at < 0) return err({ kind: "notFound", message: "no such credential" });
-      list.splice(at, 1);
-      return ok(undefined);
-    });
-  }
-
-  async #write<T>(id: string, name: string, op: "create" | "delete", apply: (list: FederatedCredential[]) => Result<T, FederatedCredentialError>): Promise<Result<T, FederatedCredentialError>> {
-    this.calls.push({ op, id, name, atMs: this.clock.now() });
-    const now = (this.inFlight.get(id) ?? 0) + 1;
-    this.inFlight.set(id, now);
-    this.peakInFlight = Math.max(this.peakInFlight, now);
-    try {
-      await this.clock.sleep(this.latencyMs);
-      if (now > 1) {
-        this.overlaps++;
-        return err({ kind: "conflict", message: "another operation is in progress" });
-      }
-      const scripted = this.failures.shift();
-      if (scripted !== undefined) return err(scripted);
-      const list = this.store.get(id) ?? [];
-      this.store.set(id, list);
-      return apply(list);
-    } finally {
-      this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1);
-    }
-  }
+function setup(latencyMs = 100) {
+  const clock = new VirtualClock();
+  const catalog = new FakeIdentityCatalog({ clock, federated: { writeLatencyMs: latencyMs } });
+  for (const id of [ID_A, ID_B]) catalog.register(id);
+  const port = new FakeFederatedCredentialPort(catalog.federatedCredentials, { clock, latencyMs });
+  const seed = (id: string, credentials: readonly FederatedCredential[]): void => {
+    for (const credential of credentials) catalog.federatedCredentials.add(id, credential.name, credential);
+  };
+  return { clock, port, seed };
 }
 
 /** Runs the virtual clock until `promise` settles (bounded). */
@@ -97,32 +45,29 @@ async function settle<T>(clock: VirtualClock, promise: Promise<T>): Promise<T> {
 
 describe("FederatedCredentialExecutor", () => {
   it("lists, then creates one credential per needed subject, one write at a time", async () => {
-    const clock = new VirtualClock();
-    const port = new ScriptedCredentials(clock);
+    const { clock, port } = setup();
     const executor = new FederatedCredentialExecutor(port, clock, { issuer: ISSUER });
     const outcome = await settle(clock, executor.ensure("a", ID_A, [sa(2), sa(1), sa(1)]));
     expect(outcome).toMatchObject({ trusted: [sa(1), sa(2)], refused: [], writes: 2 });
     expect(outcome.error).toBeUndefined();
     expect(port.calls.map((c) => c.op)).toStrictEqual(["list", "create", "create"]);
-    expect(port.store.get(ID_A)).toStrictEqual([ours(sa(1)), ours(sa(2))]);
-    expect(port.peakInFlight).toBe(1);
+    expect(port.held(ID_A)).toStrictEqual([ours(sa(1)), ours(sa(2))]);
+    expect(port.counts().peakInFlightPerIdentity).toBe(1);
   });
 
   it("never has two writes in flight under one identity, however many ensures arrive at once", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom("a", "b"), fc.subarray([0, 1, 2, 3, 4, 5], { minLength: 1 })), { minLength: 2, maxLength: 12 }), async (requests) => {
-        const clock = new VirtualClock();
-        const port = new ScriptedCredentials(clock);
+        const { clock, port } = setup();
         const executor = new FederatedCredentialExecutor(port, clock, { issuer: ISSUER });
         const runs = requests.map(([identity, subjects]) => executor.ensure(identity, identity === "a" ? ID_A : ID_B, subjects.map(sa)));
         const outcomes = await settle(clock, Promise.all(runs));
-        expect(port.overlaps).toBe(0);
-        expect(port.peakInFlight).toBe(1);
+        expect(port.counts()).toMatchObject({ conflicts: 0, peakInFlightPerIdentity: 1 });
         // The last run per identity decides what is held: exactly its subjects, all trusted.
         for (const id of ["a", "b"]) {
           const last = requests.map((r, i) => [r, outcomes[i]] as const).filter(([[identity]]) => identity === id).at(-1);
           if (last === undefined) continue;
-          const held = (port.store.get(id === "a" ? ID_A : ID_B) ?? []).map((c) => c.subject).sort();
+          const held = port.held(id === "a" ? ID_A : ID_B).map((c) => c.subject).sort();
           expect(held).toStrictEqual([...new Set(last[0][1].map(sa))].sort());
           expect(last[1]?.trusted).toStrictEqual(held);
         }
@@ -132,9 +77,9 @@ describe("FederatedCredentialExecutor", () => {
   });
 
   it("retries 409 and 429 with back-off, waiting at least Retry-After", async () => {
-    const clock = new VirtualClock();
-    const port = new ScriptedCredentials(clock, 10);
-    port.failures.push({ kind: "conflict", message: "409" }, { kind: "throttled", retryAfterMs: 4_000, message: "429" });
+    const { clock, port } = setup(10);
+    port.failNext(1, { kind: "conflict", message: "409" }, ["create"]);
+    port.failNext(1, { kind: "throttled", retryAfterMs: 4_000, message: "429" }, ["create"]);
     const executor = new FederatedCredentialExecutor(port, clock, { issuer: ISSUER, initialBackoffMs: 500 });
     const outcome = await settle(clock, executor.ensure("a", ID_A, [sa(1)]));
     expect(outcome).toMatchObject({ trusted: [sa(1)], writes: 3 });
@@ -145,22 +90,20 @@ describe("FederatedCredentialExecutor", () => {
   });
 
   it("gives up after maxAttempts and reports the error; a non-retryable failure stops at once", async () => {
-    const clock = new VirtualClock();
-    const port = new ScriptedCredentials(clock, 1);
-    port.failures.push(...Array.from({ length: 3 }, () => ({ kind: "conflict" as const, message: "409" })));
+    const { clock, port } = setup(1);
+    port.failNext(3, { kind: "conflict", message: "409" }, ["create"]);
     const executor = new FederatedCredentialExecutor(port, clock, { issuer: ISSUER, maxAttempts: 3, initialBackoffMs: 10 });
     const outcome = await settle(clock, executor.ensure("a", ID_A, [sa(1)]));
     expect(outcome.error?.kind).toBe("conflict");
     expect(outcome.trusted).toStrictEqual([]);
-    port.failures.push({ kind: "failed", status: 403, message: "AuthorizationFailed" });
+    port.failNext(1, { kind: "failed", status: 403, message: "AuthorizationFailed" }, ["create"]);
     const forbidden = await settle(clock, executor.ensure("a", ID_A, [sa(1)]));
     expect(forbidden).toMatchObject({ writes: 1, error: { kind: "failed", status: 403 } });
   });
 
   it("refuses the 21st subject and writes nothing for it", async () => {
-    const clock = new VirtualClock();
-    const port = new ScriptedCredentials(clock, 1);
-    port.store.set(ID_A, Array.from({ length: 20 }, (_, i) => ({ ...ours(sa(i)), name: `hand-made-${i}` })));
+    const { clock, port, seed } = setup(1);
+    seed(ID_A, Array.from({ length: 20 }, (_, i) => ({ ...ours(sa(i)), name: `hand-made-${i}` })));
     const executor = new FederatedCredentialExecutor(port, clock, { issuer: ISSUER });
     const outcome = await settle(clock, executor.ensure("a", ID_A, [sa(3), sa(20)]));
     expect(outcome).toMatchObject({ trusted: [sa(3)], refused: [sa(20)], writes: 0 });
@@ -168,9 +111,8 @@ describe("FederatedCredentialExecutor", () => {
   });
 
   it("treats a 400 limit on create (the identity filled up since the list) as a refusal of the rest", async () => {
-    const clock = new VirtualClock();
-    const port = new ScriptedCredentials(clock, 1);
-    port.failures.push({ kind: "limit", message: "limit" });
+    const { clock, port } = setup(1);
+    port.failNext(1, { kind: "limit", message: "limit" }, ["create"]);
     const executor = new FederatedCredentialExecutor(port, clock, { issuer: ISSUER });
     const outcome = await settle(clock, executor.ensure("a", ID_A, [sa(1), sa(2)]));
     expect(outcome).toMatchObject({ trusted: [], refused: [sa(1), sa(2)] });
@@ -178,25 +120,23 @@ describe("FederatedCredentialExecutor", () => {
   });
 
   it("deletes only its own unneeded credentials, before creating, and counts every write", async () => {
-    const clock = new VirtualClock();
-    const port = new ScriptedCredentials(clock, 1);
+    const { clock, port, seed } = setup(1);
     const foreign = { ...ours(sa(7)), name: "someone-elses" };
     const otherCluster = { ...ours(sa(8)), issuer: "https://other", name: federatedCredentialName("https://other", sa(8)) };
-    port.store.set(ID_A, [ours(sa(5)), ours(sa(6)), foreign, otherCluster]);
+    seed(ID_A, [ours(sa(5)), ours(sa(6)), foreign, otherCluster]);
     const writes: string[] = [];
     const executor = new FederatedCredentialExecutor(port, clock, { issuer: ISSUER, onWrite: (op, result) => writes.push(`${op}:${result}`) });
     const outcome = await settle(clock, executor.ensure("a", ID_A, [sa(6), sa(1)]));
     expect(outcome.deleted).toStrictEqual([ours(sa(5))]);
     expect(outcome.trusted).toStrictEqual([sa(1), sa(6)]);
     expect(port.calls.map((c) => c.op)).toStrictEqual(["list", "delete", "create"]);
-    expect(port.store.get(ID_A)?.map((c) => c.name).sort()).toStrictEqual([ours(sa(6)).name, foreign.name, otherCluster.name, ours(sa(1)).name].sort());
+    expect(port.held(ID_A).map((c) => c.name).sort()).toStrictEqual([ours(sa(6)).name, foreign.name, otherCluster.name, ours(sa(1)).name].sort());
     expect(writes).toStrictEqual(["delete:success", "create:success"]);
   });
 
   it("reuses a credential someone else made for the same issuer and subject", async () => {
-    const clock = new VirtualClock();
-    const port = new ScriptedCredentials(clock, 1);
-    port.store.set(ID_A, [{ ...ours(sa(1)), name: "made-by-hand" }]);
+    const { clock, port, seed } = setup(1);
+    seed(ID_A, [{ ...ours(sa(1)), name: "made-by-hand" }]);
     const executor = new FederatedCredentialExecutor(port, clock, { issuer: ISSUER });
     const outcome = await settle(clock, executor.ensure("a", ID_A, [sa(1)]));
     expect(outcome).toMatchObject({ trusted: [sa(1)], writes: 0 });

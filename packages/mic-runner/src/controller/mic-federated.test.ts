@@ -1,19 +1,27 @@
 import { describe, expect, it } from "vitest";
 import {
-  err,
   federatedCredentialName,
   FEDERATED_TOKEN_AUDIENCE,
-  ok,
   serviceAccountSubject,
   type AzureIdentity,
   type FederatedCredential,
-  type FederatedCredentialError,
-  type FederatedCredentialPort,
   type NodeView,
   type PodView,
-  type Result,
 } from "@podid/core";
-import { FakeCluster, FakeCompute, makeBinding, makeIdentity, makePod, RecordingEventRecorder, RecordingLogger, RecordingMetrics, TEST_NODE, VirtualClock } from "@podid/testkit";
+import {
+  FakeCluster,
+  FakeCompute,
+  FakeFederatedCredentialPort,
+  FakeIdentityCatalog,
+  makeBinding,
+  makeIdentity,
+  makePod,
+  RecordingEventRecorder,
+  RecordingLogger,
+  RecordingMetrics,
+  TEST_NODE,
+  VirtualClock,
+} from "@podid/testkit";
 import { MIC_COUNTER } from "../observability/mic-metrics.js";
 import { MicController } from "./mic-controller.js";
 
@@ -25,76 +33,9 @@ const NODE: NodeView = {
   providerID: "azure:///subscriptions/s/resourceGroups/mc/providers/Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-12345678-vmss/virtualMachines/0",
 };
 
-/** Federated credentials with Entra ID's rules that matter to MIC: 409 on overlapping writes per identity, a cap of 20, latency. */
-class CredentialStore implements FederatedCredentialPort {
-  readonly byId = new Map<string, FederatedCredential[]>();
-  readonly writes: { op: "create" | "delete"; id: string; name: string; atMs: number }[] = [];
-  readonly #inFlight = new Map<string, number>();
-  peakInFlight = 0;
-  conflicts = 0;
-  /** Deletes to refuse with a 403 before the store is touched. */
-  failDeletes = 0;
-  /** Creates to refuse with a 403 (Infinity: all). */
-  failCreates = 0;
-
-  readonly clock: VirtualClock;
-  readonly latencyMs: number;
-
-  constructor(clock: VirtualClock, latencyMs = 1_000) {
-    this.clock = clock;
-    this.latencyMs = latencyMs;
-  }
-
-  async list(id: string): Promise<Result<readonly FederatedCredential[], FederatedCredentialError>> {
-    await this.clock.sleep(100);
-    return ok([...(this.byId.get(id) ?? [])]);
-  }
-
-  create(id: string, credential: FederatedCredential): Promise<Result<FederatedCredential, FederatedCredentialError>> {
-    return this.#write("create", id, credential.name, (list) => {
-      if (this.failCreates > 0) {
-        this.failCreates--;
-        return err({ kind: "failed", status: 403, message: "AuthorizationFailed: no federatedIdentityCredentials/write" });
-      }
-      if (list.length >= 20) return err({ kind: "limit", message: "limit of 20 reached" });
-      list.push(credential);
-      return ok(credential);
-    });
-  }
-
-  delete(id: string, name: string): Promise<Result<void, FederatedCredentialError>> {
-    return this.#write("delete", id, name, (list) => {
-      if (this.failDeletes > 0) {
-        this.failDeletes--;
-        return err({ kind: "failed", status: 403, message: "AuthorizationFailed" });
-      }
-      const at = list.findIndex((c) => c.name === name);
-      if (at >= 0) list.splice(at, 1);
-      return ok(undefined);
-    });
-  }
-
-  async #write<T>(op: "create" | "delete", id: string, name: string, apply: (list: FederatedCredential[]) => Result<T, FederatedCredentialError>) {
-    this.writes.push({ op, id, name, atMs: this.clock.now() });
-    const n = (this.#inFlight.get(id) ?? 0) + 1;
-    this.#inFlight.set(id, n);
-    this.peakInFlight = Math.max(this.peakInFlight, n);
-    try {
-      await this.clock.sleep(this.latencyMs);
-      if (n > 1) {
-        this.conflicts++;
-        return err({ kind: "conflict" as const, message: "409 concurrent write" });
-      }
-      const list = this.byId.get(id) ?? [];
-      this.byId.set(id, list);
-      return apply(list);
-    } finally {
-      this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1);
-    }
-  }
-}
-
-function federatedIdentity(name: string, serviceAccounts: readonly string[]): AzureIdentity {
+/** A type-3 AzureIdentity whose user-assigned identity exists in `catalog` (federated credentials need their parent). */
+function federatedIdentity(catalog: FakeIdentityCatalog, name: string, serviceAccounts: readonly string[]): AzureIdentity {
+  catalog.register(armId(name));
   const base = makeIdentity({ name, namespace: "team-a" });
   return { ...base, spec: { ...base.spec, type: 3, resourceID: armId(name), tenantID: "t", serviceAccounts } };
 }
@@ -107,7 +48,10 @@ function world(options: { issuer?: string | undefined } = {}) {
   const clock = new VirtualClock({ startMs: 1_700_000_000_000 });
   const cluster = new FakeCluster({ clock });
   const compute = new FakeCompute({ clock, patchLatencyMs: 40_000, getLatencyMs: 200 });
-  const credentials = new CredentialStore(clock);
+  // Entra ID's rules over testkit's store: a list takes 100 ms, a write 1 s (the last 900 ms holding the identity, 409 to overlaps).
+  const catalog = new FakeIdentityCatalog({ clock, federated: { writeLatencyMs: 900 } });
+  const credentials = new FakeFederatedCredentialPort(catalog.federatedCredentials, { clock, latencyMs: 100 });
+  const writes = () => credentials.calls.filter((c) => c.op !== "list");
   const events = new RecordingEventRecorder();
   const metrics = new RecordingMetrics();
   const issuer = "issuer" in options ? options.issuer : ISSUER;
@@ -134,13 +78,13 @@ function world(options: { issuer?: string | undefined } = {}) {
     while (!done() && clock.now() - start < maxMs) await clock.advanceAsync(stepMs);
     return clock.now() - start;
   };
-  return { clock, cluster, compute, credentials, events, metrics, controller, aais, runUntil, issuerLookups: () => issuerLookups };
+  return { clock, cluster, compute, catalog, credentials, writes, events, metrics, controller, aais, runUntil, issuerLookups: () => issuerLookups };
 }
 
 describe("MicController — federated identities (docs/adr/0021-federated-identities.md)", () => {
   it("assigns trusted pods through one credential per service account, with no VM/VMSS call, and warns about untrusted pods", async () => {
     const w = world();
-    const identity = federatedIdentity("fed", ["web", "batch"]);
+    const identity = federatedIdentity(w.catalog, "fed", ["web", "batch"]);
     w.cluster.apply("azureidentities", identity);
     w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
     w.controller.start();
@@ -150,21 +94,20 @@ describe("MicController — federated identities (docs/adr/0021-federated-identi
     expect(w.aais()).toHaveLength(30);
     expect(w.aais().every((a) => a.status === "Assigned")).toBe(true);
     expect(w.compute.counts()).toMatchObject({ gets: 0, patches: 0 });
-    expect(w.credentials.byId.get(armId("fed"))?.map((c) => [c.subject, c.issuer, c.audiences, c.name])).toStrictEqual(
+    expect(w.credentials.held(armId("fed")).map((c) => [c.subject, c.issuer, c.audiences, c.name])).toStrictEqual(
       ["web", "batch"]
         .map((sa) => serviceAccountSubject("team-a", sa))
         .sort()
         .map((subject) => [subject, ISSUER, [FEDERATED_TOKEN_AUDIENCE], federatedCredentialName(ISSUER, subject)]),
     );
-    expect(w.credentials.peakInFlight).toBe(1);
-    expect(w.credentials.conflicts).toBe(0);
+    expect(w.credentials.counts()).toMatchObject({ peakInFlightPerIdentity: 1, conflicts: 0 });
     const untrusted = w.events.find({ reason: "FederatedServiceAccountNotTrusted" });
     expect(untrusted.map((e) => `${e.object.kind}/${e.object.name}`).sort()).toStrictEqual(["Pod/intruder-0", "Pod/intruder-1", "Pod/intruder-2"]);
     expect(untrusted[0]?.type).toBe("Warning");
     expect(w.metrics.counter(MIC_COUNTER.federatedCredentialWrites, { operation_type: "fic_create" })).toBe(2);
     // Quiet afterwards: more passes write nothing more, and the issuer was looked up once.
     await w.clock.advanceAsync(30_000);
-    expect(w.credentials.writes).toHaveLength(2);
+    expect(w.writes()).toHaveLength(2);
     expect(w.events.find({ reason: "FederatedServiceAccountNotTrusted" })).toHaveLength(3);
     expect(w.issuerLookups()).toBe(1);
     w.controller.stop();
@@ -173,7 +116,7 @@ describe("MicController — federated identities (docs/adr/0021-federated-identi
   it("never has two credential writes in flight per identity when many identities and service accounts arrive at once", async () => {
     const w = world();
     const accounts = ["a", "b", "c", "d", "e", "f"];
-    const identities = ["one", "two", "three"].map((name) => federatedIdentity(name, accounts));
+    const identities = ["one", "two", "three"].map((name) => federatedIdentity(w.catalog, name, accounts));
     for (const identity of identities) {
       w.cluster.apply("azureidentities", identity);
       w.cluster.apply("azureidentitybindings", makeBinding(identity, identity.metadata.name));
@@ -185,21 +128,18 @@ describe("MicController — federated identities (docs/adr/0021-federated-identi
     }
     await w.runUntil(() => w.aais().length === 54 && w.aais().every((a) => a.status === "Assigned"), 300_000);
     expect(w.aais().filter((a) => a.status === "Assigned")).toHaveLength(54);
-    expect(w.credentials.writes).toHaveLength(18);
-    expect(w.credentials.peakInFlight).toBe(1);
-    expect(w.credentials.conflicts).toBe(0);
+    expect(w.writes()).toHaveLength(18);
+    expect(w.credentials.counts()).toMatchObject({ peakInFlightPerIdentity: 1, conflicts: 0 });
     expect(w.compute.counts()).toMatchObject({ gets: 0, patches: 0 });
     w.controller.stop();
   });
 
   it("refuses the 21st credential: the object stays Created with one FederatedCredentialLimit Warning on it", async () => {
     const w = world();
-    const store = w.credentials;
-    store.byId.set(
-      armId("full"),
-      Array.from({ length: 20 }, (_, i) => ({ name: `hand-made-${i}`, issuer: ISSUER, subject: serviceAccountSubject("elsewhere", `sa-${i}`), audiences: [FEDERATED_TOKEN_AUDIENCE] })),
-    );
-    const identity = federatedIdentity("full", ["web"]);
+    const identity = federatedIdentity(w.catalog, "full", ["web"]);
+    for (let i = 0; i < 20; i++) {
+      w.catalog.federatedCredentials.add(armId("full"), `hand-made-${i}`, { issuer: ISSUER, subject: serviceAccountSubject("elsewhere", `sa-${i}`), audiences: [FEDERATED_TOKEN_AUDIENCE] });
+    }
     w.cluster.apply("azureidentities", identity);
     w.cluster.apply("azureidentitybindings", makeBinding(identity, "full"));
     w.controller.start();
@@ -210,52 +150,52 @@ describe("MicController — federated identities (docs/adr/0021-federated-identi
     const limit = w.events.find({ reason: "FederatedCredentialLimit" });
     expect(limit).toHaveLength(1);
     expect(limit[0]?.object).toMatchObject({ kind: "AzureAssignedIdentity", name: w.aais()[0]?.metadata.name });
-    expect(store.writes).toStrictEqual([]);
-    expect(store.byId.get(armId("full"))).toHaveLength(20);
+    expect(w.writes()).toStrictEqual([]);
+    expect(w.credentials.held(armId("full"))).toHaveLength(20);
     w.controller.stop();
   });
 
   it("deletes the objects of departed pods without a VM/VMSS call, and then only its own unneeded credentials", async () => {
     const w = world();
-    const identity = federatedIdentity("fed", ["web", "api"]);
+    const identity = federatedIdentity(w.catalog, "fed", ["web", "api"]);
     const foreign: FederatedCredential = { name: "made-by-hand", issuer: ISSUER, subject: serviceAccountSubject("team-z", "x"), audiences: [FEDERATED_TOKEN_AUDIENCE] };
-    w.credentials.byId.set(armId("fed"), [foreign]);
+    w.catalog.federatedCredentials.add(armId("fed"), foreign.name, foreign);
     w.cluster.apply("azureidentities", identity);
     w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
     w.controller.start();
     w.cluster.apply("pods", podAs("web-0", "web", "fed", "10.0.4.1"));
     w.cluster.apply("pods", podAs("api-0", "api", "fed", "10.0.4.2"));
     await w.runUntil(() => w.aais().length === 2 && w.aais().every((a) => a.status === "Assigned"), 60_000);
-    expect(w.credentials.byId.get(armId("fed"))).toHaveLength(3);
+    expect(w.credentials.held(armId("fed"))).toHaveLength(3);
     w.cluster.remove("pods", "team-a", "api-0");
-    await w.runUntil(() => w.aais().length === 1 && w.credentials.byId.get(armId("fed"))?.length === 2, 60_000);
+    await w.runUntil(() => w.aais().length === 1 && w.credentials.held(armId("fed")).length === 2, 60_000);
     expect(w.aais().map((a) => a.spec.pod)).toStrictEqual(["web-0"]);
-    expect(w.credentials.byId.get(armId("fed"))?.map((c) => c.name).sort()).toStrictEqual([federatedCredentialName(ISSUER, serviceAccountSubject("team-a", "web")), "made-by-hand"].sort());
+    expect(w.credentials.held(armId("fed")).map((c) => c.name).sort()).toStrictEqual([federatedCredentialName(ISSUER, serviceAccountSubject("team-a", "web")), "made-by-hand"].sort());
     expect(w.compute.counts()).toMatchObject({ gets: 0, patches: 0 });
     w.controller.stop();
   });
 
   it("retries the clean-up of a credential whose delete failed after its last object went", async () => {
     const w = world();
-    const identity = federatedIdentity("fed", ["web"]);
+    const identity = federatedIdentity(w.catalog, "fed", ["web"]);
     w.cluster.apply("azureidentities", identity);
     w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
     w.controller.start();
     w.cluster.apply("pods", podAs("web-0", "web", "fed", "10.0.6.1"));
     await w.runUntil(() => w.aais().length === 1 && w.aais()[0]?.status === "Assigned", 60_000);
-    w.credentials.failDeletes = 1;
+    w.credentials.failNext(1, { kind: "failed", status: 403, message: "AuthorizationFailed" }, ["delete"]);
     w.cluster.remove("pods", "team-a", "web-0");
-    await w.runUntil(() => w.aais().length === 0 && w.credentials.byId.get(armId("fed"))?.length === 0, 60_000);
+    await w.runUntil(() => w.aais().length === 0 && w.credentials.held(armId("fed")).length === 0, 60_000);
     expect(w.aais()).toStrictEqual([]);
-    expect(w.credentials.byId.get(armId("fed"))).toStrictEqual([]);
-    expect(w.credentials.writes.filter((c) => c.op === "delete")).toHaveLength(2);
+    expect(w.credentials.held(armId("fed"))).toStrictEqual([]);
+    expect(w.writes().filter((c) => c.op === "delete")).toHaveLength(2);
     w.controller.stop();
   });
 
   it("backs off an identity whose writes keep failing, and leaves its object Created with the reason", async () => {
     const w = world();
-    w.credentials.failCreates = Number.POSITIVE_INFINITY;
-    const identity = federatedIdentity("fed", ["web"]);
+    w.credentials.failNext(Number.POSITIVE_INFINITY, { kind: "failed", status: 403, message: "AuthorizationFailed: no federatedIdentityCredentials/write" }, ["create"]);
+    const identity = federatedIdentity(w.catalog, "fed", ["web"]);
     w.cluster.apply("azureidentities", identity);
     w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
     w.controller.start();
@@ -263,7 +203,7 @@ describe("MicController — federated identities (docs/adr/0021-federated-identi
     await w.clock.advanceAsync(0);
     for (let i = 0; i < 120; i++) await w.clock.advanceAsync(500);
     // 60 s with a 5 s backoff doubling: attempts at about 0, 5, 15, 35 s — not one per batch window.
-    const attempts = w.credentials.writes.filter((c) => c.op === "create").length;
+    const attempts = w.writes().filter((c) => c.op === "create").length;
     expect(attempts).toBeGreaterThanOrEqual(3);
     expect(attempts).toBeLessThanOrEqual(5);
     expect(w.aais().map((a) => a.status)).toStrictEqual(["Created"]);
@@ -273,7 +213,7 @@ describe("MicController — federated identities (docs/adr/0021-federated-identi
 
   it("without an issuer writes no credential: objects stay Created with one Event saying why", async () => {
     const w = world({ issuer: undefined });
-    const identity = federatedIdentity("fed", ["web"]);
+    const identity = federatedIdentity(w.catalog, "fed", ["web"]);
     w.cluster.apply("azureidentities", identity);
     w.cluster.apply("azureidentitybindings", makeBinding(identity, "fed"));
     w.controller.start();
@@ -284,7 +224,7 @@ describe("MicController — federated identities (docs/adr/0021-federated-identi
     const why = w.events.find({ reason: "FederatedIssuerUnknown" });
     expect(why).toHaveLength(1);
     expect(why[0]?.message).toContain("--service-account-issuer");
-    expect(w.credentials.writes).toStrictEqual([]);
+    expect(w.writes()).toStrictEqual([]);
     w.controller.stop();
   });
 });
