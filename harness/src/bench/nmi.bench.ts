@@ -14,10 +14,13 @@
  *   receiving pod events;
  * - the cost is server CPU time per request — utime + stime of the server process from /proc over the run ÷
  *   requests wrk completed — which other load on the machine barely moves, unlike throughput; p99 comes from
- *   wrk's latency distribution.
+ *   wrk's latency distribution;
+ * - idle CPUs poll instead of halting during the runs (`/dev/cpu_dma_latency` held at 0 µs; `BENCH_IDLE_POLL=0`
+ *   turns it off): on a virtual machine, waking a halted CPU costs the waker an interrupt and a VM exit, which
+ *   the slower server paid more often inside its own writes (see `idle-poll.ts`);
  *
- * Warm-up, then `BENCH_REPS` (default 3) rounds of bare → shipped → decided, `BENCH_SECONDS` (default 5)
- * each, saturated and then paced at one common rate (`BENCH_PACED_RPS`, see below); per-run figures, medians, then the upstream-call count per token lifetime (in-process, as before)
+ * Warm-up, then `BENCH_REPS` (default 3) rounds of `BENCH_SECONDS` (default 6) one-second slices of
+ * bare → shipped → decided (interleaved, each variant's slices summed), saturated and then paced at one common rate (`BENCH_PACED_RPS`, see below); per-run figures, medians, then the upstream-call count per token lifetime (in-process, as before)
  * and one JSON line. Needs root, `ip`, `iptables`, `taskset`, `curl` and `wrk`; says which is missing.
  * @packageDocumentation
  */
@@ -35,13 +38,17 @@ import { NodeFakes } from "../nmi-e2e/node-fakes.js";
 import { tokenTarget } from "../nmi-e2e/pod-clients.js";
 import { measureUpstreamCalls, UPSTREAM_SCENARIO } from "./nmi-upstream-lifetime.js";
 import { readImageLaunch, type ImageLaunch } from "./nmi-footprint-image.js";
+import { holdIdlePolling, type IdlePollHold } from "./idle-poll.js";
+import { sliceOrder } from "./slice-order.js";
+import { addHistograms, HISTOGRAM_BASE, parseHistogramLine, percentileMs, WRK_HISTOGRAM_LUA } from "./latency-histogram.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CRDS = join(ROOT, "deploy/crds.yaml");
 const BARE_MAIN = fileURLToPath(new URL("./nmi-bench-bare-main.js", import.meta.url));
 const DECIDED_MAIN = fileURLToPath(new URL("./nmi-bench-nmi-main.js", import.meta.url));
 
-const SECONDS = Number(process.env["BENCH_SECONDS"] ?? "5");
+/** Slices per round (one second each); 6 covers every order of the three variants' Williams design once. */
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? "6");
 const REPS = Number(process.env["BENCH_REPS"] ?? "3");
 const WARMUP_SECONDS = 3;
 const PODS = 110;
@@ -81,10 +88,13 @@ const IMAGE_LAUNCH = overrideNodeFlags(readImageLaunch(readFileSync(join(ROOT, "
  * `<dir>/<variant>.log` instead of `/dev/null`, for diagnosis; the file's writes then count in NMI's CPU time.
  */
 const STDOUT_DIR = process.env["BENCH_SERVER_STDOUT_DIR"];
+/** `BENCH_IDLE_POLL=0`: idle CPUs halt as usual (the wake-up cost then falls on the slower server, see above). */
+const IDLE_POLL = process.env["BENCH_IDLE_POLL"] !== "0";
 
 /**
  * `BENCH_NMI_NODE_FLAGS` (space-separated; empty for none) replaces the image's node flags for both NMI variants,
- * to measure another setting before it goes into the Dockerfile; the header line prints the flags in force.
+ * to measure another setting before it goes into the Dockerfile, or to trace them (`--trace-gc`, `--cpu-prof`:
+ * Node refuses those in `NODE_OPTIONS`); the header line prints the flags in force.
  */
 function overrideNodeFlags(launch: ImageLaunch, flags: string | undefined): ImageLaunch {
   return flags === undefined ? launch : { ...launch, nodeFlags: flags.split(/\s+/).filter((f) => f !== "") };
@@ -112,11 +122,20 @@ done = function(summary, latency, requests)
   io.write(string.format('BENCH {"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"maxUs":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',
     summary.requests, summary.duration, math.floor(latency:percentile(50)), math.floor(latency:percentile(99)), latency.max,
     e.connect, e.read, e.write, e.status, e.timeout))
+  ${WRK_HISTOGRAM_LUA}
 end
 `;
 
-type Variant = "bare" | "shipped" | "decided";
-const VARIANTS: readonly Variant[] = ["bare", "shipped", "decided"];
+type Variant = "bare" | "shipped" | "decided" | "candidate";
+/**
+ * `BENCH_CANDIDATE_MAIN=<an NMI entry .js>` adds a fourth variant, interleaved with the others: that entry (with
+ * `BENCH_CANDIDATE_NODE_FLAGS`, default the image's flags) — another build of NMI, or the shipped one with other
+ * node flags — so a change is measured against the code before it in the very same slices, which this
+ * machine's drift otherwise drowns. Printed beside the others and as `candidateCpuRatio`; no target reads it.
+ */
+const CANDIDATE_MAIN = process.env["BENCH_CANDIDATE_MAIN"];
+const CANDIDATE_FLAGS = process.env["BENCH_CANDIDATE_NODE_FLAGS"];
+const VARIANTS: readonly Variant[] = CANDIDATE_MAIN === undefined ? ["bare", "shipped", "decided"] : ["bare", "shipped", "decided", "candidate"];
 
 /** One measured run. */
 interface Run {
@@ -139,6 +158,11 @@ interface Run {
   /** TCP segments the namespace retransmitted during the run, and retransmission timeouts among them (a lost segment costs ≥ 200 ms). */
   readonly retransmits: number;
   readonly rtoTimeouts: number;
+  /** Latencies by logarithmic bucket (`latency-histogram.ts`, base {@link HISTOGRAM_BASE}), to merge slices. */
+  readonly latencyBuckets: ReadonlyMap<number, number>;
+  /** Server CPU seconds and wrk's load duration in seconds (to merge slices). */
+  readonly cpuS: number;
+  readonly loadS: number;
 }
 
 interface ServerProcess {
@@ -199,7 +223,9 @@ async function main(): Promise<void> {
   let fakes: NodeFakes | undefined;
   let pumping = false;
   let pump: Promise<void> = Promise.resolve();
+  let idlePoll: IdlePollHold | undefined;
   const cleanUp = async (): Promise<void> => {
+    idlePoll?.release();
     pumping = false;
     await pump.catch(() => undefined);
     // SIGTERM first (NMI drains, a profile gets written), SIGKILL for whatever is left after 5 s.
@@ -222,7 +248,7 @@ async function main(): Promise<void> {
     run(["ip", "netns", "add", nsName]);
     await ns.execOrThrow(["ip", "link", "set", "lo", "up"]);
     await ns.execOrThrow(["ip", "addr", "add", "169.254.169.254/32", "dev", "lo"]);
-    const ports: Record<Variant, number> = { bare: 2600, shipped: 2579, decided: 2580 };
+    const ports: Record<Variant, number> = { bare: 2600, shipped: 2579, decided: 2580, candidate: 2581 };
     for (const port of Object.values(ports)) {
       // Round robin: rule k takes one in (PODS − k) of the new connections reaching it.
       for (let k = 0; k < PODS; k++) {
@@ -274,12 +300,12 @@ async function main(): Promise<void> {
     // ── the servers, pinned to CPU 0; NMI's log (one audit line per request) goes to /dev/null ──
     const devNull = openSync("/dev/null", "w");
     const startServer = (variant: Variant, argv: string[]): ServerProcess => {
-      const launch = variant === "bare" ? { nodeFlags: [], env: {} } : IMAGE_LAUNCH;
+      const launch = variant === "bare" ? { nodeFlags: [], env: {} } : variant === "candidate" ? overrideNodeFlags(IMAGE_LAUNCH, CANDIDATE_FLAGS) : IMAGE_LAUNCH;
       const stdout = STDOUT_DIR === undefined ? devNull : openSync(join(STDOUT_DIR, `${variant}.log`), "w");
       const child = spawn("ip", ["netns", "exec", nsName, ...NICE, "taskset", "-c", SERVER_CPU, process.execPath, ...launch.nodeFlags, ...argv], {
         stdio: ["ignore", stdout, "pipe"],
-        // BENCH_SERVER_NODE_OPTIONS: NODE_OPTIONS of the servers (e.g. `--trace-gc`). Node refuses `--cpu-prof` there:
-        // profile the two NMIs with BENCH_NMI_NODE_FLAGS="<the image's flags> --cpu-prof --cpu-prof-dir=<dir>" instead.
+        // BENCH_SERVER_NODE_OPTIONS: NODE_OPTIONS of the servers. Node refuses `--cpu-prof` and `--trace-gc` there:
+        // profile or trace the two NMIs with BENCH_NMI_NODE_FLAGS="<the image's flags> --cpu-prof --cpu-prof-dir=<dir>" instead.
         env: { ...launch.env, PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", NODE_OPTIONS: process.env["BENCH_SERVER_NODE_OPTIONS"] ?? "" },
       });
       if (stdout !== devNull) closeSync(stdout);
@@ -287,7 +313,7 @@ async function main(): Promise<void> {
       child.stderr?.setEncoding("utf8").on("data", (chunk: string) => process.stderr.write(`[${variant}] ${chunk}`));
       return { variant, child, port: ports[variant] };
     };
-    const nmiFlags = (variant: "shipped" | "decided", probe: number): string[] => [
+    const nmiFlags = (variant: Exclude<Variant, "bare">, probe: number): string[] => [
       `--node=${NODE_NAME}`,
       `--kubeconfig=${join(dir, "kubeconfig")}`,
       `--kubelet-config=${join(dir, "kubelet")}`,
@@ -312,7 +338,11 @@ async function main(): Promise<void> {
     await writeFile(join(dir, "body.json"), body);
     const bare = startServer("bare", [BARE_MAIN, "127.0.0.1", String(ports.bare), join(dir, "body.json")]);
     await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${String(ports.bare)}/`])) === "200", "bare server ready");
-    const servers: Record<Variant, ServerProcess> = { bare, shipped, decided };
+    const candidate = CANDIDATE_MAIN === undefined ? undefined : startServer("candidate", [CANDIDATE_MAIN, ...nmiFlags("candidate", 8100)]);
+    if (candidate !== undefined) {
+      await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8100/readyz"])) === "200", "NMI (candidate) ready");
+    }
+    const servers: Record<Variant, ServerProcess> = { bare, shipped, decided, candidate: candidate ?? shipped };
 
     // ── pod events: one pod's label changes every 100 ms, through the fake kube-apiserver ──
     pumping = true;
@@ -347,14 +377,17 @@ async function main(): Promise<void> {
       const line = result.stdout.split("\n").find((l) => l.startsWith("BENCH "));
       if (line === undefined) throw new Error(`wrk printed no summary (exit ${String(result.exitCode)}): ${result.stdout}${result.stderr}`);
       const s = JSON.parse(line.slice(6)) as WrkSummary;
+      const latencyBuckets = parseHistogramLine(result.stdout);
       const busyS = (jiffiesAfter.busy - jiffiesBefore.busy) / CLK_TCK;
+      // The load lasted wrk's duration; the wall time around it adds wrk's start, which the server idles through.
+      const loadS = s.durationUs / 1e6;
       return {
         variant,
         requests: s.requests,
-        rps: s.requests / (s.durationUs / 1e6),
+        rps: s.requests / loadS,
         cpuUsPerRequest: (cpu * 1e6) / Math.max(1, s.requests),
         userShare: cpu > 0 ? user / cpu : 0,
-        cpuShare: cpu / wallS,
+        cpuShare: cpu / loadS,
         otherOnServerCpu: Math.max(0, busyS - cpu) / wallS,
         generatorCpuBusy: (generatorAfter.busy - generatorBefore.busy) / Math.max(1, generatorAfter.total - generatorBefore.total),
         p50Ms: s.p50Us / 1000,
@@ -362,15 +395,34 @@ async function main(): Promise<void> {
         errors: s.connect + s.read + s.write + s.status + s.timeout,
         retransmits: tcpAfter.retransmits - tcpBefore.retransmits,
         rtoTimeouts: tcpAfter.rtoTimeouts - tcpBefore.rtoTimeouts,
+        latencyBuckets,
+        cpuS: cpu,
+        loadS,
       };
     };
 
+    idlePoll = IDLE_POLL ? holdIdlePolling() : undefined;
     console.log(
       `nmi-server benchmark: ${String(PODS)} pods (${String(IDENTITIES)} identities), a pod event every ${String(POD_EVENT_EVERY_MS)} ms; servers on CPU ${SERVER_CPU}, wrk -t1 -c${String(PODS)} on CPU ${GENERATOR_CPU}; ` +
-        `${String(REPS)} × ${String(SECONDS)} s per variant (alternating), Node ${process.version}, body ${String(Buffer.byteLength(body))} bytes; ` +
+        `${String(REPS)} × ${String(SECONDS)} s per variant (interleaved 1 s slices), Node ${process.version}, body ${String(Buffer.byteLength(body))} bytes; ` +
         `NMI with the image's node flags ${IMAGE_LAUNCH.nodeFlags.join(" ") || "(none)"} and ENV ${JSON.stringify(IMAGE_LAUNCH.env)}` +
-        (NICE.length > 0 ? `, servers and wrk at nice ${NICE[2] ?? ""}` : ""),
+        (NICE.length > 0 ? `, servers and wrk at nice ${NICE[2] ?? ""}` : "") +
+        `; ${idlePoll?.description ?? "idle CPUs halt as usual (BENCH_IDLE_POLL=0)"}`,
     );
+    /**
+     * One round: `seconds` one-second slices of every variant, each variant's slices summed into one run.
+     * Interleaved so that the machine's drift (this shared virtual machine's speed moves by tens of per cent
+     * within seconds) falls on the variants alike instead of on whichever ran during a slow stretch, and in the
+     * orders of a Williams design (`slice-order.ts`), so that no variant always follows the same other one.
+     */
+    const interleaved = async (seconds: number, paced: boolean): Promise<Run[]> => {
+      const slices = new Map<Variant, Run[]>(VARIANTS.map((v) => [v, []]));
+      for (let slice = 0; slice < Math.max(1, seconds); slice++) {
+        // A Williams design's rows in turn: no variant always runs right after the same other one.
+        for (const variant of sliceOrder(VARIANTS, slice)) slices.get(variant)?.push(await wrk(variant, 1, paced));
+      }
+      return VARIANTS.map((variant) => mergeSlices(slices.get(variant) ?? []));
+    };
     for (const variant of VARIANTS) await wrk(variant, WARMUP_SECONDS);
     const runs: Run[] = [];
     const paced: Run[] = [];
@@ -380,18 +432,20 @@ async function main(): Promise<void> {
       (r.retransmits > 0 ? `  TCP retransmits ${String(r.retransmits)} (timeouts ${String(r.rtoTimeouts)})` : "");
     for (let rep = 0; rep < REPS; rep++) {
       const round: Run[] = [];
-      for (const variant of VARIANTS) round.push(await wrk(variant, SECONDS));
+      round.push(...(await interleaved(SECONDS, false)));
       const [b, s, d] = round as [Run, Run, Run];
       console.log(`run ${String(rep + 1)}:`);
       for (const r of round) console.log(`  ${fmt(r)}`);
+      const c = round[3];
       console.log(
         `  ratios: CPU/req cached ${(s.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2)}, decided ${(d.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2)}; ` +
-          `p99 ${(s.p99Ms / b.p99Ms).toFixed(2)} / ${(d.p99Ms / b.p99Ms).toFixed(2)}`,
+          `p99 ${(s.p99Ms / b.p99Ms).toFixed(2)} / ${(d.p99Ms / b.p99Ms).toFixed(2)}` +
+          (c === undefined ? "" : `; candidate CPU/req ${(c.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2)}, p99 ${(c.p99Ms / b.p99Ms).toFixed(2)}`),
       );
       runs.push(...round);
       if (PACED_RPS > 0) {
         const pacedRound: Run[] = [];
-        for (const variant of VARIANTS) pacedRound.push(await wrk(variant, SECONDS, true));
+        pacedRound.push(...(await interleaved(SECONDS, true)));
         const [pb, ps, pd] = pacedRound as [Run, Run, Run];
         console.log(`  paced (every connection waits ${String(pacedDelayMs)} ms between requests, about ${String(PACED_RPS)} req/s offered):`);
         for (const r of pacedRound) console.log(`    ${fmt(r)}`);
@@ -414,6 +468,7 @@ async function main(): Promise<void> {
     const roundRatios = (variant: Variant) => of(variant).map((r, i) => r.cpuUsPerRequest / of("bare")[i]!.cpuUsPerRequest);
     const cpuRatioCached = median(roundRatios("shipped"));
     const cpuRatioDecided = median(roundRatios("decided"));
+    const candidateCpuRatio = CANDIDATE_MAIN === undefined ? undefined : median(roundRatios("candidate"));
     // p99 ratio: the worst of every run against the bare run of the same round.
     const p99Ratios = of("shipped").flatMap((s, i) => {
       const b = of("bare")[i]!;
@@ -435,7 +490,8 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `  CPU per request vs bare (median of the rounds' ratios): cached ${cpuRatioCached.toFixed(3)} (target ≤ 1.3), decided ${cpuRatioDecided.toFixed(3)} (target ≤ 2); worst p99 ratio ${p99Ratio.toFixed(2)} (target ≤ 3); NMI RSS ${nmiRssMb.toFixed(0)} MB (decided ${decidedRssMb.toFixed(0)} MB)`,
+      `  CPU per request vs bare (median of the rounds' ratios): cached ${cpuRatioCached.toFixed(3)} (target ≤ 1.3), decided ${cpuRatioDecided.toFixed(3)} (target ≤ 2); worst p99 ratio ${p99Ratio.toFixed(2)} (target ≤ 3); NMI RSS ${nmiRssMb.toFixed(0)} MB (decided ${decidedRssMb.toFixed(0)} MB)` +
+        (candidateCpuRatio === undefined ? "" : `; candidate ${candidateCpuRatio.toFixed(3)} (${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"})`),
     );
     if (paced.length > 0) {
       console.log(
@@ -475,6 +531,8 @@ async function main(): Promise<void> {
         cachedRps: Math.round(med("shipped", (r) => r.rps)),
         decidedRps: Math.round(med("decided", (r) => r.rps)),
         bareCpuShare: round3(bareShare),
+        idlePoll: idlePoll?.active ?? false,
+        ...(candidateCpuRatio === undefined ? {} : { candidateCpuRatio: round3(candidateCpuRatio), candidate: `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? ""}`.trim() }),
         errors,
         pods: PODS,
         podEventEveryMs: POD_EVENT_EVERY_MS,
@@ -487,6 +545,40 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp();
   }
+}
+
+/**
+ * One run from a variant's interleaved slices: requests, CPU and wall time summed (so CPU per request is the
+ * total CPU over the total requests, and the shares are time-weighted); p50 and p99 of all the slices'
+ * latencies together (their histograms added).
+ */
+function mergeSlices(slices: readonly Run[]): Run {
+  const first = slices[0];
+  if (first === undefined) throw new Error("no slices to merge");
+  const sum = (pick: (r: Run) => number) => slices.reduce((n, r) => n + pick(r), 0);
+  const requests = sum((r) => r.requests);
+  const cpuS = sum((r) => r.cpuS);
+  const loadS = sum((r) => r.loadS);
+  const weighted = (pick: (r: Run) => number) => sum((r) => pick(r) * r.loadS) / Math.max(loadS, 1e-9);
+  const latencyBuckets = addHistograms(slices.map((r) => r.latencyBuckets));
+  return {
+    variant: first.variant,
+    requests,
+    rps: requests / Math.max(loadS, 1e-9),
+    cpuUsPerRequest: (cpuS * 1e6) / Math.max(1, requests),
+    userShare: cpuS > 0 ? sum((r) => r.userShare * r.cpuS) / cpuS : 0,
+    cpuShare: cpuS / Math.max(loadS, 1e-9),
+    otherOnServerCpu: weighted((r) => r.otherOnServerCpu),
+    generatorCpuBusy: weighted((r) => r.generatorCpuBusy),
+    p50Ms: percentileMs(latencyBuckets, 0.5),
+    p99Ms: percentileMs(latencyBuckets, 0.99),
+    errors: sum((r) => r.errors),
+    retransmits: sum((r) => r.retransmits),
+    rtoTimeouts: sum((r) => r.rtoTimeouts),
+    latencyBuckets,
+    cpuS,
+    loadS,
+  };
 }
 
 function round3(value: number): number {

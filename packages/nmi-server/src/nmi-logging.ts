@@ -61,12 +61,14 @@ export interface NmiLogging {
 }
 
 /**
- * The logger and audit writer for a process (default stream: stdout, written synchronously as pino's
- * `destination(1)` does, so a line is out before the next request is read; audit lines are one write
- * per event-loop turn).
+ * The logger and audit writer for a process (default stream: stdout, written synchronously, so a line is
+ * out before the next request is read; audit lines are one write per event-loop turn). Synchronous on
+ * purpose: `pino.destination(1)` alone is asynchronous (`fs.write` through libuv's thread pool), which costs
+ * every turn a hand-off to a pool thread and a wake-up of the event loop when it completes — measured in
+ * `npm run bench:nmi` (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, third addendum).
  */
 export function createNmiLogging(options: NmiPinoOptions = {}): NmiLogging {
-  const destination = options.destination ?? pino.destination(1);
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
   const logger = createNmiPino({ ...options, destination });
   return { pino: logger, audit: new PinoAuditWriter({ logger: logger.child({ server: "nmi" }), destination }) };
 }

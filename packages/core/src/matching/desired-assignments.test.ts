@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { BEHAVIOR_ANNOTATION, BINDING_LABEL } from "../model/constants.js";
 import type { AzureIdentity, AzureIdentityBinding, ObjectMeta, PodPhase, PodView } from "../model/types.js";
 import { bindingMatchesPod } from "./binding-matches-pod.js";
-import { matchAssignments, type MatchInput } from "./desired-assignments.js";
+import { matchAssignments, matchPodAssignments, type MatchInput } from "./desired-assignments.js";
+import { indexIdentities } from "./indexes.js";
 import { assignedIdentityName, assignedIdentityNamespace, isNamespacedIdentity } from "./namespaced.js";
 import { podBindingLabel } from "./pod-binding-label.js";
 import { isPodScheduled, isPodTerminated } from "./pod-state.js";
@@ -610,5 +611,30 @@ describe("matchAssignments (documented cases)", () => {
     // an accidental pods × bindings × identities scan (~400 M steps) would still blow through it.
     const best = Math.min(...timings);
     expect(best).toBeLessThan(250);
+  });
+});
+
+describe("matchPodAssignments (one pod at a time, as NMI checks a caller)", () => {
+  it("is exactly matchAssignments of that pod alone, for every pod, binding and identity mix", () => {
+    fc.assert(
+      fc.property(matchInputArb, optionsArb, (input, options) => {
+        const identities = indexIdentities(input.identities);
+        for (const p of input.pods) {
+          expect(matchPodAssignments(p, input.bindings, identities, options)).toEqual(matchAssignments({ pods: [p], bindings: input.bindings, identities: input.identities }, options));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps the first of two same-keyed assignments of one pod and reports the second as a collision", () => {
+    // Two bindings of one identity select the pod: the AAI key repeats; binding order (namespace, name) decides.
+    const id = identity("a", "id");
+    const p = pod("a", "p", { label: "sel", nodeName: "node-1", phase: "Running" });
+    const b2 = binding("a", "b2", "id", "sel");
+    const b1 = binding("a", "b1", "id", "sel");
+    const result = matchPodAssignments(p, [b2, b1], indexIdentities([id]), { forceNamespaced: false });
+    expect(result.assignments.map((a) => a.binding.metadata.name)).toEqual(["b1"]);
+    expect(result.skipped).toMatchObject([{ reason: "nameCollision", kept: { binding: b1 }, dropped: { binding: b2 } }]);
   });
 });

@@ -1,7 +1,7 @@
 import type { AzureIdentity, AzureIdentityBinding, PodView } from "../model/types.js";
 import { bindingIdentity, indexBindingsBySelector, indexIdentities, type IdentityIndex } from "./indexes.js";
 import { assignedIdentityName, assignedIdentityNamespace, isNamespacedIdentity } from "./namespaced.js";
-import { compareByNamespaceNameUid } from "./order.js";
+import { compareByNamespaceName, compareByNamespaceNameUid, compareCodeUnits } from "./order.js";
 import { podBindingLabel } from "./pod-binding-label.js";
 import { isPodScheduled, isPodTerminated } from "./pod-state.js";
 import type { DesiredAssignment, MatchResult, MatchSkip, MatchingOptions } from "./types.js";
@@ -56,12 +56,11 @@ export function matchAssignments(input: MatchInput, options: MatchingOptions): M
   const identities = input.identityIndex ?? indexIdentities(input.identities);
 
   // Resolve each binding's identity, namespaced flag and AAI namespace once, not once per pod.
-  const keptByNamespace = new Map<string, Map<string, DesiredAssignment>>();
   const resolvedBySelector = new Map<string, readonly ResolvedBinding[]>();
   for (const [selector, bindings] of bindingsBySelector) {
     resolvedBySelector.set(
       selector,
-      bindings.map((binding) => resolveBinding(binding, identities, options, keptByNamespace)),
+      bindings.map((binding) => resolveBinding(binding, identities, options)),
     );
   }
 
@@ -72,40 +71,20 @@ export function matchAssignments(input: MatchInput, options: MatchingOptions): M
   }
   candidates.sort((a, b) => compareByNamespaceNameUid(a.pod, b.pod));
 
+  // The kept assignments by AAI namespace, then by AAI name (rule 6).
+  const keptByNamespace = new Map<string, Map<string, DesiredAssignment>>();
+  const keep = (assignment: DesiredAssignment): DesiredAssignment | undefined => {
+    let kept = keptByNamespace.get(assignment.namespace);
+    if (kept === undefined) {
+      kept = new Map();
+      keptByNamespace.set(assignment.namespace, kept);
+    }
+    const earlier = kept.get(assignment.name);
+    if (earlier === undefined) kept.set(assignment.name, assignment);
+    return earlier;
+  };
   const skipped: MatchSkip[] = [];
-  for (const { pod, bindings } of candidates) {
-    if (isPodTerminated(pod)) {
-      skipped.push({ reason: "podTerminated", pod });
-      continue;
-    }
-    if (!isPodScheduled(pod)) {
-      skipped.push({ reason: "podNotScheduled", pod });
-      continue;
-    }
-    const podNamespace = pod.metadata.namespace;
-    for (const resolved of bindings) {
-      const { binding, identity } = resolved;
-      if (identity === undefined) {
-        skipped.push({ reason: "identityNotFound", pod, binding });
-        continue;
-      }
-      if (resolved.namespaced && !shareNamespace(podNamespace, binding, identity)) {
-        skipped.push({ reason: "namespaceMismatch", pod, binding, identity });
-        continue;
-      }
-      const assignment: DesiredAssignment = {
-        name: assignedIdentityName(pod.metadata.name, podNamespace, identity.metadata.name),
-        namespace: resolved.assignedNamespace,
-        pod,
-        nodeName: pod.nodeName,
-        identity,
-        binding,
-      };
-      const kept = resolved.keptInNamespace.get(assignment.name);
-      if (kept === undefined) resolved.keptInNamespace.set(assignment.name, assignment);
-      else skipped.push({ reason: "nameCollision", pod, kept, dropped: assignment });
-    }
-  }
+  for (const { pod, bindings } of candidates) matchCandidate(pod, bindings, keep, skipped);
 
   const assignments: DesiredAssignment[] = [];
   // The default sort of a string array compares UTF-16 code units, i.e. the same order as compareCodeUnits.
@@ -121,6 +100,77 @@ export function matchAssignments(input: MatchInput, options: MatchingOptions): M
   return { assignments, skipped };
 }
 
+const NO_MATCH: MatchResult = { assignments: [], skipped: [] };
+
+/**
+ * {@link matchAssignments} for one pod: always exactly `matchAssignments({ pods: [pod], bindings, identities },
+ * options)` (a property test holds it to that), for callers that match one pod at a time — NMI checks every
+ * token request's AzureAssignedIdentity this way (`backAssignedIdentity`). Without the indexes, maps and sorts
+ * that only pay off across many pods: a pod has one or two bindings, and a request should not allocate a
+ * cluster-sized plan's worth of objects.
+ */
+export function matchPodAssignments(pod: PodView, bindings: readonly AzureIdentityBinding[], identities: IdentityIndex, options: MatchingOptions): MatchResult {
+  const label = podBindingLabel(pod);
+  if (label === "") return NO_MATCH;
+  const selecting = bindings.filter((binding) => binding.spec.selector === label);
+  if (selecting.length === 0) return NO_MATCH;
+  if (selecting.length > 1) selecting.sort(compareByNamespaceName);
+  const resolved = selecting.map((binding) => resolveBinding(binding, identities, options));
+  // One pod yields one assignment per binding at most: a list scan finds an earlier one of the same key (rule 6).
+  const assignments: DesiredAssignment[] = [];
+  const keep = (assignment: DesiredAssignment): DesiredAssignment | undefined => {
+    const earlier = assignments.find((a) => a.namespace === assignment.namespace && a.name === assignment.name);
+    if (earlier === undefined) assignments.push(assignment);
+    return earlier;
+  };
+  const skipped: MatchSkip[] = [];
+  matchCandidate(pod, resolved, keep, skipped);
+  if (assignments.length > 1) assignments.sort((a, b) => compareCodeUnits(a.namespace, b.namespace) || compareCodeUnits(a.name, b.name));
+  return { assignments, skipped };
+}
+
+/**
+ * Rules 2–6 for one candidate pod and its bindings (in (namespace, name) order): its skips go to `skipped`,
+ * each assignment to `keep`, which keeps it unless an earlier assignment has its key and returns that one.
+ */
+function matchCandidate(
+  pod: PodView,
+  bindings: readonly ResolvedBinding[],
+  keep: (assignment: DesiredAssignment) => DesiredAssignment | undefined,
+  skipped: MatchSkip[],
+): void {
+  if (isPodTerminated(pod)) {
+    skipped.push({ reason: "podTerminated", pod });
+    return;
+  }
+  if (!isPodScheduled(pod)) {
+    skipped.push({ reason: "podNotScheduled", pod });
+    return;
+  }
+  const podNamespace = pod.metadata.namespace;
+  for (const resolved of bindings) {
+    const { binding, identity } = resolved;
+    if (identity === undefined) {
+      skipped.push({ reason: "identityNotFound", pod, binding });
+      continue;
+    }
+    if (resolved.namespaced && !shareNamespace(podNamespace, binding, identity)) {
+      skipped.push({ reason: "namespaceMismatch", pod, binding, identity });
+      continue;
+    }
+    const assignment: DesiredAssignment = {
+      name: assignedIdentityName(pod.metadata.name, podNamespace, identity.metadata.name),
+      namespace: resolved.assignedNamespace,
+      pod,
+      nodeName: pod.nodeName,
+      identity,
+      binding,
+    };
+    const kept = keep(assignment);
+    if (kept !== undefined) skipped.push({ reason: "nameCollision", pod, kept, dropped: assignment });
+  }
+}
+
 /** A binding with everything matching needs about it worked out once per call. */
 interface ResolvedBinding {
   readonly binding: AzureIdentityBinding;
@@ -130,26 +180,14 @@ interface ResolvedBinding {
   readonly namespaced: boolean;
   /** The namespace the identity's AAIs go to. */
   readonly assignedNamespace: string;
-  /** The kept assignments of that namespace, by AAI name (shared by every binding with that namespace). */
-  readonly keptInNamespace: Map<string, DesiredAssignment>;
 }
 
-/** Resolves one binding against the identity index, attaching the collision map of its AAI namespace. */
-function resolveBinding(
-  binding: AzureIdentityBinding,
-  identities: IdentityIndex,
-  options: MatchingOptions,
-  keptByNamespace: Map<string, Map<string, DesiredAssignment>>,
-): ResolvedBinding {
+/** Resolves one binding against the identity index. */
+function resolveBinding(binding: AzureIdentityBinding, identities: IdentityIndex, options: MatchingOptions): ResolvedBinding {
   const identity = bindingIdentity(identities, binding);
   const namespaced = identity !== undefined && isNamespacedIdentity(identity, options);
   const assignedNamespace = identity === undefined ? "" : assignedIdentityNamespace(identity, options);
-  let keptInNamespace = keptByNamespace.get(assignedNamespace);
-  if (keptInNamespace === undefined) {
-    keptInNamespace = new Map();
-    keptByNamespace.set(assignedNamespace, keptInNamespace);
-  }
-  return { binding, identity, namespaced, assignedNamespace, keptInNamespace };
+  return { binding, identity, namespaced, assignedNamespace };
 }
 
 /** True when pod, binding and identity live in one namespace (the namespaced-mode requirement). */

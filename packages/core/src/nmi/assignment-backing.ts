@@ -1,7 +1,7 @@
 import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding, PodView } from "../model/types.js";
 import { bindingMatchesPod } from "../matching/binding-matches-pod.js";
-import { matchAssignments } from "../matching/desired-assignments.js";
-import type { BindingsBySelector, IdentityIndex } from "../matching/indexes.js";
+import { matchPodAssignments } from "../matching/desired-assignments.js";
+import { indexIdentities, type BindingsBySelector, type IdentityIndex } from "../matching/indexes.js";
 import { namespacedKey } from "../matching/order.js";
 import { podBindingLabel } from "../matching/pod-binding-label.js";
 import type { DesiredAssignment, MatchingOptions } from "../matching/types.js";
@@ -45,7 +45,7 @@ export interface UnbackedAssignment {
 }
 
 /**
- * The assignment core's matching (`matchAssignments`, the rules MIC plans by) produces for `pod` and the
+ * The assignment core's matching (`matchAssignments`, the rules MIC plans by, here for one pod: `matchPodAssignments`) produces for `pod` and the
  * identity `aai` names — same identity namespace and name — or why there is none. The result carries the
  * LIVE identity and binding: a grant uses them, never the copies embedded in the AAI, so an AAI whose
  * embedded client id, resource id or type was edited cannot steer the token request.
@@ -62,8 +62,7 @@ export function backAssignedIdentity(
   const bindings = bindingsSelecting(pod, live);
   if (bindings.length === 0) return { ok: false, error: { reason: "noBindingSelectsPod", aai } };
   const named = aai.spec.azureIdentityRef.metadata;
-  const input = { pods: [pod], bindings, identities: live.identities, ...(live.identityIndex === undefined ? {} : { identityIndex: live.identityIndex }) };
-  const { assignments, skipped } = matchAssignments(input, options);
+  const { assignments, skipped } = matchPodAssignments(pod, bindings, live.identityIndex ?? indexIdentities(live.identities), options);
   const assignment = assignments.find(
     (a) => a.pod === pod && a.identity.metadata.namespace === named.namespace && a.identity.metadata.name === named.name,
   );

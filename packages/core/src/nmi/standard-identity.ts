@@ -90,6 +90,18 @@ export function isAssignedIdentityForPod(aai: AzureAssignedIdentity, pod: PodVie
   return true;
 }
 
+/** An AAI aimed at the pod together with the live identity and binding that back it. */
+interface Backed {
+  readonly aai: AzureAssignedIdentity;
+  readonly identity: AzureIdentity;
+  readonly binding: AzureIdentityBinding;
+}
+
+/** The identity a backed AAI grants (module-level: a token decision runs per request and allocates no closure for it). */
+const identityOf = (b: Backed): AzureIdentity => b.identity;
+/** What orders backed AAIs (`selectCandidate`'s deterministic order). */
+const grantOf = (b: Backed): AzureAssignedIdentity["metadata"] => b.aai.metadata;
+
 /**
  * Chooses the identity for a token request in standard mode from the AAIs of this node. An AAI counts only
  * when {@link isAssignedIdentityForPod} holds and the live chain backs it (`backAssignedIdentity`: a live
@@ -115,11 +127,6 @@ export function chooseStandardIdentity(
   request: IdentityRequest,
   options: StandardChoiceOptions,
 ): StandardIdentityChoice {
-  interface Backed {
-    readonly aai: AzureAssignedIdentity;
-    readonly identity: AzureIdentity;
-    readonly binding: AzureIdentityBinding;
-  }
   const aimed = assignedIdentities.filter((aai) => isAssignedIdentityForPod(aai, pod, options));
   const own: Backed[] = [];
   const unbacked: UnbackedAssignment[] = [];
@@ -129,11 +136,9 @@ export function chooseStandardIdentity(
     else unbacked.push(backing.error);
   }
   const assigned = own.filter((b) => effectiveAssignedState(b.aai.status) === "Assigned");
-  const created = own.filter((b) => effectiveAssignedState(b.aai.status) === "Created");
-  const identityOf = (b: Backed): AzureIdentity => b.identity;
-  const grantOf = (b: Backed) => b.aai.metadata;
   const chosen = selectCandidate(assigned, identityOf, grantOf, request.selector, options);
   if (chosen !== undefined) return { kind: "chosen", mode: "standard", identity: chosen.identity, aai: chosen.aai, binding: chosen.binding };
+  const created = own.filter((b) => effectiveAssignedState(b.aai.status) === "Created");
   const { selector } = request;
   const pending = (selector === undefined ? created : created.filter((b) => matchesSelector(b.identity, selector, options))).map((b) => b.aai);
   if (pending.length > 0) return { kind: "notYetAssigned", mode: "standard", pending };
