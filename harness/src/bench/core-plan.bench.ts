@@ -21,15 +21,12 @@ import {
 } from "@podid/core";
 import { buildScaleCluster, type ScaleCluster } from "@podid/testkit";
 import { originalStyleCycle, type OriginalCycleResult } from "./original-cycle-baseline.js";
+import { median } from "./proc-stats.js";
 
 const RUNS = 9;
 const options = { forceNamespaced: false };
 const policy = { immutableIdentities: [], quarantine: EMPTY_QUARANTINE };
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 function time(fn: () => unknown): number {
   const start = performance.now();
   fn();

@@ -31,6 +31,7 @@ import { parseMicFlags } from "@podid/mic-runner";
 import { parseAllDocuments } from "yaml";
 import { readImageLaunch, type ImageLaunch } from "./nmi-footprint-image.js";
 import { BENCH_USER_AGENT, type BenchShape, type FromFakes, type ToFakes } from "./mic-real-protocol.js";
+import { processCpuSeconds, processMemory } from "./proc-stats.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MIC_MAIN = join(ROOT, "packages/mic-runner/dist/main.js");
@@ -130,16 +131,6 @@ function micNodeSettings(): { readonly flags: readonly string[]; readonly env: R
   return { flags, env: launch.env, nodeOptions: launch.env["NODE_OPTIONS"] ?? "" };
 }
 
-/** VmRSS and VmHWM of `pid` in bytes (undefined once the process is gone). */
-function procMemory(pid: number): { rss: number; hwm: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) * 1024;
-    return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
-  } catch {
-    return undefined;
-  }
-}
 
 /** Resident anonymous and file-backed bytes of `pid` (`/proc/<pid>/smaps_rollup`; undefined once gone). */
 function procResidentSplit(pid: number): { anon: number; file: number } | undefined {
@@ -178,11 +169,11 @@ async function takeHeapSnapshot(pid: number, dir: string): Promise<void> {
   process.stderr.write("heap snapshot: not complete within 120 s\n");
 }
 
-/** User + system CPU seconds `pid` has used (from /proc/<pid>/stat; clock ticks of 100 Hz). */
+/** User + system CPU seconds `pid` has used; NaN once it is gone. */
 function procCpuS(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    const { user, system } = processCpuSeconds(pid);
+    return user + system;
   } catch {
     return Number.NaN;
   }
@@ -301,7 +292,7 @@ async function runScenario(name: string, shape: BenchShape, options: { settleMs:
     let peakSampled = 0;
     const rssSamples: { atMs: number; rss: number }[] = [];
     const sampler = setInterval(() => {
-      const memory = procMemory(pid);
+      const memory = processMemory(pid);
       if (memory === undefined) return;
       peakSampled = Math.max(peakSampled, memory.rss, memory.hwm);
       rssSamples.push({ atMs: Date.now(), rss: memory.rss });
@@ -351,7 +342,7 @@ async function runScenario(name: string, shape: BenchShape, options: { settleMs:
       const steadyFrom = Date.now();
       await sleep(options.steadyMs);
       const steady = rssSamples.filter((s) => s.atMs >= steadyFrom);
-      const final = procMemory(pid);
+      const final = processMemory(pid);
       const split = procResidentSplit(pid);
       // Read before a heap snapshot, which costs MIC memory of its own.
       const peak = Math.max(peakSampled, final?.hwm ?? 0);

@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { processCpuSeconds, processMemory } from "./proc-stats.js";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { tokenUrl } from "@podid/testkit";
@@ -34,10 +35,10 @@ export interface NmiLoadFigures {
 }
 
 /** VmRSS and VmHWM of `pid`, in MB. */
-export async function memoryOf(pid: number): Promise<{ rssMb: number; hwmMb: number; anonMb: number; fileMb: number }> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? "0");
-  return { rssMb: (kb("VmRSS") * 1024) / MB, hwmMb: (kb("VmHWM") * 1024) / MB, anonMb: (kb("RssAnon") * 1024) / MB, fileMb: (kb("RssFile") * 1024) / MB };
+export function memoryOf(pid: number): { rssMb: number; hwmMb: number; anonMb: number; fileMb: number } {
+  const memory = processMemory(pid);
+  if (memory === undefined) throw new Error(`process ${String(pid)} is gone: no /proc/${String(pid)}/status`);
+  return { rssMb: memory.rss / MB, hwmMb: memory.hwm / MB, anonMb: memory.anon / MB, fileMb: memory.file / MB };
 }
 
 /** Where a process's resident memory is, from `/proc/<pid>/smaps`, MB. */
@@ -76,11 +77,10 @@ export async function residentByMapping(pid: number): Promise<ResidentByMapping>
   return { nodeBinaryMb: round(kb.nodeBinary / 1024), otherFilesMb: round(kb.otherFiles / 1024), brkHeapMb: round(kb.brkHeap / 1024), otherAnonMb: round(kb.otherAnon / 1024) };
 }
 
-/** User + system CPU time of `pid`, ms (clock ticks assumed 100 Hz, Linux's USER_HZ). */
-export async function cpuMsOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/** User + system CPU time of `pid`, ms. */
+export function cpuMsOf(pid: number): number {
+  const { user, system } = processCpuSeconds(pid);
+  return (user + system) * 1000;
 }
 
 /** The NMI child process and the tail of its stderr. */
@@ -127,7 +127,7 @@ export async function cachedTokenLoad(port: number, pid: number, podIps: readonl
   let sent = 0;
   let ok = 0;
   const deadline = Date.now() + LOAD_TIMEOUT_MS;
-  const cpuBefore = await cpuMsOf(pid);
+  const cpuBefore = cpuMsOf(pid);
   const started = performance.now();
   try {
     await Promise.all(
@@ -153,8 +153,8 @@ export async function cachedTokenLoad(port: number, pid: number, podIps: readonl
     for (const agent of agents) agent.destroy();
   }
   const elapsedMs = performance.now() - started;
-  const cpuMs = (await cpuMsOf(pid)) - cpuBefore;
-  const memory = await memoryOf(pid);
+  const cpuMs = cpuMsOf(pid) - cpuBefore;
+  const memory = memoryOf(pid);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 100) / 100;
   return { requests: latencies.length, ok, perSecond: Math.round((latencies.length / elapsedMs) * 1000), p50Ms: at(0.5), p99Ms: at(0.99), cpuMsPer1000: Math.round((cpuMs / Math.max(1, latencies.length)) * 1000), rssMb: round(memory.rssMb), hwmMb: round(memory.hwmMb) };

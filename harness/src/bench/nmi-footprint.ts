@@ -181,7 +181,7 @@ export async function measureNmiFootprint(options: NmiFootprintOptions = {}): Pr
     if (pid === undefined) throw new Error("podid-nmi did not start");
 
     await until(async () => (await fetch(`http://127.0.0.1:${probePort}/readyz`)).status === 200, "podid-nmi to be ready", START_TIMEOUT_MS, nmi);
-    const startCpuMs = await cpuMsOf(pid);
+    const startCpuMs = cpuMsOf(pid);
     const listed = summariseLists(recorder.lists);
     const watched = [...recorder.watches];
 
@@ -196,11 +196,11 @@ export async function measureNmiFootprint(options: NmiFootprintOptions = {}): Pr
       }),
     );
     await sleep(500);
-    const afterWarmUp = await memoryOf(pid);
+    const afterWarmUp = memoryOf(pid);
     // The figure that counts is the steady state: an NMI spends nearly all its life idle with a warm cache, and V8
     // collects the warm-up's garbage by itself when allocation stops (no forced collection here).
     await sleep(options.steadyAfterMs ?? STEADY_AFTER_MS);
-    const memory = await memoryOf(pid);
+    const memory = memoryOf(pid);
     const byMapping = await residentByMapping(pid);
     child.kill("SIGUSR2");
     await until(() => usage !== undefined, "NMI's memory usage after a collection", 10_000, nmi);
@@ -259,7 +259,7 @@ export async function measureBareNode(nodeFlags: readonly string[] = []): Promis
   const child = spawn(process.execPath, [...nodeFlags, "-e", "setTimeout(() => undefined, 30000)"], { stdio: "ignore" });
   try {
     await sleep(1_000);
-    const memory = await memoryOf(child.pid ?? 0);
+    const memory = memoryOf(child.pid ?? 0);
     return { rssMb: round(memory.rssMb), hwmMb: round(memory.hwmMb), anonMb: round(memory.anonMb), fileMb: round(memory.fileMb) };
   } finally {
     child.kill("SIGKILL");

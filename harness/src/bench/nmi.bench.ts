@@ -40,7 +40,9 @@ import { measureUpstreamCalls, UPSTREAM_SCENARIO } from "./nmi-upstream-lifetime
 import { readImageLaunch, type ImageLaunch } from "./nmi-footprint-image.js";
 import { holdIdlePolling, type IdlePollHold } from "./idle-poll.js";
 import { sliceOrder } from "./slice-order.js";
-import { addHistograms, HISTOGRAM_BASE, parseHistogramLine, percentileMs, WRK_HISTOGRAM_LUA } from "./latency-histogram.js";
+import { CLOCK_TICKS_PER_SECOND, cpuTicks, median, processCpuSeconds, processMemory } from "./proc-stats.js";
+import { parseHistogramLine, WRK_HISTOGRAM_LUA } from "./latency-histogram.js";
+import { mergeSlices, type Run } from "./nmi-bench-runs.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CRDS = join(ROOT, "deploy/crds.yaml");
@@ -64,7 +66,6 @@ const TARGET = tokenTarget(VAULT);
  * request rises. Unset: normal priority.
  */
 const NICE: readonly string[] = process.env["BENCH_NICE"] === undefined ? [] : ["nice", "-n", process.env["BENCH_NICE"]];
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 /**
  * How the image starts NMI (the node flags of its `ENTRYPOINT` and its `ENV`, read from its Dockerfile): both NMI
  * variants run with them, so the CPU per request is the shipped process's, young-generation cap and malloc
@@ -137,65 +138,10 @@ const CANDIDATE_MAIN = process.env["BENCH_CANDIDATE_MAIN"];
 const CANDIDATE_FLAGS = process.env["BENCH_CANDIDATE_NODE_FLAGS"];
 const VARIANTS: readonly Variant[] = CANDIDATE_MAIN === undefined ? ["bare", "shipped", "decided"] : ["bare", "shipped", "decided", "candidate"];
 
-/** One measured run. */
-interface Run {
-  readonly variant: Variant;
-  readonly requests: number;
-  readonly rps: number;
-  /** Server CPU microseconds per request. */
-  readonly cpuUsPerRequest: number;
-  /** The user-mode part of that CPU time (the rest is the kernel: sockets, writes). */
-  readonly userShare: number;
-  /** Server CPU time ÷ wall time of the run (1 = one whole CPU). */
-  readonly cpuShare: number;
-  /** Busy share of CPU 0 over the run spent outside the server process (other load, softirq). */
-  readonly otherOnServerCpu: number;
-  /** Busy share of CPU 1 (wrk, the fakes, this process and whatever else runs there): near 1, wrk may have waited for the CPU, which lengthens latencies. */
-  readonly generatorCpuBusy: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
-  /** TCP segments the namespace retransmitted during the run, and retransmission timeouts among them (a lost segment costs ≥ 200 ms). */
-  readonly retransmits: number;
-  readonly rtoTimeouts: number;
-  /** Latencies by logarithmic bucket (`latency-histogram.ts`, base {@link HISTOGRAM_BASE}), to merge slices. */
-  readonly latencyBuckets: ReadonlyMap<number, number>;
-  /** Server CPU seconds and wrk's load duration in seconds (to merge slices). */
-  readonly cpuS: number;
-  readonly loadS: number;
-}
-
 interface ServerProcess {
   readonly variant: Variant;
   readonly child: ChildProcess;
   readonly port: number;
-}
-
-/** utime and stime of `pid`, in seconds. */
-function cpuTimes(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
-}
-
-/** Busy and total jiffies of one CPU from /proc/stat. */
-function cpuJiffies(cpu: string): { busy: number; total: number } {
-  const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith(`cpu${cpu} `)) ?? "";
-  const values = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = (values[3] ?? 0) + (values[4] ?? 0);
-  return { busy: total - idle, total };
-}
-
-/** Resident set size of `pid` in MB (`VmRSS`). */
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${String(pid)}/status`, "utf8"));
-  return match === null ? Number.NaN : Number(match[1]) / 1024;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /** Why the benchmark cannot run here, or `undefined`. */
@@ -359,26 +305,26 @@ async function main(): Promise<void> {
       const server = servers[variant];
       const pid = server.child.pid ?? 0;
       const tcpBefore = await tcpCounters(ns);
-      const cpuBefore = cpuTimes(pid);
-      const jiffiesBefore = cpuJiffies(SERVER_CPU);
-      const generatorBefore = cpuJiffies(GENERATOR_CPU);
+      const cpuBefore = processCpuSeconds(pid);
+      const jiffiesBefore = cpuTicks(SERVER_CPU);
+      const generatorBefore = cpuTicks(GENERATOR_CPU);
       const started = process.hrtime.bigint();
       const result = await ns.exec(
         [...NICE, "taskset", "-c", GENERATOR_CPU, "wrk", "-t1", `-c${String(PODS)}`, `-d${String(seconds)}s`, "--latency", "-s", join(dir, paced ? "paced.lua" : "bench.lua"), `http://127.0.0.1:${String(server.port)}${TARGET}`],
         { timeoutMs: (seconds + 30) * 1000 },
       );
       const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-      const cpuAfter = cpuTimes(pid);
+      const cpuAfter = processCpuSeconds(pid);
       const user = cpuAfter.user - cpuBefore.user;
       const cpu = user + cpuAfter.system - cpuBefore.system;
-      const jiffiesAfter = cpuJiffies(SERVER_CPU);
-      const generatorAfter = cpuJiffies(GENERATOR_CPU);
+      const jiffiesAfter = cpuTicks(SERVER_CPU);
+      const generatorAfter = cpuTicks(GENERATOR_CPU);
       const tcpAfter = await tcpCounters(ns);
       const line = result.stdout.split("\n").find((l) => l.startsWith("BENCH "));
       if (line === undefined) throw new Error(`wrk printed no summary (exit ${String(result.exitCode)}): ${result.stdout}${result.stderr}`);
       const s = JSON.parse(line.slice(6)) as WrkSummary;
       const latencyBuckets = parseHistogramLine(result.stdout);
-      const busyS = (jiffiesAfter.busy - jiffiesBefore.busy) / CLK_TCK;
+      const busyS = (jiffiesAfter.busy - jiffiesBefore.busy) / CLOCK_TICKS_PER_SECOND;
       // The load lasted wrk's duration; the wall time around it adds wrk's start, which the server idles through.
       const loadS = s.durationUs / 1e6;
       return {
@@ -458,8 +404,9 @@ async function main(): Promise<void> {
     }
     pumping = false;
     await pump;
-    const nmiRssMb = rssMb(shipped.child.pid ?? 0);
-    const decidedRssMb = rssMb(decided.child.pid ?? 0);
+    const rssMbOf = (pid: number | undefined) => (processMemory(pid ?? 0)?.rss ?? Number.NaN) / (1024 * 1024);
+    const nmiRssMb = rssMbOf(shipped.child.pid);
+    const decidedRssMb = rssMbOf(decided.child.pid);
     const of = (variant: Variant) => runs.filter((r) => r.variant === variant);
     const med = (variant: Variant, pick: (r: Run) => number) => median(of(variant).map(pick));
     const bareCpu = med("bare", (r) => r.cpuUsPerRequest);
@@ -545,40 +492,6 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp();
   }
-}
-
-/**
- * One run from a variant's interleaved slices: requests, CPU and wall time summed (so CPU per request is the
- * total CPU over the total requests, and the shares are time-weighted); p50 and p99 of all the slices'
- * latencies together (their histograms added).
- */
-function mergeSlices(slices: readonly Run[]): Run {
-  const first = slices[0];
-  if (first === undefined) throw new Error("no slices to merge");
-  const sum = (pick: (r: Run) => number) => slices.reduce((n, r) => n + pick(r), 0);
-  const requests = sum((r) => r.requests);
-  const cpuS = sum((r) => r.cpuS);
-  const loadS = sum((r) => r.loadS);
-  const weighted = (pick: (r: Run) => number) => sum((r) => pick(r) * r.loadS) / Math.max(loadS, 1e-9);
-  const latencyBuckets = addHistograms(slices.map((r) => r.latencyBuckets));
-  return {
-    variant: first.variant,
-    requests,
-    rps: requests / Math.max(loadS, 1e-9),
-    cpuUsPerRequest: (cpuS * 1e6) / Math.max(1, requests),
-    userShare: cpuS > 0 ? sum((r) => r.userShare * r.cpuS) / cpuS : 0,
-    cpuShare: cpuS / Math.max(loadS, 1e-9),
-    otherOnServerCpu: weighted((r) => r.otherOnServerCpu),
-    generatorCpuBusy: weighted((r) => r.generatorCpuBusy),
-    p50Ms: percentileMs(latencyBuckets, 0.5),
-    p99Ms: percentileMs(latencyBuckets, 0.99),
-    errors: sum((r) => r.errors),
-    retransmits: sum((r) => r.retransmits),
-    rtoTimeouts: sum((r) => r.rtoTimeouts),
-    latencyBuckets,
-    cpuS,
-    loadS,
-  };
 }
 
 function round3(value: number): number {

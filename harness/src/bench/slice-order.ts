@@ -1,10 +1,10 @@
 /**
  * The order in which `bench:nmi` runs its variants in each one-second slice: the rows of a Williams design
  * (a Latin square balanced for first-order carry-over), so that over a full set of rows every variant runs in
- * every position and right after every other variant equally often. Why it matters here: measured with the
- * same NMI in two slots, the slot that always ran right after the NMI deciding every request read 6–20 % more
- * CPU per request than the one after the bare server; a plain rotation keeps each variant's predecessor the
- * same, so it does not cancel that.
+ * every position and right after every other variant equally often: whatever one server leaves behind on the
+ * CPU (caches, a collection finishing after its load stopped) falls on every other one alike. A plain rotation
+ * keeps each variant's predecessor the same. (The same NMI measured in the candidate's place reads 6–20 % dearer
+ * under either order: that bias is the place's, not the order's; docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, third addendum.)
  * @packageDocumentation
  */
 

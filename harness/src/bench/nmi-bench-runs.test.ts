@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { bucketOf } from "./latency-histogram.js";
+import { mergeSlices, type Run } from "./nmi-bench-runs.js";
+
+/** A slice of `requests` requests over `loadS` seconds using `cpuS` of server CPU, every latency `latencyUs`. */
+function slice(requests: number, cpuS: number, loadS: number, latencyUs: number, extra: Partial<Run> = {}): Run {
+  return {
+    variant: "shipped",
+    requests,
+    rps: requests / loadS,
+    cpuUsPerRequest: (cpuS * 1e6) / requests,
+    userShare: 0.5,
+    cpuShare: cpuS / loadS,
+    otherOnServerCpu: 0,
+    generatorCpuBusy: 0.5,
+    p50Ms: latencyUs / 1000,
+    p99Ms: latencyUs / 1000,
+    errors: 0,
+    retransmits: 0,
+    rtoTimeouts: 0,
+    latencyBuckets: new Map([[bucketOf(latencyUs), requests]]),
+    cpuS,
+    loadS,
+    ...extra,
+  };
+}
+
+describe("mergeSlices", () => {
+  it("takes CPU per request over all requests, not the mean of the slices' figures", () => {
+    // 10,000 requests at 20 µs and 30,000 at 40 µs: 35 µs a request overall (the mean of the two would say 30).
+    const merged = mergeSlices([slice(10_000, 0.2, 1, 2_000), slice(30_000, 1.2, 1, 3_000)]);
+    expect(merged.requests).toBe(40_000);
+    expect(merged.cpuUsPerRequest).toBeCloseTo(35, 6);
+    expect(merged.rps).toBeCloseTo(20_000, 6);
+    expect(merged.cpuShare).toBeCloseTo(0.7, 6);
+  });
+
+  it("reads p50 and p99 from all the slices' latencies together", () => {
+    // 98 % of the requests at 2 ms and 2 % at 100 ms, in different slices: the round's p99 is 100 ms, its p50 2 ms.
+    const merged = mergeSlices([slice(9_800, 0.2, 1, 2_000), slice(200, 0.01, 1, 100_000)]);
+    expect(merged.p50Ms).toBeGreaterThanOrEqual(2);
+    expect(merged.p50Ms).toBeLessThan(2.03);
+    expect(merged.p99Ms).toBeGreaterThanOrEqual(100);
+    expect(merged.p99Ms).toBeLessThan(101.1);
+  });
+
+  it("sums errors and retransmissions, weights the CPU shares by time, and refuses no slices", () => {
+    const merged = mergeSlices([
+      slice(1_000, 0.1, 1, 1_000, { errors: 1, retransmits: 2, otherOnServerCpu: 0.1, userShare: 0.4 }),
+      slice(1_000, 0.3, 3, 1_000, { errors: 2, retransmits: 0, rtoTimeouts: 1, otherOnServerCpu: 0.3, userShare: 0.8 }),
+    ]);
+    expect([merged.errors, merged.retransmits, merged.rtoTimeouts]).toEqual([3, 2, 1]);
+    expect(merged.otherOnServerCpu).toBeCloseTo(0.25, 6);
+    expect(merged.userShare).toBeCloseTo(0.7, 6);
+    expect(() => mergeSlices([])).toThrow(/no slices/);
+  });
+});
