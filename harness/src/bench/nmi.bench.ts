@@ -133,8 +133,15 @@ type Variant = "bare" | "shipped" | "decided" | "candidate";
  * `BENCH_CANDIDATE_NODE_FLAGS`, default the image's flags) — another build of NMI, or the shipped one with other
  * node flags — so a change is measured against the code before it in the very same slices, which this
  * machine's drift otherwise drowns. Printed beside the others and as `candidateCpuRatio`; no target reads it.
+ *
+ * `BENCH_CANDIDATE_MAIN=bare` is the A/A control of that slot: the bare server itself (its entry, arguments, flags
+ * and environment) in the candidate's place. The fourth slot is not neutral — the very bare server measured
+ * 1.13–1.33 × the bare slot there (ADR 4, fourth addendum), while the bare server in the shipped slot measured
+ * 0.89–1.01 — so a candidate's ratio means something only next to this control's, run the same way.
  */
 const CANDIDATE_MAIN = process.env["BENCH_CANDIDATE_MAIN"];
+/** The candidate slot runs the bare server (see above). */
+const CANDIDATE_IS_BARE = CANDIDATE_MAIN === "bare";
 const CANDIDATE_FLAGS = process.env["BENCH_CANDIDATE_NODE_FLAGS"];
 const VARIANTS: readonly Variant[] = CANDIDATE_MAIN === undefined ? ["bare", "shipped", "decided"] : ["bare", "shipped", "decided", "candidate"];
 
@@ -246,7 +253,8 @@ async function main(): Promise<void> {
     // ── the servers, pinned to CPU 0; NMI's log (one audit line per request) goes to /dev/null ──
     const devNull = openSync("/dev/null", "w");
     const startServer = (variant: Variant, argv: string[]): ServerProcess => {
-      const launch = variant === "bare" ? { nodeFlags: [], env: {} } : variant === "candidate" ? overrideNodeFlags(IMAGE_LAUNCH, CANDIDATE_FLAGS) : IMAGE_LAUNCH;
+      const bareLaunch = variant === "bare" || (variant === "candidate" && CANDIDATE_IS_BARE);
+      const launch = bareLaunch ? { nodeFlags: [], env: {} } : variant === "candidate" ? overrideNodeFlags(IMAGE_LAUNCH, CANDIDATE_FLAGS) : IMAGE_LAUNCH;
       const stdout = STDOUT_DIR === undefined ? devNull : openSync(join(STDOUT_DIR, `${variant}.log`), "w");
       const child = spawn("ip", ["netns", "exec", nsName, ...NICE, "taskset", "-c", SERVER_CPU, process.execPath, ...launch.nodeFlags, ...argv], {
         stdio: ["ignore", stdout, "pipe"],
@@ -284,8 +292,13 @@ async function main(): Promise<void> {
     await writeFile(join(dir, "body.json"), body);
     const bare = startServer("bare", [BARE_MAIN, "127.0.0.1", String(ports.bare), join(dir, "body.json")]);
     await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${String(ports.bare)}/`])) === "200", "bare server ready");
-    const candidate = CANDIDATE_MAIN === undefined ? undefined : startServer("candidate", [CANDIDATE_MAIN, ...nmiFlags("candidate", 8100)]);
-    if (candidate !== undefined) {
+    const candidate =
+      CANDIDATE_MAIN === undefined
+        ? undefined
+        : startServer("candidate", CANDIDATE_IS_BARE ? [BARE_MAIN, "127.0.0.1", String(ports.candidate), join(dir, "body.json")] : [CANDIDATE_MAIN, ...nmiFlags("candidate", 8100)]);
+    if (candidate !== undefined && CANDIDATE_IS_BARE) {
+      await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${String(ports.candidate)}/`])) === "200", "bare server (candidate slot) ready");
+    } else if (candidate !== undefined) {
       await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8100/readyz"])) === "200", "NMI (candidate) ready");
     }
     const servers: Record<Variant, ServerProcess> = { bare, shipped, decided, candidate: candidate ?? shipped };
@@ -438,7 +451,7 @@ async function main(): Promise<void> {
     }
     console.log(
       `  CPU per request vs bare (median of the rounds' ratios): cached ${cpuRatioCached.toFixed(3)} (target ≤ 1.3), decided ${cpuRatioDecided.toFixed(3)} (target ≤ 2); worst p99 ratio ${p99Ratio.toFixed(2)} (target ≤ 3); NMI RSS ${nmiRssMb.toFixed(0)} MB (decided ${decidedRssMb.toFixed(0)} MB)` +
-        (candidateCpuRatio === undefined ? "" : `; candidate ${candidateCpuRatio.toFixed(3)} (${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"})`),
+        (candidateCpuRatio === undefined ? "" : `; candidate ${candidateCpuRatio.toFixed(3)} (${CANDIDATE_IS_BARE ? "the bare server itself: this slot's own bias, the A/A control" : `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"}`})`),
     );
     if (paced.length > 0) {
       console.log(
