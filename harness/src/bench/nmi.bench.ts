@@ -136,8 +136,8 @@ type Variant = "bare" | "shipped" | "decided" | "candidate";
  *
  * `BENCH_CANDIDATE_MAIN=bare` is the A/A control of that slot: the bare server itself (its entry, arguments, flags
  * and environment) in the candidate's place. The fourth slot is not neutral — the very bare server measured
- * 1.13–1.33 × the bare slot there (ADR 4, fourth addendum), while the bare server in the shipped slot measured
- * 0.89–1.01 — so a candidate's ratio means something only next to this control's, run the same way.
+ * 1.13–1.41 × the bare slot there (ADR 4, fourth addendum), while in the shipped and decided slots it measured
+ * 0.89–1.03 — so a candidate's ratio means something only next to this control's, run the same way.
  */
 const CANDIDATE_MAIN = process.env["BENCH_CANDIDATE_MAIN"];
 /** The candidate slot runs the bare server (see above). */
