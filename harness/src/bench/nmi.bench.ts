@@ -37,7 +37,8 @@ import { e2eIdentity, NMI_MAIN, NODE_FAKES_MAIN, NODE_NAME, SCALE_SET, VAULT } f
 import { NodeFakes } from "../nmi-e2e/node-fakes.js";
 import { tokenTarget } from "../nmi-e2e/pod-clients.js";
 import { measureUpstreamCalls, UPSTREAM_SCENARIO } from "./nmi-upstream-lifetime.js";
-import { readImageLaunch, type ImageLaunch } from "./nmi-footprint-image.js";
+import { readImageLaunch } from "./nmi-footprint-image.js";
+import { candidateArgv, isBareCandidate, launchOf, overrideNodeFlags, type CandidateRequest, type Variant } from "./nmi-bench-launch.js";
 import { holdIdlePolling, type IdlePollHold } from "./idle-poll.js";
 import { sliceOrder } from "./slice-order.js";
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, median, processCpuSeconds, processMemory } from "./proc-stats.js";
@@ -83,6 +84,11 @@ const NICE: readonly string[] = process.env["BENCH_NICE"] === undefined ? [] : [
  * (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, addendum).
  */
 const PACED_RPS = Number(process.env["BENCH_PACED_RPS"] ?? "3000");
+/**
+ * `BENCH_NMI_NODE_FLAGS` (space-separated; empty for none) replaces the image's node flags for both NMI variants,
+ * to measure another setting before it goes into the Dockerfile, or to trace them (`--trace-gc`, `--cpu-prof`:
+ * Node refuses those in `NODE_OPTIONS`); the header line prints the flags in force.
+ */
 const IMAGE_LAUNCH = overrideNodeFlags(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")), process.env["BENCH_NMI_NODE_FLAGS"]);
 /**
  * `BENCH_SERVER_STDOUT_DIR=<dir>`: each server's stdout (NMI's log and audit lines, `--trace-gc` output) goes to
@@ -92,14 +98,6 @@ const STDOUT_DIR = process.env["BENCH_SERVER_STDOUT_DIR"];
 /** `BENCH_IDLE_POLL=0`: idle CPUs halt as usual (the wake-up cost then falls on the slower server, see above). */
 const IDLE_POLL = process.env["BENCH_IDLE_POLL"] !== "0";
 
-/**
- * `BENCH_NMI_NODE_FLAGS` (space-separated; empty for none) replaces the image's node flags for both NMI variants,
- * to measure another setting before it goes into the Dockerfile, or to trace them (`--trace-gc`, `--cpu-prof`:
- * Node refuses those in `NODE_OPTIONS`); the header line prints the flags in force.
- */
-function overrideNodeFlags(launch: ImageLaunch, flags: string | undefined): ImageLaunch {
-  return flags === undefined ? launch : { ...launch, nodeFlags: flags.split(/\s+/).filter((f) => f !== "") };
-}
 
 /** wrk's summary, printed by the Lua script's `done` as one `BENCH {...}` line. */
 interface WrkSummary {
@@ -127,7 +125,6 @@ done = function(summary, latency, requests)
 end
 `;
 
-type Variant = "bare" | "shipped" | "decided" | "candidate";
 /**
  * `BENCH_CANDIDATE_MAIN=<an NMI entry .js>` adds a fourth variant, interleaved with the others: that entry (with
  * `BENCH_CANDIDATE_NODE_FLAGS`, default the image's flags) — another build of NMI, or the shipped one with other
@@ -140,9 +137,10 @@ type Variant = "bare" | "shipped" | "decided" | "candidate";
  * 0.89–1.03 — so a candidate's ratio means something only next to this control's, run the same way.
  */
 const CANDIDATE_MAIN = process.env["BENCH_CANDIDATE_MAIN"];
-/** The candidate slot runs the bare server (see above). */
-const CANDIDATE_IS_BARE = CANDIDATE_MAIN === "bare";
 const CANDIDATE_FLAGS = process.env["BENCH_CANDIDATE_NODE_FLAGS"];
+const CANDIDATE: CandidateRequest = { main: CANDIDATE_MAIN, nodeFlags: CANDIDATE_FLAGS };
+/** The candidate slot runs the bare server (see above). */
+const CANDIDATE_IS_BARE = isBareCandidate(CANDIDATE);
 const VARIANTS: readonly Variant[] = CANDIDATE_MAIN === undefined ? ["bare", "shipped", "decided"] : ["bare", "shipped", "decided", "candidate"];
 
 interface ServerProcess {
@@ -253,8 +251,7 @@ async function main(): Promise<void> {
     // ── the servers, pinned to CPU 0; NMI's log (one audit line per request) goes to /dev/null ──
     const devNull = openSync("/dev/null", "w");
     const startServer = (variant: Variant, argv: string[]): ServerProcess => {
-      const bareLaunch = variant === "bare" || (variant === "candidate" && CANDIDATE_IS_BARE);
-      const launch = bareLaunch ? { nodeFlags: [], env: {} } : variant === "candidate" ? overrideNodeFlags(IMAGE_LAUNCH, CANDIDATE_FLAGS) : IMAGE_LAUNCH;
+      const launch = launchOf(variant, IMAGE_LAUNCH, CANDIDATE);
       const stdout = STDOUT_DIR === undefined ? devNull : openSync(join(STDOUT_DIR, `${variant}.log`), "w");
       const child = spawn("ip", ["netns", "exec", nsName, ...NICE, "taskset", "-c", SERVER_CPU, process.execPath, ...launch.nodeFlags, ...argv], {
         stdio: ["ignore", stdout, "pipe"],
@@ -295,7 +292,7 @@ async function main(): Promise<void> {
     const candidate =
       CANDIDATE_MAIN === undefined
         ? undefined
-        : startServer("candidate", CANDIDATE_IS_BARE ? [BARE_MAIN, "127.0.0.1", String(ports.candidate), join(dir, "body.json")] : [CANDIDATE_MAIN, ...nmiFlags("candidate", 8100)]);
+        : startServer("candidate", candidateArgv(CANDIDATE, [BARE_MAIN, "127.0.0.1", String(ports.candidate), join(dir, "body.json")], nmiFlags("candidate", 8100)));
     if (candidate !== undefined && CANDIDATE_IS_BARE) {
       await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${String(ports.candidate)}/`])) === "200", "bare server (candidate slot) ready");
     } else if (candidate !== undefined) {

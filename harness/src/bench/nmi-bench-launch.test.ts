@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { BARE_LAUNCH, candidateArgv, launchOf, overrideNodeFlags, type CandidateRequest } from "./nmi-bench-launch.js";
+
+const IMAGE = { nodeFlags: ["--max-semi-space-size=2"], env: { MALLOC_ARENA_MAX: "1" } };
+const NONE: CandidateRequest = { main: undefined, nodeFlags: undefined };
+const BARE_ARGV = ["/bench/nmi-bench-bare-main.js", "127.0.0.1", "2581", "/tmp/body.json"];
+const NMI_ARGV = ["--node=node-a", "--nmi-port=2581"];
+
+describe("bench:nmi launches", () => {
+  it("starts the bare server with Node's defaults and both NMIs with the image's settings", () => {
+    expect(launchOf("bare", IMAGE, NONE)).toEqual(BARE_LAUNCH);
+    expect(launchOf("shipped", IMAGE, NONE)).toBe(IMAGE);
+    expect(launchOf("decided", IMAGE, NONE)).toBe(IMAGE);
+  });
+
+  it("starts a candidate entry with the image's settings, or its own node flags (empty: none)", () => {
+    const candidate = { main: "/tmp/old/main.js", nodeFlags: undefined };
+    expect(launchOf("candidate", IMAGE, candidate)).toBe(IMAGE);
+    expect(launchOf("candidate", IMAGE, { ...candidate, nodeFlags: "--max-semi-space-size=3  --trace-gc" })).toEqual({
+      nodeFlags: ["--max-semi-space-size=3", "--trace-gc"],
+      env: IMAGE.env,
+    });
+    expect(launchOf("candidate", IMAGE, { ...candidate, nodeFlags: "" }).nodeFlags).toEqual([]);
+    expect(candidateArgv(candidate, BARE_ARGV, NMI_ARGV)).toEqual(["/tmp/old/main.js", ...NMI_ARGV]);
+  });
+
+  it("runs the A/A control exactly as the bare server: its entry and arguments, no node flags, no ENV", () => {
+    const control = { main: "bare", nodeFlags: undefined };
+    expect(launchOf("candidate", IMAGE, control)).toEqual(BARE_LAUNCH);
+    expect(launchOf("candidate", IMAGE, { ...control, nodeFlags: "--trace-gc" })).toEqual(BARE_LAUNCH);
+    expect(candidateArgv(control, BARE_ARGV, NMI_ARGV)).toEqual(BARE_ARGV);
+  });
+
+  it("refuses to name a candidate's arguments when none was asked for", () => {
+    expect(() => candidateArgv(NONE, BARE_ARGV, NMI_ARGV)).toThrow(/no candidate/);
+  });
+
+  it("leaves a launch as it is without flags to override", () => {
+    expect(overrideNodeFlags(IMAGE, undefined)).toBe(IMAGE);
+  });
+});
