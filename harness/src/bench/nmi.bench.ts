@@ -98,7 +98,6 @@ const STDOUT_DIR = process.env["BENCH_SERVER_STDOUT_DIR"];
 /** `BENCH_IDLE_POLL=0`: idle CPUs halt as usual (the wake-up cost then falls on the slower server, see above). */
 const IDLE_POLL = process.env["BENCH_IDLE_POLL"] !== "0";
 
-
 /** wrk's summary, printed by the Lua script's `done` as one `BENCH {...}` line. */
 interface WrkSummary {
   readonly requests: number;
