@@ -281,21 +281,20 @@ async function main(): Promise<void> {
     ];
     const shipped = startServer("shipped", [NMI_MAIN, ...nmiFlags("shipped", 8080)]);
     const decided = startServer("decided", [DECIDED_MAIN, ...nmiFlags("decided", 8090)]);
-    await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8080/readyz"])) === "200", "NMI (shipped) ready");
-    await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8090/readyz"])) === "200", "NMI (decided) ready");
+    await waitForOk(ns, "http://127.0.0.1:8080/readyz", "NMI (shipped) ready");
+    await waitForOk(ns, "http://127.0.0.1:8090/readyz", "NMI (decided) ready");
     const body = await curl(ns, ["-H", "Metadata: true", `http://127.0.0.1:${String(ports.shipped)}${TARGET}`]);
     if (!body.includes("access_token")) throw new Error(`NMI did not answer a token: ${body}`);
     await writeFile(join(dir, "body.json"), body);
     const bare = startServer("bare", [BARE_MAIN, "127.0.0.1", String(ports.bare), join(dir, "body.json")]);
-    await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${String(ports.bare)}/`])) === "200", "bare server ready");
+    await waitForOk(ns, `http://127.0.0.1:${String(ports.bare)}/`, "bare server ready");
     const candidate =
       CANDIDATE_MAIN === undefined
         ? undefined
         : startServer("candidate", candidateArgv(CANDIDATE, [BARE_MAIN, "127.0.0.1", String(ports.candidate), join(dir, "body.json")], nmiFlags("candidate", 8100)));
-    if (candidate !== undefined && CANDIDATE_IS_BARE) {
-      await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${String(ports.candidate)}/`])) === "200", "bare server (candidate slot) ready");
-    } else if (candidate !== undefined) {
-      await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:8100/readyz"])) === "200", "NMI (candidate) ready");
+    if (candidate !== undefined) {
+      // The A/A control answers on its own port, as the bare server does; an NMI candidate on its probe port.
+      await waitForOk(ns, CANDIDATE_IS_BARE ? `http://127.0.0.1:${String(ports.candidate)}/` : "http://127.0.0.1:8100/readyz", "the candidate ready");
     }
     const servers: Record<Variant, ServerProcess> = { bare, shipped, decided, candidate: candidate ?? shipped };
 
@@ -547,6 +546,11 @@ function procNetCounter(text: string, prefix: string, name: string): number {
 /** `curl -s <args>` inside the namespace; its stdout. */
 async function curl(ns: NetnsHandle, args: readonly string[]): Promise<string> {
   return (await ns.exec(["curl", "-s", "--max-time", "3", ...args], { timeoutMs: 5_000 })).stdout;
+}
+
+/** Waits (see {@link waitFor}) until `url`, fetched inside the namespace, answers 200. */
+async function waitForOk(ns: NetnsHandle, url: string, what: string): Promise<void> {
+  await waitFor(async () => (await curl(ns, ["-o", "/dev/null", "-w", "%{http_code}", url])) === "200", what);
 }
 
 /** Polls `check` every 200 ms for at most 30 s. */
