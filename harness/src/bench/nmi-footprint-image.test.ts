@@ -37,6 +37,17 @@ describe("the NMI image's launch, as the footprint bench runs it", () => {
     expect(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")).env).toMatchObject({ MALLOC_ARENA_MAX: "1", MALLOC_TRIM_THRESHOLD_: "131072" });
   });
 
+  it("the image's node flags keep V8 from memory-reducing collections while NMI is idle (ADR 4, fifth addendum)", () => {
+    const image = readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8"));
+    // A burst of garbage, then a quiet spell: V8's memory reducer would collect ("Mark-Compact (reduce)") about
+    // 8 s after the allocation stopped — the collection that puts Node's tick objects on V8's slow path.
+    const script = "let k=[];const t=Date.now()+1500;while(Date.now()<t){k.push(new Array(100).fill(Math.random()));if(k.length>2000)k=[]}k=[];setTimeout(()=>{},12000)";
+    const run = spawnSync(process.execPath, [...image.nodeFlags, "--trace-gc", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Scavenge/);
+    expect(run.stdout).not.toMatch(/\(reduce\)/);
+  }, 60_000);
+
   const dir = mkdtempSync(join(tmpdir(), "podid-nmi-image-test-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

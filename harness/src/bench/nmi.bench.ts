@@ -18,6 +18,10 @@
  * - idle CPUs poll instead of halting during the runs (`/dev/cpu_dma_latency` held at 0 µs; `BENCH_IDLE_POLL=0`
  *   turns it off): on a virtual machine, waking a halted CPU costs the waker an interrupt and a VM exit, which
  *   the slower server paid more often inside its own writes (see `idle-poll.ts`);
+ * - with `BENCH_PERF=1`, every server is loaded again after the rounds and sampled with `perf`, at once and after
+ *   sitting idle for `BENCH_PERF_QUIET_S` (as a node's NMI mostly does); its CPU per request then and the share
+ *   of its CPU in a V8 slow path that makes a process 20–50 % dearer per request are printed (`v8-slow-path.ts`),
+ *   so a ratio taken from a server in that state can be told apart from NMI's own cost;
  *
  * Warm-up, then `BENCH_REPS` (default 3) rounds of `BENCH_SECONDS` (default 6) one-second slices of
  * bare → shipped → decided (interleaved, each variant's slices summed), saturated and then paced at one common rate (`BENCH_PACED_RPS`, see below); per-run figures, medians, then the upstream-call count per token lifetime (in-process, as before)
@@ -44,6 +48,7 @@ import { sliceOrder } from "./slice-order.js";
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, median, processCpuSeconds, processMemory } from "./proc-stats.js";
 import { parseHistogramLine, WRK_HISTOGRAM_LUA } from "./latency-histogram.js";
 import { mergeSlices, type Run } from "./nmi-bench-runs.js";
+import { perfAvailable, samplePerf, SLOW_STATE_SHARE } from "./v8-slow-path.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CRDS = join(ROOT, "deploy/crds.yaml");
@@ -97,6 +102,47 @@ const IMAGE_LAUNCH = overrideNodeFlags(readImageLaunch(readFileSync(join(ROOT, "
 const STDOUT_DIR = process.env["BENCH_SERVER_STDOUT_DIR"];
 /** `BENCH_IDLE_POLL=0`: idle CPUs halt as usual (the wake-up cost then falls on the slower server, see above). */
 const IDLE_POLL = process.env["BENCH_IDLE_POLL"] !== "0";
+/**
+ * `BENCH_PERF=1`: after the rounds, every server is sampled with Linux `perf` under load, once at once and once
+ * after a quiet period, and the share of its CPU in V8's runtime slow path for property definition is printed
+ * (`v8-slow-path.ts`). A server in that state measures 20–50 % dearer per request, so a ratio it takes part in is
+ * the V8 state's, not NMI's (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, fifth addendum). Off by default:
+ * it needs `perf`.
+ */
+const PERF_CHECK = process.env["BENCH_PERF"] === "1";
+/**
+ * `BENCH_PERF_QUIET_S` (default 30): how long every server sits idle before the `BENCH_PERF` check — a node's NMI
+ * is idle most of the time, and V8's memory reducer collects garbage in such pauses (which is what puts a process
+ * into the slow state; see the ADR above).
+ */
+const PERF_QUIET_S = Number(process.env["BENCH_PERF_QUIET_S"] ?? "30");
+
+/** One `BENCH_PERF` check: every server loaded for 3 s after `quietS` seconds idle and sampled by perf. */
+interface PerfCheck {
+  readonly quietS: number;
+  readonly servers: { readonly variant: Variant; readonly share: number; readonly cpuUsPerRequest: number }[];
+}
+
+/** Prints a check: each server's CPU per request (× bare) and its share of samples in V8's slow path. */
+function printPerfCheck(check: PerfCheck): void {
+  const bare = check.servers.find((s) => s.variant === "bare")?.cpuUsPerRequest ?? Number.NaN;
+  console.log(
+    `  V8 slow-path check ${check.quietS === 0 ? "right after the rounds" : `after ${String(check.quietS)} s idle`} ` +
+      "(3 s of load each, sampled by perf, whose own cost makes these figures dearer than the rounds'):",
+  );
+  for (const s of check.servers) {
+    console.log(
+      `    ${s.variant.padEnd(9)} ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(s.cpuUsPerRequest / bare).toFixed(2)} × bare), ` +
+        `${(s.share * 100).toFixed(2)} % of its samples in V8's runtime property definition and object migration${s.share > SLOW_STATE_SHARE ? " — IN THE SLOW STATE" : ""}`,
+    );
+  }
+  const slow = check.servers.filter((s) => s.share > SLOW_STATE_SHARE).map((s) => s.variant);
+  console.log(
+    slow.length === 0
+      ? "    no server in V8's slow state"
+      : `    WARNING: ${slow.join(", ")} in V8's slow state (above ${(SLOW_STATE_SHARE * 100).toFixed(0)} %): a ratio with ${slow.length === 1 ? "it" : "them"} measures that state, not NMI's own work`,
+  );
+}
 
 /** wrk's summary, printed by the Lua script's `done` as one `BENCH {...}` line. */
 interface WrkSummary {
@@ -461,6 +507,25 @@ async function main(): Promise<void> {
     );
     if (errors > 0) console.log(`  WARNING: ${String(errors)} failed or non-2xx requests (see the runs)`);
 
+    // Sampled after the rounds, so perf's own cost never falls on a measured slice: at once (the state the rounds
+    // ran in) and again after a quiet period, as a node's NMI mostly is.
+    const perfChecks: PerfCheck[] = [];
+    if (PERF_CHECK && !perfAvailable()) console.log("  BENCH_PERF=1: perf is not installed here, so the V8 slow-path check was skipped");
+    if (PERF_CHECK && perfAvailable()) {
+      for (const quietS of [0, PERF_QUIET_S]) {
+        await new Promise((r) => setTimeout(r, quietS * 1000));
+        const check: PerfCheck = { quietS, servers: [] };
+        for (const variant of VARIANTS) {
+          const load = wrk(variant, 3);
+          await new Promise((r) => setTimeout(r, 500));
+          const sample = samplePerf(servers[variant].child.pid ?? 0, 2);
+          check.servers.push({ variant, share: sample.share, cpuUsPerRequest: (await load).cpuUsPerRequest });
+        }
+        perfChecks.push(check);
+        printPerfCheck(check);
+      }
+    }
+
     const upstream = await measureUpstreamCalls();
     console.log(
       `upstream: cold burst of ${String(UPSTREAM_SCENARIO.pods)} pods × ${String(UPSTREAM_SCENARIO.requestsPerPod)} concurrent requests → ${String(upstream.coldBurstOk)} × 200, ${String(upstream.coldBurstUpstreamCalls)} upstream call(s); ` +
@@ -487,6 +552,9 @@ async function main(): Promise<void> {
         decidedRps: Math.round(med("decided", (r) => r.rps)),
         bareCpuShare: round3(bareShare),
         idlePoll: idlePoll?.active ?? false,
+        ...(perfChecks.length === 0
+          ? {}
+          : { v8SlowPath: perfChecks.map((c) => ({ quietS: c.quietS, servers: c.servers.map((v) => ({ ...v, share: round3(v.share), cpuUsPerRequest: round3(v.cpuUsPerRequest) })) })) }),
         ...(candidateCpuRatio === undefined ? {} : { candidateCpuRatio: round3(candidateCpuRatio), candidate: `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? ""}`.trim() }),
         errors,
         pods: PODS,
