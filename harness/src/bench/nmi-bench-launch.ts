@@ -1,6 +1,6 @@
 /**
  * How `npm run bench:nmi` starts each server process: which entry and arguments, with which node flags and
- * `ENV`. The bare server runs with Node's defaults; both NMIs with the image's settings (read from its
+ * `ENV`. The bare server runs with Node's defaults but V8's memory reducer off; both NMIs with the image's settings (read from its
  * Dockerfile, `nmi-footprint-image.ts`); the candidate with the image's settings or its own node flags — or,
  * as the A/A control of its slot, exactly as the bare server.
  * @packageDocumentation
@@ -19,8 +19,13 @@ export interface CandidateRequest {
   readonly nodeFlags: string | undefined;
 }
 
-/** The bare server's launch: no node flags, no `ENV` of its own. */
-export const BARE_LAUNCH: ImageLaunch = { nodeFlags: [], env: {} };
+/**
+ * The bare server's launch: Node's defaults, no `ENV` of its own, and V8's memory reducer off. With the reducer,
+ * a collection in one of its pauses (the paced rounds, the other servers' slices) put the bare server into the V8
+ * slow state that makes a process 1.2–1.5 times dearer per request (`v8-slow-path.ts`), and a dearer baseline
+ * flatters NMI's ratios. The baseline is Node's HTTP stack alone, as NMI now runs (the image has the same flag).
+ */
+export const BARE_LAUNCH: ImageLaunch = { nodeFlags: ["--no-memory-reducer"], env: {} };
 
 /** True when the candidate slot runs the bare server itself. */
 export function isBareCandidate(candidate: CandidateRequest): boolean {

@@ -75,7 +75,8 @@ const NICE: readonly string[] = process.env["BENCH_NICE"] === undefined ? [] : [
 /**
  * How the image starts NMI (the node flags of its `ENTRYPOINT` and its `ENV`, read from its Dockerfile): both NMI
  * variants run with them, so the CPU per request is the shipped process's, young-generation cap and malloc
- * settings included (docs/adr/0017-nmi-as-shipped-footprint.md). The bare server keeps Node's defaults.
+ * settings included (docs/adr/0017-nmi-as-shipped-footprint.md). The bare server keeps Node's defaults but for V8's
+ * memory reducer, which it runs without (`BARE_LAUNCH`).
  */
 /**
  * `BENCH_PACED_RPS` (default 3000; 0 turns it off): after each saturated round, a paced round in which every
