@@ -511,8 +511,9 @@ async function main(): Promise<void> {
     // Sampled after the rounds, so perf's own cost never falls on a measured slice: at once (the state the rounds
     // ran in) and again after a quiet period, as a node's NMI mostly is.
     const perfChecks: PerfCheck[] = [];
-    if (PERF_CHECK && !perfAvailable()) console.log("  BENCH_PERF=1: perf is not installed here, so the V8 slow-path check was skipped");
-    if (PERF_CHECK && perfAvailable()) {
+    const perfInstalled = PERF_CHECK && perfAvailable();
+    if (PERF_CHECK && !perfInstalled) console.log("  BENCH_PERF=1: perf is not installed here, so the V8 slow-path check was skipped");
+    if (perfInstalled) {
       for (const quietS of [0, PERF_QUIET_S]) {
         await new Promise((r) => setTimeout(r, quietS * 1000));
         const check: PerfCheck = { quietS, servers: [] };

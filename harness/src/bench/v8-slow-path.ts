@@ -61,7 +61,7 @@ export function perfAvailable(): boolean {
 
 /**
  * Samples process `pid` for `seconds` with `perf record` (user and kernel, no call graphs) and returns the
- * slow-path share; run it while the process is under load. Throws when perf fails.
+ * slow-path share; run it while the process is under load. Throws when perf fails or takes no sample.
  */
 export function samplePerf(pid: number, seconds: number): SlowPathSample {
   const dir = mkdtempSync(join(tmpdir(), "podid-perf-"));
@@ -75,7 +75,10 @@ export function samplePerf(pid: number, seconds: number): SlowPathSample {
       maxBuffer: 64 * 1024 * 1024,
     });
     if (report.status !== 0) throw new Error(`perf report failed: ${report.stderr}`);
-    return slowPathShare(report.stdout);
+    const sample = slowPathShare(report.stdout);
+    // No samples would read as a healthy 0 %: the process was not running, or perf could not see it.
+    if (sample.samples === 0) throw new Error(`perf took no samples of process ${String(pid)}`);
+    return sample;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
