@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BARE_LAUNCH, candidateArgv, launchOf, overrideNodeFlags, type CandidateRequest } from "./nmi-bench-launch.js";
+import { candidateArgv, launchOf, NODE_DEFAULTS_LAUNCH, overrideNodeFlags, type CandidateRequest } from "./nmi-bench-launch.js";
 
 const IMAGE = { nodeFlags: ["--max-semi-space-size=2"], env: { MALLOC_ARENA_MAX: "1" } };
 const NONE: CandidateRequest = { main: undefined, nodeFlags: undefined };
@@ -7,12 +7,25 @@ const BARE_ARGV = ["/bench/nmi-bench-bare-main.js", "127.0.0.1", "2581", "/tmp/b
 const NMI_ARGV = ["--node=node-a", "--nmi-port=2581"];
 
 describe("bench:nmi launches", () => {
-  it("starts the bare server with Node's defaults but V8's memory reducer off, and both NMIs with the image's settings", () => {
-    expect(launchOf("bare", IMAGE, NONE)).toEqual(BARE_LAUNCH);
-    // The reducer's idle collections put a process into V8's slow state (ADR 4, fifth addendum): not the baseline.
-    expect(BARE_LAUNCH).toEqual({ nodeFlags: ["--no-memory-reducer"], env: {} });
+  it("starts the bare server and both NMIs with the image's settings: the ratios compare work, not heap settings", () => {
+    expect(launchOf("bare", IMAGE, NONE)).toBe(IMAGE);
     expect(launchOf("shipped", IMAGE, NONE)).toBe(IMAGE);
     expect(launchOf("decided", IMAGE, NONE)).toBe(IMAGE);
+  });
+
+  it("starts the second bare server with Node's heap settings, V8's memory reducer still off", () => {
+    // The reducer's idle collections put a process into V8's slow state (ADR 4, fifth addendum): not a baseline.
+    expect(launchOf("bareDefaults", IMAGE, NONE)).toEqual({ nodeFlags: ["--no-memory-reducer"], env: {} });
+    expect(NODE_DEFAULTS_LAUNCH).toEqual({ nodeFlags: ["--no-memory-reducer"], env: {} });
+  });
+
+  it("gives BENCH_NMI_NODE_FLAGS' launch to the two NMIs only, never to a bare server", () => {
+    const traced = overrideNodeFlags(IMAGE, "--max-semi-space-size=2 --trace-gc");
+    expect(launchOf("shipped", IMAGE, NONE, traced)).toBe(traced);
+    expect(launchOf("decided", IMAGE, NONE, traced)).toBe(traced);
+    expect(launchOf("bare", IMAGE, NONE, traced)).toBe(IMAGE);
+    expect(launchOf("bareDefaults", IMAGE, NONE, traced)).toBe(NODE_DEFAULTS_LAUNCH);
+    expect(launchOf("candidate", IMAGE, { main: "/tmp/old/main.js", nodeFlags: undefined }, traced)).toBe(IMAGE);
   });
 
   it("starts a candidate entry with the image's settings, or its own node flags (empty: none)", () => {
@@ -26,10 +39,10 @@ describe("bench:nmi launches", () => {
     expect(candidateArgv(candidate, BARE_ARGV, NMI_ARGV)).toEqual(["/tmp/old/main.js", ...NMI_ARGV]);
   });
 
-  it("runs the A/A control exactly as the bare server: its entry and arguments, no node flags, no ENV", () => {
+  it("runs the A/A control exactly as the bare server: its entry, arguments, node flags and ENV", () => {
     const control = { main: "bare", nodeFlags: undefined };
-    expect(launchOf("candidate", IMAGE, control)).toEqual(BARE_LAUNCH);
-    expect(launchOf("candidate", IMAGE, { ...control, nodeFlags: "--trace-gc" })).toEqual(BARE_LAUNCH);
+    expect(launchOf("candidate", IMAGE, control)).toBe(launchOf("bare", IMAGE, NONE));
+    expect(launchOf("candidate", IMAGE, { ...control, nodeFlags: "--trace-gc" })).toBe(launchOf("bare", IMAGE, NONE));
     expect(candidateArgv(control, BARE_ARGV, NMI_ARGV)).toEqual(BARE_ARGV);
   });
 

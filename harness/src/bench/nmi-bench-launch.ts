@@ -1,14 +1,16 @@
 /**
  * How `npm run bench:nmi` starts each server process: which entry and arguments, with which node flags and
- * `ENV`. The bare server runs with Node's defaults but V8's memory reducer off; both NMIs with the image's settings (read from its
- * Dockerfile, `nmi-footprint-image.ts`); the candidate with the image's settings or its own node flags — or,
- * as the A/A control of its slot, exactly as the bare server.
+ * `ENV`. The bare server — the baseline every ratio divides by — and both NMIs start as the image starts NMI (its
+ * Dockerfile's flags and `ENV`, `nmi-footprint-image.ts`), so a ratio compares the work per request and not two
+ * heap configurations; a second bare server with Node's own heap settings shows what the image's settings cost
+ * any server. The candidate starts with the image's settings or its own node flags — or, as the A/A control of
+ * its slot, exactly as the bare server.
  * @packageDocumentation
  */
 import type { ImageLaunch } from "./nmi-footprint-image.js";
 
 /** The servers of one benchmark run. */
-export type Variant = "bare" | "shipped" | "decided" | "candidate";
+export type Variant = "bare" | "shipped" | "decided" | "bareDefaults" | "candidate";
 
 /** `BENCH_CANDIDATE_MAIN`'s value that puts the bare server in the candidate's slot (the A/A control). */
 export const BARE_CANDIDATE = "bare";
@@ -20,12 +22,14 @@ export interface CandidateRequest {
 }
 
 /**
- * The bare server's launch: Node's defaults, no `ENV` of its own, and V8's memory reducer off. With the reducer,
- * a collection in one of its pauses (the paced rounds, the other servers' slices) put the bare server into the V8
- * slow state that makes a process 1.2–1.5 times dearer per request (`v8-slow-path.ts`), and a dearer baseline
- * flatters NMI's ratios. The baseline is Node's HTTP stack alone, as NMI now runs (the image has the same flag).
+ * The second bare server's launch: Node's own heap settings (young generation up to 16 MB semi-spaces, glibc's
+ * malloc defaults) and no `ENV` — but V8's memory reducer off, as in the image: with the reducer, a collection in
+ * one of its pauses (the paced rounds, the other servers' slices) put a server into the V8 slow state that makes
+ * a process 1.2–1.5 times dearer per request (`v8-slow-path.ts`). Its ratio to the bare server is what the image's
+ * young-generation cap costs a server that does nothing but HTTP (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md,
+ * sixth addendum).
  */
-export const BARE_LAUNCH: ImageLaunch = { nodeFlags: ["--no-memory-reducer"], env: {} };
+export const NODE_DEFAULTS_LAUNCH: ImageLaunch = { nodeFlags: ["--no-memory-reducer"], env: {} };
 
 /** True when the candidate slot runs the bare server itself. */
 export function isBareCandidate(candidate: CandidateRequest): boolean {
@@ -40,11 +44,22 @@ export function overrideNodeFlags(launch: ImageLaunch, flags: string | undefined
   return flags === undefined ? launch : { ...launch, nodeFlags: flags.split(/\s+/).filter((f) => f !== "") };
 }
 
-/** The node flags and `ENV` the process of `variant` starts with. */
-export function launchOf(variant: Variant, image: ImageLaunch, candidate: CandidateRequest): ImageLaunch {
-  if (variant === "bare") return BARE_LAUNCH;
-  if (variant !== "candidate") return image;
-  return isBareCandidate(candidate) ? BARE_LAUNCH : overrideNodeFlags(image, candidate.nodeFlags);
+/**
+ * The node flags and `ENV` the process of `variant` starts with: `image` is the Dockerfile's launch, `nmi` the one
+ * both NMIs start with (the image's unless `BENCH_NMI_NODE_FLAGS` replaced its flags — never the bare server's).
+ */
+export function launchOf(variant: Variant, image: ImageLaunch, candidate: CandidateRequest, nmi: ImageLaunch = image): ImageLaunch {
+  switch (variant) {
+    case "bare":
+      return image;
+    case "bareDefaults":
+      return NODE_DEFAULTS_LAUNCH;
+    case "shipped":
+    case "decided":
+      return nmi;
+    case "candidate":
+      return isBareCandidate(candidate) ? image : overrideNodeFlags(image, candidate.nodeFlags);
+  }
 }
 
 /**

@@ -4,8 +4,9 @@
  *
  * - everything runs in a network namespace the benchmark creates (`podid-<pid>-…-bench`, deleted at the end);
  * - the servers — bare, NMI as shipped (`packages/nmi-server/dist/main.js`) and NMI deciding every request
- *   (`nmi-bench-nmi-main.ts`: the same composition with the decision memo off), both NMIs with the node flags
- *   and ENV of the image's Dockerfile — are separate processes pinned to CPU 0; `wrk` (one thread, 110
+ *   (`nmi-bench-nmi-main.ts`: the same composition with the decision memo off), all three with the node flags
+ *   and ENV of the image's Dockerfile, and a second bare server with Node's own heap settings (what the image's
+ *   settings cost a server that only does HTTP) — are separate processes pinned to CPU 0; `wrk` (one thread, 110
  *   keep-alive connections), this process and the fake kube-apiserver + IMDS process are pinned to CPU 1;
  * - 110 pods run on the node, each with its own source address: an iptables SNAT round robin in the
  *   namespace gives each of wrk's connections one pod's address, so NMI attributes every request by IP
@@ -24,7 +25,7 @@
  *   so a ratio taken from a server in that state can be told apart from NMI's own cost;
  *
  * Warm-up, then `BENCH_REPS` (default 3) rounds of `BENCH_SECONDS` (default 6) one-second slices of
- * bare → shipped → decided (interleaved, each variant's slices summed), saturated and then paced at one common rate (`BENCH_PACED_RPS`, see below); per-run figures, medians, then the upstream-call count per token lifetime (in-process, as before)
+ * bare → shipped → decided → bare with Node's heap settings (interleaved, each variant's slices summed), saturated and then paced at one common rate (`BENCH_PACED_RPS`, see below); per-run figures, medians, then the upstream-call count per token lifetime (in-process, as before)
  * and one JSON line. Needs root, `ip`, `iptables`, `taskset`, `curl` and `wrk`; says which is missing.
  * @packageDocumentation
  */
@@ -42,7 +43,7 @@ import { NodeFakes } from "../nmi-e2e/node-fakes.js";
 import { tokenTarget } from "../nmi-e2e/pod-clients.js";
 import { measureUpstreamCalls, UPSTREAM_SCENARIO } from "./nmi-upstream-lifetime.js";
 import { readImageLaunch } from "./nmi-footprint-image.js";
-import { candidateArgv, isBareCandidate, launchOf, overrideNodeFlags, type CandidateRequest, type Variant } from "./nmi-bench-launch.js";
+import { candidateArgv, isBareCandidate, launchOf, NODE_DEFAULTS_LAUNCH, overrideNodeFlags, type CandidateRequest, type Variant } from "./nmi-bench-launch.js";
 import { holdIdlePolling, type IdlePollHold } from "./idle-poll.js";
 import { sliceOrder } from "./slice-order.js";
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, median, processCpuSeconds, processMemory } from "./proc-stats.js";
@@ -75,8 +76,12 @@ const NICE: readonly string[] = process.env["BENCH_NICE"] === undefined ? [] : [
 /**
  * How the image starts NMI (the node flags of its `ENTRYPOINT` and its `ENV`, read from its Dockerfile): both NMI
  * variants run with them, so the CPU per request is the shipped process's, young-generation cap and malloc
- * settings included (docs/adr/0017-nmi-as-shipped-footprint.md). The bare server keeps Node's defaults but for V8's
- * memory reducer, which it runs without (`BARE_LAUNCH`).
+ * settings included (docs/adr/0017-nmi-as-shipped-footprint.md) — and so does the bare server, the baseline of
+ * every ratio: the image's 2 MB young generation alone makes a bare server 12–18 % dearer per request at
+ * saturation (more scavenges of the same in-flight requests), and a baseline with a larger one would put that
+ * memory choice into NMI's ratio as if it were NMI's work. The second bare server (`bareDefaults`,
+ * `NODE_DEFAULTS_LAUNCH`) keeps Node's heap settings, and its ratios are printed too, so that cost stays in view
+ * (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, sixth addendum).
  */
 /**
  * `BENCH_PACED_RPS` (default 3000; 0 turns it off): after each saturated round, a paced round in which every
@@ -95,7 +100,9 @@ const PACED_RPS = Number(process.env["BENCH_PACED_RPS"] ?? "3000");
  * to measure another setting before it goes into the Dockerfile, or to trace them (`--trace-gc`, `--cpu-prof`:
  * Node refuses those in `NODE_OPTIONS`); the header line prints the flags in force.
  */
-const IMAGE_LAUNCH = overrideNodeFlags(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")), process.env["BENCH_NMI_NODE_FLAGS"]);
+const IMAGE_LAUNCH = readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8"));
+/** The two NMIs' launch: the image's, with `BENCH_NMI_NODE_FLAGS` in place of its flags when set. */
+const NMI_LAUNCH = overrideNodeFlags(IMAGE_LAUNCH, process.env["BENCH_NMI_NODE_FLAGS"]);
 /**
  * `BENCH_SERVER_STDOUT_DIR=<dir>`: each server's stdout (NMI's log and audit lines, `--trace-gc` output) goes to
  * `<dir>/<variant>.log` instead of `/dev/null`, for diagnosis; the file's writes then count in NMI's CPU time.
@@ -133,7 +140,7 @@ function printPerfCheck(check: PerfCheck): void {
   );
   for (const s of check.servers) {
     console.log(
-      `    ${s.variant.padEnd(9)} ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(s.cpuUsPerRequest / bare).toFixed(2)} × bare), ` +
+      `    ${s.variant.padEnd(12)} ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(s.cpuUsPerRequest / bare).toFixed(2)} × bare), ` +
         `${(s.share * 100).toFixed(2)} % of its samples in V8's runtime property definition and object migration${s.share > SLOW_STATE_SHARE ? " — IN THE SLOW STATE" : ""}`,
     );
   }
@@ -172,22 +179,23 @@ end
 `;
 
 /**
- * `BENCH_CANDIDATE_MAIN=<an NMI entry .js>` adds a fourth variant, interleaved with the others: that entry (with
+ * `BENCH_CANDIDATE_MAIN=<an NMI entry .js>` adds a fifth variant, interleaved with the others: that entry (with
  * `BENCH_CANDIDATE_NODE_FLAGS`, default the image's flags) — another build of NMI, or the shipped one with other
  * node flags — so a change is measured against the code before it in the very same slices, which this
  * machine's drift otherwise drowns. Printed beside the others and as `candidateCpuRatio`; no target reads it.
  *
  * `BENCH_CANDIDATE_MAIN=bare` is the A/A control of that slot: the bare server itself (its entry, arguments, flags
- * and environment) in the candidate's place. The fourth slot is not neutral — the very bare server measured
- * 1.13–1.41 × the bare slot there (ADR 4, fourth addendum), while in the shipped and decided slots it measured
- * 0.89–1.03 — so a candidate's ratio means something only next to this control's, run the same way.
+ * and environment) in the candidate's place. The slot once read 1.13–1.41 × the bare slot (ADR 4, fourth
+ * addendum): the servers there had fallen into V8's slow state (fifth addendum); with the memory reducer off the
+ * control reads 0.93–1.05 (sixth addendum). A candidate's ratio still means most next to this control's, run
+ * the same way.
  */
 const CANDIDATE_MAIN = process.env["BENCH_CANDIDATE_MAIN"];
 const CANDIDATE_FLAGS = process.env["BENCH_CANDIDATE_NODE_FLAGS"];
 const CANDIDATE: CandidateRequest = { main: CANDIDATE_MAIN, nodeFlags: CANDIDATE_FLAGS };
 /** The candidate slot runs the bare server (see above). */
 const CANDIDATE_IS_BARE = isBareCandidate(CANDIDATE);
-const VARIANTS: readonly Variant[] = CANDIDATE_MAIN === undefined ? ["bare", "shipped", "decided"] : ["bare", "shipped", "decided", "candidate"];
+const VARIANTS: readonly Variant[] = CANDIDATE_MAIN === undefined ? ["bare", "shipped", "decided", "bareDefaults"] : ["bare", "shipped", "decided", "bareDefaults", "candidate"];
 
 interface ServerProcess {
   readonly variant: Variant;
@@ -245,7 +253,7 @@ async function main(): Promise<void> {
     run(["ip", "netns", "add", nsName]);
     await ns.execOrThrow(["ip", "link", "set", "lo", "up"]);
     await ns.execOrThrow(["ip", "addr", "add", "169.254.169.254/32", "dev", "lo"]);
-    const ports: Record<Variant, number> = { bare: 2600, shipped: 2579, decided: 2580, candidate: 2581 };
+    const ports: Record<Variant, number> = { bare: 2600, shipped: 2579, decided: 2580, bareDefaults: 2601, candidate: 2581 };
     for (const port of Object.values(ports)) {
       // Round robin: rule k takes one in (PODS − k) of the new connections reaching it.
       for (let k = 0; k < PODS; k++) {
@@ -297,7 +305,7 @@ async function main(): Promise<void> {
     // ── the servers, pinned to CPU 0; NMI's log (one audit line per request) goes to /dev/null ──
     const devNull = openSync("/dev/null", "w");
     const startServer = (variant: Variant, argv: string[]): ServerProcess => {
-      const launch = launchOf(variant, IMAGE_LAUNCH, CANDIDATE);
+      const launch = launchOf(variant, IMAGE_LAUNCH, CANDIDATE, NMI_LAUNCH);
       const stdout = STDOUT_DIR === undefined ? devNull : openSync(join(STDOUT_DIR, `${variant}.log`), "w");
       const child = spawn("ip", ["netns", "exec", nsName, ...NICE, "taskset", "-c", SERVER_CPU, process.execPath, ...launch.nodeFlags, ...argv], {
         stdio: ["ignore", stdout, "pipe"],
@@ -310,7 +318,7 @@ async function main(): Promise<void> {
       child.stderr?.setEncoding("utf8").on("data", (chunk: string) => process.stderr.write(`[${variant}] ${chunk}`));
       return { variant, child, port: ports[variant] };
     };
-    const nmiFlags = (variant: Exclude<Variant, "bare">, probe: number): string[] => [
+    const nmiFlags = (variant: Exclude<Variant, "bare" | "bareDefaults">, probe: number): string[] => [
       `--node=${NODE_NAME}`,
       `--kubeconfig=${join(dir, "kubeconfig")}`,
       `--kubelet-config=${join(dir, "kubelet")}`,
@@ -335,6 +343,8 @@ async function main(): Promise<void> {
     await writeFile(join(dir, "body.json"), body);
     const bare = startServer("bare", [BARE_MAIN, "127.0.0.1", String(ports.bare), join(dir, "body.json")]);
     await waitForOk(ns, `http://127.0.0.1:${String(ports.bare)}/`, "bare server ready");
+    const bareDefaults = startServer("bareDefaults", [BARE_MAIN, "127.0.0.1", String(ports.bareDefaults), join(dir, "body.json")]);
+    await waitForOk(ns, `http://127.0.0.1:${String(ports.bareDefaults)}/`, "bare server with Node's heap settings ready");
     const candidate =
       CANDIDATE_MAIN === undefined
         ? undefined
@@ -343,7 +353,7 @@ async function main(): Promise<void> {
       // The A/A control answers on its own port, as the bare server does; an NMI candidate on its probe port.
       await waitForOk(ns, CANDIDATE_IS_BARE ? `http://127.0.0.1:${String(ports.candidate)}/` : "http://127.0.0.1:8100/readyz", "the candidate ready");
     }
-    const servers: Record<Variant, ServerProcess> = { bare, shipped, decided, candidate: candidate ?? shipped };
+    const servers: Record<Variant, ServerProcess> = { bare, shipped, decided, bareDefaults, candidate: candidate ?? shipped };
 
     // ── pod events: one pod's label changes every 100 ms, through the fake kube-apiserver ──
     pumping = true;
@@ -406,7 +416,9 @@ async function main(): Promise<void> {
     console.log(
       `nmi-server benchmark: ${String(PODS)} pods (${String(IDENTITIES)} identities), a pod event every ${String(POD_EVENT_EVERY_MS)} ms; servers on CPU ${SERVER_CPU}, wrk -t1 -c${String(PODS)} on CPU ${GENERATOR_CPU}; ` +
         `${String(REPS)} × ${String(SECONDS)} s per variant (interleaved 1 s slices), Node ${process.version}, body ${String(Buffer.byteLength(body))} bytes; ` +
-        `NMI with the image's node flags ${IMAGE_LAUNCH.nodeFlags.join(" ") || "(none)"} and ENV ${JSON.stringify(IMAGE_LAUNCH.env)}` +
+        `bare server and NMI with the image's node flags ${IMAGE_LAUNCH.nodeFlags.join(" ") || "(none)"} and ENV ${JSON.stringify(IMAGE_LAUNCH.env)}` +
+        (NMI_LAUNCH === IMAGE_LAUNCH ? "" : ` (the NMIs with BENCH_NMI_NODE_FLAGS: ${NMI_LAUNCH.nodeFlags.join(" ") || "(none)"})`) +
+        `, bareDefaults with Node's heap settings (${NODE_DEFAULTS_LAUNCH.nodeFlags.join(" ")})` +
         (NICE.length > 0 ? `, servers and wrk at nice ${NICE[2] ?? ""}` : "") +
         `; ${idlePoll?.description ?? "idle CPUs halt as usual (BENCH_IDLE_POLL=0)"}`,
     );
@@ -428,32 +440,22 @@ async function main(): Promise<void> {
     const runs: Run[] = [];
     const paced: Run[] = [];
     const fmt = (r: Run) =>
-      `${r.variant.padEnd(7)} ${r.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(r.userShare * 100).toFixed(0)} % user)  ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
+      `${r.variant.padEnd(12)} ${r.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(r.userShare * 100).toFixed(0)} % user)  ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
       `server ${(r.cpuShare * 100).toFixed(0)} % of CPU ${SERVER_CPU} (other ${(r.otherOnServerCpu * 100).toFixed(0)} %), CPU ${GENERATOR_CPU} ${(r.generatorCpuBusy * 100).toFixed(0)} % busy${r.errors > 0 ? `  ERRORS ${String(r.errors)}` : ""}` +
       (r.retransmits > 0 ? `  TCP retransmits ${String(r.retransmits)} (timeouts ${String(r.rtoTimeouts)})` : "");
     for (let rep = 0; rep < REPS; rep++) {
       const round: Run[] = [];
       round.push(...(await interleaved(SECONDS, false)));
-      const [b, s, d] = round as [Run, Run, Run];
       console.log(`run ${String(rep + 1)}:`);
       for (const r of round) console.log(`  ${fmt(r)}`);
-      const c = round[3];
-      console.log(
-        `  ratios: CPU/req cached ${(s.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2)}, decided ${(d.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2)}; ` +
-          `p99 ${(s.p99Ms / b.p99Ms).toFixed(2)} / ${(d.p99Ms / b.p99Ms).toFixed(2)}` +
-          (c === undefined ? "" : `; candidate CPU/req ${(c.cpuUsPerRequest / b.cpuUsPerRequest).toFixed(2)}, p99 ${(c.p99Ms / b.p99Ms).toFixed(2)}`),
-      );
+      console.log(`  ${roundRatiosLine(round)}`);
       runs.push(...round);
       if (PACED_RPS > 0) {
         const pacedRound: Run[] = [];
         pacedRound.push(...(await interleaved(SECONDS, true)));
-        const [pb, ps, pd] = pacedRound as [Run, Run, Run];
         console.log(`  paced (every connection waits ${String(pacedDelayMs)} ms between requests, about ${String(PACED_RPS)} req/s offered):`);
         for (const r of pacedRound) console.log(`    ${fmt(r)}`);
-        console.log(
-          `    ratios: CPU/req cached ${(ps.cpuUsPerRequest / pb.cpuUsPerRequest).toFixed(2)}, decided ${(pd.cpuUsPerRequest / pb.cpuUsPerRequest).toFixed(2)}; ` +
-            `p99 ${(ps.p99Ms / pb.p99Ms).toFixed(2)} / ${(pd.p99Ms / pb.p99Ms).toFixed(2)}`,
-        );
+        console.log(`    ${roundRatiosLine(pacedRound)}`);
         paced.push(...pacedRound);
       }
     }
@@ -471,6 +473,11 @@ async function main(): Promise<void> {
     const cpuRatioCached = median(roundRatios("shipped"));
     const cpuRatioDecided = median(roundRatios("decided"));
     const candidateCpuRatio = CANDIDATE_MAIN === undefined ? undefined : median(roundRatios("candidate"));
+    // Against the bare server with Node's heap settings: the same rounds, another denominator.
+    const defaultsRatios = (variant: Variant) => of(variant).map((r, i) => r.cpuUsPerRequest / of("bareDefaults")[i]!.cpuUsPerRequest);
+    const cpuRatioCachedVsNodeDefaults = median(defaultsRatios("shipped"));
+    const cpuRatioDecidedVsNodeDefaults = median(defaultsRatios("decided"));
+    const imageHeapCostOnBare = median(defaultsRatios("bare"));
     // p99 ratio: the worst of every run against the bare run of the same round.
     const p99Ratios = of("shipped").flatMap((s, i) => {
       const b = of("bare")[i]!;
@@ -488,12 +495,16 @@ async function main(): Promise<void> {
     console.log(`medians:`);
     for (const variant of VARIANTS) {
       console.log(
-        `  ${variant.padEnd(7)} ${med(variant, (r) => r.cpuUsPerRequest).toFixed(1)} µs CPU/req, ${Math.round(med(variant, (r) => r.rps))} req/s, p99 ${med(variant, (r) => r.p99Ms).toFixed(2)} ms`,
+        `  ${variant.padEnd(12)} ${med(variant, (r) => r.cpuUsPerRequest).toFixed(1)} µs CPU/req, ${Math.round(med(variant, (r) => r.rps))} req/s, p99 ${med(variant, (r) => r.p99Ms).toFixed(2)} ms`,
       );
     }
     console.log(
       `  CPU per request vs bare (median of the rounds' ratios): cached ${cpuRatioCached.toFixed(3)} (target ≤ 1.3), decided ${cpuRatioDecided.toFixed(3)} (target ≤ 2); worst p99 ratio ${p99Ratio.toFixed(2)} (target ≤ 3); NMI RSS ${nmiRssMb.toFixed(0)} MB (decided ${decidedRssMb.toFixed(0)} MB)` +
         (candidateCpuRatio === undefined ? "" : `; candidate ${candidateCpuRatio.toFixed(3)} (${CANDIDATE_IS_BARE ? "the bare server itself: this slot's own bias, the A/A control" : `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"}`})`),
+    );
+    console.log(
+      `  against the bare server with Node's heap settings (${med("bareDefaults", (r) => r.cpuUsPerRequest).toFixed(1)} µs): cached ${cpuRatioCachedVsNodeDefaults.toFixed(3)}, decided ${cpuRatioDecidedVsNodeDefaults.toFixed(3)}; ` +
+        `the image's heap settings make the bare server itself ${imageHeapCostOnBare.toFixed(3)} × as dear`,
     );
     if (paced.length > 0) {
       console.log(
@@ -546,6 +557,9 @@ async function main(): Promise<void> {
       JSON.stringify({
         cpuRatioCached: round3(cpuRatioCached),
         cpuRatioDecided: round3(cpuRatioDecided),
+        cpuRatioCachedVsNodeDefaults: round3(cpuRatioCachedVsNodeDefaults),
+        cpuRatioDecidedVsNodeDefaults: round3(cpuRatioDecidedVsNodeDefaults),
+        imageHeapCostOnBare: round3(imageHeapCostOnBare),
         pacedRps: PACED_RPS,
         pacedCpuRatioCached: round3(pacedCpuRatioCached),
         pacedCpuRatioDecided: round3(pacedCpuRatioDecided),
@@ -555,6 +569,7 @@ async function main(): Promise<void> {
         upstreamCallsPerTokenLifetime: round3(upstream.upstreamCallsPerTokenLifetime),
         coldBurstUpstreamCalls: upstream.coldBurstUpstreamCalls,
         bareCpuUsPerRequest: round3(bareCpu),
+        bareDefaultsCpuUsPerRequest: round3(med("bareDefaults", (r) => r.cpuUsPerRequest)),
         cachedCpuUsPerRequest: round3(med("shipped", (r) => r.cpuUsPerRequest)),
         decidedCpuUsPerRequest: round3(med("decided", (r) => r.cpuUsPerRequest)),
         bareRps: Math.round(med("bare", (r) => r.rps)),
@@ -578,6 +593,24 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp();
   }
+}
+
+/**
+ * One round's ratios to its bare run: CPU per request and p99 of both NMIs (and of the candidate, when there is
+ * one), and the CPU per request of the bare server with Node's heap settings.
+ */
+function roundRatiosLine(round: readonly Run[]): string {
+  const of = (variant: Variant): Run | undefined => round.find((r) => r.variant === variant);
+  const b = of("bare");
+  if (b === undefined) return "ratios: no bare run";
+  const cpu = (r: Run | undefined) => ((r?.cpuUsPerRequest ?? Number.NaN) / b.cpuUsPerRequest).toFixed(2);
+  const p99 = (r: Run | undefined) => ((r?.p99Ms ?? Number.NaN) / b.p99Ms).toFixed(2);
+  const c = of("candidate");
+  return (
+    `ratios: CPU/req cached ${cpu(of("shipped"))}, decided ${cpu(of("decided"))}; p99 ${p99(of("shipped"))} / ${p99(of("decided"))}; ` +
+    `bare with Node's heap settings CPU/req ${cpu(of("bareDefaults"))}` +
+    (c === undefined ? "" : `; candidate CPU/req ${cpu(c)}, p99 ${p99(c)}`)
+  );
 }
 
 function round3(value: number): number {
