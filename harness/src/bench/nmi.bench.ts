@@ -77,11 +77,12 @@ const NICE: readonly string[] = process.env["BENCH_NICE"] === undefined ? [] : [
  * How the image starts NMI (the node flags of its `ENTRYPOINT` and its `ENV`, read from its Dockerfile): both NMI
  * variants run with them, so the CPU per request is the shipped process's, young-generation cap and malloc
  * settings included (docs/adr/0017-nmi-as-shipped-footprint.md) — and so does the bare server, the baseline of
- * every ratio: the image's 2 MB young generation alone makes a bare server 12–18 % dearer per request at
- * saturation (more scavenges of the same in-flight requests), and a baseline with a larger one would put that
- * memory choice into NMI's ratio as if it were NMI's work. The second bare server (`bareDefaults`,
- * `NODE_DEFAULTS_LAUNCH`) keeps Node's heap settings, and its ratios are printed too, so that cost stays in view
- * (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, sixth addendum).
+ * every ratio, so that a ratio compares work per request and not two heap configurations: the image's 2 MB young
+ * generation made a bare server 11–18 % dearer at saturation in some runs (more scavenges of the same in-flight
+ * requests) and 0–4 % in others, and a baseline with Node's larger one would count that memory choice as NMI's
+ * work. The second bare server (`bareDefaults`, `NODE_DEFAULTS_LAUNCH`) keeps Node's heap settings, and its
+ * ratios are printed too, so that cost stays in view (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, sixth
+ * addendum).
  */
 /**
  * `BENCH_PACED_RPS` (default 3000; 0 turns it off): after each saturated round, a paced round in which every
