@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bucketOf } from "./latency-histogram.js";
-import { mergeSlices, type Run } from "./nmi-bench-runs.js";
+import { mergeSlices, ratiosTo, type Run } from "./nmi-bench-runs.js";
 
 /** A slice of `requests` requests over `loadS` seconds using `cpuS` of server CPU, every latency `latencyUs`. */
 function slice(requests: number, cpuS: number, loadS: number, latencyUs: number, extra: Partial<Run> = {}): Run {
@@ -53,5 +53,25 @@ describe("mergeSlices", () => {
     expect(merged.otherOnServerCpu).toBeCloseTo(0.25, 6);
     expect(merged.userShare).toBeCloseTo(0.7, 6);
     expect(() => mergeSlices([])).toThrow(/no slices/);
+  });
+});
+
+describe("ratiosTo", () => {
+  it("divides each round's run of a variant by the baseline's run of the same round", () => {
+    const runs = [
+      slice(1000, 0.02, 1, 500, { variant: "bare" }),
+      slice(1000, 0.03, 1, 800, { variant: "shipped" }),
+      slice(1000, 0.04, 1, 500, { variant: "bare" }),
+      slice(1000, 0.05, 1, 2000, { variant: "shipped" }),
+    ];
+    const cpu = ratiosTo(runs, "shipped", "bare", (r) => r.cpuUsPerRequest);
+    expect(cpu[0]).toBeCloseTo(1.5);
+    expect(cpu[1]).toBeCloseTo(1.25);
+    expect(ratiosTo(runs, "shipped", "bare", (r) => r.p99Ms)).toEqual([1.6, 4]);
+    expect(ratiosTo([], "shipped", "bare", (r) => r.p99Ms)).toEqual([]);
+  });
+
+  it("refuses runs whose rounds do not pair up", () => {
+    expect(() => ratiosTo([slice(1000, 0.02, 1, 500, { variant: "bare" })], "shipped", "bare", (r) => r.p99Ms)).toThrow(/0 runs of shipped but 1 of bare/);
   });
 });

@@ -6,7 +6,7 @@ import { addHistograms, HISTOGRAM_BASE, percentileMs } from "./latency-histogram
 
 /** One measured run of one server (a one-second slice, or a variant's slices of a round merged). */
 export interface Run {
-  /** Which server: `bare`, `shipped`, `decided` or `candidate`. */
+  /** Which server: `bare`, `shipped`, `decided`, `bareDefaults` or `candidate`. */
   readonly variant: string;
   readonly requests: number;
   readonly rps: number;
@@ -67,3 +67,13 @@ export function mergeSlices(slices: readonly Run[]): Run {
   };
 }
 
+/**
+ * Per round, `variant`'s figure (`pick`) over `baseline`'s in the same round: runs are listed round by round, and
+ * a ratio within a round compares servers measured in the same stretch of the machine's drift.
+ */
+export function ratiosTo(runs: readonly Run[], variant: string, baseline: string, pick: (run: Run) => number): number[] {
+  const ofVariant = runs.filter((r) => r.variant === variant);
+  const ofBaseline = runs.filter((r) => r.variant === baseline);
+  if (ofVariant.length !== ofBaseline.length) throw new Error(`ratiosTo: ${String(ofVariant.length)} runs of ${variant} but ${String(ofBaseline.length)} of ${baseline}`);
+  return ofVariant.map((r, i) => pick(r) / pick(ofBaseline[i] as Run));
+}

@@ -48,7 +48,7 @@ import { holdIdlePolling, type IdlePollHold } from "./idle-poll.js";
 import { sliceOrder } from "./slice-order.js";
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, median, processCpuSeconds, processMemory } from "./proc-stats.js";
 import { parseHistogramLine, WRK_HISTOGRAM_LUA } from "./latency-histogram.js";
-import { mergeSlices, type Run } from "./nmi-bench-runs.js";
+import { mergeSlices, ratiosTo, type Run } from "./nmi-bench-runs.js";
 import { perfAvailable, samplePerf, SLOW_STATE_SHARE } from "./v8-slow-path.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -126,6 +126,9 @@ const PERF_CHECK = process.env["BENCH_PERF"] === "1";
  */
 const PERF_QUIET_S = Number(process.env["BENCH_PERF_QUIET_S"] ?? "30");
 
+/** Width of the variant column in the printed lines (the longest name, `bareDefaults`). */
+const VARIANT_COLUMN = 12;
+
 /** One `BENCH_PERF` check: every server loaded for 3 s after `quietS` seconds idle and sampled by perf. */
 interface PerfCheck {
   readonly quietS: number;
@@ -141,7 +144,7 @@ function printPerfCheck(check: PerfCheck): void {
   );
   for (const s of check.servers) {
     console.log(
-      `    ${s.variant.padEnd(12)} ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(s.cpuUsPerRequest / bare).toFixed(2)} × bare), ` +
+      `    ${s.variant.padEnd(VARIANT_COLUMN)} ${s.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(s.cpuUsPerRequest / bare).toFixed(2)} × bare), ` +
         `${(s.share * 100).toFixed(2)} % of its samples in V8's runtime property definition and object migration${s.share > SLOW_STATE_SHARE ? " — IN THE SLOW STATE" : ""}`,
     );
   }
@@ -441,7 +444,7 @@ async function main(): Promise<void> {
     const runs: Run[] = [];
     const paced: Run[] = [];
     const fmt = (r: Run) =>
-      `${r.variant.padEnd(12)} ${r.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(r.userShare * 100).toFixed(0)} % user)  ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
+      `${r.variant.padEnd(VARIANT_COLUMN)} ${r.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(r.userShare * 100).toFixed(0)} % user)  ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
       `server ${(r.cpuShare * 100).toFixed(0)} % of CPU ${SERVER_CPU} (other ${(r.otherOnServerCpu * 100).toFixed(0)} %), CPU ${GENERATOR_CPU} ${(r.generatorCpuBusy * 100).toFixed(0)} % busy${r.errors > 0 ? `  ERRORS ${String(r.errors)}` : ""}` +
       (r.retransmits > 0 ? `  TCP retransmits ${String(r.retransmits)} (timeouts ${String(r.rtoTimeouts)})` : "");
     for (let rep = 0; rep < REPS; rep++) {
@@ -468,35 +471,29 @@ async function main(): Promise<void> {
     const of = (variant: Variant) => runs.filter((r) => r.variant === variant);
     const med = (variant: Variant, pick: (r: Run) => number) => median(of(variant).map(pick));
     const bareCpu = med("bare", (r) => r.cpuUsPerRequest);
-    // Ratios within each round (its three runs follow each other, so they share the machine's state), then
-    // the median over rounds: steadier on a shared machine than a ratio of medians taken from different rounds.
-    const roundRatios = (variant: Variant) => of(variant).map((r, i) => r.cpuUsPerRequest / of("bare")[i]!.cpuUsPerRequest);
-    const cpuRatioCached = median(roundRatios("shipped"));
-    const cpuRatioDecided = median(roundRatios("decided"));
-    const candidateCpuRatio = CANDIDATE_MAIN === undefined ? undefined : median(roundRatios("candidate"));
+    // Ratios within each round (its runs follow each other, so they share the machine's state), then the median
+    // over rounds: steadier on a shared machine than a ratio of medians taken from different rounds.
+    const cpu = (r: Run) => r.cpuUsPerRequest;
+    const p99 = (r: Run) => r.p99Ms;
+    const cpuRatioCached = median(ratiosTo(runs, "shipped", "bare", cpu));
+    const cpuRatioDecided = median(ratiosTo(runs, "decided", "bare", cpu));
+    const candidateCpuRatio = CANDIDATE_MAIN === undefined ? undefined : median(ratiosTo(runs, "candidate", "bare", cpu));
     // Against the bare server with Node's heap settings: the same rounds, another denominator.
-    const defaultsRatios = (variant: Variant) => of(variant).map((r, i) => r.cpuUsPerRequest / of("bareDefaults")[i]!.cpuUsPerRequest);
-    const cpuRatioCachedVsNodeDefaults = median(defaultsRatios("shipped"));
-    const cpuRatioDecidedVsNodeDefaults = median(defaultsRatios("decided"));
-    const imageHeapCostOnBare = median(defaultsRatios("bare"));
+    const cpuRatioCachedVsNodeDefaults = median(ratiosTo(runs, "shipped", "bareDefaults", cpu));
+    const cpuRatioDecidedVsNodeDefaults = median(ratiosTo(runs, "decided", "bareDefaults", cpu));
+    const imageHeapCostOnBare = median(ratiosTo(runs, "bare", "bareDefaults", cpu));
     // p99 ratio: the worst of every run against the bare run of the same round.
-    const p99Ratios = of("shipped").flatMap((s, i) => {
-      const b = of("bare")[i]!;
-      return [s.p99Ms / b.p99Ms, of("decided")[i]!.p99Ms / b.p99Ms];
-    });
-    const p99Ratio = Math.max(...p99Ratios);
+    const p99Ratio = Math.max(...ratiosTo(runs, "shipped", "bare", p99), ...ratiosTo(runs, "decided", "bare", p99));
     // The same three figures for the paced rounds (NaN when they were off).
-    const pacedOf = (variant: Variant) => paced.filter((r) => r.variant === variant);
-    const pacedRatio = (variant: Variant, pick: (r: Run) => number) => pacedOf(variant).map((r, i) => pick(r) / pick(pacedOf("bare")[i]!));
-    const pacedCpuRatioCached = median(pacedRatio("shipped", (r) => r.cpuUsPerRequest));
-    const pacedCpuRatioDecided = median(pacedRatio("decided", (r) => r.cpuUsPerRequest));
-    const pacedP99Ratio = paced.length === 0 ? Number.NaN : Math.max(...pacedRatio("shipped", (r) => r.p99Ms), ...pacedRatio("decided", (r) => r.p99Ms));
+    const pacedCpuRatioCached = median(ratiosTo(paced, "shipped", "bare", cpu));
+    const pacedCpuRatioDecided = median(ratiosTo(paced, "decided", "bare", cpu));
+    const pacedP99Ratio = paced.length === 0 ? Number.NaN : Math.max(...ratiosTo(paced, "shipped", "bare", p99), ...ratiosTo(paced, "decided", "bare", p99));
     const bareShare = med("bare", (r) => r.cpuShare);
     const errors = runs.reduce((n, r) => n + r.errors, 0);
     console.log(`medians:`);
     for (const variant of VARIANTS) {
       console.log(
-        `  ${variant.padEnd(12)} ${med(variant, (r) => r.cpuUsPerRequest).toFixed(1)} µs CPU/req, ${Math.round(med(variant, (r) => r.rps))} req/s, p99 ${med(variant, (r) => r.p99Ms).toFixed(2)} ms`,
+        `  ${variant.padEnd(VARIANT_COLUMN)} ${med(variant, (r) => r.cpuUsPerRequest).toFixed(1)} µs CPU/req, ${Math.round(med(variant, (r) => r.rps))} req/s, p99 ${med(variant, (r) => r.p99Ms).toFixed(2)} ms`,
       );
     }
     console.log(
@@ -510,7 +507,7 @@ async function main(): Promise<void> {
     if (paced.length > 0) {
       console.log(
         `  paced at about ${String(PACED_RPS)} req/s: CPU per request vs bare cached ${pacedCpuRatioCached.toFixed(3)}, decided ${pacedCpuRatioDecided.toFixed(3)} ` +
-          `(bare ${median(pacedOf("bare").map((r) => r.cpuUsPerRequest)).toFixed(1)} µs); worst p99 ratio ${pacedP99Ratio.toFixed(2)}`,
+          `(bare ${median(paced.filter((r) => r.variant === "bare").map(cpu)).toFixed(1)} µs); worst p99 ratio ${pacedP99Ratio.toFixed(2)}`,
       );
     }
     console.log(
