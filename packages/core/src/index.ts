@@ -291,6 +291,7 @@ export {
   forgetIdentity,
   invalidateIdentity,
   requestToken,
+  steadyHit,
   sweepTokenCache,
 } from "./token-cache/cache.js";
 export type {
@@ -300,6 +301,7 @@ export type {
   InFlightFetch,
   InvalidationStep,
   NegativeEntry,
+  SteadyHit,
   TokenCacheEntry,
   TokenCacheState,
   TokenRequestDecision,

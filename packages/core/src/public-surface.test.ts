@@ -38,7 +38,7 @@ const VALUES = [
   "releaseIdentities", "releaseLease", "releaseUpstream", "renderAntiSpoofingScript", "renderInterceptionInstallScript", "renderIptablesSave",
   "requestToken", "resolvePodAttachments", "ruleText", "sameIdentityId", "selectorCanMatchPodLabel", "selectorNearMiss",
   "serialiseAzureAssignedIdentity", "serialiseAzureIdentity", "serialiseAzureIdentityBinding",
-  "serialiseAzurePodIdentityException", "serialiseNode", "serialisePod", "sleepOnTimer", "startQueued",
+  "serialiseAzurePodIdentityException", "serialiseNode", "serialisePod", "sleepOnTimer", "startQueued", "steadyHit",
   "summariseIptablesSave", "sweepTokenCache", "takePodToken", "toImdsResponse", "toImdsTokenBody", "tokenCacheKey", "upstreamThrottled",
   "validateInterceptionSpec", "validateLeaderElectionConfig", "verifyCallerBinding",
   // The scoped /host/token (docs/adr/0019-scoped-host-token.md).
@@ -83,7 +83,7 @@ const TYPES = [
   "QuarantinePolicy", "QuarantineReason", "QuarantineState", "QueryParams", "QueuedDecision", "ReconcileInput",
   "ReconcilePlan", "ReconcilePolicy", "RequestRoute", "ResourceEvent", "ResourceIdentityType",
   "RestoreModelError", "RestorePlan", "Result", "SecretContentError", "SecretData", "SecretFailure", "SecretRef",
-  "SelectionOptions", "SelectorNearMiss", "StandardChoiceOptions", "StandardIdentityChoice", "TargetOutcome",
+  "SelectionOptions", "SelectorNearMiss", "StandardChoiceOptions", "StandardIdentityChoice", "SteadyHit", "TargetOutcome",
   "TargetPlan", "ThrottleGates", "TimerHandle", "TokenBodyContext", "TokenBodyError", "TokenCacheConfig",
   "TokenCacheEntry", "TokenCacheKey", "TokenCacheKeyError", "TokenCacheState", "TokenDecisionInput",
   "TokenFetchPlan", "TokenParameterError", "TokenRequest", "TokenRequestDecision", "TokenRequestError",

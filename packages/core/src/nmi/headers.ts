@@ -13,9 +13,23 @@ function sameName(key: string, wanted: string): boolean {
   return key.length === wanted.length && (key === wanted || key.toLowerCase() === wanted);
 }
 
+/** Lower-cased header names asked for so far: callers ask for a few constant names on every request. */
+const lowerNames = new Map<string, string>();
+
+/** `name` in lower case, without a fresh string per call for the names callers keep asking for. */
+function lowerName(name: string): string {
+  let lower = lowerNames.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    // Bounded: an embedder asking for arbitrary names gets them lower-cased each time instead.
+    if (lowerNames.size < 64) lowerNames.set(name, lower);
+  }
+  return lower;
+}
+
 /** True when header `name` is present at all (even with an empty value). */
 export function hasHeader(headers: HttpHeaders, name: string): boolean {
-  const wanted = name.toLowerCase();
+  const wanted = lowerName(name);
   for (const key in headers) {
     if (Object.hasOwn(headers, key) && sameName(key, wanted) && headers[key] !== undefined) return true;
   }
@@ -24,7 +38,7 @@ export function hasHeader(headers: HttpHeaders, name: string): boolean {
 
 /** The single value of header `name`, or `undefined` when it is absent or repeated. */
 export function singleHeader(headers: HttpHeaders, name: string): string | undefined {
-  const wanted = name.toLowerCase();
+  const wanted = lowerName(name);
   let found: string | undefined;
   let count = 0;
   for (const key in headers) {

@@ -12,6 +12,9 @@ export const METADATA_HEADER = "Metadata";
 /** Headers IMDS refuses (a request relayed by a proxy is not from the workload itself). */
 export const FORWARDING_HEADERS = ["X-Forwarded-For", "Forwarded"] as const;
 
+/** The one "accepted" result both checks return (results are immutable; one object spares one per request). */
+const ACCEPTED: Result<true, never> = ok(true);
+
 /** Options of {@link checkMetadataHeader}. */
 export interface MetadataHeaderOptions {
   /** `--metadata-header-required` (default true since v1.8.4, PR #500). */
@@ -31,8 +34,8 @@ export function checkMetadataHeader(
   headers: HttpHeaders,
   options: MetadataHeaderOptions,
 ): Result<true, MetadataHeaderError> {
-  if (!options.metadataHeaderRequired) return ok(true);
-  return singleHeader(headers, METADATA_HEADER) === "true" ? ok(true) : err({ kind: "metadataHeaderMissing" });
+  if (!options.metadataHeaderRequired) return ACCEPTED;
+  return singleHeader(headers, METADATA_HEADER) === "true" ? ACCEPTED : err({ kind: "metadataHeaderMissing" });
 }
 
 /** The request carried `X-Forwarded-For` or `Forwarded`. */
@@ -50,5 +53,5 @@ export function checkForwardedHeaders(headers: HttpHeaders): Result<true, Forwar
   for (const header of FORWARDING_HEADERS) {
     if (hasHeader(headers, header)) return err({ kind: "forwardedHeader", header });
   }
-  return ok(true);
+  return ACCEPTED;
 }

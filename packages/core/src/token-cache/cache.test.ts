@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ImdsTokenBody, TokenSourceError } from "../ports/token-source.port.js";
 import type { TokenCacheState } from "./cache.js";
-import { createTokenCache, fetchFailed, fetchSucceeded, forgetIdentity, invalidateIdentity, requestToken, sweepTokenCache } from "./cache.js";
+import { createTokenCache, fetchFailed, fetchSucceeded, forgetIdentity, invalidateIdentity, requestToken, steadyHit, sweepTokenCache } from "./cache.js";
 import type { TokenCacheConfig } from "./config.js";
 import type { TokenCacheKey } from "./key.js";
 
@@ -293,6 +293,89 @@ describe("token cache: properties", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("token cache: steady hits", () => {
+  /** A state reached by an arbitrary run of requests, completions, failures and invalidations of three keys. */
+  const runArb = fc.record({
+    config: fc.record({ recencyGranularityMs: fc.integer({ min: 0, max: 5_000 }), maxEntries: fc.integer({ min: 1, max: 4 }) }),
+    ops: fc.array(
+      fc.record({
+        kind: fc.constantFrom("request", "complete", "fail", "reject", "invalidate", "sweep"),
+        id: fc.integer({ min: 0, max: 2 }),
+        version: fc.constantFrom("v1", "v2"),
+        dt: fc.integer({ min: 0, max: 30 * 60_000 }),
+        lifetimeMs: fc.integer({ min: 30_000, max: 2 * HOUR }),
+      }),
+      { maxLength: 40 },
+    ),
+  });
+  type Run = typeof runArb extends fc.Arbitrary<infer R> ? R : never;
+  const keyOf = (id: number): TokenCacheKey => ({ identityKey: `client:${id}`, resource: "https://vault.azure.net" });
+
+  function replay(run: Run): { state: TokenCacheState; now: number } {
+    let state = createTokenCache(run.config);
+    let now = T0;
+    const fetchIds = new Map<number, number>();
+    for (const op of run.ops) {
+      now += op.dt;
+      const k = keyOf(op.id);
+      if (op.kind === "request") {
+        const step = requestToken(state, k, op.version, now);
+        state = step.state;
+        if (step.decision.kind === "fetch" || step.decision.kind === "hitAndRefresh") fetchIds.set(op.id, step.decision.fetchId);
+      } else if (op.kind === "complete") {
+        state = fetchSucceeded(state, k, fetchIds.get(op.id) ?? 0, token(now, op.lifetimeMs), now).state;
+      } else if (op.kind === "fail" || op.kind === "reject") {
+        state = fetchFailed(state, k, fetchIds.get(op.id) ?? 0, op.kind === "fail" ? unavailable : rejected, now).state;
+      } else if (op.kind === "invalidate") {
+        state = invalidateIdentity(state, k.identityKey, op.version).state;
+      } else {
+        state = sweepTokenCache(state, now);
+      }
+    }
+    return { state, now };
+  }
+
+  it("answers exactly what requestToken answers, without a state change, at every instant before untilMs, and not at untilMs", () => {
+    fc.assert(
+      fc.property(runArb, fc.integer({ min: 0, max: 2 }), fc.constantFrom("v1", "v2"), fc.integer({ min: 0, max: 2 * HOUR }), fc.double({ min: 0, max: 1, noNaN: true }), (run, id, version, ahead, fraction) => {
+        const { state, now: last } = replay(run);
+        const k = keyOf(id);
+        const now = last + ahead;
+        const steady = steadyHit(state, k, version, now);
+        const asked = requestToken(state, k, version, now);
+        const plainHit = asked.state === state && asked.decision.kind === "hit" && asked.abandoned.length === 0;
+        // Defined exactly when the request is a hit that changes nothing.
+        expect(steady !== undefined).toBe(plainHit);
+        if (steady === undefined || asked.decision.kind !== "hit") return;
+        expect(asked.decision).toEqual({ kind: "hit", token: steady.token, expiresAtMs: steady.expiresAtMs });
+        // Anywhere inside the window, the same answer and the same state.
+        const inside = now + Math.floor((steady.untilMs - 1 - now) * fraction);
+        const later = requestToken(state, k, version, inside);
+        expect(later.state).toBe(state);
+        expect(later.decision).toEqual(asked.decision);
+        // At its end, no longer a plain hit (a refresh, a recency update, or a miss).
+        const after = requestToken(state, k, version, steady.untilMs);
+        expect(after.state === state && after.decision.kind === "hit").toBe(false);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("sweeping a cache with nothing to drop returns the very same state (a holder of it stays current)", () => {
+    fc.assert(
+      fc.property(runArb, fc.integer({ min: 0, max: HOUR }), (run, ahead) => {
+        const { state, now } = replay(run);
+        const swept = sweepTokenCache(state, now + ahead);
+        const dropsSomething =
+          [...state.entries.values()].some((e) => now + ahead >= e.serveUntilMs) || [...state.negative.values()].some((n) => now + ahead >= n.untilMs);
+        expect(swept === state).toBe(!dropsSomething);
+        expect([...swept.entries.keys()]).toEqual([...state.entries].filter(([, e]) => now + ahead < e.serveUntilMs).map(([kk]) => kk));
+      }),
+      { numRuns: 500 },
     );
   });
 });

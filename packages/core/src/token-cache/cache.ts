@@ -173,6 +173,33 @@ export function requestToken(state: TokenCacheState, key: TokenCacheKey, identit
   return { state: started.state, decision: { kind: "fetch", fetchId: started.fetchId }, abandoned };
 }
 
+/** A plain hit that stays the answer while the cache state is unchanged (see {@link steadyHit}). */
+export interface SteadyHit {
+  readonly token: ImdsTokenBody;
+  readonly expiresAtMs: number;
+  /** The first instant at which {@link requestToken} on the same state no longer answers this hit unchanged. */
+  readonly untilMs: number;
+}
+
+/**
+ * How long the same request keeps being a plain hit that changes nothing. For every `t < untilMs`,
+ * `requestToken(state, key, identityVersion, t)` returns `state` itself, a `hit` with this token and no
+ * abandoned fetch — so a caller that kept `state` may answer from the token without asking again, as long
+ * as the state it holds is still this one. `undefined` when the request at `nowMs` is not such a hit (a
+ * miss, a refresh due, a recency update due, another identity version). The window ends at the first of:
+ * the token's last servable instant, the next recency update, and — unless a fetch for the key is already
+ * running — the refresh-ahead point (or the end of a refresh block).
+ */
+export function steadyHit(state: TokenCacheState, key: TokenCacheKey, identityVersion: string, nowMs: number): SteadyHit | undefined {
+  if (state.identityVersions.get(key.identityKey) !== identityVersion) return undefined;
+  const k = encodeTokenCacheKey(key);
+  const entry = state.entries.get(k);
+  if (entry === undefined) return undefined;
+  const refreshFrom = state.inFlight.has(k) ? Number.POSITIVE_INFINITY : Math.max(entry.refreshAtMs, entry.refreshBlockedUntilMs);
+  const untilMs = Math.min(entry.serveUntilMs, entry.usedAtMs + state.config.recencyGranularityMs, refreshFrom);
+  return nowMs < untilMs ? { token: entry.token, expiresAtMs: entry.expiresAtMs, untilMs } : undefined;
+}
+
 /**
  * Records that fetch `fetchId` for `key` returned `token`. A completion that is not the key's live
  * fetch (abandoned by an invalidation, or a duplicate) is `stale` and changes nothing, so a token of
@@ -253,9 +280,11 @@ export function forgetIdentity(state: TokenCacheState, identityKey: string): Inv
 
 /** Housekeeping: drops tokens no longer servable and refusals past their time. */
 export function sweepTokenCache(state: TokenCacheState, nowMs: number): TokenCacheState {
-  const entries = new Map([...state.entries].filter(([, e]) => nowMs < e.serveUntilMs));
-  const negative = new Map([...state.negative].filter(([, n]) => nowMs < n.untilMs));
-  return { ...state, entries, negative };
+  const liveEntries = [...state.entries].filter(([, e]) => nowMs < e.serveUntilMs);
+  const liveNegative = [...state.negative].filter(([, n]) => nowMs < n.untilMs);
+  // Nothing to drop: the state itself, so a holder of it (see `steadyHit`) stays current.
+  if (liveEntries.length === state.entries.size && liveNegative.length === state.negative.size) return state;
+  return { ...state, entries: new Map(liveEntries), negative: new Map(liveNegative) };
 }
 
 function startFetch(

@@ -37,21 +37,13 @@ export function tokenCacheKey(identityKey: string, resource: string): Result<Tok
 }
 
 /**
- * Encodings by key object. Keys are immutable and a caller that asks again and again (NMI, for every
- * request served from one decision) passes the same object, so the string is built once and its hash,
- * which maps compute on first use, is kept with it.
- */
-const encodings = new WeakMap<TokenCacheKey, string>();
-
-/**
  * A collision-free string form of a key for use in maps: the identity key's length prefixes it, so
- * no choice of characters in either part can make two different keys encode alike.
+ * no choice of characters in either part can make two different keys encode alike. Built on every call
+ * rather than remembered per key object: NMI builds a fresh key for every request it decides, and an
+ * entry per fresh key in a `WeakMap` cost more than the string (such tables are rehashed as they grow and
+ * swept by every young-generation collection) — in an in-process benchmark of decided requests, about 7 %
+ * of the request (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, seventh addendum).
  */
 export function encodeTokenCacheKey(key: TokenCacheKey): string {
-  let encoded = encodings.get(key);
-  if (encoded === undefined) {
-    encoded = `${key.identityKey.length}:${key.identityKey}${key.resource}`;
-    encodings.set(key, encoded);
-  }
-  return encoded;
+  return `${key.identityKey.length}:${key.identityKey}${key.resource}`;
 }

@@ -33,6 +33,7 @@ import {
   prepareFetch,
   rateLimited,
   type CallerRecheck,
+  type HitHolder,
   type DecisionMemo,
   type MemoisedDecision,
   type MemoKey,
@@ -98,7 +99,7 @@ export function serveMemoised(parts: DecisionParts, memo: MemoisedDecision, trac
   const limited = rateLimited(parts, memo.decision);
   if (limited !== undefined) return limited;
   // The memo key includes the source address, so the decision's re-check and fetch serve every request of it.
-  return obtainToken(parts, memo.decision, memo.prepared, trace, memo.recheck, memo.fetch);
+  return obtainToken(parts, memo.decision, memo.prepared, trace, memo.recheck, memo.fetch, memo.hits);
 }
 
 /**
@@ -135,8 +136,9 @@ export function serveToken(parts: DecisionParts, req: PathRequest, query: QueryP
         const resource = request.value.resource;
         const subject = auditSubject({ sourceIp: req.remoteAddress, pod: settled.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource });
         const fetch = fetchOf(parts, prepared, trace.pod?.uid ?? "");
-        parts.memo.set(memoKey, { decision: settled, prepared, subject, recheck, fetch }, generation);
-        return obtainToken(parts, settled, prepared, trace, recheck, fetch);
+        const hits: HitHolder = {};
+        parts.memo.set(memoKey, { decision: settled, prepared, subject, recheck, fetch, hits }, generation);
+        return obtainToken(parts, settled, prepared, trace, recheck, fetch, hits);
       }
       return obtainToken(parts, settled, prepared, trace, recheck);
     }

@@ -8,6 +8,7 @@ import {
   isPodBucketFull,
   ok,
   requestToken,
+  steadyHit,
   sweepTokenCache,
   takePodToken,
   tokenCacheKey,
@@ -337,6 +338,8 @@ export interface MemoisedDecision {
   readonly recheck: CallerRecheck;
   /** The upstream fetch a miss or refresh starts (queued in the deciding pod's line), built once per decision. */
   readonly fetch: TokenFetch;
+  /** The decision's last steady hit (see `TokenCacheDriver.obtain`). */
+  readonly hits: HitHolder;
 }
 
 // ── obtaining the token ──
@@ -353,11 +356,12 @@ export function obtainToken(
   trace: Trace,
   recheck: CallerRecheck,
   fetch?: TokenFetch,
+  hits?: HitHolder,
 ): FlowResult | Promise<FlowResult> {
   trace.identity = prepared.identityLabel;
   if (prepared.clientId !== undefined) trace.clientId = prepared.clientId;
   // A memoised decision brings its fetch (built once: a closure per request cost an allocation on every hit).
-  const obtained = parts.cache.obtain(prepared.key, prepared.version, fetch ?? fetchOf(parts, prepared, trace.pod?.uid ?? ""));
+  const obtained = parts.cache.obtain(prepared.key, prepared.version, fetch ?? fetchOf(parts, prepared, trace.pod?.uid ?? ""), hits);
   // A token from memory is answered in the same turn; only a wait for upstream goes through a promise.
   return obtained instanceof Promise
     ? obtained.then((o) => tokenResult(parts, decision, o, trace, recheck))
@@ -469,6 +473,16 @@ const IDENTITY_KEPT_CHANGING: ObtainedToken = {
   cache: "miss",
 };
 
+/**
+ * Where a caller that asks for the same key at the same identity version again and again (a memoised decision)
+ * keeps its last steady hit: the cache state it was read from, the end of its window (core's `steadyHit`) and
+ * the answer. One holder serves one (key, identity version) only — the driver does not check which. Mutable,
+ * owned by that caller; the driver alone reads and writes `steady`.
+ */
+export interface HitHolder {
+  steady?: { readonly state: TokenCacheState; readonly untilMs: number; readonly hit: ObtainedToken } | undefined;
+}
+
 /** Hooks for what happens outside any request. */
 export interface TokenCacheDriverHooks {
   /** A background refresh failed (the cached token is still served until it expires). */
@@ -508,14 +522,24 @@ export class TokenCacheDriver {
    * a background refresh, replayed refusal) are returned synchronously — no promise, no microtask —
    * since they are nearly every request; only a request that waits for upstream gets a promise.
    */
-  obtain(key: TokenCacheKey, identityVersion: string, fetch: TokenFetch): ObtainedToken | Promise<ObtainedToken> {
-    if (++this.#requests % SWEEP_EVERY === 0) this.#state = sweepTokenCache(this.#state, this.#clock.now());
-    return this.#attempt(key, identityVersion, fetch, 0);
+  obtain(key: TokenCacheKey, identityVersion: string, fetch: TokenFetch, hits?: HitHolder): ObtainedToken | Promise<ObtainedToken> {
+    const now = this.#clock.now();
+    if (++this.#requests % SWEEP_EVERY === 0) this.#state = sweepTokenCache(this.#state, now);
+    // A hit core called steady, on the very state it was read from and inside its window, is what core would
+    // answer again (core's `steadyHit` property): answered without asking it, which allocates nothing.
+    const kept = hits?.steady;
+    if (kept !== undefined && kept.state === this.#state && now < kept.untilMs) return kept.hit;
+    const obtained = this.#attempt(key, identityVersion, fetch, 0, now);
+    if (hits !== undefined) {
+      const steady = obtained instanceof Promise || obtained.cache !== "hit" ? undefined : steadyHit(this.#state, key, identityVersion, now);
+      hits.steady = steady === undefined ? undefined : { state: this.#state, untilMs: steady.untilMs, hit: hitOf(steady.token) };
+    }
+    return obtained;
   }
 
-  #attempt(key: TokenCacheKey, identityVersion: string, fetch: TokenFetch, attempt: number): ObtainedToken | Promise<ObtainedToken> {
+  #attempt(key: TokenCacheKey, identityVersion: string, fetch: TokenFetch, attempt: number, now = this.#clock.now()): ObtainedToken | Promise<ObtainedToken> {
     if (attempt >= MAX_ATTEMPTS) return IDENTITY_KEPT_CHANGING;
-    const step = requestToken(this.#state, key, identityVersion, this.#clock.now());
+    const step = requestToken(this.#state, key, identityVersion, now);
     this.#state = step.state;
     this.#abandon(step.abandoned);
     const decision = step.decision;

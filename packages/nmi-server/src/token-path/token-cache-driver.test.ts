@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { err, ok, type ImdsTokenBody } from "@podid/core";
 import { VirtualClock } from "@podid/testkit";
-import { TokenCacheDriver } from "./5-token-cache.js";
+import { TokenCacheDriver, type HitHolder } from "./5-token-cache.js";
 import type { TokenFetch } from "./6-upstream.js";
 
 function token(id: string, nowMs: number, lifetimeS = 3600): ImdsTokenBody {
@@ -89,4 +89,66 @@ describe("TokenCacheDriver", () => {
     expect(n).toBe(2);
     expect(driver.size).toBe(1);
   });
+
+  it("a hit holder changes no answer: the same requests through holders and without them get the same tokens, cache results and fetches", async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("obtain" as const), key: fc.constantFrom("a", "b"), version: fc.constantFrom("v1", "v2"), advanceMs: fc.integer({ min: 0, max: 4 * 60_000 }) }),
+      fc.record({ kind: fc.constant("forget" as const), key: fc.constantFrom("a", "b") }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 60 }), fc.integer({ min: 120, max: 1_800 }), async (ops, lifetimeS) => {
+        // Two drivers fed the same requests: one through a holder per (key, version), as memoised decisions do.
+        const run = async (withHolders: boolean): Promise<string[]> => {
+          const clock = new VirtualClock();
+          const driver = new TokenCacheDriver(clock);
+          const holders = new Map<string, HitHolder>();
+          let fetched = 0;
+          const fetch: TokenFetch = async () => {
+            fetched += 1;
+            return { result: ok(token(`t${String(fetched)}`, clock.now(), lifetimeS)) };
+          };
+          const seen: string[] = [];
+          for (const o of ops) {
+            if (o.kind === "forget") {
+              driver.forget(`identity:${o.key}`);
+              continue;
+            }
+            clock.advance(o.advanceMs);
+            const slot = `${o.key}/${o.version}`;
+            let holder = holders.get(slot);
+            if (holder === undefined) holders.set(slot, (holder = {}));
+            const answer = await driver.obtain({ identityKey: `identity:${o.key}`, resource: "r" }, o.version, fetch, withHolders ? holder : undefined);
+            seen.push(`${answer.cache}:${answer.result.ok ? answer.result.value.access_token : "failed"}:${String(fetched)}`);
+          }
+          return seen;
+        };
+        expect(await run(true)).toEqual(await run(false));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a hit holder answers a repeated hit without a new answer object, and stops at the refresh point", async () => {
+    const clock = new VirtualClock();
+    const driver = new TokenCacheDriver(clock);
+    const key = { identityKey: "identity:x", resource: "r" };
+    const holder: HitHolder = {};
+    let fetched = 0;
+    const fetch: TokenFetch = async () => {
+      fetched += 1;
+      return { result: ok(token(`t${String(fetched)}`, clock.now(), 3600)) };
+    };
+    expect((await driver.obtain(key, "v", fetch, holder)).cache).toBe("miss");
+    const first = await driver.obtain(key, "v", fetch, holder);
+    expect(first.cache).toBe("hit");
+    expect(holder.steady?.hit).toBe(first);
+    clock.advance(500);
+    // Inside the window (same cache state, before the next recency update): the kept answer itself.
+    expect(await driver.obtain(key, "v", fetch, holder)).toBe(first);
+    // Past the refresh-ahead point the request starts a refresh, as without a holder.
+    clock.advance(50 * 60_000);
+    expect((await driver.obtain(key, "v", fetch, holder)).cache).toBe("refresh");
+    expect(fetched).toBe(2);
+  });
 });
+
