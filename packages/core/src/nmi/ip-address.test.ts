@@ -72,6 +72,20 @@ describe("normalizeIpAddress", () => {
     expect(normalizeIpAddress("fe80::1%eth0")).toBe("fe80::1");
   });
 
+  it("answers a repeated address exactly as the first time, however many distinct addresses came between (the memo is bounded)", () => {
+    const address = fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 }), fc.ipV4().map((ip) => `::ffff:${ip}`));
+    fc.assert(
+      fc.property(fc.array(address, { minLength: 1, maxLength: 50 }), fc.integer({ min: 0, max: 5_000 }), (addresses, flood) => {
+        const first = addresses.map((a) => normalizeIpAddress(a));
+        // Enough distinct other addresses to fill the memo past its bound in some runs.
+        for (let i = 0; i < flood; i++) normalizeIpAddress(`10.${String(i >> 16)}.${String((i >> 8) & 255)}.${String(i & 255)}`);
+        expect(addresses.map((a) => normalizeIpAddress(a))).toEqual(first);
+        expect([...addresses].reverse().map((a) => normalizeIpAddress(a))).toEqual([...first].reverse());
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it("accepts only 127.0.0.1 (also mapped) as the host caller", () => {
     expect(isHostCallerAddress("127.0.0.1")).toBe(true);
     expect(isHostCallerAddress("::ffff:127.0.0.1")).toBe(true);

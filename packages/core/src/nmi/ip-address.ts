@@ -97,6 +97,24 @@ function formatIpv6(groups: readonly number[]): string {
  * split `RemoteAddr` at the first colon, so IPv6 callers got an empty address and a 500; podid handles them.
  */
 export function normalizeIpAddress(address: string): string | undefined {
+  const known = canonical.get(address);
+  if (known !== undefined || canonical.has(address)) return known;
+  const value = canonicalText(address);
+  // Bounded: a flood of distinct addresses only costs parsing them again, never memory.
+  if (canonical.size >= MAX_REMEMBERED_ADDRESSES) canonical.clear();
+  canonical.set(address, value);
+  return value;
+}
+
+/**
+ * Canonical forms already worked out. NMI attributes every decided request by its source address and the
+ * candidate pod's addresses: a node's few hundred addresses, parsed once each instead of on every request.
+ */
+const canonical = new Map<string, string | undefined>();
+const MAX_REMEMBERED_ADDRESSES = 4096;
+
+/** {@link normalizeIpAddress} without the memo. */
+function canonicalText(address: string): string | undefined {
   let text = address;
   if (text.startsWith("[") && text.endsWith("]")) text = text.slice(1, -1);
   const zone = text.indexOf("%");

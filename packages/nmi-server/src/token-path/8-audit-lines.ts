@@ -21,12 +21,25 @@ import { AUDIT_MESSAGE, type AuditFacts, type AuditWriter } from "./7-response-a
  * quotes, backslashes, control characters, non-ASCII — goes through `JSON.stringify`.
  */
 function quote(value: string): string {
+  return isPlainText(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+/** True when `JSON.stringify` writes `value` as it is between quotes: printable ASCII without a quote or a backslash. */
+function isPlainText(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) return JSON.stringify(value);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) return false;
   }
-  return `"${value}"`;
+  return true;
 }
+
+/** Appends `value` as a JSON string: as three pieces when plain (the chunk's join copies it once), else its escaped form. */
+function pushQuoted(parts: string[], value: string): void {
+  if (isPlainText(value)) parts.push(QUOTE, value, QUOTE);
+  else parts.push(JSON.stringify(value));
+}
+
+const QUOTE = `"`;
 
 /** `value` as a JSON number, exactly as `JSON.stringify` writes it. */
 function num(value: number): string {
@@ -69,7 +82,9 @@ function middleOf(shared: SubjectJson, facts: AuditFacts): string {
 
 /** `,"<name>":` followed by the quoted string, when `value` is present (a record omits absent fields). */
 function pushString(parts: string[], member: string, value: string | undefined): void {
-  if (value !== undefined) parts.push(member, quote(value));
+  if (value === undefined) return;
+  parts.push(member);
+  pushQuoted(parts, value);
 }
 
 /**
@@ -79,15 +94,21 @@ function pushString(parts: string[], member: string, value: string | undefined):
  * slower with them). A test holds these members to `JSON.stringify(buildAuditRecord(facts))` for arbitrary facts.
  */
 function appendRecordMembers(parts: string[], facts: AuditFacts): void {
-  parts.push(AUDIT_HEAD, quote(facts.requestId), `,"method":`, quote(facts.method), `,"route":`, quote(facts.route));
+  pushString(parts, AUDIT_HEAD, facts.requestId);
+  pushString(parts, `,"method":`, facts.method);
+  pushString(parts, `,"route":`, facts.route);
   pushString(parts, `,"path":`, facts.path);
-  parts.push(`,"sourceIp":`, quote(facts.sourceIp));
+  pushString(parts, `,"sourceIp":`, facts.sourceIp);
   const pod = facts.pod;
-  if (pod !== undefined) parts.push(`,"podUid":`, quote(pod.uid), `,"podNamespace":`, quote(pod.namespace), `,"podName":`, quote(pod.name));
+  if (pod !== undefined) {
+    pushString(parts, `,"podUid":`, pod.uid);
+    pushString(parts, `,"podNamespace":`, pod.namespace);
+    pushString(parts, `,"podName":`, pod.name);
+  }
   pushString(parts, `,"identity":`, facts.identity);
   pushString(parts, `,"clientId":`, facts.clientId);
   pushString(parts, `,"resource":`, facts.resource);
-  parts.push(`,"decision":`, quote(facts.decision));
+  pushString(parts, `,"decision":`, facts.decision);
   pushString(parts, `,"reason":`, facts.reason);
   const cacheHit = facts.cache === "hit" || facts.cache === "refresh";
   parts.push(`,"status":`, num(facts.status), cacheHit ? `,"cacheHit":true` : `,"cacheHit":false`);
@@ -173,7 +194,9 @@ export class PinoAuditWriter implements AuditWriter {
       shared = { subject: `,${JSON.stringify(subject).slice(1, -1)},"decision":` };
       this.#subjects.set(subject, shared);
     }
-    parts.push(prefix, AUDIT_HEAD, quote(facts.requestId), middleOf(shared, facts));
+    parts.push(prefix);
+    pushString(parts, AUDIT_HEAD, facts.requestId);
+    parts.push(middleOf(shared, facts));
     if (facts.upstreamMs !== undefined) parts.push(UPSTREAM_MEMBER, num(facts.upstreamMs));
     if (facts.waitedMs !== undefined) parts.push(WAITED_MEMBER, num(facts.waitedMs));
     parts.push(DURATION_MEMBER, num(facts.durationMs), this.#suffix);
