@@ -18,7 +18,6 @@ import {
   type ImdsTokenBody,
   type MetricsPort,
   type NmiDecision,
-  type PodBucket,
   type PodRateDecision,
   type PodRateLimiterConfig,
   type PodRef,
@@ -84,8 +83,14 @@ const PRUNE_EVERY = 4096;
  */
 export class PodRateGate {
   readonly #config: PodRateLimiterConfig | undefined;
-  /** One bucket per pod (core's `takePodToken` steps it; absent = full). */
-  readonly #byPod = new Map<string, PodBucket>();
+  /**
+   * One bucket per pod (core's `takePodToken` steps it; absent = full), kept as a record updated in place with
+   * core's answer. Why not the answer itself: a new bucket per request, held until the pod's next request, is
+   * alive at nearly every young-generation collection (one per pod on the node), and copying such survivors
+   * is what makes a busy NMI's collections dearer than a bare server's (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md,
+   * seventh addendum); core's answer now dies at once.
+   */
+  readonly #byPod = new Map<string, { tokens: number; updatedAtMs: number }>();
   readonly #clock: ClockPort;
   #requests = 0;
 
@@ -106,8 +111,13 @@ export class PodRateGate {
     if (config === undefined) return ALLOW_ALL;
     const now = this.#clock.now();
     if (++this.#requests % PRUNE_EVERY === 0) this.#prune(config, now);
-    const step = takePodToken(config, this.#byPod.get(podUid), now);
-    this.#byPod.set(podUid, step.bucket);
+    const kept = this.#byPod.get(podUid);
+    const step = takePodToken(config, kept, now);
+    if (kept === undefined) this.#byPod.set(podUid, { tokens: step.bucket.tokens, updatedAtMs: step.bucket.updatedAtMs });
+    else {
+      kept.tokens = step.bucket.tokens;
+      kept.updatedAtMs = step.bucket.updatedAtMs;
+    }
     return step.decision;
   }
 

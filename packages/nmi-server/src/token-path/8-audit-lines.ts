@@ -4,8 +4,8 @@ import { AUDIT_MESSAGE, type AuditFacts, type AuditWriter } from "./7-response-a
 /**
  * Token path, step 8 of 8 — the audit line written. NMI's production audit writer: the very lines
  * `createNmiPino`'s logger would write for each record (`level` label, ISO `time`, the logger's bindings,
- * the record's fields, `msg`), but collected during one turn of the event loop and written to the logger's
- * stream as one chunk. Why pino is bypassed here: serialising a record with `JSON.stringify` and writing
+ * the record's fields, `msg`), each timed when written, but collected during one turn of the event loop and
+ * written to the logger's stream as one chunk. Why pino is bypassed here: serialising a record with `JSON.stringify` and writing
  * once per turn costs a fraction of a pino call (with redaction) per record, which matters at one record
  * per request — in the NMI benchmark (`harness/src/bench/nmi.bench.ts`) the audit line was the largest
  * cost left on the cached-token path. A test compares these lines with pino's for arbitrary records.
@@ -150,7 +150,13 @@ export class PinoAuditWriter implements AuditWriter {
   readonly #suffix = `,"msg":${JSON.stringify(AUDIT_MESSAGE)}}\n`;
   /** Per subject (weak: they go with the memoised decisions), the JSON of its requests' shared fields. */
   readonly #subjects = new WeakMap<object, SubjectJson>();
-  #pending: AuditFacts[] = [];
+  /**
+   * The pieces of the lines written since the last chunk, and how many lines they make. A record is turned into
+   * its line's pieces when it is written, not kept until the chunk: under load a turn's records would otherwise
+   * all be alive at a young-generation collection, and copying survivors is what collections cost.
+   */
+  #parts: string[] = [];
+  #lines = 0;
   #scheduled: NodeJS.Immediate | undefined;
 
   constructor(options: PinoAuditWriterOptions) {
@@ -163,11 +169,14 @@ export class PinoAuditWriter implements AuditWriter {
     this.#bindings = bindings === "{}" ? "" : `,${bindings.slice(1, -1)}`;
   }
 
-  /** Queues a request's facts for the end of this turn (nothing when the logger's level hides `info`). */
+  /**
+   * Turns a request's record into its line (timed now) for the chunk written at the end of this turn; nothing
+   * when the logger's level hides `info`.
+   */
   write(facts: AuditFacts): void {
     if (!this.#logger.isLevelEnabled("info")) return;
-    this.#pending.push(facts);
-    if (this.#pending.length >= this.#maxBatch) this.flush();
+    this.#appendLine(this.#parts, this.#linePrefix(this.#nowMs()), facts);
+    if (++this.#lines >= this.#maxBatch) this.flush();
     else this.#scheduled ??= setImmediate(() => this.flush());
   }
 
@@ -228,14 +237,12 @@ export class PinoAuditWriter implements AuditWriter {
       clearImmediate(this.#scheduled);
       this.#scheduled = undefined;
     }
-    const records = this.#pending;
-    if (records.length === 0) return;
-    this.#pending = [];
-    const prefix = this.#linePrefix(this.#nowMs());
+    if (this.#lines === 0) return;
     // Pieces joined once rather than appended one by one: the stream measures and copies the chunk, and a
     // deep chain of appended strings costs far more to flatten than a join.
-    const parts: string[] = [];
-    for (const record of records) this.#appendLine(parts, prefix, record);
-    this.#destination.write(parts.join(""));
+    const chunk = this.#parts.join("");
+    this.#parts = [];
+    this.#lines = 0;
+    this.#destination.write(chunk);
   }
 }
