@@ -270,7 +270,7 @@ export async function measureBareNode(nodeFlags: readonly string[] = []): Promis
 export function describeNmiFootprint(f: NmiFootprint): string[] {
   const lines = [
     `NMI footprint (${f.cluster.nodes} nodes, ${f.cluster.pods} pods, ${f.cluster.podsOnNode} on NMI's node, ${f.cluster.identities} identities, ${f.cluster.assignedIdentities} AAIs; node flags: ${f.nodeFlags.join(" ") || "none"})`,
-    `  RSS ${f.rssMb} MB in steady state (private ${f.anonMb}, file-backed ${f.fileMb}; ${f.afterWarmUpRssMb} MB right after the warm-up), peak (VmHWM) ${f.hwmMb} MB after ${f.warmTokens}/${f.cluster.podsOnNode} pods obtained a token; CPU to synced caches ${f.startCpuMs} ms`,
+    `  RSS ${f.rssMb} MB in steady state (private ${f.anonMb}, file-backed ${f.fileMb}; ${f.afterWarmUpRssMb} MB right after the warm-up), peak (VmHWM) ${f.hwmMb} MB after ${f.warmTokens}/${f.cluster.podsOnNode} pods obtained a token; CPU to synced caches ${f.startCpuMs.toFixed(0)} ms`,
     `  by mapping: node binary ${f.byMapping.nodeBinaryMb} MB, other files ${f.byMapping.otherFilesMb}, malloc main arena ([heap]) ${f.byMapping.brkHeapMb}, other private (V8 heap, thread arenas and stacks) ${f.byMapping.otherAnonMb}`,
     `  after a full GC: RSS ${f.afterGc.rssMb} MB, V8 heap used ${f.afterGc.heapUsedMb} MB of ${f.afterGc.heapTotalMb} MB, external + array buffers ${f.afterGc.externalMb} MB`,
     "  listed at start:",
