@@ -86,9 +86,9 @@ export class PodRateGate {
   /**
    * One bucket per pod (core's `takePodToken` steps it; absent = full), kept as a record updated in place with
    * core's answer. Why not the answer itself: a new bucket per request, held until the pod's next request, is
-   * alive at nearly every young-generation collection (one per pod on the node), and copying such survivors
-   * is what makes a busy NMI's collections dearer than a bare server's (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md,
-   * seventh addendum); core's answer now dies at once.
+   * alive at nearly every young-generation collection (one per pod on the node), and copying such survivors is
+   * what makes a busy NMI's collections dearer than a bare server's; core's answer now dies at once
+   * (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, seventh addendum).
    */
   readonly #byPod = new Map<string, { tokens: number; updatedAtMs: number }>();
   readonly #clock: ClockPort;

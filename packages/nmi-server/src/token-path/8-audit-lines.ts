@@ -2,13 +2,13 @@ import type { Logger } from "pino";
 import { AUDIT_MESSAGE, type AuditFacts, type AuditWriter } from "./7-response-audit.js";
 
 /**
- * Token path, step 8 of 8 — the audit line written. NMI's production audit writer: the very lines
- * `createNmiPino`'s logger would write for each record (`level` label, ISO `time`, the logger's bindings,
- * the record's fields, `msg`), each timed when written, but collected during one turn of the event loop and
- * written to the logger's stream as one chunk. Why pino is bypassed here: serialising a record with `JSON.stringify` and writing
- * once per turn costs a fraction of a pino call (with redaction) per record, which matters at one record
- * per request — in the NMI benchmark (`harness/src/bench/nmi.bench.ts`) the audit line was the largest
- * cost left on the cached-token path. A test compares these lines with pino's for arbitrary records.
+ * Token path, step 8 of 8 — the audit line written. NMI's production audit writer: the very lines `createNmiPino`'s
+ * logger would write for each record (`level` label, ISO `time`, the logger's bindings, the record's fields,
+ * `msg`), each timed when written, but collected during one turn of the event loop and written to the logger's
+ * stream as one chunk. Why pino is bypassed here: serialising a record with `JSON.stringify` and writing once per
+ * turn costs a fraction of a pino call (with redaction) per record, which matters at one record per request — in
+ * the NMI benchmark (`harness/src/bench/nmi.bench.ts`) the audit line was the largest cost left on the cached-token
+ * path. A test compares these lines with pino's for arbitrary records.
  *
  * No redaction is needed: an audit record is a closed set of fields (names, ids, addresses,
  * numbers) none of which is a redacted key (checked by a test), and it never holds a token or secret.
@@ -90,8 +90,8 @@ function pushString(parts: string[], member: string, value: string | undefined):
 /**
  * The members of `buildAuditRecord(facts)` for a record without a memoised subject (a decided, forwarded or
  * refused request), exactly as `JSON.stringify` writes them and in the record's field order, appended as
- * pieces: the record object and its generic serialisation are skipped (a decided request is about a tenth
- * slower with them). A test holds these members to `JSON.stringify(buildAuditRecord(facts))` for arbitrary facts.
+ * pieces: no record object and no generic serialisation per decided request, and the chunk's join copies each
+ * value once. A test holds these members to `JSON.stringify(buildAuditRecord(facts))` for arbitrary facts.
  */
 function appendRecordMembers(parts: string[], facts: AuditFacts): void {
   pushString(parts, AUDIT_HEAD, facts.requestId);
