@@ -76,9 +76,6 @@ export function callerStillBound(metrics: MetricsPort, expected: PodRef, now: At
 /** The key of a cluster-wide list among the kept lists (no namespace is empty). */
 const ALL_NAMESPACES = "";
 
-/** Source strings whose normalised address {@link ClusterView} keeps (a node runs at most a few hundred pods). */
-const MAX_REMEMBERED_SOURCES = 4096;
-
 /** The configuration {@link ClusterView} reads. */
 export type ClusterViewOptions = Pick<NmiConfig, "nodeName" | "operationMode" | "forceNamespaced">;
 
@@ -93,7 +90,6 @@ export class ClusterView {
   readonly #options: ClusterViewOptions;
   readonly #interfaces: CallerInterfaces | undefined;
   #byIp: Map<string, PodView[]> | undefined;
-  readonly #addresses = new Map<string, string | undefined>();
   /** Lists read since the last event of their resource, by namespace (see {@link changed}). */
   readonly #lists = new Map<WatchedResource, Map<string, readonly unknown[]>>();
   /** Core's indexes of the kept lists, rebuilt when a list they were built from is replaced (see {@link identitySource}). */
@@ -142,7 +138,8 @@ export class ClusterView {
    * `attributeCaller`, which applies every rule (phase, hostNetwork, terminating, ambiguity) itself.
    */
   attribute(sourceIp: string): Result<PodView, AttributionError> {
-    const address = this.#normalised(sourceIp);
+    // Core remembers canonical forms, so the same few pod addresses are parsed once.
+    const address = normalizeIpAddress(sourceIp);
     const candidates = address === undefined ? [] : (this.#index().get(address) ?? []);
     const attributed = attributeCaller(sourceIp, candidates, { nodeName: this.#options.nodeName });
     if (!attributed.ok || this.#interfaces === undefined || address === undefined) return attributed;
@@ -222,20 +219,6 @@ export class ClusterView {
   /** The AzurePodIdentityExceptions of a namespace (only those can except its pods). */
   exceptions(namespace: string): readonly AzurePodIdentityException[] {
     return this.#list("azurepodidentityexceptions", namespace);
-  }
-
-  /**
-   * `normalizeIpAddress(sourceIp)`, remembered per source string: the same few pod addresses call again and
-   * again, and the result depends on the string alone. Bounded: emptied when it holds too many.
-   */
-  #normalised(sourceIp: string): string | undefined {
-    let address = this.#addresses.get(sourceIp);
-    if (address === undefined && !this.#addresses.has(sourceIp)) {
-      address = normalizeIpAddress(sourceIp);
-      if (this.#addresses.size >= MAX_REMEMBERED_SOURCES) this.#addresses.clear();
-      this.#addresses.set(sourceIp, address);
-    }
-    return address;
   }
 
   /** `kube.list(resource, namespace)`, kept until {@link changed} (only once the caches are synced). */
