@@ -452,7 +452,7 @@ export {
 export type { SecretProviderClassReaderPort, SecretProviderClassView } from "./ports/secret-provider-class-reader.port.js";
 export type { LeaseRecord, LeaseStorePort } from "./ports/lease-store.port.js";
 export type { LogFields, LoggerPort } from "./ports/logger.port.js";
-export type { MetricLabels, MetricsPort } from "./ports/metrics.port.js";
+export type { BoundMetric, MetricLabels, MetricsPort } from "./ports/metrics.port.js";
 export type { InterceptionSpec, InterceptionState, NetfilterError, NetfilterPort } from "./ports/netfilter.port.js";
 export type {
   ImdsTokenBody,

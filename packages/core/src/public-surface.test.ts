@@ -61,7 +61,7 @@ const TYPES = [
   "ArmFailure", "AssignedIdentitiesByPod", "AssignedIdentityState", "AssignedIdentityWireStatus", "AssignedIdentityWriterPort", "AttachmentDiff", "AttachmentResolution",
   "AttributionError", "AttributionOptions", "AzureAssignedIdentity", "AzureAssignedIdentitySpec", "AzureIdError",
   "AzureIdErrorReason", "AzureIdentity", "AzureIdentityBinding", "AzureIdentityBindingSpec", "AzureIdentitySpec",
-  "AzurePodIdentityException", "BackendChoice", "BackendChoiceReason", "BackendRuleSummary", "BudgetDecision", "BudgetStep", "CancellationSignal", "CatalogError",
+  "AzurePodIdentityException", "BackendChoice", "BackendChoiceReason", "BackendRuleSummary", "BoundMetric", "BudgetDecision", "BudgetStep", "CancellationSignal", "CatalogError",
   "CatalogIdentity", "ClockPort", "ComputeError", "ComputeIdentityState", "ComputePort", "ComputeTarget",
   "DeployableCommand", "DesiredAssignment", "ElectionAction", "ElectionStep", "ElectorState", "Err",
   "EventRecorderPort", "ExceptionPolicy", "ExceptionRefusal", "ExceptionVerdict", "ExecutionReport", "ExecutorOptions", "ExecutorPorts", "FairEnqueue", "FairQueueState", "FetchOutcome", "FetchPurpose",

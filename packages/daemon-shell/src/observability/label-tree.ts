@@ -17,6 +17,7 @@ export class LabelTree<T extends object> {
   readonly #create: (labels: Readonly<Record<string, string>>) => T;
   #root = new Map<string, Node<T>>();
   #series: T[] = [];
+  #generation = 0;
 
   /** `create` makes the series of a combination the first time it is seen, from its own copy of the labels. */
   constructor(labelNames: readonly string[], create: (labels: Readonly<Record<string, string>>) => T) {
@@ -57,9 +58,15 @@ export class LabelTree<T extends object> {
     return this.#series;
   }
 
+  /** Increases whenever the tree is cleared: a series found before belongs to an older generation. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** Forgets every series. */
   clear(): void {
     this.#root = new Map();
     this.#series = [];
+    this.#generation += 1;
   }
 }

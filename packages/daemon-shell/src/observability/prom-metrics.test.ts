@@ -62,6 +62,54 @@ describe("PromMetrics", () => {
     );
   });
 
+  it("records through bound series exactly as through names and labels, also after a reset", async () => {
+    const boundStep = fc.oneof({ weight: 6, arbitrary: step.filter((s) => s.kind !== "gauge") }, { weight: 1, arbitrary: fc.constant({ kind: "reset" as const }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(boundStep, { maxLength: 40 }), async (steps) => {
+        const metrics = new PromMetrics(DEFINITIONS);
+        const theirs = new Registry();
+        const ref = reference(theirs);
+        // Bound once per series and reused, as NMI does; the label objects are changed afterwards to show they were read once.
+        const bound = new Map<string, ReturnType<PromMetrics["bind"]>>();
+        const boundOf = (name: string, labels: Readonly<Record<string, string>>) => {
+          const key = JSON.stringify([name, labels]);
+          let b = bound.get(key);
+          if (b === undefined) {
+            const own: Record<string, string> = { ...labels };
+            b = metrics.bind(name, own);
+            for (const k of Object.keys(own)) own[k] = "changed";
+            bound.set(key, b);
+          }
+          return b;
+        };
+        for (const s of steps) {
+          if (s.kind === "reset") {
+            metrics.registry.resetMetrics();
+            theirs.resetMetrics();
+          } else if (s.kind === "observe") {
+            boundOf(s.name, s.labels).observe(s.value);
+            (ref[s.name] as Histogram).observe(s.labels, s.value);
+          } else if (s.kind === "increment") {
+            boundOf(s.name, s.labels).increment(s.value);
+            (ref[s.name] as Counter).inc(s.labels, s.value);
+          }
+        }
+        expect(await metrics.registry.metrics()).toBe(await theirs.metrics());
+        expect(metrics.unknownNames()).toEqual([]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("remembers a bound series recorded as the wrong kind, or of an unknown name, instead of throwing", async () => {
+    const metrics = new PromMetrics(DEFINITIONS);
+    metrics.bind("op_errors_count", { operation_type: "vm_get" }).observe(1);
+    metrics.bind("op_duration_seconds", { operation_type: "vm_get" }).increment();
+    metrics.bind("nope_total", {}).increment();
+    expect(metrics.unknownNames()).toEqual(["op_errors_count", "op_duration_seconds", "nope_total"]);
+    expect(await metrics.registry.metrics()).not.toMatch(/vm_get/);
+  });
+
   it("remembers names without a matching definition instead of throwing", () => {
     const metrics = new PromMetrics(DEFINITIONS);
     metrics.increment("nope_total");

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
-import type { MetricLabels, MetricsPort } from "@podid/core";
+import type { BoundMetric, MetricLabels, MetricsPort } from "@podid/core";
 import { SeriesCounter } from "./series-counter.js";
 import { SeriesHistogram } from "./series-histogram.js";
 
@@ -79,6 +79,25 @@ export class PromMetrics implements MetricsPort {
     const metric = this.#metrics.get(name);
     if (metric instanceof Gauge) metric.set(labels as LabelValues<string>, value);
     else this.#unknown.add(name);
+  }
+
+  /**
+   * The series of counter or histogram `name` for `labels` (see `MetricsPort.bind`). The series metrics (every
+   * labelled counter and histogram) find it once; other kinds record through {@link increment} and
+   * {@link observe} with a copy of the labels. Recording the wrong kind, or to an unknown name, is remembered
+   * in {@link unknownNames} as those do.
+   */
+  bind(name: string, labels: MetricLabels): BoundMetric {
+    const metric = this.#metrics.get(name);
+    const misused = (): void => {
+      this.#unknown.add(name);
+    };
+    if (metric instanceof SeriesCounter || metric instanceof SeriesHistogram) return metric.bind(labels, misused);
+    const own: MetricLabels = { ...labels };
+    return {
+      increment: (value = 1) => this.increment(name, own, value),
+      observe: (value) => this.observe(name, own, value),
+    };
   }
 
   /** Names used without a (matching) definition. */

@@ -1,4 +1,4 @@
-import type { MetricLabels } from "@podid/core";
+import type { BoundMetric, MetricLabels } from "@podid/core";
 import { SeriesMetric, type MetricExport, type SeriesMetricOptions } from "./series-metric.js";
 
 /**
@@ -34,6 +34,20 @@ export class SeriesCounter extends SeriesMetric<CounterSeries> {
   inc(labels: MetricLabels, value = 1): void {
     if (!Number.isFinite(value) || value < 0) return;
     this.series.get(labels).value += value;
+  }
+
+  /**
+   * `labels`' series, bound (`MetricsPort.bind`): `increment` adds as {@link inc} does; `observe`, which a
+   * counter has not, calls `misused` instead.
+   */
+  bind(labels: MetricLabels, misused: () => void): BoundMetric {
+    const series = this.boundSeries(labels);
+    return {
+      increment: (value = 1) => {
+        if (Number.isFinite(value) && value >= 0) series().value += value;
+      },
+      observe: misused,
+    };
   }
 
   /** The values as prom-client's `Counter` reports them. */

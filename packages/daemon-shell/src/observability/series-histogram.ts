@@ -1,4 +1,4 @@
-import type { MetricLabels } from "@podid/core";
+import type { BoundMetric, MetricLabels } from "@podid/core";
 import { SeriesMetric, type MetricExport, type SeriesMetricOptions } from "./series-metric.js";
 
 /**
@@ -51,8 +51,25 @@ export class SeriesHistogram extends SeriesMetric<Series> {
 
   /** Records `value` for the label combination `labels` (label names outside the definition are ignored). */
   observe(labels: MetricLabels, value: number): void {
-    if (!Number.isFinite(value)) return;
-    const series = this.series.get(labels);
+    if (Number.isFinite(value)) this.#record(this.series.get(labels), value);
+  }
+
+  /**
+   * `labels`' series, bound (`MetricsPort.bind`): `observe` records as {@link observe} does; `increment`, which
+   * a histogram has not, calls `misused` instead.
+   */
+  bind(labels: MetricLabels, misused: () => void): BoundMetric {
+    const series = this.boundSeries(labels);
+    return {
+      increment: misused,
+      observe: (value) => {
+        if (Number.isFinite(value)) this.#record(series(), value);
+      },
+    };
+  }
+
+  /** Counts `value` in `series`. */
+  #record(series: Series, value: number): void {
     const bounds = this.#bounds;
     let i = 0;
     while (i < bounds.length && value > (bounds[i] ?? Number.POSITIVE_INFINITY)) i += 1;

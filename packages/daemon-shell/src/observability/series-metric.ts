@@ -1,4 +1,5 @@
 import type { Metric, Registry } from "prom-client";
+import type { MetricLabels } from "@podid/core";
 import { LabelTree } from "./label-tree.js";
 
 /**
@@ -39,6 +40,23 @@ export abstract class SeriesMetric<Series extends object> {
     // A registry only reads `name`, `get`, `reset` and `aggregator`, which series metrics provide with
     // prom-client's own shapes; its type names prom-client's classes, hence the cast.
     for (const registry of options.registers) registry.registerMetric(this as unknown as Metric);
+  }
+
+  /**
+   * A finder of `labels`' series that searches the tree only once, and again after a {@link reset} (which
+   * drops the series it found). The labels are copied: read once, as `MetricsPort.bind` promises.
+   */
+  protected boundSeries(labels: MetricLabels): () => Series {
+    const own: MetricLabels = { ...labels };
+    let generation = Number.NaN;
+    let series: Series | undefined;
+    return () => {
+      if (series === undefined || generation !== this.series.generation) {
+        series = this.series.get(own);
+        generation = this.series.generation;
+      }
+      return series;
+    };
   }
 
   /** Drops every series (`registry.resetMetrics()`). */

@@ -28,11 +28,12 @@ import type { ImdsForwarder } from "../imds-forwarder.js";
 import { NMI_METRIC } from "../nmi-metrics.js";
 import type { CallerInterfaces } from "../anti-spoofing-keeper.js";
 import { ClusterView, type PathRequest } from "./3-attribution.js";
-import { AssignmentWatch, serveHostToken, serveMemoised, serveToken, tokenMemoKey, type DecisionParts } from "./4-decision.js";
-import { DecisionMemo, identityCacheKey, PodRateGate, TokenCacheDriver, type MemoisedDecision, type MemoKey } from "./5-token-cache.js";
+import { AssignmentWatch, isMemoisable, memoKeyOf, serveHostToken, serveMemoised, serveToken, type DecisionParts } from "./4-decision.js";
+import { cacheRequestCounters, DecisionMemo, identityCacheKey, PodRateGate, TokenCacheDriver, type MemoisedDecision, type MemoKey } from "./5-token-cache.js";
 import { TokenFetcher, UpstreamGate } from "./6-upstream.js";
 import {
   loggerAuditWriter,
+  newTrace,
   RequestRecorder,
   SHUTTING_DOWN,
   type AuditWriter,
@@ -130,7 +131,7 @@ export class NmiEngine {
     });
     const fetcher = new TokenFetcher({ kube, tokenSource: ports.tokenSource, gate: this.#gate, clock, metrics, ...(ports.serviceAccountTokens === undefined ? {} : { serviceAccountTokens: ports.serviceAccountTokens }) });
     const memo = new DecisionMemo<MemoisedDecision>(normalizeIpAddress);
-    this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, options, memo, logger, ...(ports.events === undefined ? {} : { events: ports.events }), ...(ports.secretProviderClasses === undefined ? {} : { secretProviderClasses: ports.secretProviderClasses }) };
+    this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, cacheRequests: cacheRequestCounters(metrics), options, memo, logger, ...(ports.events === undefined ? {} : { events: ports.events }), ...(ports.secretProviderClasses === undefined ? {} : { secretProviderClasses: ports.secretProviderClasses }) };
     this.#forwarding = { forwarder: ports.forwarder, metrics, options };
     // Every change of an object a decision reads drops the decisions taken from it first: a pod change those of
     // the pod's addresses, any other change the whole memo.
@@ -176,7 +177,7 @@ export class NmiEngine {
    */
   serve(request: NmiRequest): ServedRequest | Promise<ServedRequest> {
     const startedMs = this.#ports.clock.now();
-    const trace: Trace = {};
+    const trace = newTrace();
     // Only what IMDS answers (core's `decideRequestLine`), checked before the memo, whose key has no method.
     if (request.method !== "GET" || (request.httpVersion !== undefined && request.httpVersion !== "1.1")) {
       const route = this.#routes.classify(request.rawTarget);
@@ -184,9 +185,9 @@ export class NmiEngine {
       if (refused !== undefined && isFinalDecision(refused)) return this.#finish(request, route, { kind: "outcome", outcome: refused }, trace, startedMs);
     }
     // A request identical to one decided since the caches last changed reuses that decision.
-    const memoKey = this.#memoise ? tokenMemoKey(this.#parts, request) : undefined;
-    const memoised = memoKey === undefined ? undefined : this.#parts.memo.get(memoKey);
-    return this.#serveRoute(request, memoKey, memoised, trace, startedMs);
+    const memoisable = this.#memoise && isMemoisable(this.#parts, request);
+    const memoised = memoisable ? this.#parts.memo.find(request.remoteAddress, request.rawTarget) : undefined;
+    return this.#serveRoute(request, memoisable && memoised === undefined ? memoKeyOf(request) : undefined, memoised, trace, startedMs);
   }
 
   /**
@@ -200,10 +201,10 @@ export class NmiEngine {
     if (request.method !== "GET" || (request.httpVersion !== undefined && request.httpVersion !== "1.1")) return undefined;
     if (this.#shutdown.signal.aborted) return undefined;
     const startedMs = this.#ports.clock.now();
-    const memoKey = this.#memoise ? tokenMemoKey(this.#parts, request) : undefined;
-    const memoised = memoKey === undefined ? undefined : this.#parts.memo.get(memoKey);
+    const memoisable = this.#memoise && isMemoisable(this.#parts, request);
+    const memoised = memoisable ? this.#parts.memo.find(request.remoteAddress, request.rawTarget) : undefined;
     if (memoised === undefined && FORWARDED_ROUTES.has(this.#routes.classify(request.rawTarget).route)) return undefined;
-    return this.#serveRoute(request, memoKey, memoised, {}, startedMs);
+    return this.#serveRoute(request, memoisable && memoised === undefined ? memoKeyOf(request) : undefined, memoised, newTrace(), startedMs);
   }
 
   /** The rest of {@link serve} once the request line passed and the memo was looked up. */

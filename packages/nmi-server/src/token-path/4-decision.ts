@@ -80,13 +80,17 @@ function recheckAt(parts: DecisionParts, sourceIp: string): CallerRecheck {
 }
 
 /**
- * The memo key of a token-path request: everything core's token decision reads from the request — the
- * source address and the raw target (path and query) — for requests that pass both header checks. A
- * request that fails one (no `Metadata: true`, a forwarding header) is refused by core, and refusals are
- * never memoised, so it has no key and is always decided afresh.
+ * True when a token-path request's decision may be memoised: both header checks core's token decision reads
+ * (`Metadata: true`, no forwarding header) pass, so the decision depends on the request only through its source
+ * address and raw target, its memo key ({@link memoKeyOf}). A request failing one is refused by core, and
+ * refusals are never memoised, so it is always decided afresh.
  */
-export function tokenMemoKey(parts: DecisionParts, req: Pick<PathRequest, "remoteAddress" | "rawTarget" | "headers">): MemoKey | undefined {
-  if (!checkMetadataHeader(req.headers, parts.options).ok || !checkForwardedHeaders(req.headers).ok) return undefined;
+export function isMemoisable(parts: DecisionParts, req: Pick<PathRequest, "headers">): boolean {
+  return checkMetadataHeader(req.headers, parts.options).ok && checkForwardedHeaders(req.headers).ok;
+}
+
+/** Where a memoisable request's decision is memoised. */
+export function memoKeyOf(req: Pick<PathRequest, "remoteAddress" | "rawTarget">): MemoKey {
   return { source: req.remoteAddress, target: req.rawTarget };
 }
 

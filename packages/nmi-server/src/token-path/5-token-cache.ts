@@ -13,6 +13,7 @@ import {
   takePodToken,
   tokenCacheKey,
   type AzureIdentity,
+  type BoundMetric,
   type ClockPort,
   type FetchOutcome,
   type ImdsTokenBody,
@@ -28,7 +29,7 @@ import {
   type TokenFetchPlan,
   type TokenSourceError,
 } from "@podid/core";
-import { NMI_METRIC } from "../nmi-metrics.js";
+import { bindMetric, NMI_METRIC } from "../nmi-metrics.js";
 import type { FetchFailure, TokenFetch, TokenFetcher, TokenFetchResult } from "./6-upstream.js";
 import { outcome, type AuditSubject, type CacheResult, type FlowResult, type Trace } from "./7-response-audit.js";
 
@@ -47,6 +48,17 @@ export interface TokenCacheParts {
   readonly fetcher: TokenFetcher;
   readonly podRate: PodRateGate;
   readonly metrics: MetricsPort;
+  /** The token-cache counter's series (see {@link cacheRequestCounters}). */
+  readonly cacheRequests: CacheRequestCounters;
+}
+
+/** The token-cache counter's series, one per cache result. */
+export type CacheRequestCounters = Readonly<Record<CacheResult, BoundMetric>>;
+
+/** The token-cache counter's series on `metrics`, found once (every token request counts in one of them). */
+export function cacheRequestCounters(metrics: MetricsPort): CacheRequestCounters {
+  const counter = (result: CacheResult): BoundMetric => bindMetric(metrics, NMI_METRIC.tokenCacheRequests, { result });
+  return { hit: counter("hit"), refresh: counter("refresh"), joined: counter("joined"), miss: counter("miss"), rejection: counter("rejection") };
 }
 
 /**
@@ -286,7 +298,12 @@ export class DecisionMemo<V> {
 
   /** The memoised value for `key`. */
   get(key: MemoKey): V | undefined {
-    return this.#bySource.get(key.source)?.get(key.target);
+    return this.find(key.source, key.target);
+  }
+
+  /** The memoised value for the key of `source` and `target` (a lookup that builds no key). */
+  find(source: string, target: string): V | undefined {
+    return this.#bySource.get(source)?.get(target);
   }
 
   /** Stores `value` if the caches have not changed since `generation` (when the decision was taken). */
@@ -400,19 +417,10 @@ function issuedResult(token: ImdsTokenBody): FlowResult {
   return result;
 }
 
-/** Label objects of the token-cache counter, one per result (the metrics only read them). */
-const CACHE_RESULT_LABELS: Readonly<Record<CacheResult, { readonly result: CacheResult }>> = {
-  hit: { result: "hit" },
-  refresh: { result: "refresh" },
-  joined: { result: "joined" },
-  miss: { result: "miss" },
-  rejection: { result: "rejection" },
-};
-
 /** The flow result of what the cache answered. */
 function tokenResult(parts: TokenCacheParts, decision: TokenDecision, obtained: ObtainedToken, trace: Trace, recheck: CallerRecheck): FlowResult {
   trace.cache = obtained.cache;
-  parts.metrics.increment(NMI_METRIC.tokenCacheRequests, CACHE_RESULT_LABELS[obtained.cache]);
+  parts.cacheRequests[obtained.cache].increment();
   if (obtained.upstreamMs !== undefined) trace.upstreamMs = obtained.upstreamMs;
   if (!obtained.result.ok) {
     const failure = obtained.result.error;

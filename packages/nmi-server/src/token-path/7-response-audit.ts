@@ -2,6 +2,7 @@ import {
   METRIC,
   NMI_OPERATION,
   toImdsResponse,
+  type BoundMetric,
   type ImdsResponse,
   type LoggerPort,
   type MetricLabels,
@@ -12,7 +13,7 @@ import {
 } from "@podid/core";
 import type { ForwardedResponse } from "../imds-forwarder.js";
 import { BoundedLabel } from "@podid/daemon-shell";
-import { NMI_METRIC } from "../nmi-metrics.js";
+import { bindMetric, NMI_METRIC } from "../nmi-metrics.js";
 
 /**
  * Token path, step 7 of 8 — the response and its record. Every flow ends in a {@link FlowResult}; this file
@@ -30,18 +31,38 @@ export type CacheResult = "hit" | "refresh" | "joined" | "miss" | "rejection";
 /** Why an assignment wait ended (`assigned` when the identity became Assigned). */
 export type WaitWake = "changed" | "timeout" | "aborted";
 
-/** Facts collected while serving one request, for its audit record and metrics. */
+/**
+ * Facts collected while serving one request, for its audit record and metrics. Every field is present from the
+ * start (see {@link newTrace}): the flows fill in different ones, and traces with one shape keep every read and
+ * write of them cheap (with fields added as they were learnt, each flow made traces of another shape, and the
+ * recorder, which reads them all for every request, met several).
+ */
 export interface Trace {
   /** Who asked for what, shared by every request served from the same memoised decision. */
-  subject?: AuditSubject;
-  pod?: PodRef;
-  identity?: string;
-  clientId?: string;
-  resource?: string;
-  cache?: CacheResult;
-  upstreamMs?: number;
-  waitedMs?: number;
-  waitOutcome?: WaitWake | "assigned";
+  subject: AuditSubject | undefined;
+  pod: PodRef | undefined;
+  identity: string | undefined;
+  clientId: string | undefined;
+  resource: string | undefined;
+  cache: CacheResult | undefined;
+  upstreamMs: number | undefined;
+  waitedMs: number | undefined;
+  waitOutcome: WaitWake | "assigned" | undefined;
+}
+
+/** A trace with nothing learnt yet. */
+export function newTrace(): Trace {
+  return {
+    subject: undefined,
+    pod: undefined,
+    identity: undefined,
+    clientId: undefined,
+    resource: undefined,
+    cache: undefined,
+    upstreamMs: undefined,
+    waitedMs: undefined,
+    waitOutcome: undefined,
+  };
 }
 
 /** How a flow ended. */
@@ -294,10 +315,10 @@ export class RequestRecorder {
   readonly #resourceLabel = new BoundedLabel(50);
   /** Rendered replies by issued token (weak: they go with the tokens the cache drops; see {@link #issued}). */
   readonly #replies = new WeakMap<object, NmiReply>();
-  /** The `decisions` counter's label object per decision kind (a bounded set; the metrics only read labels). */
-  readonly #decisionLabels = new Map<string, { readonly decision: string }>();
-  /** Request-duration labels by memoised subject (weak: they go with the memoised decisions). */
-  readonly #subjectLabels = new WeakMap<AuditSubject, MetricLabels>();
+  /** The `decisions` counter's series per decision kind (a bounded set). */
+  readonly #decisionCounters = new Map<string, BoundMetric>();
+  /** The request-duration series of a 200 by memoised subject (weak: they go with the memoised decisions). */
+  readonly #subjectDurations = new WeakMap<AuditSubject, BoundMetric>();
 
   /** A recorder writing to `audit` and `metrics`. */
   constructor(audit: AuditWriter, metrics: MetricsPort) {
@@ -368,27 +389,37 @@ export class RequestRecorder {
   }
 
   /**
-   * The request-duration labels of a 200 served from a memoised decision, built once per subject: they depend on
-   * the subject alone (its route, namespace and resource), and a bounded label's answer for a value never changes.
+   * The request-duration series of a 200 served from a memoised decision, found once per subject: its labels
+   * depend on the subject alone (its route, namespace and resource), and a bounded label's answer for a value never
+   * changes.
    */
-  #servedLabels(route: RequestRoute, subject: AuditSubject): MetricLabels {
-    let labels = this.#subjectLabels.get(subject);
-    if (labels === undefined) {
-      labels = this.#durationLabels(route, { requestId: "", method: "", route: route.route, sourceIp: "", subject, decision: "", status: 200, durationMs: 0 });
-      this.#subjectLabels.set(subject, labels);
+  #servedDuration(route: RequestRoute, subject: AuditSubject): BoundMetric {
+    let series = this.#subjectDurations.get(subject);
+    if (series === undefined) {
+      const labels = this.#durationLabels(route, { requestId: "", method: "", route: route.route, sourceIp: "", subject, decision: "", status: 200, durationMs: 0 });
+      series = bindMetric(this.#metrics, METRIC.nmiOperationsDuration, labels);
+      this.#subjectDurations.set(subject, series);
     }
-    return labels;
+    return series;
+  }
+
+  /** The `decisions` counter's series for `decision`. */
+  #decisionCounter(decision: string): BoundMetric {
+    let series = this.#decisionCounters.get(decision);
+    if (series === undefined) {
+      series = bindMetric(this.#metrics, NMI_METRIC.decisions, { decision });
+      this.#decisionCounters.set(decision, series);
+    }
+    return series;
   }
 
   #record(route: RequestRoute, audit: AuditFacts, trace: Trace): void {
     const metrics = this.#metrics;
     this.#audit.write(audit);
     const subject = audit.subject;
-    const labels = subject !== undefined && audit.status === 200 ? this.#servedLabels(route, subject) : this.#durationLabels(route, audit);
-    metrics.observe(METRIC.nmiOperationsDuration, labels, audit.durationMs / 1000);
-    let decisionLabels = this.#decisionLabels.get(audit.decision);
-    if (decisionLabels === undefined) this.#decisionLabels.set(audit.decision, (decisionLabels = { decision: audit.decision }));
-    metrics.increment(NMI_METRIC.decisions, decisionLabels);
+    if (subject !== undefined && audit.status === 200) this.#servedDuration(route, subject).observe(audit.durationMs / 1000);
+    else metrics.observe(METRIC.nmiOperationsDuration, this.#durationLabels(route, audit), audit.durationMs / 1000);
+    this.#decisionCounter(audit.decision).increment();
     if (trace.waitOutcome !== undefined && trace.waitedMs !== undefined) {
       metrics.observe(NMI_METRIC.assignmentWait, { outcome: trace.waitOutcome }, trace.waitedMs / 1000);
     }

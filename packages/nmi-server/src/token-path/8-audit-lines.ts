@@ -39,7 +39,12 @@ const UPSTREAM_MEMBER = `,"upstreamMs":`;
 const WAITED_MEMBER = `,"waitedMs":`;
 const DURATION_MEMBER = `,"durationMs":`;
 
-/** The serialised parts a subject's records share; `last` is the latest middle part and what it was made of. */
+/**
+ * The serialised parts a subject's records share; `last` is the latest middle part and what it was made of.
+ * Why the kept strings are made with `join` and not `+` or a template: a concatenation of long strings is a
+ * rope, and the chunk's `join` walks a rope piece by piece for every line it is copied into; `join` makes one
+ * flat string, copied whole (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, eighth addendum).
+ */
 interface SubjectJson {
   /** `,<subject members>,"decision":` */
   readonly subject: string;
@@ -62,7 +67,7 @@ function middleOf(shared: SubjectJson, facts: AuditFacts): string {
   const cacheHit = facts.cache === "hit" || facts.cache === "refresh";
   const reason = facts.reason !== undefined ? `,"reason":${quote(facts.reason)}` : "";
   const cache = facts.cache !== undefined ? `,"cache":${quote(facts.cache)}` : "";
-  const text = `,"method":${quote(facts.method)}${shared.subject}${quote(facts.decision)}${reason},"status":${num(facts.status)},"cacheHit":${cacheHit ? "true" : "false"}${cache}`;
+  const text = [`,"method":`, quote(facts.method), shared.subject, quote(facts.decision), reason, `,"status":`, num(facts.status), `,"cacheHit":`, cacheHit ? "true" : "false", cache].join("");
   shared.last = { method: facts.method, decision: facts.decision, reason: facts.reason, status: facts.status, cache: facts.cache, text };
   return text;
 }
@@ -96,7 +101,7 @@ export class PinoAuditWriter implements AuditWriter {
   #second = Number.NaN;
   /** `,"component":…,"node":…` — the logger's bindings as they appear in each line. */
   readonly #bindings: string;
-  readonly #suffix = `,"msg":${JSON.stringify(AUDIT_MESSAGE)}}\n`;
+  readonly #suffix = [`,"msg":`, JSON.stringify(AUDIT_MESSAGE), "}\n"].join("");
   /** Per subject (weak: they go with the memoised decisions), the JSON of its requests' shared fields. */
   readonly #subjects = new WeakMap<object, SubjectJson>();
   /**
@@ -149,7 +154,7 @@ export class PinoAuditWriter implements AuditWriter {
     }
     let shared = this.#subjects.get(subject);
     if (shared === undefined) {
-      shared = { subject: `,${JSON.stringify(subject).slice(1, -1)},"decision":` };
+      shared = { subject: [",", JSON.stringify(subject).slice(1, -1), `,"decision":`].join("") };
       this.#subjects.set(subject, shared);
     }
     parts.push(prefix, AUDIT_HEAD, quote(facts.requestId), middleOf(shared, facts));
@@ -173,7 +178,8 @@ export class PinoAuditWriter implements AuditWriter {
       this.#second = second;
     }
     const milli = ms - second * 1000;
-    this.#prefix = `{"level":"info","time":"${this.#secondText}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${String(milli)}Z"${this.#bindings},`;
+    // Joined, not concatenated: every line of this millisecond copies it (see `SubjectJson`).
+    this.#prefix = [`{"level":"info","time":"`, this.#secondText, milli < 10 ? "00" : milli < 100 ? "0" : "", String(milli), `Z"`, this.#bindings, ","].join("");
     this.#prefixMs = ms;
     return this.#prefix;
   }

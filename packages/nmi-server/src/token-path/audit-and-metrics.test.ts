@@ -139,12 +139,15 @@ describe("metrics", () => {
       defineNmiConfig({ nodeName: TEST_NODE }),
       { kube: cluster, tokenSource: tokens, clock, logger: pinoLoggerPort(createNmiPino({ level: "silent" })), metrics, forwarder: new RecordingForwarder() },
     ).app;
-    await app.inject({ url: tokenUrl(), headers: META, remoteAddress: "10.0.0.5" });
+    // Five token requests: a miss, then four memoised hits, recorded through the series NMI binds once.
+    for (let i = 0; i < 5; i++) await app.inject({ url: tokenUrl(), headers: META, remoteAddress: "10.0.0.5" });
     for (let i = 0; i < 30; i++) await app.inject({ url: `/random/path/${i}?q=${i}`, headers: META, remoteAddress: "10.0.0.5" });
     const text = await metrics.registry.metrics();
     expect(text).toContain(
-      'aadpodidentity_nmi_operations_duration_seconds_count{operation_type="/metadata/identity/oauth2/token",status_code="200",namespace="default",resource="https://management.azure.com/"} 1',
+      'aadpodidentity_nmi_operations_duration_seconds_count{operation_type="/metadata/identity/oauth2/token",status_code="200",namespace="default",resource="https://management.azure.com/"} 5',
     );
+    expect(text).toContain('podid_nmi_token_cache_requests_total{result="hit"} 4');
+    expect(text).toContain('podid_nmi_decisions_total{decision="issued"} 5');
     expect(text).toContain('aadpodidentity_nmi_operations_duration_seconds_count{operation_type="proxy",status_code="200",namespace="",resource=""} 30');
     expect(text).toContain('aadpodidentity_imds_operations_duration_seconds_count{operation_type="adal_token_msi_userassignedid"} 1');
     expect(text).toContain('podid_nmi_token_cache_requests_total{result="miss"} 1');
