@@ -15,6 +15,7 @@ function slice(requests: number, cpuS: number, loadS: number, latencyUs: number,
     generatorCpuBusy: 0.5,
     p50Ms: latencyUs / 1000,
     p99Ms: latencyUs / 1000,
+    sliceP99Ms: [latencyUs / 1000],
     errors: 0,
     retransmits: 0,
     rtoTimeouts: 0,
@@ -33,6 +34,13 @@ describe("mergeSlices", () => {
     expect(merged.cpuUsPerRequest).toBeCloseTo(35, 6);
     expect(merged.rps).toBeCloseTo(20_000, 6);
     expect(merged.cpuShare).toBeCloseTo(0.7, 6);
+  });
+
+  it("keeps each slice's own p99, in slice order, beside the merged one", () => {
+    // One slice stalled (every request 400 ms) among four at 2 ms: the merged p99 reads the stall, the slices say where.
+    const merged = mergeSlices([slice(9_000, 0.2, 1, 2_000), slice(9_000, 0.2, 1, 2_000), slice(300, 0.01, 1, 400_000), slice(9_000, 0.2, 1, 2_000)]);
+    expect(merged.sliceP99Ms).toEqual([2, 2, 400, 2]);
+    expect(merged.p99Ms).toBeGreaterThan(300);
   });
 
   it("reads p50 and p99 from all the slices' latencies together", () => {

@@ -22,6 +22,11 @@ export interface Run {
   readonly generatorCpuBusy: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /**
+   * Each one-second slice's own p99, in order: a stall of the server or the machine shows as one slice far above
+   * the others, where the merged p99 cannot tell it from a server slow throughout.
+   */
+  readonly sliceP99Ms: readonly number[];
   readonly errors: number;
   /** TCP segments the namespace retransmitted during the run, and retransmission timeouts among them (a lost segment costs ≥ 200 ms). */
   readonly retransmits: number;
@@ -58,6 +63,7 @@ export function mergeSlices(slices: readonly Run[]): Run {
     generatorCpuBusy: weighted((r) => r.generatorCpuBusy),
     p50Ms: percentileMs(latencyBuckets, 0.5),
     p99Ms: percentileMs(latencyBuckets, 0.99),
+    sliceP99Ms: slices.flatMap((r) => r.sliceP99Ms),
     errors: sum((r) => r.errors),
     retransmits: sum((r) => r.retransmits),
     rtoTimeouts: sum((r) => r.rtoTimeouts),

@@ -126,6 +126,12 @@ const PERF_CHECK = process.env["BENCH_PERF"] === "1";
  */
 const PERF_QUIET_S = Number(process.env["BENCH_PERF_QUIET_S"] ?? "30");
 
+/** ` (slices a–b ms)`: the range of a merged run's slice p99s, when it has more than one slice. */
+function sliceRange(run: Run): string {
+  if (run.sliceP99Ms.length < 2) return "";
+  return ` (slices ${Math.min(...run.sliceP99Ms).toFixed(1)}–${Math.max(...run.sliceP99Ms).toFixed(1)})`;
+}
+
 /** Width of the variant column in the printed lines (the longest name, `bareDefaults`). */
 const VARIANT_COLUMN = 12;
 
@@ -407,6 +413,7 @@ async function main(): Promise<void> {
         generatorCpuBusy: (generatorAfter.busy - generatorBefore.busy) / Math.max(1, generatorAfter.total - generatorBefore.total),
         p50Ms: s.p50Us / 1000,
         p99Ms: s.p99Us / 1000,
+        sliceP99Ms: [s.p99Us / 1000],
         errors: s.connect + s.read + s.write + s.status + s.timeout,
         retransmits: tcpAfter.retransmits - tcpBefore.retransmits,
         rtoTimeouts: tcpAfter.rtoTimeouts - tcpBefore.rtoTimeouts,
@@ -444,7 +451,7 @@ async function main(): Promise<void> {
     const runs: Run[] = [];
     const paced: Run[] = [];
     const fmt = (r: Run) =>
-      `${r.variant.padEnd(VARIANT_COLUMN)} ${r.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(r.userShare * 100).toFixed(0)} % user)  ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
+      `${r.variant.padEnd(VARIANT_COLUMN)} ${r.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(r.userShare * 100).toFixed(0)} % user)  ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms${sliceRange(r)}  ` +
       `server ${(r.cpuShare * 100).toFixed(0)} % of CPU ${SERVER_CPU} (other ${(r.otherOnServerCpu * 100).toFixed(0)} %), CPU ${GENERATOR_CPU} ${(r.generatorCpuBusy * 100).toFixed(0)} % busy${r.errors > 0 ? `  ERRORS ${String(r.errors)}` : ""}` +
       (r.retransmits > 0 ? `  TCP retransmits ${String(r.retransmits)} (timeouts ${String(r.rtoTimeouts)})` : "");
     for (let rep = 0; rep < REPS; rep++) {
@@ -584,7 +591,7 @@ async function main(): Promise<void> {
         podEventEveryMs: POD_EVENT_EVERY_MS,
         seconds: SECONDS,
         reps: REPS,
-        runs: runs.map((r) => ({ variant: r.variant, cpuUsPerRequest: round3(r.cpuUsPerRequest), rps: Math.round(r.rps), p99Ms: r.p99Ms, cpuShare: round3(r.cpuShare), retransmits: r.retransmits })),
+        runs: runs.map((r) => ({ variant: r.variant, cpuUsPerRequest: round3(r.cpuUsPerRequest), rps: Math.round(r.rps), p99Ms: r.p99Ms, sliceP99Ms: r.sliceP99Ms.map(round3), cpuShare: round3(r.cpuShare), retransmits: r.retransmits })),
         pacedRuns: paced.map((r) => ({ variant: r.variant, cpuUsPerRequest: round3(r.cpuUsPerRequest), rps: Math.round(r.rps), p99Ms: r.p99Ms })),
       }),
     );
