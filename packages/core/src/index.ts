@@ -412,6 +412,7 @@ export type { AttachmentDiff, AttachmentResolution, NodeNetworkFacts, PodAttachm
 
 // --- Metric names --------------------------------------------------------------------------------
 export { CLOUD_OPERATION, METRIC, METRIC_LABEL, NMI_OPERATION } from "./metrics/metric-names.js";
+export { bindMetric, boundByName } from "./metrics/bound-metric.js";
 
 // --- Command-line compatibility with the original's Go flags -------------------------------------
 export type { DeployableCommand, FlagEnvironment, InvalidFlags } from "./compat/command-line.js";

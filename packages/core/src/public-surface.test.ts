@@ -16,7 +16,7 @@ const VALUES = [
   "IdentityQuarantine", "IdentityType", "KIND", "METRIC", "METRIC_LABEL", "NMI_DECISION_DEFAULTS", "NMI_OPERATION",
   "NMI_RETRY_AFTER_SECONDS", "NODENAME_LABEL", "OPEN_GATES", "PLURAL", "PlanExecution", "SUPPORTED_HTTP_VERSIONS", "TOKEN_PATH_METHODS",
   "admitUpstream", "allowPodRequest", "antiSpoofingVerdict", "applyRestoreScript", "assignedIdentitiesNaming", "assignedIdentityName", "attributeCaller", "backAssignedIdentity",
-  "bindingMatchesPod", "buildAssignedIdentity", "cancelFair", "cancelQueued", "checkForwardedHeaders", "checkLeadership",
+  "bindMetric", "bindingMatchesPod", "boundByName", "buildAssignedIdentity", "cancelFair", "cancelQueued", "checkForwardedHeaders", "checkLeadership",
   "checkMetadataHeader", "chooseIptablesBackend", "chooseManagedIdentity", "chooseStandardIdentity", "classifyArmError",
   "classifyRequestPath", "closeGate", "compareByNamespaceName", "completeFetchPlan", "computeTargetId",
   "computeTargetKey", "createElector", "createFairQueue", "createPodRateLimiter", "createTimerClock", "createTokenCache",

@@ -1,4 +1,4 @@
-import { METRIC, METRIC_LABEL, type BoundMetric, type MetricLabels, type MetricsPort } from "@podid/core";
+import { METRIC, METRIC_LABEL } from "@podid/core";
 import type { MetricDefinition } from "@podid/daemon-shell";
 
 /**
@@ -93,16 +93,3 @@ export const NMI_METRIC_DEFINITIONS: Readonly<Record<string, MetricDefinition>> 
   [NMI_METRIC.proxied]: { type: "counter", help: "Forwarded requests by upstream status class", labelNames: ["class"] },
   [NMI_METRIC.upstreamCalls]: { type: "counter", help: "Token calls made to IMDS or AAD", labelNames: [L.operationType] },
 };
-
-/**
- * The series of `name` for `labels` on `metrics`: the sink's own bound series when it has them (`MetricsPort.bind`),
- * else one recording through `increment` and `observe` with those labels. For series a request records every time
- * (its duration, its decision, the token cache's answer), found once instead of on every request.
- */
-export function bindMetric(metrics: MetricsPort, name: string, labels: MetricLabels): BoundMetric {
-  if (metrics.bind !== undefined) return metrics.bind(name, labels);
-  return {
-    increment: (value) => metrics.increment(name, labels, value),
-    observe: (value) => metrics.observe(name, labels, value),
-  };
-}

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
-import type { BoundMetric, MetricLabels, MetricsPort } from "@podid/core";
+import { boundByName, type BoundMetric, type MetricLabels, type MetricsPort } from "@podid/core";
 import { SeriesCounter } from "./series-counter.js";
 import { SeriesHistogram } from "./series-histogram.js";
 
@@ -93,11 +93,7 @@ export class PromMetrics implements MetricsPort {
       this.#unknown.add(name);
     };
     if (metric instanceof SeriesCounter || metric instanceof SeriesHistogram) return metric.bind(labels, misused);
-    const own: MetricLabels = { ...labels };
-    return {
-      increment: (value = 1) => this.increment(name, own, value),
-      observe: (value) => this.observe(name, own, value),
-    };
+    return boundByName(this, name, labels);
   }
 
   /** Names used without a (matching) definition. */

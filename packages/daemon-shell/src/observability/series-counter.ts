@@ -21,6 +21,11 @@ export type CounterExport = MetricExport<"counter", CounterSeries>;
 /** Options of {@link SeriesCounter}: at least one label (an unlabelled counter is prom-client's, which reports its zero before any increment). */
 export type SeriesCounterOptions = SeriesMetricOptions;
 
+/** Whether a counter takes `value` (a counter never goes down; prom-client would throw where this ignores). */
+function countable(value: number): boolean {
+  return Number.isFinite(value) && value >= 0;
+}
+
 /** A prom-client-compatible labelled counter with a cheap `inc`. */
 export class SeriesCounter extends SeriesMetric<CounterSeries> {
   readonly type = "counter" as const;
@@ -32,8 +37,7 @@ export class SeriesCounter extends SeriesMetric<CounterSeries> {
 
   /** Adds `value` (default 1; negative or non-finite values are ignored, never thrown) to `labels`' series. */
   inc(labels: MetricLabels, value = 1): void {
-    if (!Number.isFinite(value) || value < 0) return;
-    this.series.get(labels).value += value;
+    if (countable(value)) this.series.get(labels).value += value;
   }
 
   /**
@@ -44,7 +48,7 @@ export class SeriesCounter extends SeriesMetric<CounterSeries> {
     const series = this.boundSeries(labels);
     return {
       increment: (value = 1) => {
-        if (Number.isFinite(value) && value >= 0) series().value += value;
+        if (countable(value)) series().value += value;
       },
       observe: misused,
     };

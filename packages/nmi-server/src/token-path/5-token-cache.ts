@@ -13,6 +13,7 @@ import {
   takePodToken,
   tokenCacheKey,
   type AzureIdentity,
+  bindMetric,
   type BoundMetric,
   type ClockPort,
   type FetchOutcome,
@@ -29,7 +30,7 @@ import {
   type TokenFetchPlan,
   type TokenSourceError,
 } from "@podid/core";
-import { bindMetric, NMI_METRIC } from "../nmi-metrics.js";
+import { NMI_METRIC } from "../nmi-metrics.js";
 import type { FetchFailure, TokenFetch, TokenFetcher, TokenFetchResult } from "./6-upstream.js";
 import { outcome, type AuditSubject, type CacheResult, type FlowResult, type Trace } from "./7-response-audit.js";
 

@@ -2,6 +2,7 @@ import {
   METRIC,
   NMI_OPERATION,
   toImdsResponse,
+  bindMetric,
   type BoundMetric,
   type ImdsResponse,
   type LoggerPort,
@@ -13,7 +14,7 @@ import {
 } from "@podid/core";
 import type { ForwardedResponse } from "../imds-forwarder.js";
 import { BoundedLabel } from "@podid/daemon-shell";
-import { bindMetric, NMI_METRIC } from "../nmi-metrics.js";
+import { NMI_METRIC } from "../nmi-metrics.js";
 
 /**
  * Token path, step 7 of 8 — the response and its record. Every flow ends in a {@link FlowResult}; this file
