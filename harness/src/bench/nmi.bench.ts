@@ -15,7 +15,9 @@
  *   receiving pod events;
  * - the cost is server CPU time per request — utime + stime of the server process from /proc over the run ÷
  *   requests wrk completed — which other load on the machine barely moves, unlike throughput; p99 comes from
- *   wrk's latency distribution;
+ *   wrk's latency distribution, in the steady state: wrk restarts every slice, and each connection's first request
+ *   waits until the idle server has accepted them all (`wrk-scripts.ts`: Node accepts one connection per event-loop
+ *   turn, and a ramp of 110 late first answers otherwise decided a slice's p99 by chance);
  * - idle CPUs poll instead of halting during the runs (`/dev/cpu_dma_latency` held at 0 µs; `BENCH_IDLE_POLL=0`
  *   turns it off): on a virtual machine, waking a halted CPU costs the waker an interrupt and a VM exit, which
  *   the slower server paid more often inside its own writes (see `idle-poll.ts`);
@@ -47,7 +49,8 @@ import { candidateArgv, isBareCandidate, launchOf, NODE_DEFAULTS_LAUNCH, overrid
 import { holdIdlePolling, type IdlePollHold } from "./idle-poll.js";
 import { sliceOrder } from "./slice-order.js";
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, median, processCpuSeconds, processMemory } from "./proc-stats.js";
-import { parseHistogramLine, WRK_HISTOGRAM_LUA } from "./latency-histogram.js";
+import { parseHistogramLine } from "./latency-histogram.js";
+import { FIRST_REQUEST_HOLD_MS, loadSeconds, pacedScript, saturatedScript } from "./wrk-scripts.js";
 import { mergeSlices, ratiosTo, type Run } from "./nmi-bench-runs.js";
 import { perfAvailable, samplePerf, SLOW_STATE_SHARE } from "./v8-slow-path.js";
 
@@ -176,18 +179,6 @@ interface WrkSummary {
   readonly timeout: number;
 }
 
-const WRK_SCRIPT = `
-wrk.method = "GET"
-wrk.headers["Metadata"] = "true"
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('BENCH {"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"maxUs":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',
-    summary.requests, summary.duration, math.floor(latency:percentile(50)), math.floor(latency:percentile(99)), latency.max,
-    e.connect, e.read, e.write, e.status, e.timeout))
-  ${WRK_HISTOGRAM_LUA}
-end
-`;
-
 /**
  * `BENCH_CANDIDATE_MAIN=<an NMI entry .js>` adds a fifth variant, interleaved with the others: that entry (with
  * `BENCH_CANDIDATE_NODE_FLAGS`, default the image's flags) — another build of NMI, or the shipped one with other
@@ -307,10 +298,10 @@ async function main(): Promise<void> {
       pods.push(pod);
     }
     await writeFile(join(dir, "kubelet"), 'KUBELET_FLAGS="--network-plugin=cni"\n');
-    await writeFile(join(dir, "bench.lua"), WRK_SCRIPT);
+    await writeFile(join(dir, "bench.lua"), saturatedScript(PODS));
     // Paced: each of the 110 connections waits this long after an answer before its next request (wrk's `delay`).
     const pacedDelayMs = PACED_RPS > 0 ? Math.max(1, Math.round((PODS * 1000) / PACED_RPS)) : 0;
-    await writeFile(join(dir, "paced.lua"), `${WRK_SCRIPT}\ndelay = function() return ${String(pacedDelayMs)} end\n`);
+    await writeFile(join(dir, "paced.lua"), pacedScript(pacedDelayMs));
 
     // ── the servers, pinned to CPU 0; NMI's log (one audit line per request) goes to /dev/null ──
     const devNull = openSync("/dev/null", "w");
@@ -400,8 +391,9 @@ async function main(): Promise<void> {
       const s = JSON.parse(line.slice(6)) as WrkSummary;
       const latencyBuckets = parseHistogramLine(result.stdout);
       const busyS = (jiffiesAfter.busy - jiffiesBefore.busy) / CLOCK_TICKS_PER_SECOND;
-      // The load lasted wrk's duration; the wall time around it adds wrk's start, which the server idles through.
-      const loadS = s.durationUs / 1e6;
+      // The load lasted wrk's duration less the saturated script's first-request hold; the wall time around it adds
+      // wrk's start, which the server idles through.
+      const loadS = loadSeconds(s.durationUs, paced ? 0 : FIRST_REQUEST_HOLD_MS);
       return {
         variant,
         requests: s.requests,
