@@ -16,6 +16,7 @@ function slice(requests: number, cpuS: number, loadS: number, latencyUs: number,
     p50Ms: latencyUs / 1000,
     p99Ms: latencyUs / 1000,
     sliceP99Ms: [latencyUs / 1000],
+    sliceCpuUsPerRequest: [(cpuS * 1e6) / requests],
     errors: 0,
     retransmits: 0,
     rtoTimeouts: 0,
@@ -41,6 +42,12 @@ describe("mergeSlices", () => {
     const merged = mergeSlices([slice(9_000, 0.2, 1, 2_000), slice(9_000, 0.2, 1, 2_000), slice(300, 0.01, 1, 400_000), slice(9_000, 0.2, 1, 2_000)]);
     expect(merged.sliceP99Ms).toEqual([2, 2, 400, 2]);
     expect(merged.p99Ms).toBeGreaterThan(300);
+  });
+
+  it("keeps each slice's own CPU per request, in slice order", () => {
+    // The third slice ran the same server four times as dear a request: a slow stretch of the machine.
+    const merged = mergeSlices([slice(10_000, 0.2, 1, 2_000), slice(10_000, 0.2, 1, 2_000), slice(2_500, 0.2, 1, 8_000), slice(10_000, 0.2, 1, 2_000)]);
+    expect(merged.sliceCpuUsPerRequest.map((us) => Math.round(us))).toEqual([20, 20, 80, 20]);
   });
 
   it("reads p50 and p99 from all the slices' latencies together", () => {

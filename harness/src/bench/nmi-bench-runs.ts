@@ -27,6 +27,12 @@ export interface Run {
    * the others, where the merged p99 cannot tell it from a server slow throughout.
    */
   readonly sliceP99Ms: readonly number[];
+  /**
+   * Each slice's own server CPU per request, in the same order: the same server doing the same work reads the same
+   * in every slice, so a slice far above its neighbours is a stretch where the machine ran the server slower (a
+   * vCPU slowed from outside is charged to whatever ran on it), which raises that slice's latencies too.
+   */
+  readonly sliceCpuUsPerRequest: readonly number[];
   readonly errors: number;
   /** TCP segments the namespace retransmitted during the run, and retransmission timeouts among them (a lost segment costs ≥ 200 ms). */
   readonly retransmits: number;
@@ -64,6 +70,7 @@ export function mergeSlices(slices: readonly Run[]): Run {
     p50Ms: percentileMs(latencyBuckets, 0.5),
     p99Ms: percentileMs(latencyBuckets, 0.99),
     sliceP99Ms: slices.flatMap((r) => r.sliceP99Ms),
+    sliceCpuUsPerRequest: slices.flatMap((r) => r.sliceCpuUsPerRequest),
     errors: sum((r) => r.errors),
     retransmits: sum((r) => r.retransmits),
     rtoTimeouts: sum((r) => r.rtoTimeouts),

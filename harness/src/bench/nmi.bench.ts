@@ -135,6 +135,12 @@ function sliceRange(run: Run): string {
   return ` (slices ${Math.min(...run.sliceP99Ms).toFixed(1)}–${Math.max(...run.sliceP99Ms).toFixed(1)})`;
 }
 
+/** ` (slices a–b µs)`: the range of a merged run's slice CPU per request, when it has more than one slice. */
+function sliceCpuRange(run: Run): string {
+  if (run.sliceCpuUsPerRequest.length < 2) return "";
+  return ` (slices ${Math.min(...run.sliceCpuUsPerRequest).toFixed(0)}–${Math.max(...run.sliceCpuUsPerRequest).toFixed(0)})`;
+}
+
 /** Width of the variant column in the printed lines (the longest name, `bareDefaults`). */
 const VARIANT_COLUMN = 12;
 
@@ -406,6 +412,7 @@ async function main(): Promise<void> {
         p50Ms: s.p50Us / 1000,
         p99Ms: s.p99Us / 1000,
         sliceP99Ms: [s.p99Us / 1000],
+        sliceCpuUsPerRequest: [(cpu * 1e6) / Math.max(1, s.requests)],
         errors: s.connect + s.read + s.write + s.status + s.timeout,
         retransmits: tcpAfter.retransmits - tcpBefore.retransmits,
         rtoTimeouts: tcpAfter.rtoTimeouts - tcpBefore.rtoTimeouts,
@@ -443,7 +450,7 @@ async function main(): Promise<void> {
     const runs: Run[] = [];
     const paced: Run[] = [];
     const fmt = (r: Run) =>
-      `${r.variant.padEnd(VARIANT_COLUMN)} ${r.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req (${(r.userShare * 100).toFixed(0)} % user)  ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms${sliceRange(r)}  ` +
+      `${r.variant.padEnd(VARIANT_COLUMN)} ${r.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/req${sliceCpuRange(r)} (${(r.userShare * 100).toFixed(0)} % user)  ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms${sliceRange(r)}  ` +
       `server ${(r.cpuShare * 100).toFixed(0)} % of CPU ${SERVER_CPU} (other ${(r.otherOnServerCpu * 100).toFixed(0)} %), CPU ${GENERATOR_CPU} ${(r.generatorCpuBusy * 100).toFixed(0)} % busy${r.errors > 0 ? `  ERRORS ${String(r.errors)}` : ""}` +
       (r.retransmits > 0 ? `  TCP retransmits ${String(r.retransmits)} (timeouts ${String(r.rtoTimeouts)})` : "");
     for (let rep = 0; rep < REPS; rep++) {
@@ -583,7 +590,7 @@ async function main(): Promise<void> {
         podEventEveryMs: POD_EVENT_EVERY_MS,
         seconds: SECONDS,
         reps: REPS,
-        runs: runs.map((r) => ({ variant: r.variant, cpuUsPerRequest: round3(r.cpuUsPerRequest), rps: Math.round(r.rps), p99Ms: r.p99Ms, sliceP99Ms: r.sliceP99Ms.map(round3), cpuShare: round3(r.cpuShare), retransmits: r.retransmits })),
+        runs: runs.map((r) => ({ variant: r.variant, cpuUsPerRequest: round3(r.cpuUsPerRequest), rps: Math.round(r.rps), p99Ms: r.p99Ms, sliceP99Ms: r.sliceP99Ms.map(round3), sliceCpuUsPerRequest: r.sliceCpuUsPerRequest.map(round3), cpuShare: round3(r.cpuShare), retransmits: r.retransmits })),
         pacedRuns: paced.map((r) => ({ variant: r.variant, cpuUsPerRequest: round3(r.cpuUsPerRequest), rps: Math.round(r.rps), p99Ms: r.p99Ms })),
       }),
     );
