@@ -1,24 +1,22 @@
-import { spawn, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadSeconds, saturatedScript } from "./wrk-scripts.js";
+
+const execFileAsync = promisify(execFile);
 
 /** Runs wrk (Debian's, as `bench:nmi` does) with `script` against `port` for one second; returns its stdout. */
 async function runWrk(script: string, connections: number, port: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "podid-wrk-script-"));
   try {
     await writeFile(join(dir, "script.lua"), script);
-    return await new Promise<string>((resolve, reject) => {
-      const child = spawn("wrk", ["-t1", `-c${String(connections)}`, "-d1s", "-s", join(dir, "script.lua"), `http://127.0.0.1:${String(port)}/`]);
-      let stdout = "";
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-      child.once("error", reject);
-      child.once("exit", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`wrk exited ${String(code)}: ${stdout}`))));
-    });
+    const { stdout } = await execFileAsync("wrk", ["-t1", `-c${String(connections)}`, "-d1s", "-s", join(dir, "script.lua"), `http://127.0.0.1:${String(port)}/`]);
+    return stdout;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
