@@ -32,6 +32,7 @@ import { AssignmentWatch, isMemoisable, memoKeyOf, serveHostToken, serveMemoised
 import { cacheRequestCounters, DecisionMemo, identityCacheKey, PodRateGate, TokenCacheDriver, type MemoisedDecision, type MemoKey } from "./5-token-cache.js";
 import { TokenFetcher, UpstreamGate } from "./6-upstream.js";
 import {
+  AuditSubjects,
   loggerAuditWriter,
   newTrace,
   RequestRecorder,
@@ -131,7 +132,7 @@ export class NmiEngine {
     });
     const fetcher = new TokenFetcher({ kube, tokenSource: ports.tokenSource, gate: this.#gate, clock, metrics, ...(ports.serviceAccountTokens === undefined ? {} : { serviceAccountTokens: ports.serviceAccountTokens }) });
     const memo = new DecisionMemo<MemoisedDecision>(normalizeIpAddress);
-    this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, cacheRequests: cacheRequestCounters(metrics), options, memo, logger, ...(ports.events === undefined ? {} : { events: ports.events }), ...(ports.secretProviderClasses === undefined ? {} : { secretProviderClasses: ports.secretProviderClasses }) };
+    this.#parts = { view, watch, cache: this.#cache, fetcher, podRate, clock, metrics, cacheRequests: cacheRequestCounters(metrics), options, memo, subjects: new AuditSubjects(), logger, ...(ports.events === undefined ? {} : { events: ports.events }), ...(ports.secretProviderClasses === undefined ? {} : { secretProviderClasses: ports.secretProviderClasses }) };
     this.#forwarding = { forwarder: ports.forwarder, metrics, options };
     // Every change of an object a decision reads drops the decisions taken from it first: a pod change those of
     // the pod's addresses, any other change the whole memo.

@@ -39,7 +39,7 @@ import {
   type MemoKey,
   type TokenCacheParts,
 } from "./5-token-cache.js";
-import { auditSubject, outcome, SHUTTING_DOWN, type FlowResult, type Trace, type WaitWake } from "./7-response-audit.js";
+import { outcome, SHUTTING_DOWN, type AuditSubjects, type FlowResult, type Trace, type WaitWake } from "./7-response-audit.js";
 
 /**
  * Token path, step 4 of 8 — the decision: which identity the caller gets. Core's pure functions decide
@@ -61,6 +61,8 @@ export interface DecisionParts extends TokenCacheParts {
   readonly options: NmiDecisionOptions;
   /** Token-path decisions reused while the caches are unchanged. */
   readonly memo: DecisionMemo<MemoisedDecision>;
+  /** The audit subjects of token requests, shared by content (memoised and freshly decided alike). */
+  readonly subjects: AuditSubjects;
   /** Where NMI records Events (a refused forged or stale AzureAssignedIdentity); none in some tests. */
   readonly events?: EventRecorderPort;
   readonly logger?: LoggerPort;
@@ -135,10 +137,12 @@ export function serveToken(parts: DecisionParts, req: PathRequest, query: QueryP
     if (settled.kind === "fetch" || settled.kind === "excepted") {
       const prepared = prepareFetch(settled);
       if (prepared === undefined) return outcome({ kind: "badRequest", reason: { kind: "missingResource" } });
+      if (!request.ok) return obtainToken(parts, settled, prepared, trace, recheck);
+      // The same fields the trace collects (the caller, the prepared identity, the resource), shared by content.
+      const subject = parts.subjects.of({ sourceIp: req.remoteAddress, pod: settled.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource: request.value.resource });
+      trace.subject = subject;
       // Only a decision taken at once (no wait) and with unchanged caches is memoised.
-      if (memoKey !== undefined && decisions === 1 && request.ok) {
-        const resource = request.value.resource;
-        const subject = auditSubject({ sourceIp: req.remoteAddress, pod: settled.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource });
+      if (memoKey !== undefined && decisions === 1) {
         const fetch = fetchOf(parts, prepared, trace.pod?.uid ?? "");
         const hits: HitHolder = {};
         parts.memo.set(memoKey, { decision: settled, prepared, subject, recheck, fetch, hits }, generation);

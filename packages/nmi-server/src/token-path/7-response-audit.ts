@@ -39,7 +39,7 @@ export type WaitWake = "changed" | "timeout" | "aborted";
  * recorder, which reads them all for every request, met several).
  */
 export interface Trace {
-  /** Who asked for what, shared by every request served from the same memoised decision. */
+  /** Who asked for what, shared by every token request with the same one (see {@link AuditSubjects}). */
   subject: AuditSubject | undefined;
   pod: PodRef | undefined;
   identity: string | undefined;
@@ -124,8 +124,8 @@ export type AuditRecord = {
 };
 
 /**
- * The fields, from `route` to `resource`, that every request served from one memoised decision shares:
- * who asked for what. Built once per decision; its field order is the record's.
+ * The fields, from `route` to `resource`, that every token request with the same caller, identity and resource
+ * shares: who asked for what. Kept by content ({@link AuditSubjects}); its field order is the record's.
  */
 export type AuditSubject = Pick<AuditRecord, "route" | "path" | "sourceIp" | "podUid" | "podNamespace" | "podName" | "identity" | "clientId" | "resource">;
 
@@ -153,7 +153,7 @@ export interface AuditFacts {
   readonly identity?: string | undefined;
   readonly clientId?: string | undefined;
   readonly resource?: string | undefined;
-  /** The memoised decision's subject; when given, it supplies the subject fields instead of the ones above. */
+  /** The request's shared subject (see {@link AuditSubjects}); when given, it supplies the subject fields instead of the ones above. */
   readonly subject?: AuditSubject | undefined;
   readonly decision: string;
   readonly reason?: string | undefined;
@@ -166,7 +166,7 @@ export interface AuditFacts {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** The subject of a memoised decision (a token request from `sourceIp`). */
+/** A new subject of a token request from `sourceIp` (through {@link AuditSubjects}, so equal ones are one object). */
 export function auditSubject(facts: {
   readonly sourceIp: string;
   readonly pod: PodRef;
@@ -185,6 +185,52 @@ export function auditSubject(facts: {
   if (facts.clientId !== undefined) subject.clientId = facts.clientId;
   if (facts.resource !== undefined) subject.resource = facts.resource;
   return Object.freeze(subject);
+}
+
+/** Pods whose subjects {@link AuditSubjects} keeps at most; it is emptied when full (it refills with the pods that ask). */
+const MAX_SUBJECT_PODS = 1024;
+/** Subjects kept per pod at most (the oldest goes first): a pod chooses its resources, so it could otherwise grow its list. */
+const MAX_SUBJECTS_PER_POD = 8;
+
+/**
+ * Audit subjects by content: the same subject object for every token request with the same who-asked-for-what
+ * (source address, pod, identity, client id, resource), whether its decision was memoised or taken afresh.
+ * Why: the audit writer serialises a subject once per object and the recorder finds its duration series once per
+ * object; a request decided afresh (the memo emptied by a change, or off) otherwise had its whole record built and
+ * passed through `JSON.stringify`, the largest single piece of a decided request's own work in the NMI benchmark
+ * (docs/adr/0004-nmi-hot-path-memo-and-raw-writes.md, tenth addendum). A subject's fields are fixed for a pod UID
+ * and the rest is compared, so no change in the cluster can make a kept subject wrong and nothing is invalidated;
+ * both bounds keep the memory small whatever pods send.
+ */
+export class AuditSubjects {
+  readonly #byPod = new Map<string, AuditSubject[]>();
+
+  /** The subject of a token request with these facts (an equal one made earlier, else a new one kept for later). */
+  of(facts: Parameters<typeof auditSubject>[0]): AuditSubject {
+    const { pod } = facts;
+    let kept = this.#byPod.get(pod.uid);
+    if (kept === undefined) {
+      if (this.#byPod.size >= MAX_SUBJECT_PODS) this.#byPod.clear();
+      kept = [];
+      this.#byPod.set(pod.uid, kept);
+    }
+    for (const s of kept) {
+      if (
+        s.sourceIp === facts.sourceIp &&
+        s.resource === facts.resource &&
+        s.identity === facts.identity &&
+        s.clientId === facts.clientId &&
+        s.podName === pod.name &&
+        s.podNamespace === pod.namespace
+      ) {
+        return s;
+      }
+    }
+    const made = auditSubject(facts);
+    if (kept.length >= MAX_SUBJECTS_PER_POD) kept.shift();
+    kept.push(made);
+    return made;
+  }
 }
 
 /**

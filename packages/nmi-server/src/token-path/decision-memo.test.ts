@@ -6,6 +6,7 @@ import { bindPod, makeAssigned, makeBinding, makeException, makeIdentity, makePo
 import { createHarness, RecordingForwarder, type NmiHarness } from "../test-support/nmi-harness.js";
 import { createNmiServer, type NmiApp } from "./1-http-entry.js";
 import { DecisionMemo } from "./5-token-cache.js";
+import { AUDIT_MESSAGE } from "./7-response-audit.js";
 import { defineNmiConfig } from "../config/nmi-config.js";
 
 const META = { Metadata: "true" };
@@ -139,15 +140,22 @@ describe("memoised token decisions", () => {
         const binding = Object.fromEntries(identities.map((name) => [name, cluster.apply("azureidentitybindings", makeBinding(identity[name]!, `${name}-sel`))]));
         for (const name of identities) tokens.allow(identity[name]!.spec.resourceID);
         const build = (memoiseDecisions: boolean) => {
+          const logger = new RecordingLogger();
           const app = createNmiServer(
             defineNmiConfig({ nodeName: TEST_NODE, podRateLimitPerSecond: 0, memoiseDecisions, setRetryAfterHeader: true }),
-            { kube: cluster, tokenSource: tokens, clock, logger: new RecordingLogger(), metrics: new RecordingMetrics(), forwarder: new RecordingForwarder() },
+            { kube: cluster, tokenSource: tokens, clock, logger, metrics: new RecordingMetrics(), forwarder: new RecordingForwarder() },
           ).app;
           apps.push(app);
-          return app;
+          return { app, logger };
         };
-        const memoised = build(true);
-        const fresh = build(false);
+        const { app: memoised, logger: memoisedLog } = build(true);
+        const { app: fresh, logger: freshLog } = build(false);
+        /** The last audit record an app wrote, without the fields that differ between two requests (id, timings). */
+        const lastRecord = (log: RecordingLogger) => {
+          const fields = log.lines.filter((l) => l.message === AUDIT_MESSAGE).at(-1)?.fields ?? {};
+          const { requestId: _id, durationMs: _duration, upstreamMs: _upstream, waitedMs: _waited, ...rest } = fields;
+          return rest;
+        };
         const podsByName = new Map<string, ReturnType<typeof makePod>>();
         for (const step of steps) {
           switch (step.kind) {
@@ -175,6 +183,8 @@ describe("memoised token decisions", () => {
               const a = await memoised.inject(request);
               const b = await fresh.inject(request);
               expect(a.statusCode).toBe(b.statusCode);
+              // The same audit record, whichever way the decision was reached (a memoised subject or one decided afresh).
+              expect(lastRecord(memoisedLog)).toEqual(lastRecord(freshLog));
               seen.set(a.statusCode, (seen.get(a.statusCode) ?? 0) + 1);
               if (a.statusCode === 200) {
                 expect(decodeFakeJwt(JSON.parse(a.body)["access_token"]).appid).toBe(decodeFakeJwt(JSON.parse(b.body)["access_token"]).appid);
