@@ -1,4 +1,6 @@
-import { cpus } from "node:os";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CPU_LATENCY_DEVICE, holdIdlePolling, idleStateUsage } from "./idle-poll.js";
 
@@ -34,12 +36,26 @@ describe("holdIdlePolling", () => {
     expect(haltEntries()).toBeGreaterThan(released);
   });
 
-  it("says why when the device cannot be held, and holds nothing", () => {
-    const hold = holdIdlePolling("/nonexistent/cpu_dma_latency");
+  it("says why when the device cannot be held, and holds nothing", async () => {
+    // A CPU directory with a polling state, so that only the device is missing.
+    const cpuRoot = await mkdtemp(join(tmpdir(), "podid-cpuidle-"));
+    await mkdir(join(cpuRoot, "cpu0/cpuidle/state0"), { recursive: true });
+    await writeFile(join(cpuRoot, "cpu0/cpuidle/state0/name"), "POLL\n");
+    await writeFile(join(cpuRoot, "cpu0/cpuidle/state0/usage"), "7\n");
+    const hold = holdIdlePolling("/nonexistent/cpu_dma_latency", cpuRoot);
+    await rm(cpuRoot, { recursive: true, force: true });
     expect(hold.active).toBe(false);
     expect(hold.description).toContain("/nonexistent/cpu_dma_latency not held");
     hold.release();
     expect(CPU_LATENCY_DEVICE).toBe("/dev/cpu_dma_latency");
+  });
+
+  it("claims no polling where the kernel has no cpuidle polling state (idle CPUs halt whatever is asked)", () => {
+    const hold = holdIdlePolling(CPU_LATENCY_DEVICE, "/nonexistent");
+    expect(hold.active).toBe(false);
+    expect(hold.description).toContain("idle CPUs halt as usual");
+    expect(hold.description).toContain("no cpuidle polling state");
+    hold.release();
   });
 
   it("reads no states for a CPU without cpuidle", () => {

@@ -27,9 +27,15 @@ export interface IdlePollHold {
 
 /**
  * Asks for 0 µs wake-up latency (idle CPUs poll) until {@link IdlePollHold.release}; when the device cannot be
- * opened (not root, no such device) nothing is held and `description` says why.
+ * opened (not root, no such device) nothing is held and `description` says why. The request only has an effect
+ * through cpuidle's polling state: on a kernel without a cpuidle driver (CPU 0 has no `POLL` state under
+ * `cpuRoot`, as on some virtual machines) idle CPUs halt whatever is asked, so the hold is not `active` and its
+ * description says so instead of claiming polling.
  */
-export function holdIdlePolling(device = CPU_LATENCY_DEVICE): IdlePollHold {
+export function holdIdlePolling(device = CPU_LATENCY_DEVICE, cpuRoot = "/sys/devices/system/cpu"): IdlePollHold {
+  if (!idleStateUsage(0, cpuRoot).has("POLL")) {
+    return { description: `idle CPUs halt as usual (no cpuidle polling state in ${cpuRoot}/cpu0/cpuidle, so ${device} would change nothing)`, active: false, release: () => undefined };
+  }
   let fd: number;
   try {
     fd = openSync(device, "w");

@@ -20,7 +20,8 @@
  *   turn, and a ramp of 110 late first answers otherwise decided a slice's p99 by chance);
  * - idle CPUs poll instead of halting during the runs (`/dev/cpu_dma_latency` held at 0 µs; `BENCH_IDLE_POLL=0`
  *   turns it off): on a virtual machine, waking a halted CPU costs the waker an interrupt and a VM exit, which
- *   the slower server paid more often inside its own writes (see `idle-poll.ts`);
+ *   the slower server paid more often inside its own writes (see `idle-poll.ts`). Only where the kernel's cpuidle
+ *   has a polling state; without one (some virtual machines) the header line says idle CPUs halt;
  * - with `BENCH_PERF=1`, every server is loaded again after the rounds and sampled with `perf`, at once and after
  *   sitting idle for `BENCH_PERF_QUIET_S` (as a node's NMI mostly does); its CPU per request then and the share
  *   of its CPU in a V8 slow path that makes a process 20–50 % dearer per request are printed (`v8-slow-path.ts`),
