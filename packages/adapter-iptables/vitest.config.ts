@@ -1,11 +1,3 @@
-import { defineProject } from "vitest/config";
+import { podidProject } from "../../vitest.project.js";
 
-export default defineProject({
-  resolve: { conditions: ["@podid/source"] },
-  ssr: { resolve: { conditions: ["@podid/source"] } },
-  test: {
-    name: "adapter-iptables",
-    include: ["src/**/*.test.ts"],
-    environment: "node",
-  },
-});
+export default podidProject("adapter-iptables");
