@@ -137,16 +137,17 @@ export function serveToken(parts: DecisionParts, req: PathRequest, query: QueryP
     if (settled.kind === "fetch" || settled.kind === "excepted") {
       const prepared = prepareFetch(settled);
       if (prepared === undefined) return outcome({ kind: "badRequest", reason: { kind: "missingResource" } });
-      if (!request.ok) return obtainToken(parts, settled, prepared, trace, recheck);
-      // The same fields the trace collects (the caller, the prepared identity, the resource), shared by content.
-      const subject = parts.subjects.of({ sourceIp: req.remoteAddress, pod: settled.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource: request.value.resource });
-      trace.subject = subject;
-      // Only a decision taken at once (no wait) and with unchanged caches is memoised.
-      if (memoKey !== undefined && decisions === 1) {
-        const fetch = fetchOf(parts, prepared, trace.pod?.uid ?? "");
-        const hits: HitHolder = {};
-        parts.memo.set(memoKey, { decision: settled, prepared, subject, recheck, fetch, hits }, generation);
-        return obtainToken(parts, settled, prepared, trace, recheck, fetch, hits);
+      if (request.ok) {
+        // The same fields the trace collects (the caller, the prepared identity, the resource), shared by content.
+        const subject = parts.subjects.of({ sourceIp: req.remoteAddress, pod: settled.caller, identity: prepared.identityLabel, clientId: prepared.clientId, resource: request.value.resource });
+        trace.subject = subject;
+        // Only a decision taken at once (no wait) and with unchanged caches is memoised.
+        if (memoKey !== undefined && decisions === 1) {
+          const fetch = fetchOf(parts, prepared, trace.pod?.uid ?? "");
+          const hits: HitHolder = {};
+          parts.memo.set(memoKey, { decision: settled, prepared, subject, recheck, fetch, hits }, generation);
+          return obtainToken(parts, settled, prepared, trace, recheck, fetch, hits);
+        }
       }
       return obtainToken(parts, settled, prepared, trace, recheck);
     }
