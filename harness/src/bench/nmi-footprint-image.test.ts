@@ -48,6 +48,27 @@ describe("the NMI image's launch, as the footprint bench runs it", () => {
     expect(run.stdout).not.toMatch(/\(reduce\)/);
   }, 60_000);
 
+  it("the image's node flags keep V8 from pretenuring allocation sites (ADR 4, eleventh addendum)", () => {
+    const image = readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8"));
+    // Objects of one literal site that survive young-generation collections: V8's default decides to allocate
+    // that site's objects in the old generation from then on ("=> tenure"), as it did for Node's request state
+    // in a busy NMI, where those objects then died in the old generation. V8 counts survivors through mementos
+    // that only unoptimised code leaves, so `make` is kept unoptimised: the decision then comes at every run, not
+    // only when it falls before the optimising compiler finishes.
+    const script =
+      "function make(i){return {a:i,b:i+1,c:null,d:null}}%NeverOptimizeFunction(make);let keep=[];for(let r=0;r<40;r++){const b=[];for(let i=0;i<20000;i++)b.push(make(i));keep.push(b);if(keep.length>8)keep.shift()}";
+    const traced = (flags: readonly string[]) =>
+      spawnSync(process.execPath, [...flags, "--allow-natives-syntax", "--trace-pretenuring-statistics", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    // The probe sees the decision where V8 may take it (the image's other flags, V8's default for this one) …
+    const withDefault = traced(image.nodeFlags.filter((f) => f !== "--no-allocation-site-pretenuring"));
+    expect(withDefault.status, withDefault.stderr).toBe(0);
+    expect(withDefault.stdout).toMatch(/=> tenure/);
+    // … and the image's flags never let it be taken.
+    const shipped = traced(image.nodeFlags);
+    expect(shipped.status, shipped.stderr).toBe(0);
+    expect(shipped.stdout).not.toMatch(/=> tenure/);
+  }, 60_000);
+
   const dir = mkdtempSync(join(tmpdir(), "podid-nmi-image-test-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
