@@ -60,8 +60,8 @@ const CRDS = join(ROOT, "deploy/crds.yaml");
 const BARE_MAIN = fileURLToPath(new URL("./nmi-bench-bare-main.js", import.meta.url));
 const DECIDED_MAIN = fileURLToPath(new URL("./nmi-bench-nmi-main.js", import.meta.url));
 
-/** `process.env[name]` as a positive number, `fallback` when unset; a clear error for anything else. */
-function positiveNumber(name: string, fallback: number): number {
+/** `process.env[name]` as a positive number of milliseconds, `fallback` when unset; a clear error for anything else. */
+function positiveMilliseconds(name: string, fallback: number): number {
   const text = process.env[name];
   if (text === undefined) return fallback;
   const value = Number(text);
@@ -79,7 +79,7 @@ const IDENTITIES = 10;
  * How often one pod of the node changes (`BENCH_POD_EVENT_MS`, default 100 ms): the churn NMI's informers and
  * decision memo see under load. A large value all but stops the events, to tell their cost from the rest.
  */
-const POD_EVENT_EVERY_MS = positiveNumber("BENCH_POD_EVENT_MS", 100);
+const POD_EVENT_EVERY_MS = positiveMilliseconds("BENCH_POD_EVENT_MS", 100);
 const SERVER_CPU = "0";
 const GENERATOR_CPU = "1";
 const NAMESPACE = "bench";
