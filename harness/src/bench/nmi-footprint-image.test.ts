@@ -5,9 +5,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { ensureBuilt } from "../nmi-e2e/e2e-node.js";
-import { buildNmiImageEntry, readImageLaunch } from "./nmi-footprint-image.js";
+import { buildNmiImageEntry, readImageLaunch, type ImageLaunch } from "./nmi-footprint-image.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** How the shipped NMI image starts, read from its Dockerfile. */
+function shippedLaunch(): ImageLaunch {
+  return readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8"));
+}
 
 /**
  * How the footprint bench reproduces the NMI image's launch (docs/adr/0017-nmi-as-shipped-footprint.md): the node
@@ -30,15 +35,15 @@ describe("the NMI image's launch, as the footprint bench runs it", () => {
   });
 
   it("the shipped Dockerfile starts NMI with V8's young generation capped (2 MB semi-spaces, ADR 17 addendum)", () => {
-    expect(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")).nodeFlags).toContain("--max-semi-space-size=2");
+    expect(shippedLaunch().nodeFlags).toContain("--max-semi-space-size=2");
   });
 
   it("the shipped Dockerfile starts NMI with one malloc arena and a fixed trim threshold (ADR 17, addendum)", () => {
-    expect(readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8")).env).toMatchObject({ MALLOC_ARENA_MAX: "1", MALLOC_TRIM_THRESHOLD_: "131072" });
+    expect(shippedLaunch().env).toMatchObject({ MALLOC_ARENA_MAX: "1", MALLOC_TRIM_THRESHOLD_: "131072" });
   });
 
   it("the image's node flags keep V8 from memory-reducing collections while NMI is idle (ADR 4, fifth addendum)", () => {
-    const image = readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8"));
+    const image = shippedLaunch();
     // A burst of garbage, then a quiet spell: V8's memory reducer would collect ("Mark-Compact (reduce)") about
     // 8 s after the allocation stopped — the collection that puts Node's tick objects on V8's slow path.
     const script = "let k=[];const t=Date.now()+1500;while(Date.now()<t){k.push(new Array(100).fill(Math.random()));if(k.length>2000)k=[]}k=[];setTimeout(()=>{},12000)";
@@ -49,7 +54,7 @@ describe("the NMI image's launch, as the footprint bench runs it", () => {
   }, 60_000);
 
   it("the image's node flags keep V8 from pretenuring allocation sites (ADR 4, eleventh addendum)", () => {
-    const image = readImageLaunch(readFileSync(join(ROOT, "packages/nmi-server/Dockerfile"), "utf8"));
+    const image = shippedLaunch();
     // Objects of one literal site that survive young-generation collections: V8's default decides to allocate
     // that site's objects in the old generation from then on ("=> tenure"), as it did for Node's request state
     // in a busy NMI, where those objects then died in the old generation. V8 counts survivors through mementos
