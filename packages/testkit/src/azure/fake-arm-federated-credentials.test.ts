@@ -195,5 +195,5 @@ describe("FakeArmServer federatedIdentityCredentials with @azure/arm-msi", () =>
     await msi.federatedIdentityCredentials.createOrUpdate(RG, identity, "fic-b", fic("b")); // throttled once, retried after 1–2 s
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(arm.requestLog.filter((r) => r.operation === "ficPut").map((r) => r.status)).toEqual([201, 429, 429, 201]);
-  });
+  }, 15_000); // waits out a 2 s Retry-After: too close to vitest's 5 s default on a busy machine
 });

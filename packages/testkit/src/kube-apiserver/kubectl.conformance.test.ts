@@ -102,7 +102,8 @@ spec:
   selector: modern
 `;
 
-suite(kubectlAvailable ? `kubectl (${KUBECTL}) against the fake` : `kubectl conformance skipped: no "${KUBECTL}" on PATH (CI installs Debian's kubernetes-client)`, () => {
+// Each test starts several kubectl processes (a few hundred ms each when the machine is busy): 30 s, not vitest's 5 s.
+suite(kubectlAvailable ? `kubectl (${KUBECTL}) against the fake` : `kubectl conformance skipped: no "${KUBECTL}" on PATH (CI installs Debian's kubernetes-client)`, { timeout: 30_000 }, () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "podid-kubectl-"));
     // kubectl sends the token only over https, so this server speaks TLS with a throwaway certificate.
