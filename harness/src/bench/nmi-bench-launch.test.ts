@@ -42,7 +42,13 @@ describe("bench:nmi launches", () => {
   it("runs the A/A control exactly as the bare server: its entry, arguments, node flags and ENV", () => {
     const control = { main: "bare", nodeFlags: undefined };
     expect(launchOf("candidate", IMAGE, control)).toBe(launchOf("bare", IMAGE, NONE));
-    expect(launchOf("candidate", IMAGE, { ...control, nodeFlags: "--trace-gc" })).toBe(launchOf("bare", IMAGE, NONE));
+    expect(candidateArgv(control, BARE_ARGV, NMI_ARGV)).toEqual(BARE_ARGV);
+  });
+
+  it("gives the A/A control BENCH_CANDIDATE_NODE_FLAGS when set, so a flag is measured on the bare server too", () => {
+    const control = { main: "bare", nodeFlags: "--use-largepages=on" };
+    expect(launchOf("candidate", IMAGE, control)).toEqual({ nodeFlags: ["--use-largepages=on"], env: IMAGE.env });
+    expect(launchOf("bare", IMAGE, control)).toBe(IMAGE);
     expect(candidateArgv(control, BARE_ARGV, NMI_ARGV)).toEqual(BARE_ARGV);
   });
 

@@ -4,7 +4,8 @@
  * Dockerfile's flags and `ENV`, `nmi-footprint-image.ts`), so a ratio compares the work per request and not two
  * heap configurations; a second bare server with Node's own heap settings shows what the image's settings cost
  * any server. The candidate starts with the image's settings or its own node flags — or, as the A/A control of
- * its slot, exactly as the bare server.
+ * its slot, exactly as the bare server; the control with node flags of its own (`BENCH_CANDIDATE_NODE_FLAGS`) shows
+ * what those flags do for a server that does nothing but HTTP, beside what they do for NMI.
  * @packageDocumentation
  */
 import type { ImageLaunch } from "./nmi-footprint-image.js";
@@ -58,7 +59,7 @@ export function launchOf(variant: Variant, image: ImageLaunch, candidate: Candid
     case "decided":
       return nmi;
     case "candidate":
-      return isBareCandidate(candidate) ? image : overrideNodeFlags(image, candidate.nodeFlags);
+      return overrideNodeFlags(image, candidate.nodeFlags);
   }
 }
 

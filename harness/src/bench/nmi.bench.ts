@@ -203,7 +203,8 @@ interface WrkSummary {
  * and environment) in the candidate's place. The slot once read 1.13–1.41 × the bare slot (ADR 4, fourth
  * addendum): the servers there had fallen into V8's slow state (fifth addendum); with the memory reducer off the
  * control reads 0.93–1.05 (sixth addendum). A candidate's ratio still means most next to this control's, run
- * the same way.
+ * the same way. With `BENCH_CANDIDATE_NODE_FLAGS` the control runs with those flags instead of the image's, which
+ * tells what a node flag does for a server that does nothing but HTTP (ADR 4, twelfth addendum).
  */
 const CANDIDATE_MAIN = process.env["BENCH_CANDIDATE_MAIN"];
 const CANDIDATE_FLAGS = process.env["BENCH_CANDIDATE_NODE_FLAGS"];
@@ -513,7 +514,7 @@ async function main(): Promise<void> {
     }
     console.log(
       `  CPU per request vs bare (median of the rounds' ratios): cached ${cpuRatioCached.toFixed(3)} (target ≤ 1.3), decided ${cpuRatioDecided.toFixed(3)} (target ≤ 2); worst p99 ratio ${p99Ratio.toFixed(2)} (target ≤ 3); NMI RSS ${nmiRssMb.toFixed(0)} MB (decided ${decidedRssMb.toFixed(0)} MB)` +
-        (candidateCpuRatio === undefined ? "" : `; candidate ${candidateCpuRatio.toFixed(3)} (${CANDIDATE_IS_BARE ? "the bare server itself: this slot's own bias, the A/A control" : `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"}`})`),
+        (candidateCpuRatio === undefined ? "" : `; candidate ${candidateCpuRatio.toFixed(3)} (${CANDIDATE_IS_BARE ? `the bare server itself${CANDIDATE_FLAGS === undefined ? ": this slot's own bias, the A/A control" : ` with ${CANDIDATE_FLAGS}`}` : `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"}`})`),
     );
     console.log(
       `  against the bare server with Node's heap settings (${med("bareDefaults", (r) => r.cpuUsPerRequest).toFixed(1)} µs): cached ${cpuRatioCachedVsNodeDefaults.toFixed(3)}, decided ${cpuRatioDecidedVsNodeDefaults.toFixed(3)}; ` +
