@@ -211,6 +211,12 @@ const CANDIDATE_FLAGS = process.env["BENCH_CANDIDATE_NODE_FLAGS"];
 const CANDIDATE: CandidateRequest = { main: CANDIDATE_MAIN, nodeFlags: CANDIDATE_FLAGS };
 /** The candidate slot runs the bare server (see above). */
 const CANDIDATE_IS_BARE = isBareCandidate(CANDIDATE);
+/** What the candidate slot runs, as the summary line names it. */
+const CANDIDATE_DESCRIPTION = !CANDIDATE_IS_BARE
+  ? `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"}`
+  : CANDIDATE_FLAGS === undefined
+    ? "the bare server itself: this slot's own bias, the A/A control"
+    : `the bare server itself with ${CANDIDATE_FLAGS}`;
 const VARIANTS: readonly Variant[] = CANDIDATE_MAIN === undefined ? ["bare", "shipped", "decided", "bareDefaults"] : ["bare", "shipped", "decided", "bareDefaults", "candidate"];
 
 interface ServerProcess {
@@ -514,7 +520,7 @@ async function main(): Promise<void> {
     }
     console.log(
       `  CPU per request vs bare (median of the rounds' ratios): cached ${cpuRatioCached.toFixed(3)} (target ≤ 1.3), decided ${cpuRatioDecided.toFixed(3)} (target ≤ 2); worst p99 ratio ${p99Ratio.toFixed(2)} (target ≤ 3); NMI RSS ${nmiRssMb.toFixed(0)} MB (decided ${decidedRssMb.toFixed(0)} MB)` +
-        (candidateCpuRatio === undefined ? "" : `; candidate ${candidateCpuRatio.toFixed(3)} (${CANDIDATE_IS_BARE ? `the bare server itself${CANDIDATE_FLAGS === undefined ? ": this slot's own bias, the A/A control" : ` with ${CANDIDATE_FLAGS}`}` : `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"}`})`),
+        (candidateCpuRatio === undefined ? "" : `; candidate ${candidateCpuRatio.toFixed(3)} (${CANDIDATE_DESCRIPTION})`),
     );
     console.log(
       `  against the bare server with Node's heap settings (${med("bareDefaults", (r) => r.cpuUsPerRequest).toFixed(1)} µs): cached ${cpuRatioCachedVsNodeDefaults.toFixed(3)}, decided ${cpuRatioDecidedVsNodeDefaults.toFixed(3)}; ` +

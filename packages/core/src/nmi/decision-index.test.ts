@@ -60,7 +60,10 @@ const scenarioArb = fc
     // one: without it a grant needs five independent draws to meet, so about one scenario in a hundred
     // reached one and the property needed thousands of runs (seconds of generation) to say much.
     const ownAai = fc
-      .tuple(anyAai, granted.length === 0 ? named : fc.constantFrom(...granted))
+      .tuple(
+        azureAssignedIdentityArb({ statuses: ["Assigned"], nodeNames: [NODE], podNamespaces: [pod.metadata.namespace] }),
+        granted.length === 0 ? named : fc.constantFrom(...granted),
+      )
       .map(([a, identity]): AzureAssignedIdentity => ({
         ...a,
         spec: {
@@ -68,11 +71,9 @@ const scenarioArb = fc
           azureIdentityRef: identity,
           azureBindingRef: { ...a.spec.azureBindingRef, spec: { ...a.spec.azureBindingRef.spec, selector: pod.metadata.labels[BINDING_LABEL] ?? "" } },
           pod: pod.metadata.name,
-          podNamespace: pod.metadata.namespace,
         },
-        status: "Assigned",
       }));
-    const aai = fc.oneof({ arbitrary: anyAai, weight: 1 }, { arbitrary: ownAai, weight: 1 });
+    const aai = fc.oneof(anyAai, ownAai);
     const selector: fc.Arbitrary<IdentitySelector | undefined> = fc.option(
       fc.oneof(named.map((i): IdentitySelector => ({ by: "client_id", value: i.spec.clientID })), named.map((i): IdentitySelector => ({ by: "msi_res_id", value: i.spec.resourceID }))),
       { nil: undefined },
