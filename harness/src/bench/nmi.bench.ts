@@ -212,11 +212,14 @@ const CANDIDATE: CandidateRequest = { main: CANDIDATE_MAIN, nodeFlags: CANDIDATE
 /** The candidate slot runs the bare server (see above). */
 const CANDIDATE_IS_BARE = isBareCandidate(CANDIDATE);
 /** What the candidate slot runs, as the summary line names it. */
-const CANDIDATE_DESCRIPTION = !CANDIDATE_IS_BARE
-  ? `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"}`
-  : CANDIDATE_FLAGS === undefined
-    ? "the bare server itself: this slot's own bias, the A/A control"
-    : `the bare server itself with ${CANDIDATE_FLAGS}`;
+const CANDIDATE_DESCRIPTION = describeCandidate();
+
+/** See {@link CANDIDATE_DESCRIPTION}. */
+function describeCandidate(): string {
+  if (!CANDIDATE_IS_BARE) return `${CANDIDATE_MAIN ?? ""} ${CANDIDATE_FLAGS ?? "with the image's flags"}`;
+  if (CANDIDATE_FLAGS === undefined) return "the bare server itself: this slot's own bias, the A/A control";
+  return `the bare server itself with ${CANDIDATE_FLAGS}`;
+}
 const VARIANTS: readonly Variant[] = CANDIDATE_MAIN === undefined ? ["bare", "shipped", "decided", "bareDefaults"] : ["bare", "shipped", "decided", "bareDefaults", "candidate"];
 
 interface ServerProcess {
